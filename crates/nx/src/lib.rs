@@ -1,0 +1,13 @@
+//! The NX protocol (PROTOCOL.md): identities, REST client, XMPP-over-WebSocket client and the
+//! JSON call-signaling messages. No media lives here.
+
+pub mod id;
+pub mod rest;
+pub mod signal;
+pub mod xml;
+pub mod xmpp;
+
+pub use id::{IdError, NxId};
+pub use rest::{RestClient, RestConfig, RestError};
+pub use signal::{CallType, Signal};
+pub use xmpp::{XmppClient, XmppConfig, XmppError, XmppEvent, XmppHandle};

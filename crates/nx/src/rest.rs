@@ -1,0 +1,581 @@
+//! REST client for the NX API (PROTOCOL §2): tenant headers on every call, the user's NX token
+//! or bearer JWT where a call is on a user's behalf, one token refresh on 401, and errors that
+//! carry the server's own message.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::RwLock;
+
+/// Failure of a REST call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RestError {
+    #[error("{message} (HTTP {status})")]
+    Http { status: u16, message: String },
+    #[error("cannot reach {url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("request to {0} timed out")]
+    Timeout(String),
+    #[error("unexpected answer from server: {0}")]
+    Decode(String),
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("invalid server address {0:?}")]
+    BadUrl(String),
+}
+
+impl RestError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RestError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Where the API is and the tenant (app) credentials.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// Server root, e.g. `http://127.0.0.1:8787` (the client appends `/api/v1.0`).
+    pub server: String,
+    pub api_key: String,
+    pub secret_key: String,
+    pub timeout: Duration,
+}
+
+impl RestConfig {
+    pub fn new(server: impl Into<String>, api_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            server: server.into().trim_end_matches('/').to_string(),
+            api_key: api_key.into(),
+            secret_key: secret_key.into(),
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Tokens {
+    nx_token: Option<String>,
+    nx_refresh: Option<String>,
+    access: Option<String>,
+    refresh: Option<String>,
+}
+
+/// Accepts `urls` as a string or a list (both appear in the wild).
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IceServer {
+    #[serde(deserialize_with = "string_or_list")]
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebrtcCredentials {
+    #[serde(default)]
+    pub status: String,
+    #[serde(alias = "iceServers")]
+    pub ice_servers: Vec<IceServer>,
+    #[serde(default)]
+    pub ttl: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub access: String,
+    pub refresh: String,
+    pub nxsm_token: String,
+    pub nxid: String,
+    pub nxws: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NxTokenResponse {
+    pub token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    pub jid: String,
+    #[serde(default)]
+    pub nxid: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub host: String,
+    pub nxws: String,
+    #[serde(default)]
+    pub expires_in_seconds: u64,
+    #[serde(default)]
+    pub refresh_expires_in_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NxRefreshResponse {
+    pub token: String,
+    #[serde(default)]
+    pub jid: String,
+    #[serde(default)]
+    pub nxws: String,
+    #[serde(default)]
+    pub expires_in_seconds: u64,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserInfo {
+    #[serde(default)]
+    pub id: i64,
+    pub username: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub nxid: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallStarted {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub call_id: serde_json::Value,
+    pub room: String,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default, rename = "type")]
+    pub call_type: Option<String>,
+    #[serde(default)]
+    pub participants: Option<Vec<String>>,
+    #[serde(default)]
+    pub push_sent: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusResponse {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub id: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallUrl {
+    pub call_url: String,
+}
+
+/// One analytics record (POST `/nx/call-analytics/`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnalyticsRecord {
+    pub room: String,
+    pub call_type: String,
+    pub status: String,
+    pub duration_seconds: u64,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Filters of GET `/nx/call-history/`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HistoryQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+}
+
+/// One row of a user's call history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallRecord {
+    #[serde(default)]
+    pub id: i64,
+    pub room: String,
+    pub call_type: String,
+    pub status: String,
+    #[serde(default)]
+    pub duration_seconds: u64,
+    #[serde(default)]
+    pub caller: String,
+    #[serde(default)]
+    pub callee: String,
+    /// `outgoing` or `incoming`, seen from the user asking.
+    #[serde(default)]
+    pub direction: String,
+    /// The other party's NX ID.
+    #[serde(default)]
+    pub peer: String,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<CallRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Contact {
+    pub nxid: String,
+    #[serde(default)]
+    pub name: String,
+    /// Presence, where the server adds it (Simu extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactList {
+    pub contacts: Vec<Contact>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Presence {
+    pub user: String,
+    pub status: String,
+    pub last_seen: Option<String>,
+}
+
+/// The NX REST client. Cheap to clone; clones share tokens.
+#[derive(Clone, Debug)]
+pub struct RestClient {
+    http: reqwest::Client,
+    cfg: Arc<RestConfig>,
+    tokens: Arc<RwLock<Tokens>>,
+}
+
+/// Extracts a human message from an error body (DRF `detail`, or field errors).
+pub fn error_message(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        let t = body.trim();
+        return if t.is_empty() { "no details".into() } else { t.chars().take(300).collect() };
+    };
+    for key in ["detail", "error", "message"] {
+        if let Some(s) = v.get(key).and_then(|m| m.as_str()) {
+            return s.to_string();
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let parts: Vec<String> = obj
+            .iter()
+            .map(|(k, val)| match val {
+                serde_json::Value::Array(a) => {
+                    format!("{k}: {}", a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" "))
+                }
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect();
+        if !parts.is_empty() {
+            return parts.join("; ");
+        }
+    }
+    v.to_string()
+}
+
+enum Auth {
+    Tenant,
+    User,
+}
+
+impl RestClient {
+    pub fn new(cfg: RestConfig) -> Result<Self, RestError> {
+        url::Url::parse(&cfg.server).map_err(|_| RestError::BadUrl(cfg.server.clone()))?;
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| RestError::Network { url: cfg.server.clone(), reason: e.to_string() })?;
+        Ok(Self { http, cfg: Arc::new(cfg), tokens: Arc::new(RwLock::new(Tokens::default())) })
+    }
+
+    pub fn config(&self) -> &RestConfig {
+        &self.cfg
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1.0{}", self.cfg.server, path)
+    }
+
+    /// Uses an NX token obtained elsewhere (the SDK's `createCallManager(nxtoken: ...)`).
+    pub async fn set_nx_token(&self, token: String, refresh: Option<String>) {
+        let mut t = self.tokens.write().await;
+        t.nx_token = Some(token);
+        t.nx_refresh = refresh;
+    }
+
+    /// The current NX token, if signed in.
+    pub async fn nx_token(&self) -> Option<String> {
+        self.tokens.read().await.nx_token.clone()
+    }
+
+    async fn send<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        query: Option<&HistoryQuery>,
+        auth: Auth,
+    ) -> Result<R, RestError> {
+        let mut reply = self.send_once(method.clone(), path, body, query, &auth).await?;
+        if reply.0 == 401 && matches!(auth, Auth::User) && self.try_refresh().await {
+            reply = self.send_once(method, path, body, query, &auth).await?;
+        }
+        decode(path, reply)
+    }
+
+    /// One HTTP exchange; returns the status and body text.
+    async fn send_once<B: Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        query: Option<&HistoryQuery>,
+        auth: &Auth,
+    ) -> Result<(u16, String), RestError> {
+        let url = self.url(path);
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header("X-API-Key", &self.cfg.api_key)
+            .header("X-Secret-Key", &self.cfg.secret_key)
+            .header("Accept", "application/json");
+        if let Auth::User = auth {
+            let t = self.tokens.read().await.clone();
+            if t.nx_token.is_none() && t.access.is_none() {
+                return Err(RestError::NotSignedIn);
+            }
+            if let Some(nx) = &t.nx_token {
+                req = req.header("X-NX-Token", nx);
+            }
+            if let Some(a) = &t.access {
+                req = req.bearer_auth(a);
+            }
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(q) = query {
+            req = req.query(q);
+        }
+        let resp = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                RestError::Timeout(url.clone())
+            } else {
+                RestError::Network { url: url.clone(), reason: root_cause(&e) }
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| RestError::Network { url: url.clone(), reason: e.to_string() })?;
+        Ok((status, text))
+    }
+
+    /// Refreshes whichever token can be refreshed; true if one was.
+    async fn try_refresh(&self) -> bool {
+        let t = self.tokens.read().await.clone();
+        if let Some(r) = t.nx_refresh {
+            let body = serde_json::json!({ "refresh_token": r });
+            let reply = self.send_once(reqwest::Method::POST, NX_REFRESH, Some(&body), None, &Auth::Tenant).await;
+            if let Ok(resp) = reply.and_then(|r| decode::<NxRefreshResponse>(NX_REFRESH, r)) {
+                let mut w = self.tokens.write().await;
+                w.nx_token = Some(resp.token);
+                if let Some(nr) = resp.refresh_token {
+                    w.nx_refresh = Some(nr);
+                }
+                tracing::debug!("NX token refreshed after 401");
+                return true;
+            }
+        }
+        if let Some(r) = t.refresh {
+            #[derive(Deserialize)]
+            struct Access {
+                access: String,
+            }
+            let body = serde_json::json!({ "refresh": r });
+            let path = "/nexacon-auth/token/refresh/";
+            let reply = self.send_once(reqwest::Method::POST, path, Some(&body), None, &Auth::Tenant).await;
+            if let Ok(a) = reply.and_then(|r| decode::<Access>(path, r)) {
+                self.tokens.write().await.access = Some(a.access);
+                return true;
+            }
+        }
+        false
+    }
+
+    pub async fn register(&self, username: &str, password: &str, email: Option<&str>) -> Result<UserInfo, RestError> {
+        let body = serde_json::json!({ "username": username, "password": password, "email": email });
+        self.send(reqwest::Method::POST, "/nexacon-auth/register/", Some(&body), None, Auth::Tenant).await
+    }
+
+    /// Password login; keeps the JWTs and the NX token for later calls.
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginResponse, RestError> {
+        let body = serde_json::json!({ "username": username, "password": password });
+        let r: LoginResponse =
+            self.send(reqwest::Method::POST, "/nexacon-auth/login/", Some(&body), None, Auth::Tenant).await?;
+        let mut t = self.tokens.write().await;
+        t.access = Some(r.access.clone());
+        t.refresh = Some(r.refresh.clone());
+        t.nx_token = Some(r.nxsm_token.clone());
+        Ok(r)
+    }
+
+    /// Mints an NX token for a user with the tenant credentials (the SDK's `generateXMPPToken`).
+    pub async fn generate_nx_token(&self, username: &str, host: Option<&str>) -> Result<NxTokenResponse, RestError> {
+        let body = serde_json::json!({ "username": username, "host": host });
+        let r: NxTokenResponse =
+            self.send(reqwest::Method::POST, "/nexacon-auth/nxm-token/", Some(&body), None, Auth::Tenant).await?;
+        let mut t = self.tokens.write().await;
+        t.nx_token = Some(r.token.clone());
+        t.nx_refresh = r.refresh_token.clone();
+        Ok(r)
+    }
+
+    /// Exchanges the stored NX refresh token for a new NX token.
+    pub async fn refresh_nx_token(&self) -> Result<NxRefreshResponse, RestError> {
+        let refresh = self.tokens.read().await.nx_refresh.clone().ok_or(RestError::NotSignedIn)?;
+        let body = serde_json::json!({ "refresh_token": refresh });
+        let r: NxRefreshResponse = self.send(reqwest::Method::POST, NX_REFRESH, Some(&body), None, Auth::Tenant).await?;
+        let mut t = self.tokens.write().await;
+        t.nx_token = Some(r.token.clone());
+        if let Some(nr) = &r.refresh_token {
+            t.nx_refresh = Some(nr.clone());
+        }
+        Ok(r)
+    }
+
+    pub async fn start_call(&self, to: &str, call_type: &str, room: Option<&str>) -> Result<CallStarted, RestError> {
+        let body = serde_json::json!({ "to": to, "type": call_type, "room": room });
+        self.send(reqwest::Method::POST, "/nx/call/", Some(&body), None, Auth::User).await
+    }
+
+    pub async fn start_group_call(&self, participants: &[String], call_type: &str, room: Option<&str>) -> Result<CallStarted, RestError> {
+        let body = serde_json::json!({ "participants": participants, "type": call_type, "room": room });
+        self.send(reqwest::Method::POST, "/nx/group-call/", Some(&body), None, Auth::User).await
+    }
+
+    /// POST `/nx/webrtc/call/`: registers the call; the server invites the callee over NX.
+    pub async fn start_p2p_call(&self, to: &str, room: Option<&str>, media: Option<&str>) -> Result<CallStarted, RestError> {
+        let body = serde_json::json!({ "to": to, "type": "p2p", "room": room, "media": media });
+        self.send(reqwest::Method::POST, "/nx/webrtc/call/", Some(&body), None, Auth::User).await
+    }
+
+    pub async fn call_url(&self, to: &str, call_type: &str, room: Option<&str>) -> Result<CallUrl, RestError> {
+        let body = serde_json::json!({ "to": to, "type": call_type, "room": room });
+        self.send(reqwest::Method::POST, "/nx/call-url/", Some(&body), None, Auth::User).await
+    }
+
+    pub async fn decline_call(&self, room: &str) -> Result<StatusResponse, RestError> {
+        let body = serde_json::json!({ "room": room });
+        self.send(reqwest::Method::POST, "/nx/call/decline/", Some(&body), None, Auth::User).await
+    }
+
+    pub async fn webrtc_credentials(&self) -> Result<WebrtcCredentials, RestError> {
+        self.send::<(), _>(reqwest::Method::GET, "/nx/webrtc/credentials/", None, None, Auth::User).await
+    }
+
+    pub async fn record_analytics(&self, rec: &AnalyticsRecord) -> Result<StatusResponse, RestError> {
+        self.send(reqwest::Method::POST, "/nx/call-analytics/", Some(rec), None, Auth::User).await
+    }
+
+    pub async fn call_history(&self, q: &HistoryQuery) -> Result<HistoryPage, RestError> {
+        self.send::<(), _>(reqwest::Method::GET, "/nx/call-history/", None, Some(q), Auth::User).await
+    }
+
+    pub async fn contacts(&self) -> Result<ContactList, RestError> {
+        self.send::<(), _>(reqwest::Method::GET, "/nx/contacts/", None, None, Auth::User).await
+    }
+
+    pub async fn add_contact(&self, nxid: &str, name: &str) -> Result<ContactList, RestError> {
+        let body = serde_json::json!({ "nxid": nxid, "name": name });
+        self.send(reqwest::Method::POST, "/nx/contacts/", Some(&body), None, Auth::User).await
+    }
+
+    pub async fn delete_contact(&self, nxid: &str) -> Result<ContactList, RestError> {
+        let path = format!("/nx/contacts/{}/", urlencode(nxid));
+        self.send::<(), _>(reqwest::Method::DELETE, &path, None, None, Auth::User).await
+    }
+
+    pub async fn presence(&self, user: &str) -> Result<Presence, RestError> {
+        let path = format!("/nx/presence/?user={}", urlencode(user));
+        self.send::<(), _>(reqwest::Method::GET, &path, None, None, Auth::User).await
+    }
+}
+
+const NX_REFRESH: &str = "/nexacon-auth/nxm-token/refresh/";
+
+/// Turns a status and body into the typed answer or the server's error message.
+fn decode<R: DeserializeOwned>(path: &str, (status, text): (u16, String)) -> Result<R, RestError> {
+    if !(200..300).contains(&status) {
+        return Err(RestError::Http { status, message: error_message(&text) });
+    }
+    serde_json::from_str(&text).map_err(|e| RestError::Decode(format!("{e} in {path}")))
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_prefers_detail_then_field_errors() {
+        assert_eq!(error_message(r#"{"detail":"Invalid token."}"#), "Invalid token.");
+        assert_eq!(error_message(r#"{"username":["This field is required."]}"#), "username: This field is required.");
+        assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
+        assert_eq!(error_message(""), "no details");
+    }
+
+    #[test]
+    fn ice_server_urls_accept_string_or_list() {
+        let c: WebrtcCredentials = serde_json::from_str(
+            r#"{"status":"success","ice_servers":[{"urls":"stun:a"},{"urls":["turn:b"],"username":"u","credential":"c"}],"ttl":86400}"#,
+        )
+        .expect("parse");
+        assert_eq!(c.ice_servers[0].urls, vec!["stun:a"]);
+        assert_eq!(c.ice_servers[1].username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn rejects_a_server_address_that_is_not_a_url() {
+        assert!(matches!(RestClient::new(RestConfig::new("not a url", "k", "s")), Err(RestError::BadUrl(_))));
+    }
+}

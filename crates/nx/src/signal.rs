@@ -1,0 +1,283 @@
+//! The JSON call-signaling messages carried in `<message><body>` (PROTOCOL §4).
+
+use serde::{Deserialize, Serialize};
+
+/// Call types of the NX protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CallType {
+    Audio,
+    #[default]
+    Video,
+    P2p,
+    Group,
+}
+
+impl CallType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallType::Audio => "audio",
+            CallType::Video => "video",
+            CallType::P2p => "p2p",
+            CallType::Group => "group",
+        }
+    }
+
+    /// Whether a call of this type carries video by default.
+    pub fn has_video(self) -> bool {
+        !matches!(self, CallType::Audio)
+    }
+}
+
+impl std::str::FromStr for CallType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "audio" => Ok(Self::Audio),
+            "video" => Ok(Self::Video),
+            "p2p" => Ok(Self::P2p),
+            "group" => Ok(Self::Group),
+            other => Err(format!("unknown call type {other:?}")),
+        }
+    }
+}
+
+/// Why a call ended, as carried in the optional `reason` of `call_end` (Simu extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndReason {
+    Hangup,
+    Cancelled,
+    Timeout,
+    Busy,
+    Failed,
+    #[serde(other)]
+    Other,
+}
+
+/// One signaling message. Unknown `type`s decode to [`Signal::Unknown`]; unknown fields are
+/// ignored, so other clients' extensions never break a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Signal {
+    #[serde(rename = "call_invitation")]
+    CallInvitation {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        #[serde(rename = "callType", default)]
+        call_type: CallType,
+        #[serde(rename = "fromNxId", alias = "fromJid", default)]
+        from_nx_id: String,
+        #[serde(rename = "fromName", default)]
+        from_name: String,
+        #[serde(default)]
+        timestamp: i64,
+        /// Group calls list everyone invited (Simu extension).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        participants: Vec<String>,
+    },
+    #[serde(rename = "call_response")]
+    CallResponse {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        accepted: bool,
+        #[serde(default)]
+        timestamp: i64,
+    },
+    #[serde(rename = "call_accepted")]
+    CallAccepted {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        #[serde(default)]
+        timestamp: i64,
+    },
+    #[serde(rename = "call_end")]
+    CallEnd {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        #[serde(default)]
+        timestamp: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<EndReason>,
+    },
+    #[serde(rename = "webrtc_offer")]
+    Offer {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        sdp: String,
+        #[serde(default = "offer_type")]
+        sdp_type: String,
+    },
+    #[serde(rename = "webrtc_answer")]
+    Answer {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        sdp: String,
+        #[serde(default = "answer_type")]
+        sdp_type: String,
+    },
+    #[serde(rename = "webrtc_ice_candidate")]
+    IceCandidate {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        candidate: String,
+        #[serde(rename = "sdpMid", default)]
+        sdp_mid: Option<String>,
+        #[serde(rename = "sdpMLineIndex", default)]
+        sdp_mline_index: Option<u16>,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+fn offer_type() -> String {
+    "offer".into()
+}
+fn answer_type() -> String {
+    "answer".into()
+}
+
+/// Why a body is not a signaling message.
+#[derive(Debug, thiserror::Error)]
+#[error("not a signaling message: {0}")]
+pub struct SignalError(#[from] serde_json::Error);
+
+impl Signal {
+    /// Parses a message body.
+    pub fn parse(body: &str) -> Result<Self, SignalError> {
+        Ok(serde_json::from_str(body)?)
+    }
+
+    /// Serialises to the JSON body.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The room the message belongs to.
+    pub fn room_id(&self) -> Option<&str> {
+        match self {
+            Signal::CallInvitation { room_id, .. }
+            | Signal::CallResponse { room_id, .. }
+            | Signal::CallAccepted { room_id, .. }
+            | Signal::CallEnd { room_id, .. }
+            | Signal::Offer { room_id, .. }
+            | Signal::Answer { room_id, .. }
+            | Signal::IceCandidate { room_id, .. } => Some(room_id),
+            Signal::Unknown => None,
+        }
+    }
+
+    /// The wire `type` name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signal::CallInvitation { .. } => "call_invitation",
+            Signal::CallResponse { .. } => "call_response",
+            Signal::CallAccepted { .. } => "call_accepted",
+            Signal::CallEnd { .. } => "call_end",
+            Signal::Offer { .. } => "webrtc_offer",
+            Signal::Answer { .. } => "webrtc_answer",
+            Signal::IceCandidate { .. } => "webrtc_ice_candidate",
+            Signal::Unknown => "unknown",
+        }
+    }
+}
+
+/// Current time in milliseconds since the epoch, as used in `timestamp` fields.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Fields a plain-text call link carries (PROTOCOL §2, "Click to join: <url>").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallLink {
+    pub room: String,
+    pub caller: String,
+    pub call_type: CallType,
+}
+
+/// Extracts `room`, `caller`, `type` from a chat text holding a call URL.
+pub fn parse_call_link(text: &str) -> Option<CallLink> {
+    let start = text.find("http://").or_else(|| text.find("https://"))?;
+    let raw = text[start..].split_whitespace().next()?;
+    let url = url::Url::parse(raw).ok()?;
+    let mut room = None;
+    let mut caller = None;
+    let mut call_type = CallType::Audio;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "room" => room = Some(v.into_owned()),
+            "caller" => caller = Some(v.into_owned()),
+            "type" => call_type = v.parse().unwrap_or(CallType::Audio),
+            _ => {}
+        }
+    }
+    Some(CallLink { room: room?, caller: caller?, call_type })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uses_the_exact_wire_field_names() {
+        let inv = Signal::CallInvitation {
+            room_id: "call_1".into(),
+            call_type: CallType::Video,
+            from_nx_id: "+1@x".into(),
+            from_name: "A".into(),
+            timestamp: 5,
+            participants: vec![],
+        };
+        let v: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"call_invitation","roomId":"call_1","callType":"video","fromNxId":"+1@x","fromName":"A","timestamp":5})
+        );
+        let ice = Signal::IceCandidate {
+            room_id: "r".into(),
+            candidate: "candidate:1".into(),
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(0),
+        };
+        let v: serde_json::Value = serde_json::from_str(&ice.to_json()).expect("json");
+        assert_eq!(v["sdpMid"], "0");
+        assert_eq!(v["sdpMLineIndex"], 0);
+        assert_eq!(v["type"], "webrtc_ice_candidate");
+    }
+
+    #[test]
+    fn accepts_from_jid_alias_and_ignores_unknown_fields() {
+        let s = Signal::parse(
+            r#"{"type":"call_invitation","roomId":"r","callType":"audio","fromJid":"+2@x","fromName":"B","timestamp":1,"extra":{"a":1}}"#,
+        )
+        .expect("parse");
+        match s {
+            Signal::CallInvitation { from_nx_id, call_type, .. } => {
+                assert_eq!(from_nx_id, "+2@x");
+                assert_eq!(call_type, CallType::Audio);
+            }
+            other => panic!("wrong variant {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_types_decode_to_unknown_and_bad_json_is_an_error() {
+        assert_eq!(Signal::parse(r#"{"type":"group_chat_emoji","x":1}"#).expect("parse"), Signal::Unknown);
+        assert!(Signal::parse("{not json").is_err());
+        assert!(Signal::parse(r#"{"type":"call_response","roomId":"r"}"#).is_err());
+    }
+
+    #[test]
+    fn extracts_room_caller_and_type_from_a_call_link() {
+        let link = parse_call_link(
+            "Incoming p2p call. Click to join: https://h.example/nexacon-call.html?room=call_abc&caller=%2B255788811191&type=audio",
+        )
+        .expect("link");
+        assert_eq!(link.room, "call_abc");
+        assert_eq!(link.caller, "+255788811191");
+        assert_eq!(link.call_type, CallType::Audio);
+    }
+}

@@ -1,0 +1,372 @@
+//! A small XML element tree and an incremental parser for XMPP stanzas arriving in
+//! WebSocket frames: one frame may hold several stanzas, and a stanza may span frames.
+
+use quick_xml::errors::{Error as QxError, IllFormedError, SyntaxError};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+use std::fmt::Write as _;
+
+/// Upper bound for one stanza, buffered or not: larger input is an error, not a wait.
+pub const DEFAULT_MAX_STANZA: usize = 256 * 1024;
+/// Deepest nesting accepted, so a hostile peer cannot build pathological trees.
+const MAX_DEPTH: usize = 64;
+
+/// Why bytes could not become stanzas.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    #[error("stanza larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("document type declarations and custom entities are not allowed")]
+    Doctype,
+    #[error("elements nested deeper than {MAX_DEPTH}")]
+    TooDeep,
+}
+
+/// A node inside an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+/// One XML element with its attributes (names as written, prefixes kept) and children.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Node>,
+}
+
+impl Element {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into(), ..Default::default() }
+    }
+
+    /// Builder: adds an attribute.
+    pub fn attr(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.attrs.push((k.into(), v.into()));
+        self
+    }
+
+    /// Builder: adds a child element.
+    pub fn child(mut self, e: Element) -> Self {
+        self.children.push(Node::Element(e));
+        self
+    }
+
+    /// Builder: adds text.
+    pub fn text(mut self, t: impl Into<String>) -> Self {
+        self.children.push(Node::Text(t.into()));
+        self
+    }
+
+    /// The element's local name without a namespace prefix.
+    pub fn local_name(&self) -> &str {
+        self.name.rsplit(':').next().unwrap_or(&self.name)
+    }
+
+    pub fn get_attr(&self, k: &str) -> Option<&str> {
+        self.attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    /// The `xmlns` declared on this element.
+    pub fn xmlns(&self) -> Option<&str> {
+        self.get_attr("xmlns")
+    }
+
+    /// Child elements.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// First child element with this local name.
+    pub fn find(&self, local: &str) -> Option<&Element> {
+        self.elements().find(|e| e.local_name() == local)
+    }
+
+    /// First child with this local name and namespace.
+    pub fn find_ns(&self, local: &str, ns: &str) -> Option<&Element> {
+        self.elements().find(|e| e.local_name() == local && e.xmlns() == Some(ns))
+    }
+
+    /// All text directly inside this element, concatenated.
+    pub fn text_content(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Serialises the element, escaping text and attribute values.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::with_capacity(128);
+        self.write_into(&mut out);
+        out
+    }
+
+    fn write_into(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(&self.name);
+        for (k, v) in &self.attrs {
+            let _ = write!(out, " {k}=\"");
+            escape_into(v, out, true);
+            out.push('"');
+        }
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        for n in &self.children {
+            match n {
+                Node::Element(e) => e.write_into(out),
+                Node::Text(t) => escape_into(t, out, false),
+            }
+        }
+        let _ = write!(out, "</{}>", self.name);
+    }
+}
+
+/// Escapes XML special characters.
+pub fn escape_into(s: &str, out: &mut String, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\'' if attr => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Accumulates frames and yields complete top-level elements.
+#[derive(Debug)]
+pub struct StanzaParser {
+    buf: String,
+    max: usize,
+}
+
+impl Default for StanzaParser {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_STANZA)
+    }
+}
+
+impl StanzaParser {
+    pub fn new(max: usize) -> Self {
+        Self { buf: String::new(), max }
+    }
+
+    /// Feeds one frame; returns every element completed by it. On error the buffer is
+    /// cleared, so the caller decides whether the stream can go on.
+    pub fn push(&mut self, frame: &str) -> Result<Vec<Element>, XmlError> {
+        if self.buf.len() + frame.len() > self.max {
+            self.buf.clear();
+            return Err(XmlError::TooLarge(self.max));
+        }
+        self.buf.push_str(frame);
+        let mut out = Vec::new();
+        loop {
+            let trimmed_start = self.buf.len() - self.buf.trim_start().len();
+            if trimmed_start > 0 {
+                self.buf.drain(..trimmed_start);
+            }
+            if self.buf.is_empty() {
+                break;
+            }
+            match parse_one(&self.buf) {
+                Ok(Some((el, used))) => {
+                    self.buf.drain(..used);
+                    if let Some(el) = el {
+                        out.push(el);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.buf.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bytes waiting for the rest of a stanza.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// Parses a whole string that must hold exactly one element.
+pub fn parse_element(s: &str) -> Result<Element, XmlError> {
+    let mut p = StanzaParser::new(s.len().max(1));
+    let mut v = p.push(s)?;
+    if p.pending() > 0 {
+        return Err(XmlError::Malformed("incomplete element".into()));
+    }
+    match v.len() {
+        1 => Ok(v.remove(0)),
+        0 => Err(XmlError::Malformed("no element".into())),
+        n => Err(XmlError::Malformed(format!("{n} elements where one was expected"))),
+    }
+}
+
+fn start_to_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
+    let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+    let mut el = Element::new(name);
+    for a in s.attributes() {
+        let a = a.map_err(|e| XmlError::Malformed(e.to_string()))?;
+        let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        let v = a.unescape_value().map_err(|e| XmlError::Malformed(e.to_string()))?;
+        el.attrs.push((k, v.into_owned()));
+    }
+    Ok(el)
+}
+
+/// Parses the first element in `s`. `Ok(None)` means more input is needed. A leading
+/// declaration, comment or processing instruction is consumed and yields `Some((None, n))`.
+fn parse_one(s: &str) -> Result<Option<(Option<Element>, usize)>, XmlError> {
+    let mut reader = Reader::from_str(s);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    loop {
+        let ev = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(QxError::Syntax(
+                SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedPIOrXmlDecl
+                | SyntaxError::UnclosedDoctype,
+            ))
+            | Err(QxError::IllFormed(IllFormedError::MissingEndTag(_))) => return Ok(None),
+            Err(e) => return Err(XmlError::Malformed(e.to_string())),
+        };
+        let pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match ev {
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) if stack.is_empty() => {
+                return Ok(Some((None, pos)))
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                stack.push(start_to_element(&start)?);
+            }
+            Event::Empty(start) => {
+                let el = start_to_element(&start)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(el)),
+                    None => return Ok(Some((Some(el), pos))),
+                }
+            }
+            Event::End(_) => {
+                let Some(el) = stack.pop() else {
+                    return Err(XmlError::Malformed("unmatched end tag".into()));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(el)),
+                    None => return Ok(Some((Some(el), pos))),
+                }
+            }
+            Event::Text(t) => {
+                let text = t.unescape().map_err(|e| XmlError::Malformed(e.to_string()))?;
+                match stack.last_mut() {
+                    Some(parent) => push_text(parent, &text),
+                    None if text.trim().is_empty() => {}
+                    None => return Err(XmlError::Malformed("text outside an element".into())),
+                }
+            }
+            Event::CData(c) => {
+                let text = String::from_utf8_lossy(&c.into_inner()).into_owned();
+                match stack.last_mut() {
+                    Some(parent) => push_text(parent, &text),
+                    None => return Err(XmlError::Malformed("CDATA outside an element".into())),
+                }
+            }
+            Event::Eof => return Ok(None),
+        }
+    }
+}
+
+fn push_text(parent: &mut Element, text: &str) {
+    if let Some(Node::Text(prev)) = parent.children.last_mut() {
+        prev.push_str(text);
+    } else {
+        parent.children.push(Node::Text(text.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_a_stanza_split_across_frames() {
+        let mut p = StanzaParser::default();
+        assert!(p.push("<message to='a@b'><bo").expect("partial").is_empty());
+        assert!(p.push("dy>{&quot;x&quot;:1}</body>").expect("partial").is_empty());
+        let v = p.push("</message>").expect("complete");
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].find("body").map(|b| b.text_content()), Some("{\"x\":1}".to_string()));
+        assert_eq!(p.pending(), 0);
+    }
+
+    #[test]
+    fn splits_several_stanzas_in_one_frame() {
+        let mut p = StanzaParser::default();
+        let v = p
+            .push("<presence/> <iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq><message><body>x</body></message><a")
+            .expect("parse");
+        assert_eq!(v.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["presence", "iq", "message"]);
+        assert_eq!(p.pending(), 2);
+    }
+
+    #[test]
+    fn decodes_entities_cdata_and_keeps_unknown_elements() {
+        let e = parse_element(
+            "<message><body>a &lt;b&gt; &amp; &#x41;<![CDATA[<raw & stuff>]]></body><x:weird xmlns:x='u'><y/></x:weird></message>",
+        )
+        .expect("parse");
+        assert_eq!(e.find("body").map(|b| b.text_content()).as_deref(), Some("a <b> & A<raw & stuff>"));
+        assert_eq!(e.find("weird").map(|w| w.elements().count()), Some(1));
+    }
+
+    #[test]
+    fn rejects_doctype_entity_tricks_and_unknown_entities() {
+        let bomb = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><message><body>&lol2;</body></message>";
+        assert_eq!(StanzaParser::default().push(bomb), Err(XmlError::Doctype));
+        assert!(matches!(parse_element("<m>&xxe;</m>"), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn rejects_malformed_and_oversized_input() {
+        assert!(matches!(StanzaParser::default().push("<a><b></a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(StanzaParser::default().push("</a>"), Err(XmlError::Malformed(_))));
+        let mut p = StanzaParser::new(64);
+        assert_eq!(p.push(&"<a>".repeat(30)), Err(XmlError::TooLarge(64)));
+        let deep = "<a>".repeat(100);
+        assert_eq!(StanzaParser::default().push(&deep), Err(XmlError::TooDeep));
+    }
+
+    #[test]
+    fn serialises_with_escaping_and_round_trips() {
+        let e = Element::new("message")
+            .attr("to", "a&b\"@c")
+            .child(Element::new("body").text("{\"sdp\":\"v=0\\r\\n<x>\"}"));
+        let s = e.to_xml();
+        assert_eq!(parse_element(&s).expect("round trip"), e);
+    }
+}
