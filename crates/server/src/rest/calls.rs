@@ -1,0 +1,222 @@
+//! Calls: registering 1:1, group and P2P calls, inviting over NX, call links, decline,
+//! ICE servers, and analytics that feed both parties' history.
+
+use super::auth::user_id;
+use super::extract::{ApiError, AuthUser, Body};
+use crate::store::Call;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use hmac::{Hmac, Mac};
+use nx::signal::{now_ms, Signal};
+use nx::xml::Element;
+use nx::xmpp::NS_RECEIPTS;
+use nx::CallType;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+pub const ANALYTICS_STATUSES: &[&str] = &["initiated", "calling", "answered", "declined", "cancelled", "missed", "ended", "failed"];
+pub const CALL_TYPES: &[&str] = &["audio", "video", "p2p", "group"];
+const MAX_ROOM: usize = 128;
+
+fn check_room(room: Option<String>) -> Result<String, ApiError> {
+    let room = room.filter(|r| !r.is_empty()).unwrap_or_else(|| format!("call_{}", now_ms()));
+    if room.len() > MAX_ROOM || !room.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        return Err(ApiError::bad_request("room: letters, digits, '_', '-' and '.' only, at most 128"));
+    }
+    Ok(room)
+}
+
+fn check_type(t: &str, allowed: &[&str]) -> Result<String, ApiError> {
+    if allowed.contains(&t) {
+        Ok(t.to_string())
+    } else {
+        Err(ApiError::bad_request(format!("type: must be one of {}", allowed.join(", "))))
+    }
+}
+
+/// Resolves a callee typed by the caller; it must be a known user of this server.
+async fn callee(st: &AppState, to: &str) -> Result<nx::NxId, ApiError> {
+    let id = user_id(st, to).map_err(|e| ApiError::bad_request(format!("to: {}", e.detail)))?;
+    if st.store.user(id.local()).await?.is_none() {
+        return Err(ApiError::not_found(format!("User {id} not found.")));
+    }
+    Ok(id)
+}
+
+#[derive(Deserialize)]
+pub struct CallReq {
+    to: String,
+    #[serde(rename = "type", default = "default_type")]
+    call_type: String,
+    #[serde(default)]
+    room: Option<String>,
+    /// `audio` or `video` for a P2P call (Simu extension; history shows it).
+    #[serde(default)]
+    media: Option<String>,
+}
+
+fn default_type() -> String {
+    "video".into()
+}
+
+pub async fn start_call(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let call_type = check_type(&req.call_type, &["audio", "video"])?;
+    let room = check_room(req.room)?;
+    let to = callee(&st, &req.to).await?;
+    let call = Call { room: room.clone(), caller: user.jid.to_string(), callee: to.to_string(), call_type: call_type.clone() };
+    if !st.store.create_call(&call).await? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "room: a call with this room exists"));
+    }
+    Ok((StatusCode::CREATED, Json(json!({ "status": "initiated", "call_id": room, "room": room, "to": to.to_string(), "type": call_type }))))
+}
+
+#[derive(Deserialize)]
+pub struct GroupReq {
+    participants: Vec<String>,
+    #[serde(rename = "type", default = "default_type")]
+    call_type: String,
+    #[serde(default)]
+    room: Option<String>,
+}
+
+pub async fn start_group_call(State(st): State<AppState>, user: AuthUser, Body(req): Body<GroupReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let call_type = check_type(&req.call_type, &["audio", "video"])?;
+    if req.participants.is_empty() || req.participants.len() > 16 {
+        return Err(ApiError::bad_request("participants: between 1 and 16"));
+    }
+    let room = check_room(req.room)?;
+    let mut ids = Vec::new();
+    for p in &req.participants {
+        ids.push(callee(&st, p).await?.to_string());
+    }
+    for (i, p) in ids.iter().enumerate() {
+        let call = Call { room: if i == 0 { room.clone() } else { format!("{room}.{i}") }, caller: user.jid.to_string(), callee: p.clone(), call_type: "group".into() };
+        st.store.create_call(&call).await?;
+    }
+    Ok((StatusCode::CREATED, Json(json!({ "status": "initiated", "call_id": room, "room": room, "participants": ids, "type": call_type }))))
+}
+
+pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    check_type(&req.call_type, &["p2p", "audio", "video"])?;
+    let media = match req.media.as_deref() {
+        Some(m) => check_type(m, &["audio", "video"])?,
+        None if req.call_type != "p2p" => req.call_type.clone(),
+        None => "video".into(),
+    };
+    let room = check_room(req.room)?;
+    let to = callee(&st, &req.to).await?;
+    if to == user.jid {
+        return Err(ApiError::bad_request("to: cannot call yourself"));
+    }
+    let call = Call { room: room.clone(), caller: user.jid.to_string(), callee: to.to_string(), call_type: media.clone() };
+    if !st.store.create_call(&call).await? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "room: a call with this room exists"));
+    }
+    let caller_name = st.store.user(user.jid.local()).await?.and_then(|u| u.display_name).unwrap_or_else(|| user.jid.local().to_string());
+    let invitation = Signal::CallInvitation {
+        room_id: room.clone(),
+        call_type: media.parse().unwrap_or(CallType::Video),
+        from_nx_id: user.jid.to_string(),
+        from_name: caller_name,
+        timestamp: now_ms(),
+        participants: vec![],
+    };
+    let msg = Element::new("message")
+        .attr("type", "chat")
+        .attr("to", to.to_string())
+        .attr("from", user.jid.to_string())
+        .attr("id", format!("inv{}", rand::random::<u32>()))
+        .child(Element::new("body").text(invitation.to_json()))
+        .child(Element::new("request").attr("xmlns", NS_RECEIPTS));
+    let delivery = st.router.route_message(&to.to_string(), &msg).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "status": "success", "call_id": room, "room": room, "to": to.to_string(), "type": "p2p",
+            "media": media, "push_sent": false, "nx_sent": !matches!(delivery, crate::xmpp::router::Delivery::NoSuchUser | crate::xmpp::router::Delivery::Dropped),
+        })),
+    ))
+}
+
+/// Signature of a call link, so a link cannot be altered.
+pub fn sign_link(secret: &str, room: &str, caller: &str, call_type: &str, exp: u64) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+    mac.update(format!("{room}|{caller}|{call_type}|{exp}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub async fn call_url(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<Json<Value>, ApiError> {
+    let call_type = check_type(&req.call_type, &["audio", "video", "p2p"])?;
+    let room = check_room(req.room)?;
+    let to = callee(&st, &req.to).await?;
+    let exp = crate::clock::unix_now() + 3600;
+    let caller = user.jid.local().to_string();
+    let sig = sign_link(&st.cfg.jwt_secret, &room, &caller, &call_type, exp);
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let call_url = format!("{}/call?room={}&caller={}&type={}&to={}&exp={exp}&sig={sig}", st.public_url, enc(&room), enc(&caller), enc(&call_type), enc(&to.to_string()));
+    Ok(Json(json!({ "call_url": call_url })))
+}
+
+#[derive(Deserialize)]
+pub struct DeclineReq {
+    room: String,
+}
+
+/// The call of `room` if `user` took part in it.
+async fn own_call(st: &AppState, user: &AuthUser, room: &str) -> Result<Call, ApiError> {
+    let me = user.jid.to_string();
+    match st.store.call(room).await? {
+        Some(c) if c.caller == me || c.callee == me => Ok(c),
+        _ => Err(ApiError::not_found("Call not found.")),
+    }
+}
+
+pub async fn decline(State(st): State<AppState>, user: AuthUser, Body(req): Body<DeclineReq>) -> Result<Json<Value>, ApiError> {
+    let call = own_call(&st, &user, &req.room).await?;
+    st.store.record_outcome(&call, &user.jid.to_string(), &call.call_type, "declined", 0, &json!({"declined_by": user.jid.to_string()})).await?;
+    Ok(Json(json!({ "status": "declined", "room": call.room })))
+}
+
+pub async fn webrtc_credentials(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    let mut servers = Vec::new();
+    if !st.cfg.stun_urls.is_empty() {
+        servers.push(json!({ "urls": st.cfg.stun_urls }));
+    }
+    let ttl = st.cfg.turn.ttl_seconds.max(60);
+    if !st.cfg.turn.urls.is_empty() && !st.cfg.turn.shared_secret.is_empty() {
+        let (username, credential) = crate::turn::credential(&st.cfg.turn.shared_secret, &user.jid.to_string(), crate::clock::unix_now() + ttl);
+        servers.push(json!({ "urls": st.cfg.turn.urls, "username": username, "credential": credential }));
+    }
+    Ok(Json(json!({ "status": "success", "ice_servers": servers, "ttl": ttl })))
+}
+
+#[derive(Deserialize)]
+pub struct AnalyticsReq {
+    room: String,
+    call_type: String,
+    status: String,
+    #[serde(default)]
+    duration_seconds: i64,
+    #[serde(default)]
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+pub async fn analytics(State(st): State<AppState>, user: AuthUser, Body(req): Body<AnalyticsReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let status = check_type(&req.status, ANALYTICS_STATUSES).map_err(|_| ApiError::bad_request(format!("status: must be one of {}", ANALYTICS_STATUSES.join(", "))))?;
+    let call_type = check_type(&req.call_type, CALL_TYPES).map_err(|_| ApiError::bad_request(format!("call_type: must be one of {}", CALL_TYPES.join(", "))))?;
+    if !(0..=7 * 86400).contains(&req.duration_seconds) {
+        return Err(ApiError::bad_request("duration_seconds: between 0 and 604800"));
+    }
+    let meta = Value::Object(req.metadata.unwrap_or_default());
+    if meta.to_string().len() > 8192 {
+        return Err(ApiError::bad_request("metadata: at most 8 KiB"));
+    }
+    let call = own_call(&st, &user, &req.room).await?;
+    let duration = if status == "ended" { req.duration_seconds } else { 0 };
+    let call_type = if call_type == "p2p" { call.call_type.clone() } else { call_type };
+    let id = st.store.record_outcome(&call, &user.jid.to_string(), &call_type, &status, duration, &meta).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "status": "success", "id": id }))))
+}

@@ -1,0 +1,34 @@
+//! The NX REST API (PROTOCOL §2) under `/api/v1.0`.
+
+mod auth;
+mod calls;
+mod contacts;
+mod extract;
+mod history;
+
+pub use extract::{ApiError, AuthUser};
+
+use crate::AppState;
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+/// All REST routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/nexacon-auth/register/", post(auth::register))
+        .route("/nexacon-auth/login/", post(auth::login))
+        .route("/nexacon-auth/token/refresh/", post(auth::refresh_access))
+        .route("/nexacon-auth/nxm-token/", post(auth::nx_token))
+        .route("/nexacon-auth/nxm-token/refresh/", post(auth::nx_token_refresh))
+        .route("/nx/call/", post(calls::start_call))
+        .route("/nx/group-call/", post(calls::start_group_call))
+        .route("/nx/webrtc/call/", post(calls::start_p2p_call))
+        .route("/nx/call-url/", post(calls::call_url))
+        .route("/nx/call/decline/", post(calls::decline))
+        .route("/nx/webrtc/credentials/", get(calls::webrtc_credentials))
+        .route("/nx/call-analytics/", post(calls::analytics))
+        .route("/nx/call-history/", get(history::list))
+        .route("/nx/contacts/", get(contacts::list).post(contacts::add))
+        .route("/nx/contacts/{nxid}/", delete(contacts::remove))
+        .route("/nx/presence/", get(contacts::presence))
+}

@@ -1,0 +1,8 @@
+//! The XMPP-over-WebSocket endpoint (RFC 7395) at `/nx-websocket/`: the subset of XMPP that the
+//! reference SDK and standard clients use.
+
+pub mod router;
+pub mod session;
+pub mod stanza;
+
+pub use router::Router;

@@ -1,0 +1,209 @@
+//! Who is online with which resources, and delivery of stanzas to them (or to offline storage).
+
+use crate::store::Store;
+use nx::xml::Element;
+use nx::xmpp::NS_DELAY;
+use nx::NxId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+/// What a session's writer receives.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    Stanza(Arc<str>),
+    /// Close the connection at once (administrative disconnect).
+    Kick,
+}
+
+struct Session {
+    id: u64,
+    resource: String,
+    tx: mpsc::Sender<Outbound>,
+    available: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BindError {
+    #[error("too many sessions for this user")]
+    TooMany,
+}
+
+/// The outcome of routing one stanza.
+#[derive(Debug, PartialEq)]
+pub enum Delivery {
+    Delivered(usize),
+    StoredOffline,
+    NoSuchUser,
+    Dropped,
+}
+
+/// Online sessions of every user, keyed by bare JID.
+pub struct Router {
+    sessions: Mutex<HashMap<String, Vec<Session>>>,
+    store: Store,
+    domain: String,
+    max_sessions: usize,
+    offline_cap: i64,
+}
+
+/// Per-session outbound queue length; a session this far behind loses stanzas to offline storage.
+const SESSION_QUEUE: usize = 1024;
+
+impl Router {
+    pub fn new(store: Store, domain: String, max_sessions: usize, offline_cap: i64) -> Arc<Self> {
+        Arc::new(Self { sessions: Mutex::new(HashMap::new()), store, domain, max_sessions, offline_cap })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Session>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// Binds a resource; a taken or empty resource gets a fresh one (RFC 6120 §7.7.2.2).
+    pub fn bind(&self, bare: &str, wanted: &str) -> Result<(u64, String, mpsc::Receiver<Outbound>), BindError> {
+        let mut map = self.lock();
+        let list = map.entry(bare.to_string()).or_default();
+        if list.len() >= self.max_sessions {
+            return Err(BindError::TooMany);
+        }
+        let taken = |r: &str| list.iter().any(|s| s.resource == r);
+        let resource = if wanted.is_empty() || taken(wanted) || wanted.len() > 256 {
+            loop {
+                let r = format!("simu_{:08x}", rand::random::<u32>());
+                if !taken(&r) {
+                    break r;
+                }
+            }
+        } else {
+            wanted.to_string()
+        };
+        let (tx, rx) = mpsc::channel(SESSION_QUEUE);
+        let id = rand::random::<u64>();
+        list.push(Session { id, resource: resource.clone(), tx, available: false });
+        Ok((id, resource, rx))
+    }
+
+    pub fn unbind(&self, bare: &str, id: u64) {
+        let mut map = self.lock();
+        if let Some(list) = map.get_mut(bare) {
+            list.retain(|s| s.id != id);
+            if list.is_empty() {
+                map.remove(bare);
+            }
+        }
+    }
+
+    pub fn set_available(&self, bare: &str, id: u64, available: bool) {
+        if let Some(s) = self.lock().get_mut(bare).and_then(|l| l.iter_mut().find(|s| s.id == id)) {
+            s.available = available;
+        }
+    }
+
+    pub fn is_online(&self, bare: &str) -> bool {
+        self.lock().get(bare).is_some_and(|l| !l.is_empty())
+    }
+
+    /// Number of users online.
+    pub fn online_users(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Disconnects every session of a user (administration, tests of reconnection).
+    pub fn kick(&self, bare: &str) -> usize {
+        let map = self.lock();
+        let Some(list) = map.get(bare) else { return 0 };
+        for s in list {
+            let _ = s.tx.try_send(Outbound::Kick);
+        }
+        list.len()
+    }
+
+    /// Sends to live sessions only: the full JID's, else every session of the bare JID.
+    pub fn deliver_live(&self, to: &str, xml: &Arc<str>) -> usize {
+        let (bare, resource) = match to.split_once('/') {
+            Some((b, r)) => (b, Some(r)),
+            None => (to, None),
+        };
+        let map = self.lock();
+        let Some(list) = map.get(bare) else { return 0 };
+        let exact: Vec<&Session> = match resource {
+            Some(r) => list.iter().filter(|s| s.resource == r).collect(),
+            None => Vec::new(),
+        };
+        let targets: Vec<&Session> = if exact.is_empty() { list.iter().collect() } else { exact };
+        targets
+            .into_iter()
+            .filter(|s| match s.tx.try_send(Outbound::Stanza(xml.clone())) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(to, error = %e, "session queue full or closed; stanza not delivered live");
+                    false
+                }
+            })
+            .count()
+    }
+
+    /// Routes a `<message>`: live delivery, else offline storage if the user exists.
+    pub async fn route_message(&self, to: &str, el: &Element) -> Delivery {
+        let xml: Arc<str> = Arc::from(el.to_xml());
+        let n = self.deliver_live(to, &xml);
+        if n > 0 {
+            return Delivery::Delivered(n);
+        }
+        let Ok(id) = NxId::parse_jid(to) else { return Delivery::NoSuchUser };
+        if id.domain() != self.domain {
+            return Delivery::NoSuchUser;
+        }
+        match self.store.user(id.local()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Delivery::NoSuchUser,
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                return Delivery::Dropped;
+            }
+        }
+        if el.find("body").is_none() {
+            return Delivery::Dropped;
+        }
+        match self.store.store_offline(&id.to_string(), &el.to_xml(), self.offline_cap).await {
+            Ok(()) => Delivery::StoredOffline,
+            Err(e) => {
+                tracing::error!(error = %e, "offline store failed");
+                Delivery::Dropped
+            }
+        }
+    }
+
+    /// Stored stanzas for a user, each with a XEP-0203 delay stamp.
+    pub async fn take_offline(&self, bare: &str) -> Vec<Element> {
+        let rows = match self.store.take_offline(bare).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "offline replay failed");
+                return Vec::new();
+            }
+        };
+        rows.into_iter()
+            .filter_map(|(xml, stamp)| {
+                let mut el = nx::xml::parse_element(&xml).ok()?;
+                el.children.push(nx::xml::Node::Element(
+                    Element::new("delay").attr("xmlns", NS_DELAY).attr("from", self.domain.clone()).attr("stamp", stamp),
+                ));
+                Some(el)
+            })
+            .collect()
+    }
+
+    /// Presence of a user as the REST API reports it.
+    pub fn presence_status(&self, bare: &str) -> &'static str {
+        match self.lock().get(bare) {
+            Some(l) if l.iter().any(|s| s.available) => "online",
+            Some(l) if !l.is_empty() => "connected",
+            _ => "offline",
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! One client connection: stream negotiation, SASL PLAIN with an NX token, bind, and stanza
+//! handling with the server stamping every `from`.
+
+use super::router::{Delivery, Outbound, Router};
+use super::stanza;
+use crate::tokens::{TokenKind, Tokens};
+use axum::extract::ws::{Message, WebSocket};
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use nx::xml::{Element, StanzaParser, XmlError};
+use nx::xmpp::{NS_BIND, NS_PING, NS_SASL, NS_SESSION};
+use nx::NxId;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Settings a session needs from the server.
+#[derive(Clone)]
+pub struct SessionCtx {
+    pub router: Arc<Router>,
+    pub tokens: Tokens,
+    pub max_stanza: usize,
+    pub rate: u32,
+    pub burst: u32,
+    pub store: crate::store::Store,
+}
+
+/// How long a client may take to authenticate.
+const AUTH_DEADLINE: Duration = Duration::from_secs(30);
+const MAX_AUTH_FAILURES: u32 = 3;
+
+#[derive(PartialEq)]
+enum Phase {
+    PreAuth,
+    Authed,
+    Bound,
+}
+
+/// Token bucket limiting stanzas per connection.
+struct RateLimit {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(rate: u32, burst: u32) -> Self {
+        Self { tokens: f64::from(burst), rate: f64::from(rate), burst: f64::from(burst), last: Instant::now() }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Conn {
+    ctx: SessionCtx,
+    phase: Phase,
+    jid: Option<NxId>,
+    full: String,
+    session_id: u64,
+    auth_failures: u32,
+    out_rx: Option<mpsc::Receiver<Outbound>>,
+    sent_initial_presence: bool,
+}
+
+/// Why a session ends.
+enum End {
+    /// Client closed cleanly or went away.
+    Gone,
+    /// A stream error was sent.
+    StreamError,
+}
+
+/// Serves one WebSocket until it closes.
+pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
+    let (mut sink, mut stream) = socket.split();
+    let mut parser = StanzaParser::new(ctx.max_stanza);
+    let mut limit = RateLimit::new(ctx.rate, ctx.burst);
+    let mut conn = Conn {
+        ctx,
+        phase: Phase::PreAuth,
+        jid: None,
+        full: String::new(),
+        session_id: 0,
+        auth_failures: 0,
+        out_rx: None,
+        sent_initial_presence: false,
+    };
+    let auth_deadline = tokio::time::sleep(AUTH_DEADLINE);
+    tokio::pin!(auth_deadline);
+    let mut replies: Vec<Element> = Vec::new();
+    let end = loop {
+        let out_next = async {
+            match conn.out_rx.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            frame = stream.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Binary(b))) => String::from_utf8_lossy(&b).into_owned(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::Gone,
+                    Some(Ok(_)) => continue,
+                };
+                let elements = match parser.push(&text) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let (cond, msg) = match &e {
+                            XmlError::TooLarge(_) => ("policy-violation", e.to_string()),
+                            XmlError::Doctype => ("restricted-xml", e.to_string()),
+                            _ => ("not-well-formed", e.to_string()),
+                        };
+                        tracing::info!(jid = %conn.full, error = %e, "closing stream on bad XML");
+                        let _ = send_all(&mut sink, &[stanza::stream_error(cond, &msg), stanza::close()]).await;
+                        break End::StreamError;
+                    }
+                };
+                let mut ended = None;
+                for el in elements {
+                    if !limit.allow() {
+                        replies.push(stanza::stream_error("policy-violation", "too many stanzas; slow down"));
+                        replies.push(stanza::close());
+                        ended = Some(End::StreamError);
+                        break;
+                    }
+                    if let Some(e) = conn.handle(el, &mut replies).await {
+                        ended = Some(e);
+                        break;
+                    }
+                }
+                if send_all(&mut sink, &replies).await.is_err() {
+                    break End::Gone;
+                }
+                replies.clear();
+                if let Some(e) = ended {
+                    break e;
+                }
+            }
+            out = out_next => match out {
+                Some(Outbound::Stanza(xml)) => {
+                    if sink.send(Message::Text(xml.to_string().into())).await.is_err() {
+                        break End::Gone;
+                    }
+                }
+                Some(Outbound::Kick) | None => break End::Gone,
+            },
+            _ = &mut auth_deadline, if conn.phase == Phase::PreAuth => {
+                let _ = send_all(&mut sink, &[stanza::stream_error("connection-timeout", "authentication took too long"), stanza::close()]).await;
+                break End::StreamError;
+            }
+        }
+    };
+    if let Some(jid) = &conn.jid {
+        if conn.session_id != 0 {
+            conn.ctx.router.unbind(&jid.to_string(), conn.session_id);
+            let _ = conn.ctx.store.touch_last_seen(jid.local()).await;
+        }
+    }
+    if matches!(end, End::StreamError) {
+        let _ = sink.close().await;
+    }
+    tracing::debug!(jid = %conn.full, "session ended");
+}
+
+async fn send_all<S>(sink: &mut S, els: &[Element]) -> Result<(), axum::Error>
+where
+    S: SinkExt<Message, Error = axum::Error> + Unpin,
+{
+    for el in els {
+        sink.send(Message::Text(el.to_xml().into())).await?;
+    }
+    Ok(())
+}
+
+impl Conn {
+    fn domain(&self) -> &str {
+        self.ctx.router.domain()
+    }
+
+    /// Handles one element; `Some` ends the session after the replies are sent.
+    async fn handle(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
+        match (el.local_name(), &self.phase) {
+            ("open", _) => {
+                if let Some(to) = el.get_attr("to") {
+                    if !to.eq_ignore_ascii_case(self.domain()) {
+                        out.push(stanza::open(self.domain()));
+                        out.push(stanza::stream_error("host-unknown", "this server does not serve that domain"));
+                        out.push(stanza::close());
+                        return Some(End::StreamError);
+                    }
+                }
+                out.push(stanza::open(self.domain()));
+                out.push(if self.phase == Phase::PreAuth { stanza::features_pre_auth() } else { stanza::features_post_auth() });
+                None
+            }
+            ("close", _) => {
+                out.push(stanza::close());
+                Some(End::Gone)
+            }
+            ("auth", Phase::PreAuth) => self.auth(&el, out),
+            (_, Phase::PreAuth) => {
+                out.push(stanza::stream_error("not-authorized", "authenticate first"));
+                out.push(stanza::close());
+                Some(End::StreamError)
+            }
+            ("iq", _) => self.iq(el, out).await,
+            (_, Phase::Authed) => {
+                out.push(stanza::stream_error("not-authorized", "bind a resource first"));
+                out.push(stanza::close());
+                Some(End::StreamError)
+            }
+            ("message", Phase::Bound) => {
+                self.message(el, out).await;
+                None
+            }
+            ("presence", Phase::Bound) => {
+                self.presence(el, out).await;
+                None
+            }
+            ("r" | "a" | "enable", _) => None,
+            (other, _) => {
+                out.push(stanza::stream_error("unsupported-stanza-type", &format!("<{other}> is not supported")));
+                out.push(stanza::close());
+                Some(End::StreamError)
+            }
+        }
+    }
+
+    fn auth(&mut self, el: &Element, out: &mut Vec<Element>) -> Option<End> {
+        if el.get_attr("mechanism") != Some("PLAIN") {
+            out.push(stanza::sasl_failure("invalid-mechanism", "only PLAIN is offered"));
+            return None;
+        }
+        match self.check_plain(&el.text_content()) {
+            Ok(jid) => {
+                tracing::debug!(%jid, "authenticated");
+                self.jid = Some(jid);
+                self.phase = Phase::Authed;
+                out.push(Element::new("success").attr("xmlns", NS_SASL));
+                None
+            }
+            Err(why) => {
+                self.auth_failures += 1;
+                tracing::info!(why, "authentication failed");
+                out.push(stanza::sasl_failure("not-authorized", why));
+                if self.auth_failures >= MAX_AUTH_FAILURES {
+                    out.push(stanza::close());
+                    return Some(End::StreamError);
+                }
+                None
+            }
+        }
+    }
+
+    /// Checks `base64(authzid \0 authcid \0 token)` and returns the user's bare JID.
+    fn check_plain(&self, payload: &str) -> Result<NxId, &'static str> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(payload.trim())
+            .map_err(|_| "malformed SASL payload")?;
+        let raw = String::from_utf8(raw).map_err(|_| "malformed SASL payload")?;
+        let mut parts = raw.split('\0');
+        let (Some(authzid), Some(authcid), Some(token), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err("malformed SASL payload");
+        };
+        let claims = self.ctx.tokens.verify(token, TokenKind::Nx).map_err(|e| match e {
+            crate::tokens::TokenError::Expired => "token expired",
+            _ => "invalid token",
+        })?;
+        let jid = NxId::parse_jid(&claims.jid).map_err(|_| "invalid token")?;
+        if jid.domain() != self.domain() {
+            return Err("token is for another domain");
+        }
+        let cid_ok = authcid == jid.local() || authcid == jid.to_string();
+        let zid_ok = authzid.is_empty() || authzid == jid.to_string();
+        if !cid_ok || !zid_ok {
+            return Err("token does not belong to this user");
+        }
+        Ok(jid)
+    }
+
+    async fn iq(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
+        let ty = el.get_attr("type").unwrap_or_default().to_string();
+        let to = el.get_attr("to").map(str::to_string);
+        let for_server = to.as_deref().is_none_or(|t| t == self.domain() || self.jid.as_ref().is_some_and(|j| t == j.to_string()));
+        if self.phase == Phase::Authed {
+            if let Some(bind) = el.find_ns("bind", NS_BIND).filter(|_| ty == "set") {
+                let Some(jid) = self.jid.clone() else { return Some(End::StreamError) };
+                let wanted = bind.find("resource").map(|r| r.text_content()).unwrap_or_default();
+                match self.ctx.router.bind(&jid.to_string(), wanted.trim()) {
+                    Ok((id, resource, rx)) => {
+                        self.session_id = id;
+                        self.full = format!("{jid}/{resource}");
+                        self.out_rx = Some(rx);
+                        self.phase = Phase::Bound;
+                        let payload = Element::new("bind").attr("xmlns", NS_BIND).child(Element::new("jid").text(self.full.clone()));
+                        out.push(stanza::iq_result(&el, self.domain(), Some(payload)).attr_remove_to());
+                    }
+                    Err(e) => out.push(stanza::bounce(&el, self.domain(), "wait", "resource-constraint", &e.to_string())),
+                }
+                return None;
+            }
+            out.push(stanza::stream_error("not-authorized", "bind a resource first"));
+            out.push(stanza::close());
+            return Some(End::StreamError);
+        }
+        let mut el = el;
+        set_attr(&mut el, "from", self.full.clone());
+        if !for_server {
+            let to = to.unwrap_or_default();
+            if ty == "get" || ty == "set" {
+                let n = self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
+                if n == 0 {
+                    out.push(stanza::bounce(&el, self.domain(), "cancel", "service-unavailable", "recipient is not online"));
+                }
+            } else {
+                self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
+            }
+            return None;
+        }
+        if ty != "get" && ty != "set" {
+            return None;
+        }
+        let domain = self.domain().to_string();
+        if el.find_ns("ping", NS_PING).is_some() || el.find_ns("session", NS_SESSION).is_some() {
+            out.push(stanza::iq_result(&el, &domain, None));
+        } else if let Some(q) = el.find_ns("query", "jabber:iq:roster").filter(|_| ty == "get") {
+            let _ = q;
+            out.push(stanza::iq_result(&el, &domain, Some(Element::new("query").attr("xmlns", "jabber:iq:roster"))));
+        } else if el.find_ns("query", "http://jabber.org/protocol/disco#info").is_some() && ty == "get" {
+            let mut q = Element::new("query")
+                .attr("xmlns", "http://jabber.org/protocol/disco#info")
+                .child(Element::new("identity").attr("category", "server").attr("type", "im").attr("name", "simu-server"));
+            for f in ["urn:xmpp:ping", "urn:xmpp:receipts", "urn:xmpp:delay", "msgoffline"] {
+                q = q.child(Element::new("feature").attr("var", f));
+            }
+            out.push(stanza::iq_result(&el, &domain, Some(q)));
+        } else {
+            out.push(stanza::bounce(&el, &domain, "cancel", "service-unavailable", "not supported by this server"));
+        }
+        None
+    }
+
+    async fn message(&mut self, mut el: Element, out: &mut Vec<Element>) {
+        let Some(to) = el.get_attr("to").map(str::to_string) else {
+            out.push(stanza::bounce(&el, self.domain(), "modify", "bad-request", "message without a recipient"));
+            return;
+        };
+        set_attr(&mut el, "from", self.full.clone());
+        match NxId::parse_jid(&to) {
+            Ok(id) if id.domain() == self.domain() => {}
+            Ok(_) => {
+                out.push(stanza::bounce(&el, self.domain(), "cancel", "remote-server-not-found", "federation is not supported"));
+                return;
+            }
+            Err(_) => {
+                out.push(stanza::bounce(&el, self.domain(), "modify", "jid-malformed", "bad recipient address"));
+                return;
+            }
+        }
+        match self.ctx.router.route_message(&to, &el).await {
+            Delivery::Delivered(_) | Delivery::StoredOffline => {}
+            Delivery::NoSuchUser => {
+                if el.get_attr("type") != Some("error") {
+                    out.push(stanza::bounce(&el, self.domain(), "cancel", "item-not-found", "no such user"));
+                }
+            }
+            Delivery::Dropped => {}
+        }
+    }
+
+    async fn presence(&mut self, mut el: Element, _out: &mut [Element]) {
+        let Some(jid) = self.jid.clone() else { return };
+        match el.get_attr("to").map(str::to_string) {
+            None => {
+                let available = el.get_attr("type") != Some("unavailable");
+                self.ctx.router.set_available(&jid.to_string(), self.session_id, available);
+                if available && !self.sent_initial_presence {
+                    self.sent_initial_presence = true;
+                    for stored in self.ctx.router.take_offline(&jid.to_string()).await {
+                        self.ctx.router.deliver_live(&self.full, &Arc::from(stored.to_xml()));
+                    }
+                }
+            }
+            Some(to) => {
+                set_attr(&mut el, "from", self.full.clone());
+                self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
+            }
+        }
+    }
+}
+
+/// Sets or replaces an attribute (the server's stamp always wins).
+fn set_attr(el: &mut Element, k: &str, v: String) {
+    el.attrs.retain(|(n, _)| n != k);
+    el.attrs.push((k.to_string(), v));
+}
+
+trait RemoveTo {
+    fn attr_remove_to(self) -> Self;
+}
+
+impl RemoveTo for Element {
+    /// A bind result goes to a client that has no full JID yet.
+    fn attr_remove_to(mut self) -> Self {
+        self.attrs.retain(|(n, _)| n != "to");
+        self
+    }
+}
