@@ -1,1 +1,31 @@
-// placeholder
+//! Media for calls: frames, sources (synthetic now; camera and microphone plug in behind the
+//! same traits), codecs (H.264 via OpenH264, Opus) and sinks for displays.
+
+pub mod audio;
+pub mod frame;
+pub mod h264;
+pub mod opus_codec;
+pub mod pattern;
+pub mod scale;
+pub mod sink;
+pub mod source;
+pub mod stamp;
+
+pub use frame::{AudioFrame, VideoFrame};
+pub use sink::FrameSink;
+pub use source::{AudioSource, SourceError, VideoSource};
+
+/// Audio sample rate used end to end (Opus native rate).
+pub const SAMPLE_RATE: u32 = 48_000;
+/// Audio frame duration in milliseconds (one Opus packet).
+pub const AUDIO_FRAME_MS: u32 = 20;
+/// Samples per channel in one audio frame.
+pub const AUDIO_FRAME_SAMPLES: usize = (SAMPLE_RATE / 1000 * AUDIO_FRAME_MS) as usize;
+
+/// Microseconds since the Unix epoch: capture and display times comparable across processes.
+pub fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
