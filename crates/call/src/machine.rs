@@ -1,0 +1,494 @@
+//! The call state machine as a pure function of (state, input, now): no sockets, no timers,
+//! no media. The driver (`manager`) feeds it inputs and carries out the actions it returns,
+//! and asks `next_deadline()` when to call `on_timeout`. Tests drive it with a fake clock.
+
+use nx::signal::{now_ms, EndReason, Signal};
+use nx::{CallType, NxId};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How long a call rings before it counts as missed (PROTOCOL §4 rule 1).
+pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long media may take to start flowing after the callee accepts.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a failed connection may take to recover through an ICE restart.
+pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Invitations older than this (e.g. replayed from offline storage) are stale.
+pub const STALE_INVITATION: Duration = Duration::from_secs(60);
+
+/// Call states as the app shows them (PROTOCOL §4 rule 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallState {
+    Idle,
+    Calling,
+    Incoming,
+    Connected,
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Caller,
+    Callee,
+}
+
+/// Outcome of a call, as analytics and the history record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ended,
+    Declined,
+    Cancelled,
+    Missed,
+    Failed,
+    Busy,
+}
+
+impl Outcome {
+    /// The analytics status (PROTOCOL §2); a busy callee is a decline.
+    pub fn analytics_status(self) -> &'static str {
+        match self {
+            Outcome::Ended => "ended",
+            Outcome::Declined | Outcome::Busy => "declined",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Missed => "missed",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What the app hears about.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum CallEvent {
+    StateChanged { state: CallState },
+    IncomingCall { room: String, caller_name: String, caller: String, call_type: CallType },
+    /// The incoming screen must go (caller cancelled, or it rang out).
+    IncomingWithdrawn { room: String, outcome: Outcome },
+    CallEnded { room: String, outcome: Outcome, reason: String, duration_seconds: u64 },
+    /// Media flows both ways; `connected` means this, not just signaling done.
+    MediaConnected { room: String },
+    LocalMediaAvailable { audio: bool, video: bool },
+    RemoteMediaAvailable { kind: String },
+    Reconnecting { room: String },
+    Error { message: String },
+}
+
+/// Work for the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Send { to: NxId, signal: Signal },
+    /// Register the call over REST (`/nx/webrtc/call/`), which also invites the callee.
+    RegisterCall { to: NxId, room: String, call_type: CallType },
+    /// Tell the REST API the call was declined.
+    DeclineOverRest { room: String },
+    /// Fetch ICE servers, create the peer connection and local media. The caller then offers.
+    StartMedia { role: Role, room: String, peer: NxId, audio: bool, video: bool },
+    /// Hand an offer, answer or candidate to the peer connection.
+    ApplyRemote { signal: Signal },
+    RestartIce,
+    StopMedia,
+    Emit(CallEvent),
+    RecordAnalytics { room: String, call_type: CallType, status: &'static str, duration_seconds: u64, metadata: serde_json::Value },
+}
+
+/// Inputs from the user, the network and the media engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Dial { to: NxId, room: String, audio: bool, video: bool },
+    DialFailed { message: String },
+    Accept { audio: bool, video: bool },
+    Reject,
+    Hangup,
+    /// A signaling message; `delayed` if the server replayed it from offline storage.
+    Signal { from: NxId, signal: Signal, delayed: bool },
+    MediaConnected,
+    MediaFailed { reason: String },
+    MediaError { message: String },
+}
+
+#[derive(Debug, Clone)]
+struct Call {
+    room: String,
+    peer: NxId,
+    peer_name: String,
+    call_type: CallType,
+    role: Role,
+    audio: bool,
+    video: bool,
+    accepted: bool,
+    media_started: bool,
+    connected_at: Option<Instant>,
+    ring_deadline: Option<Instant>,
+    connect_deadline: Option<Instant>,
+    recover_deadline: Option<Instant>,
+    restarted: bool,
+    /// Offers and candidates that came before our media was ready.
+    early: Vec<Signal>,
+}
+
+/// The pure core.
+#[derive(Debug)]
+pub struct CallMachine {
+    me: NxId,
+    my_name: String,
+    state: CallState,
+    call: Option<Call>,
+    recent_rooms: VecDeque<String>,
+    dropped_stale: u64,
+}
+
+fn media_signal(s: &Signal) -> bool {
+    matches!(s, Signal::Offer { .. } | Signal::Answer { .. } | Signal::IceCandidate { .. })
+}
+
+impl CallMachine {
+    pub fn new(me: NxId, my_name: impl Into<String>) -> Self {
+        Self { me, my_name: my_name.into(), state: CallState::Idle, call: None, recent_rooms: VecDeque::new(), dropped_stale: 0 }
+    }
+
+    pub fn state(&self) -> CallState {
+        self.state
+    }
+
+    pub fn room(&self) -> Option<&str> {
+        self.call.as_ref().map(|c| c.room.as_str())
+    }
+
+    pub fn peer(&self) -> Option<&NxId> {
+        self.call.as_ref().map(|c| &c.peer)
+    }
+
+    /// Signals dropped by the stale-signal guard so far.
+    pub fn dropped_stale(&self) -> u64 {
+        self.dropped_stale
+    }
+
+    /// The earliest moment `on_timeout` has work to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let c = self.call.as_ref()?;
+        [c.ring_deadline, c.connect_deadline, c.recover_deadline].into_iter().flatten().min()
+    }
+
+    fn set_state(&mut self, s: CallState, out: &mut Vec<Action>) {
+        if self.state != s {
+            self.state = s;
+            out.push(Action::Emit(CallEvent::StateChanged { state: s }));
+        }
+    }
+
+    fn call_end(&self, c: &Call, reason: EndReason) -> Action {
+        Action::Send { to: c.peer.clone(), signal: Signal::CallEnd { room_id: c.room.clone(), timestamp: now_ms(), reason: Some(reason) } }
+    }
+
+    /// Ends the current call: analytics once, events, back to idle.
+    fn finish(&mut self, outcome: Outcome, reason: &str, ended_by: &str, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self.call.take() else { return };
+        if c.media_started {
+            out.push(Action::StopMedia);
+        }
+        let duration = match (outcome, c.connected_at) {
+            (Outcome::Ended, Some(t)) => now.saturating_duration_since(t).as_secs(),
+            _ => 0,
+        };
+        if c.role == Role::Callee && !c.accepted {
+            out.push(Action::Emit(CallEvent::IncomingWithdrawn { room: c.room.clone(), outcome }));
+        }
+        out.push(Action::RecordAnalytics {
+            room: c.room.clone(),
+            call_type: c.call_type,
+            status: outcome.analytics_status(),
+            duration_seconds: duration,
+            metadata: serde_json::json!({
+                "ended_by": ended_by, "role": c.role, "reason": reason, "peer": c.peer.to_string(), "is_group": false,
+            }),
+        });
+        out.push(Action::Emit(CallEvent::CallEnded { room: c.room.clone(), outcome, reason: reason.to_string(), duration_seconds: duration }));
+        self.remember(&c.room);
+        self.set_state(CallState::Ended, out);
+        self.set_state(CallState::Idle, out);
+    }
+
+    fn remember(&mut self, room: &str) {
+        if self.recent_rooms.len() >= 64 {
+            self.recent_rooms.pop_front();
+        }
+        self.recent_rooms.push_back(room.to_string());
+    }
+
+    /// Feeds one input; returns what to do.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        match input {
+            Input::Dial { to, room, audio, video } => self.dial(to, room, audio, video, now, &mut out),
+            Input::DialFailed { message } => {
+                if self.call.as_ref().is_some_and(|c| c.role == Role::Caller && !c.accepted) {
+                    out.push(Action::Emit(CallEvent::Error { message: message.clone() }));
+                    self.finish(Outcome::Failed, &message, "local", now, &mut out);
+                }
+            }
+            Input::Accept { audio, video } => self.accept(audio, video, now, &mut out),
+            Input::Reject => {
+                if let Some(c) = self.call.as_ref().filter(|c| c.role == Role::Callee && !c.accepted) {
+                    out.push(Action::Send {
+                        to: c.peer.clone(),
+                        signal: Signal::CallResponse { room_id: c.room.clone(), accepted: false, timestamp: now_ms() },
+                    });
+                    out.push(Action::DeclineOverRest { room: c.room.clone() });
+                    self.finish(Outcome::Declined, "declined", "callee", now, &mut out);
+                }
+            }
+            Input::Hangup => self.hangup(now, &mut out),
+            Input::Signal { from, signal, delayed } => self.signal(from, signal, delayed, now, &mut out),
+            Input::MediaConnected => {
+                if let Some(c) = self.call.as_mut() {
+                    c.connect_deadline = None;
+                    c.recover_deadline = None;
+                    if c.connected_at.is_none() {
+                        c.connected_at = Some(now);
+                        let room = c.room.clone();
+                        self.set_state(CallState::Connected, &mut out);
+                        out.push(Action::Emit(CallEvent::MediaConnected { room }));
+                    }
+                }
+            }
+            Input::MediaFailed { reason } => {
+                if let Some(c) = self.call.as_mut().filter(|c| c.media_started) {
+                    if c.recover_deadline.is_none() {
+                        c.recover_deadline = Some(now + RECOVER_TIMEOUT);
+                    }
+                    let room = c.room.clone();
+                    if c.role == Role::Caller && !c.restarted {
+                        c.restarted = true;
+                        out.push(Action::RestartIce);
+                    }
+                    tracing::info!(%room, %reason, "media path failed; recovering");
+                    out.push(Action::Emit(CallEvent::Reconnecting { room }));
+                }
+            }
+            Input::MediaError { message } => {
+                if self.call.is_some() {
+                    out.push(Action::Emit(CallEvent::Error { message: message.clone() }));
+                    if let Some(c) = &self.call {
+                        out.push(self.call_end(c, EndReason::Failed));
+                    }
+                    self.finish(Outcome::Failed, &message, "local", now, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn dial(&mut self, to: NxId, room: String, audio: bool, video: bool, now: Instant, out: &mut Vec<Action>) {
+        if self.call.is_some() {
+            out.push(Action::Emit(CallEvent::Error { message: "already in a call".into() }));
+            return;
+        }
+        if to == self.me {
+            out.push(Action::Emit(CallEvent::Error { message: "you cannot call yourself".into() }));
+            return;
+        }
+        let call_type = if video { CallType::Video } else { CallType::Audio };
+        self.call = Some(Call {
+            room: room.clone(),
+            peer: to.clone(),
+            peer_name: to.local().to_string(),
+            call_type,
+            role: Role::Caller,
+            audio,
+            video,
+            accepted: false,
+            media_started: false,
+            connected_at: None,
+            ring_deadline: Some(now + RING_TIMEOUT),
+            connect_deadline: None,
+            recover_deadline: None,
+            restarted: false,
+            early: Vec::new(),
+        });
+        self.set_state(CallState::Calling, out);
+        out.push(Action::RegisterCall { to: to.clone(), room: room.clone(), call_type });
+        out.push(Action::Send {
+            to,
+            signal: Signal::CallInvitation {
+                room_id: room,
+                call_type,
+                from_nx_id: self.me.to_string(),
+                from_name: self.my_name.clone(),
+                timestamp: now_ms(),
+                participants: vec![],
+            },
+        });
+    }
+
+    fn accept(&mut self, audio: bool, video: bool, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self.call.as_mut().filter(|c| c.role == Role::Callee && !c.accepted) else {
+            out.push(Action::Emit(CallEvent::Error { message: "no incoming call to accept".into() }));
+            return;
+        };
+        c.accepted = true;
+        c.audio = audio;
+        c.video = video && c.call_type.has_video();
+        c.ring_deadline = None;
+        c.connect_deadline = Some(now + CONNECT_TIMEOUT);
+        c.media_started = true;
+        let (room, peer) = (c.room.clone(), c.peer.clone());
+        let start = Action::StartMedia { role: Role::Callee, room: room.clone(), peer: peer.clone(), audio: c.audio, video: c.video };
+        let early = std::mem::take(&mut c.early);
+        out.push(Action::Send { to: peer, signal: Signal::CallResponse { room_id: room, accepted: true, timestamp: now_ms() } });
+        out.push(start);
+        out.extend(early.into_iter().map(|signal| Action::ApplyRemote { signal }));
+        self.set_state(CallState::Calling, out);
+    }
+
+    fn hangup(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self.call.clone() else { return };
+        match (c.role, c.accepted, c.connected_at.is_some()) {
+            (Role::Callee, false, _) => {
+                self.handle_into(Input::Reject, now, out);
+            }
+            (Role::Caller, false, _) => {
+                out.push(self.call_end(&c, EndReason::Cancelled));
+                self.finish(Outcome::Cancelled, "cancelled by caller", "caller", now, out);
+            }
+            (role, true, connected) => {
+                out.push(self.call_end(&c, EndReason::Hangup));
+                let outcome = if connected { Outcome::Ended } else { Outcome::Cancelled };
+                let by = if role == Role::Caller { "caller" } else { "callee" };
+                self.finish(outcome, "hangup", by, now, out);
+            }
+        }
+    }
+
+    fn handle_into(&mut self, input: Input, now: Instant, out: &mut Vec<Action>) {
+        out.extend(self.handle(input, now));
+    }
+
+    fn signal(&mut self, from: NxId, signal: Signal, delayed: bool, now: Instant, out: &mut Vec<Action>) {
+        if let Signal::CallInvitation { room_id, call_type, from_nx_id, from_name, timestamp, .. } = &signal {
+            let age_ms = now_ms().saturating_sub(*timestamp);
+            let stale = (delayed || *timestamp > 0) && age_ms > STALE_INVITATION.as_millis() as i64;
+            if stale || self.recent_rooms.iter().any(|r| r == room_id) {
+                self.dropped_stale += 1;
+                tracing::debug!(room = %room_id, age_ms, "dropping stale invitation");
+                return;
+            }
+            if let Some(c) = &self.call {
+                if c.room == *room_id {
+                    return;
+                }
+                out.push(Action::Send {
+                    to: from.clone(),
+                    signal: Signal::CallResponse { room_id: room_id.clone(), accepted: false, timestamp: now_ms() },
+                });
+                out.push(Action::Send {
+                    to: from,
+                    signal: Signal::CallEnd { room_id: room_id.clone(), timestamp: now_ms(), reason: Some(EndReason::Busy) },
+                });
+                return;
+            }
+            let caller = NxId::parse_jid(from_nx_id).ok().filter(|id| *id == from).unwrap_or_else(|| from.clone());
+            let name = if from_name.trim().is_empty() { caller.local().to_string() } else { from_name.clone() };
+            let call_type = if call_type.has_video() { CallType::Video } else { CallType::Audio };
+            self.call = Some(Call {
+                room: room_id.clone(),
+                peer: caller.clone(),
+                peer_name: name.clone(),
+                call_type,
+                role: Role::Callee,
+                audio: true,
+                video: call_type.has_video(),
+                accepted: false,
+                media_started: false,
+                connected_at: None,
+                ring_deadline: Some(now + RING_TIMEOUT),
+                connect_deadline: None,
+                recover_deadline: None,
+                restarted: false,
+                early: Vec::new(),
+            });
+            self.set_state(CallState::Incoming, out);
+            out.push(Action::Emit(CallEvent::IncomingCall { room: room_id.clone(), caller_name: name, caller: caller.to_string(), call_type }));
+            return;
+        }
+        let Some(c) = self.call.as_mut() else {
+            self.dropped_stale += 1;
+            return;
+        };
+        if signal.room_id() != Some(c.room.as_str()) || from != c.peer {
+            self.dropped_stale += 1;
+            tracing::debug!(kind = signal.kind(), room = ?signal.room_id(), "dropping signal for another call");
+            return;
+        }
+        match signal {
+            Signal::CallResponse { accepted: true, .. } | Signal::CallAccepted { .. } if c.role == Role::Caller && !c.accepted => {
+                c.accepted = true;
+                c.ring_deadline = None;
+                c.connect_deadline = Some(now + CONNECT_TIMEOUT);
+                c.media_started = true;
+                let (role, room, peer, audio, video) = (c.role, c.room.clone(), c.peer.clone(), c.audio, c.video);
+                let early = std::mem::take(&mut c.early);
+                out.push(Action::StartMedia { role, room, peer, audio, video });
+                out.extend(early.into_iter().map(|signal| Action::ApplyRemote { signal }));
+            }
+            Signal::CallResponse { accepted: false, .. } if c.role == Role::Caller && !c.accepted => {
+                self.finish(Outcome::Declined, "declined", "callee", now, out);
+            }
+            Signal::CallEnd { reason, .. } => {
+                let (outcome, why) = match (c.accepted, c.role, reason) {
+                    (_, Role::Caller, Some(EndReason::Busy)) if !c.accepted => (Outcome::Busy, "busy"),
+                    (false, Role::Callee, Some(EndReason::Timeout)) => (Outcome::Missed, "no answer"),
+                    (false, Role::Callee, _) => (Outcome::Cancelled, "cancelled by caller"),
+                    (false, Role::Caller, _) => (Outcome::Declined, "declined"),
+                    (true, _, Some(EndReason::Failed)) => (Outcome::Failed, "peer failed"),
+                    (true, _, _) if c.connected_at.is_some() => (Outcome::Ended, "remote hangup"),
+                    (true, _, _) => (Outcome::Cancelled, "remote hangup before media"),
+                };
+                self.finish(outcome, why, "remote", now, out);
+            }
+            s if media_signal(&s) => {
+                if c.media_started {
+                    out.push(Action::ApplyRemote { signal: s });
+                } else if c.early.len() < 64 {
+                    c.early.push(s);
+                }
+            }
+            other => {
+                tracing::debug!(kind = other.kind(), state = ?self.state, "ignoring signal in this state");
+            }
+        }
+    }
+
+    /// Fires whatever deadlines have passed.
+    pub fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(c) = self.call.clone() else { return out };
+        if c.ring_deadline.is_some_and(|d| now >= d) {
+            if c.role == Role::Caller {
+                out.push(self.call_end(&c, EndReason::Timeout));
+            }
+            self.finish(Outcome::Missed, "no answer", "timeout", now, &mut out);
+        } else if c.connect_deadline.is_some_and(|d| now >= d) || c.recover_deadline.is_some_and(|d| now >= d) {
+            out.push(Action::Emit(CallEvent::Error { message: "could not establish media with the other side".into() }));
+            out.push(self.call_end(&c, EndReason::Failed));
+            self.finish(Outcome::Failed, "media connection failed", "timeout", now, &mut out);
+        }
+        out
+    }
+
+    /// The name of the other party, for the UI.
+    pub fn peer_name(&self) -> Option<&str> {
+        self.call.as_ref().map(|c| c.peer_name.as_str())
+    }
+
+    /// Current call type.
+    pub fn call_type(&self) -> Option<CallType> {
+        self.call.as_ref().map(|c| c.call_type)
+    }
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;
