@@ -1,6 +1,18 @@
 //! The CallManager: call lifecycle over NX signaling, WebRTC media, stats, quality control and
 //! analytics. `machine` is the pure core; `manager` drives it; `session` owns the WebRTC side.
 
+pub mod analytics;
+pub mod codecs;
+pub mod keyframe;
 pub mod machine;
+pub mod manager;
+pub mod pipeline;
+pub mod quality;
+pub mod session;
+pub mod stats;
 
 pub use machine::{CallEvent, CallState, Outcome, Role};
+pub use manager::{CallConfig, CallError, CallManager, MediaFactory};
+pub use quality::{Preset, Quality};
+pub use session::NetConfig;
+pub use stats::StatsSample;

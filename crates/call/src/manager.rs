@@ -1,0 +1,748 @@
+//! The CallManager: the seed SDK's API in async Rust. A driver task owns the state machine,
+//! the signaling client and the WebRTC session; the handle sends it commands and exposes
+//! events, state, sinks and statistics.
+
+use crate::analytics::AnalyticsQueue;
+use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role};
+use crate::pipeline::{MediaControl, RecvCounters};
+use crate::quality::{Preset, Quality, QualityError};
+use crate::session::{NetConfig, RemoteMedia, Session, SessionError, SessionEvent};
+use crate::stats::{LocalCounters, StatsCollector, StatsSample};
+use media::{AudioSource, FrameSink, VideoSource};
+use nx::rest::{AnalyticsRecord, RestClient};
+use nx::signal::Signal;
+use nx::{NxId, XmppClient, XmppConfig, XmppEvent, XmppHandle};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+/// Why a command failed.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum CallError {
+    #[error("invalid address: {0}")]
+    BadAddress(String),
+    #[error("already in a call")]
+    Busy,
+    #[error("no call to act on")]
+    NoCall,
+    #[error("no other camera to switch to")]
+    NoOtherCamera,
+    #[error(transparent)]
+    Quality(#[from] QualityError),
+    #[error("the call manager has stopped")]
+    Stopped,
+}
+
+/// Makes the media sources for each call: cameras and microphones, or synthetic ones.
+#[derive(Clone)]
+pub struct MediaFactory {
+    pub video: Vec<(String, Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>)>,
+    pub audio: Arc<dyn Fn() -> Box<dyn AudioSource> + Send + Sync>,
+}
+
+impl MediaFactory {
+    /// The synthetic camera (1280x720 stamped pattern) and a 440 Hz tone.
+    pub fn synthetic() -> Self {
+        Self {
+            video: vec![("Synthetic test pattern".into(), Arc::new(|| Box::new(media::pattern::TestPattern::new(1280, 720)) as Box<dyn VideoSource>))],
+            audio: Arc::new(|| Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>),
+        }
+    }
+}
+
+/// Everything a CallManager needs (the SDK's `createCallManager` arguments and more).
+#[derive(Clone)]
+pub struct CallConfig {
+    /// Signed in: holds the user's NX token.
+    pub rest: RestClient,
+    pub nxws: String,
+    pub jid: NxId,
+    pub token: String,
+    pub display_name: String,
+    pub net: NetConfig,
+    pub quality: Quality,
+    pub media: MediaFactory,
+    /// Keeps undelivered analytics across restarts.
+    pub analytics_dir: Option<PathBuf>,
+}
+
+enum Cmd {
+    Dial { to: String, audio: bool, video: bool, reply: oneshot::Sender<Result<String, CallError>> },
+    Accept { audio: bool, video: bool },
+    Reject,
+    End,
+    AudioEnabled(bool),
+    VideoEnabled(bool),
+    Speaker(Option<String>),
+    SwitchCamera(oneshot::Sender<Result<String, CallError>>),
+    Quality(Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>, oneshot::Sender<Result<Quality, CallError>>),
+    Stats(Option<Duration>),
+    DropSignaling,
+    Dispose(oneshot::Sender<()>),
+}
+
+/// Handle to a running CallManager. Clones share it.
+#[derive(Clone)]
+pub struct CallManager {
+    cmd: mpsc::Sender<Cmd>,
+    events: broadcast::Sender<CallEvent>,
+    state: watch::Receiver<CallState>,
+    signaling: watch::Receiver<bool>,
+    latest_stats: watch::Receiver<Option<StatsSample>>,
+    stats_stream: broadcast::Sender<StatsSample>,
+    local_video: Arc<FrameSink>,
+    remote_video: Arc<FrameSink>,
+    counters: Arc<RecvCounters>,
+    jid: NxId,
+}
+
+impl CallManager {
+    /// Starts signaling and the driver.
+    pub fn start(cfg: CallConfig) -> Self {
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (events, _) = broadcast::channel(512);
+        let (state_tx, state_rx) = watch::channel(CallState::Idle);
+        let (sig_tx, sig_rx) = watch::channel(false);
+        let (stats_tx, stats_rx) = watch::channel(None);
+        let (stats_stream, _) = broadcast::channel(64);
+        let local_video = FrameSink::new();
+        let remote_video = FrameSink::new();
+        let counters = Arc::new(RecvCounters::default());
+        let jid = cfg.jid.clone();
+        let driver = Driver::new(cfg, events.clone(), state_tx, sig_tx, stats_tx, stats_stream.clone(), local_video.clone(), remote_video.clone(), counters.clone());
+        tokio::spawn(driver.run(cmd_rx));
+        Self { cmd: cmd_tx, events, state: state_rx, signaling: sig_rx, latest_stats: stats_rx, stats_stream, local_video, remote_video, counters, jid }
+    }
+
+    async fn send(&self, c: Cmd) -> Result<(), CallError> {
+        self.cmd.send(c).await.map_err(|_| CallError::Stopped)
+    }
+
+    /// Calls `to` (a number, username or NX ID); returns the room.
+    pub async fn initiate_call(&self, to: &str, audio: bool, video: bool) -> Result<String, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::Dial { to: to.to_string(), audio, video, reply: tx }).await?;
+        rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    pub async fn accept_call(&self, audio: bool, video: bool) -> Result<(), CallError> {
+        self.send(Cmd::Accept { audio, video }).await
+    }
+
+    pub async fn reject_call(&self) -> Result<(), CallError> {
+        self.send(Cmd::Reject).await
+    }
+
+    pub async fn end_call(&self) -> Result<(), CallError> {
+        self.send(Cmd::End).await
+    }
+
+    /// Ends any call, flushes analytics and closes signaling.
+    pub async fn dispose(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.send(Cmd::Dispose(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Mute (false) or unmute the microphone.
+    pub async fn set_audio_enabled(&self, on: bool) -> Result<(), CallError> {
+        self.send(Cmd::AudioEnabled(on)).await
+    }
+
+    /// Camera off (false; a black picture is sent) or on.
+    pub async fn set_video_enabled(&self, on: bool) -> Result<(), CallError> {
+        self.send(Cmd::VideoEnabled(on)).await
+    }
+
+    /// Chooses the audio output device by name (`None`: system default).
+    pub async fn set_speaker(&self, device: Option<String>) -> Result<(), CallError> {
+        self.send(Cmd::Speaker(device)).await
+    }
+
+    /// Moves to the next camera; returns its name.
+    pub async fn switch_camera(&self) -> Result<String, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::SwitchCamera(tx)).await?;
+        rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    async fn change_quality(&self, f: impl FnOnce(Quality) -> Result<Quality, QualityError> + Send + 'static) -> Result<Quality, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::Quality(Box::new(f), tx)).await?;
+        rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    /// Resolution and frame rate, applied to the live call.
+    pub async fn set_video_quality(&self, width: u32, height: u32, fps: u32) -> Result<Quality, CallError> {
+        self.change_quality(move |q| q.with_video(width, height, fps)).await
+    }
+
+    pub async fn set_audio_bitrate(&self, kbps: u32) -> Result<Quality, CallError> {
+        self.change_quality(move |q| q.with_audio_kbps(kbps)).await
+    }
+
+    pub async fn set_video_bitrate(&self, kbps: u32) -> Result<Quality, CallError> {
+        self.change_quality(move |q| q.with_video_kbps(kbps)).await
+    }
+
+    /// One of the three presets of PROTOCOL §6.
+    pub async fn set_quality_preset(&self, p: Preset) -> Result<Quality, CallError> {
+        self.change_quality(move |_| Ok(p.quality())).await
+    }
+
+    /// Samples statistics every `interval` (the SDK uses 2 s).
+    pub async fn start_stats_collection(&self, interval: Duration) -> Result<(), CallError> {
+        self.send(Cmd::Stats(Some(interval.max(Duration::from_millis(100))))).await
+    }
+
+    pub async fn stop_stats_collection(&self) -> Result<(), CallError> {
+        self.send(Cmd::Stats(None)).await
+    }
+
+    /// Drops the signaling socket as a network failure would (diagnostics and tests).
+    pub async fn drop_signaling(&self) -> Result<(), CallError> {
+        self.send(Cmd::DropSignaling).await
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<CallEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn state(&self) -> CallState {
+        *self.state.borrow()
+    }
+
+    pub fn state_watch(&self) -> watch::Receiver<CallState> {
+        self.state.clone()
+    }
+
+    /// Whether signaling is online.
+    pub fn signaling_online(&self) -> watch::Receiver<bool> {
+        self.signaling.clone()
+    }
+
+    pub fn latest_stats(&self) -> Option<StatsSample> {
+        self.latest_stats.borrow().clone()
+    }
+
+    pub fn stats_stream(&self) -> broadcast::Receiver<StatsSample> {
+        self.stats_stream.subscribe()
+    }
+
+    pub fn local_video(&self) -> Arc<FrameSink> {
+        self.local_video.clone()
+    }
+
+    pub fn remote_video(&self) -> Arc<FrameSink> {
+        self.remote_video.clone()
+    }
+
+    /// Receive-side counters (decoded frames, audio frames, glass-to-glass delays).
+    pub fn receive_counters(&self) -> Arc<RecvCounters> {
+        self.counters.clone()
+    }
+
+    pub fn jid(&self) -> &NxId {
+        &self.jid
+    }
+}
+
+struct Driver {
+    cfg: CallConfig,
+    machine: CallMachine,
+    events: broadcast::Sender<CallEvent>,
+    state_tx: watch::Sender<CallState>,
+    sig_tx: watch::Sender<bool>,
+    stats_tx: watch::Sender<Option<StatsSample>>,
+    stats_stream: broadcast::Sender<StatsSample>,
+    local_video: Arc<FrameSink>,
+    remote_video: Arc<FrameSink>,
+    counters: Arc<RecvCounters>,
+    xmpp: XmppHandle,
+    xmpp_rx: mpsc::Receiver<XmppEvent>,
+    xmpp_task: tokio::task::JoinHandle<()>,
+    session: Option<Session>,
+    session_rx: Option<mpsc::Receiver<SessionEvent>>,
+    role: Option<Role>,
+    quality: Quality,
+    audio_on: bool,
+    video_on: bool,
+    camera: usize,
+    speaker: Option<String>,
+    stats_every: Option<Duration>,
+    collector: StatsCollector,
+    latency_seen: usize,
+    analytics: AnalyticsQueue,
+    analytics_task: tokio::task::JoinHandle<()>,
+    chores: JoinSet<()>,
+    last_token_refresh: Option<Instant>,
+}
+
+impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cfg: CallConfig,
+        events: broadcast::Sender<CallEvent>,
+        state_tx: watch::Sender<CallState>,
+        sig_tx: watch::Sender<bool>,
+        stats_tx: watch::Sender<Option<StatsSample>>,
+        stats_stream: broadcast::Sender<StatsSample>,
+        local_video: Arc<FrameSink>,
+        remote_video: Arc<FrameSink>,
+        counters: Arc<RecvCounters>,
+    ) -> Self {
+        let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(cfg.nxws.clone(), cfg.jid.clone(), cfg.token.clone()));
+        let (analytics, analytics_task) = AnalyticsQueue::start(cfg.rest.clone(), cfg.analytics_dir.clone());
+        Self {
+            machine: CallMachine::new(cfg.jid.clone(), cfg.display_name.clone()),
+            quality: cfg.quality,
+            cfg,
+            events,
+            state_tx,
+            sig_tx,
+            stats_tx,
+            stats_stream,
+            local_video,
+            remote_video,
+            counters,
+            xmpp,
+            xmpp_rx,
+            xmpp_task,
+            session: None,
+            session_rx: None,
+            role: None,
+            audio_on: true,
+            video_on: true,
+            camera: 0,
+            speaker: None,
+            stats_every: None,
+            collector: StatsCollector::default(),
+            latency_seen: 0,
+            analytics,
+            analytics_task,
+            chores: JoinSet::new(),
+            last_token_refresh: None,
+        }
+    }
+
+    fn emit(&self, e: CallEvent) {
+        if let CallEvent::StateChanged { state } = &e {
+            let _ = self.state_tx.send(*state);
+        }
+        let _ = self.events.send(e);
+    }
+
+    async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
+        let mut stats_timer: Option<tokio::time::Interval> = None;
+        loop {
+            let deadline = self.machine.next_deadline();
+            tokio::select! {
+                cmd = cmds.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    match cmd {
+                        Cmd::Dispose(done) => {
+                            self.shutdown().await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        Cmd::Stats(every) => {
+                            self.stats_every = every;
+                            stats_timer = every.map(|d| {
+                                let mut i = tokio::time::interval(d);
+                                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                                i
+                            });
+                        }
+                        other => self.command(other).await,
+                    }
+                }
+                ev = self.xmpp_rx.recv() => match ev {
+                    Some(ev) => self.signaling_event(ev).await,
+                    None => {
+                        let _ = self.sig_tx.send(false);
+                        self.restart_signaling(false).await;
+                    }
+                },
+                ev = async { match self.session_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => match ev {
+                    Some(ev) => self.session_event(ev).await,
+                    None => self.session_rx = None,
+                },
+                _ = async { match deadline { Some(d) => tokio::time::sleep_until(d.into()).await, None => std::future::pending().await } } => {
+                    let actions = self.machine.on_timeout(Instant::now());
+                    self.execute(actions).await;
+                }
+                _ = async { match stats_timer.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+                    self.sample_stats().await;
+                }
+                Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
+            }
+        }
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if self.machine.state() != CallState::Idle {
+            let actions = self.machine.handle(Input::Hangup, Instant::now());
+            self.execute(actions).await;
+        }
+        if let Some(s) = self.session.take() {
+            s.close().await;
+        }
+        let left = self.analytics.flush(Duration::from_secs(5)).await;
+        if left > 0 {
+            tracing::warn!(left, "analytics not yet delivered at shutdown");
+        }
+        self.xmpp.close().await;
+        self.xmpp_task.abort();
+        self.analytics_task.abort();
+        self.chores.shutdown().await;
+    }
+
+    async fn command(&mut self, cmd: Cmd) {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Dial { to, audio, video, reply } => {
+                let to = match NxId::normalize(&to, Some(self.cfg.jid.domain())) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        let _ = reply.send(Err(CallError::BadAddress(e.to_string())));
+                        return;
+                    }
+                };
+                if self.machine.state() != CallState::Idle {
+                    let _ = reply.send(Err(CallError::Busy));
+                    return;
+                }
+                let room = format!("call_{}", nx::signal::now_ms());
+                self.audio_on = audio;
+                self.video_on = video;
+                let actions = self.machine.handle(Input::Dial { to, room: room.clone(), audio, video }, now);
+                let _ = reply.send(Ok(room));
+                self.execute(actions).await;
+            }
+            Cmd::Accept { audio, video } => {
+                self.audio_on = audio;
+                self.video_on = video;
+                let actions = self.machine.handle(Input::Accept { audio, video }, now);
+                self.execute(actions).await;
+            }
+            Cmd::Reject => {
+                let actions = self.machine.handle(Input::Reject, now);
+                self.execute(actions).await;
+            }
+            Cmd::End => {
+                let actions = self.machine.handle(Input::Hangup, now);
+                self.execute(actions).await;
+            }
+            Cmd::AudioEnabled(on) => {
+                self.audio_on = on;
+                if let Some(s) = &self.session {
+                    s.control().audio_enabled.store(on, Ordering::Relaxed);
+                }
+            }
+            Cmd::VideoEnabled(on) => {
+                self.video_on = on;
+                if let Some(s) = &self.session {
+                    s.control().video_enabled.store(on, Ordering::Relaxed);
+                    s.control().request_keyframe();
+                }
+            }
+            Cmd::Speaker(dev) => {
+                tracing::info!(device = ?dev, "audio output selected");
+                self.speaker = dev;
+            }
+            Cmd::SwitchCamera(reply) => {
+                let n = self.cfg.media.video.len();
+                if n < 2 {
+                    let _ = reply.send(Err(CallError::NoOtherCamera));
+                    return;
+                }
+                self.camera = (self.camera + 1) % n;
+                let _ = reply.send(Ok(self.cfg.media.video[self.camera].0.clone()));
+            }
+            Cmd::Quality(f, reply) => match f(self.quality) {
+                Ok(q) => {
+                    self.quality = q;
+                    if let Some(s) = &self.session {
+                        s.control().set_quality(q);
+                    }
+                    let _ = reply.send(Ok(q));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
+            Cmd::DropSignaling => {
+                let _ = self.xmpp.drop_connection().await;
+            }
+            Cmd::Stats(_) | Cmd::Dispose(_) => {}
+        }
+    }
+
+    async fn signaling_event(&mut self, ev: XmppEvent) {
+        match ev {
+            XmppEvent::Online { jid } => {
+                tracing::debug!(%jid, "signaling online");
+                let _ = self.sig_tx.send(true);
+            }
+            XmppEvent::Message { from, body, delayed, .. } => {
+                let Ok(from) = NxId::parse_jid(&from) else { return };
+                let signal = match Signal::parse(&body) {
+                    Ok(Signal::Unknown) => {
+                        tracing::debug!(%from, "ignoring unknown signaling message type");
+                        return;
+                    }
+                    Ok(s) => s,
+                    Err(e) => {
+                        if let Some(link) = nx::signal::parse_call_link(&body) {
+                            tracing::info!(room = %link.room, caller = %link.caller, "call link received as text");
+                        } else {
+                            tracing::debug!(%from, error = %e, "ignoring non-signaling message");
+                        }
+                        return;
+                    }
+                };
+                let actions = self.machine.handle(Input::Signal { from, signal, delayed }, Instant::now());
+                self.execute(actions).await;
+            }
+            XmppEvent::Bounce { from, condition, .. } => {
+                tracing::info!(%from, %condition, "signaling message bounced");
+            }
+            XmppEvent::Offline { reason, retry_in } => {
+                let _ = self.sig_tx.send(false);
+                tracing::info!(%reason, ?retry_in, "signaling offline");
+            }
+            XmppEvent::Failed(reason) => {
+                let _ = self.sig_tx.send(false);
+                self.emit(CallEvent::Error { message: format!("signaling: {reason}") });
+                self.restart_signaling(reason.contains("expired") || reason.contains("invalid token")).await;
+            }
+            XmppEvent::Closed => {}
+        }
+    }
+
+    /// Restarts signaling after a final failure, refreshing the NX token at most once a minute.
+    async fn restart_signaling(&mut self, refresh: bool) {
+        if self.last_token_refresh.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+            self.xmpp_rx = mpsc::channel(1).1;
+            return;
+        }
+        self.last_token_refresh = Some(Instant::now());
+        let mut token = self.cfg.token.clone();
+        if refresh {
+            match self.cfg.rest.refresh_nx_token().await {
+                Ok(r) => token = r.token,
+                Err(e) => {
+                    self.emit(CallEvent::Error { message: format!("cannot refresh the signaling token: {e}") });
+                    return;
+                }
+            }
+        }
+        self.cfg.token = token.clone();
+        self.xmpp_task.abort();
+        let (h, rx, task) = XmppClient::start(XmppConfig::new(self.cfg.nxws.clone(), self.cfg.jid.clone(), token));
+        self.xmpp = h;
+        self.xmpp_rx = rx;
+        self.xmpp_task = task;
+    }
+
+    async fn session_event(&mut self, ev: SessionEvent) {
+        let now = Instant::now();
+        match ev {
+            SessionEvent::LocalCandidate(c) => {
+                let (Some(room), Some(peer)) = (self.machine.room().map(str::to_string), self.machine.peer().cloned()) else { return };
+                let signal = Signal::IceCandidate { room_id: room, candidate: c.candidate, sdp_mid: c.sdp_mid, sdp_mline_index: c.sdp_mline_index };
+                self.send_signal(&peer, &signal).await;
+            }
+            SessionEvent::MediaFlowing => {
+                let actions = self.machine.handle(Input::MediaConnected, now);
+                self.execute(actions).await;
+            }
+            SessionEvent::Failed(reason) => {
+                let actions = self.machine.handle(Input::MediaFailed { reason }, now);
+                self.execute(actions).await;
+            }
+            SessionEvent::Disconnected => {
+                if let Some(room) = self.machine.room() {
+                    self.emit(CallEvent::Reconnecting { room: room.to_string() });
+                }
+            }
+            SessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable { kind: kind.to_string() }),
+            SessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
+        }
+    }
+
+    async fn send_signal(&self, to: &NxId, s: &Signal) {
+        if let Err(e) = self.xmpp.send_body(to, s.to_json()).await {
+            tracing::warn!(error = %e, kind = s.kind(), "signal not sent");
+        }
+    }
+
+    async fn execute(&mut self, actions: Vec<Action>) {
+        let mut queue = std::collections::VecDeque::from(actions);
+        while let Some(a) = queue.pop_front() {
+            match a {
+                Action::Send { to, signal } => self.send_signal(&to, &signal).await,
+                Action::RegisterCall { to, room, call_type } => {
+                    let res = self.cfg.rest.start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str())).await;
+                    if let Err(e) = res {
+                        tracing::info!(error = %e, "call registration failed");
+                        queue.clear();
+                        queue.extend(self.machine.handle(Input::DialFailed { message: e.to_string() }, Instant::now()));
+                    }
+                }
+                Action::DeclineOverRest { room } => {
+                    let rest = self.cfg.rest.clone();
+                    self.chores.spawn(async move {
+                        if let Err(e) = rest.decline_call(&room).await {
+                            tracing::info!(error = %e, "decline not recorded");
+                        }
+                    });
+                }
+                Action::StartMedia { role, room, peer, audio, video } => {
+                    if let Err(e) = self.start_media(role, audio, video).await {
+                        tracing::warn!(error = %e, "media start failed");
+                        queue.extend(self.machine.handle(Input::MediaError { message: format!("cannot start media: {e}") }, Instant::now()));
+                        continue;
+                    }
+                    self.emit(CallEvent::LocalMediaAvailable { audio, video });
+                    if role == Role::Caller {
+                        self.offer(&room, &peer, false, &mut queue).await;
+                    }
+                }
+                Action::ApplyRemote { signal } => self.apply_remote(signal, &mut queue).await,
+                Action::RestartIce => {
+                    if let (Some(room), Some(peer)) = (self.machine.room().map(str::to_string), self.machine.peer().cloned()) {
+                        self.offer(&room, &peer, true, &mut queue).await;
+                    }
+                }
+                Action::StopMedia => {
+                    if let Some(s) = self.session.take() {
+                        self.chores.spawn(s.close());
+                    }
+                    self.session_rx = None;
+                    self.role = None;
+                }
+                Action::Emit(e) => self.emit(e),
+                Action::RecordAnalytics { room, call_type, status, duration_seconds, metadata } => {
+                    let metadata = match metadata {
+                        serde_json::Value::Object(m) => m,
+                        _ => serde_json::Map::new(),
+                    };
+                    self.analytics.record(AnalyticsRecord { room, call_type: call_type.as_str().into(), status: status.into(), duration_seconds, metadata }).await;
+                }
+            }
+        }
+    }
+
+    async fn offer(&mut self, room: &str, peer: &NxId, restart: bool, queue: &mut std::collections::VecDeque<Action>) {
+        let Some(s) = self.session.as_mut() else { return };
+        match s.create_offer(restart).await {
+            Ok(sdp) => {
+                let signal = Signal::Offer { room_id: room.to_string(), sdp, sdp_type: "offer".into() };
+                self.send_signal(peer, &signal).await;
+            }
+            Err(e) => queue.extend(self.machine.handle(Input::MediaError { message: e.to_string() }, Instant::now())),
+        }
+    }
+
+    async fn apply_remote(&mut self, signal: Signal, queue: &mut std::collections::VecDeque<Action>) {
+        let (Some(room), Some(peer)) = (self.machine.room().map(str::to_string), self.machine.peer().cloned()) else { return };
+        let Some(s) = self.session.as_mut() else { return };
+        let res: Result<(), SessionError> = match signal {
+            Signal::Offer { sdp, .. } => match s.apply_offer(sdp).await {
+                Ok(answer) => {
+                    let signal = Signal::Answer { room_id: room, sdp: answer, sdp_type: "answer".into() };
+                    self.send_signal(&peer, &signal).await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Signal::Answer { sdp, .. } => s.apply_answer(sdp).await,
+            Signal::IceCandidate { candidate, sdp_mid, sdp_mline_index, .. } => {
+                let init = rtc::peer_connection::transport::RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index, ..Default::default() };
+                if let Err(e) = s.add_candidate(init).await {
+                    tracing::debug!(error = %e, "remote candidate refused");
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "remote description refused");
+            queue.extend(self.machine.handle(Input::MediaError { message: e.to_string() }, Instant::now()));
+        }
+    }
+
+    async fn start_media(&mut self, role: Role, audio: bool, video: bool) -> Result<(), SessionError> {
+        if let Some(old) = self.session.take() {
+            old.close().await;
+        }
+        let mut net = self.cfg.net.clone();
+        match tokio::time::timeout(Duration::from_secs(5), self.cfg.rest.webrtc_credentials()).await {
+            Ok(Ok(c)) => net.ice_servers = c.ice_servers,
+            Ok(Err(e)) => tracing::warn!(error = %e, "no ICE servers from the server; using host candidates only"),
+            Err(_) => tracing::warn!("ICE server request timed out; using host candidates only"),
+        }
+        let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
+        let video_src = if video {
+            self.cfg.media.video.get(self.camera).map(|(_, make)| make())
+        } else {
+            None
+        };
+        let local = crate::session::LocalMedia {
+            audio: if audio { Some((self.cfg.media.audio)()) } else { None },
+            video: video_src,
+            control,
+            preview: self.local_video.clone(),
+        };
+        let remote = RemoteMedia { video: self.remote_video.clone(), counters: self.counters.clone() };
+        let (session, rx) = Session::start(&net, local, remote).await?;
+        self.session = Some(session);
+        self.session_rx = Some(rx);
+        self.role = Some(role);
+        self.collector = StatsCollector::default();
+        Ok(())
+    }
+
+    async fn sample_stats(&mut self) {
+        let Some(s) = &self.session else { return };
+        let raw = s.raw_stats().await;
+        let sc = &s.send_counters;
+        let (w, h) = self.remote_video.size();
+        let enc = sc.encoded_size.load(Ordering::Relaxed);
+        let q = s.control().quality();
+        let local = LocalCounters {
+            frames_decoded: self.counters.video_frames.load(Ordering::Relaxed),
+            decode_errors: self.counters.video_decode_errors.load(Ordering::Relaxed),
+            frame_size: (w, h),
+            audio_frames: self.counters.audio_frames.load(Ordering::Relaxed),
+            audio_level: self.counters.audio_level_dbfs(),
+            frames_encoded: sc.video_frames.load(Ordering::Relaxed),
+            keyframes: sc.keyframes.load(Ordering::Relaxed),
+            encoded_size: (enc >> 16, enc & 0xffff),
+            encoded_fps: sc.encoded_fps.load(Ordering::Relaxed),
+            target_video_bps: u64::from(q.video_kbps) * 1000,
+            target_audio_bps: u64::from(q.audio_kbps) * 1000,
+        };
+        let lat = self.counters.latencies_us();
+        let fresh: Vec<u64> = if lat.len() >= self.latency_seen { lat[self.latency_seen.min(lat.len())..].to_vec() } else { lat.clone() };
+        self.latency_seen = lat.len();
+        let g2g = median_ms(fresh);
+        let sample = self.collector.sample(Instant::now(), raw, local, g2g);
+        let _ = self.stats_tx.send(Some(sample.clone()));
+        let _ = self.stats_stream.send(sample);
+    }
+}
+
+fn median_ms(mut v: Vec<u64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[v.len() / 2] as f64 / 1000.0)
+}

@@ -1,0 +1,361 @@
+//! Media threads: capture + encode for each local track, decode for each remote one. They
+//! run off the async runtime and talk to it through bounded queues that drop stale frames.
+
+use crate::quality::Quality;
+use bytes::Bytes;
+use media::h264::{H264Decoder, H264Encoder, VideoEncodeSettings};
+use media::opus_codec::{OpusDecoder, OpusEncoder};
+use media::stamp;
+use media::{AudioFrame, AudioSource, FrameSink, VideoFrame, VideoSource};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Live controls shared by the manager and the media threads.
+pub struct MediaControl {
+    quality: Mutex<Quality>,
+    quality_version: AtomicU64,
+    pub audio_enabled: AtomicBool,
+    pub video_enabled: AtomicBool,
+    keyframe: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl MediaControl {
+    pub fn new(q: Quality, audio: bool, video: bool) -> Arc<Self> {
+        Arc::new(Self {
+            quality: Mutex::new(q),
+            quality_version: AtomicU64::new(0),
+            audio_enabled: AtomicBool::new(audio),
+            video_enabled: AtomicBool::new(video),
+            keyframe: AtomicBool::new(true),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    pub fn quality(&self) -> Quality {
+        *self.quality.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// New targets; the encoder threads pick them up at their next frame.
+    pub fn set_quality(&self, q: Quality) {
+        *self.quality.lock().unwrap_or_else(|p| p.into_inner()) = q;
+        self.quality_version.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn request_keyframe(&self) {
+        self.keyframe.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// One encoded frame or packet for the RTP writer.
+#[derive(Debug)]
+pub struct Encoded {
+    pub data: Bytes,
+    pub duration: Duration,
+}
+
+/// What the send side counts (for stats and benchmarks).
+#[derive(Default)]
+pub struct SendCounters {
+    pub video_frames: AtomicU64,
+    pub video_dropped: AtomicU64,
+    pub keyframes: AtomicU64,
+    pub encode_errors: AtomicU64,
+    /// `width << 16 | height` of what is being encoded.
+    pub encoded_size: AtomicU32,
+    pub encoded_fps: AtomicU32,
+    pub encode_us: AtomicU64,
+}
+
+/// What the receive side counts.
+#[derive(Default)]
+pub struct RecvCounters {
+    pub video_frames: AtomicU64,
+    pub video_decode_errors: AtomicU64,
+    pub audio_frames: AtomicU64,
+    pub audio_decode_errors: AtomicU64,
+    pub audio_level_centi_db: AtomicU64,
+    pub last_stamp_counter: AtomicU64,
+    pub stamped_frames: AtomicU64,
+    latencies_us: Mutex<VecDeque<u64>>,
+}
+
+impl RecvCounters {
+    fn push_latency(&self, us: u64) {
+        let mut l = self.latencies_us.lock().unwrap_or_else(|p| p.into_inner());
+        if l.len() >= 4096 {
+            l.pop_front();
+        }
+        l.push_back(us);
+    }
+
+    /// Glass-to-glass latencies of recent stamped frames, microseconds.
+    pub fn latencies_us(&self) -> Vec<u64> {
+        self.latencies_us.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect()
+    }
+
+    /// Last decoded audio level in dBFS.
+    pub fn audio_level_dbfs(&self) -> f32 {
+        -(self.audio_level_centi_db.load(Ordering::Relaxed) as f32) / 100.0
+    }
+}
+
+fn sleep_until(deadline: Instant) {
+    let now = Instant::now();
+    if deadline > now {
+        std::thread::sleep(deadline - now);
+    }
+}
+
+/// Captures, scales and encodes video at the target rate until stopped.
+pub fn spawn_video_sender(
+    mut source: Box<dyn VideoSource>,
+    ctl: Arc<MediaControl>,
+    preview: Arc<FrameSink>,
+    out: mpsc::Sender<Encoded>,
+    counters: Arc<SendCounters>,
+    errors: mpsc::Sender<String>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("simu-video-enc".into()).spawn(move || {
+        let mut q = ctl.quality();
+        let mut version = ctl.quality_version.load(Ordering::Acquire);
+        let settings = |q: &Quality| VideoEncodeSettings { bitrate_bps: q.video_kbps * 1000, fps: q.fps as f32 };
+        let mut enc = match H264Encoder::new(settings(&q)) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = errors.try_send(e.to_string());
+                return;
+            }
+        };
+        let mut source_ok = true;
+        let mut next = Instant::now();
+        while !ctl.stopped() {
+            let v = ctl.quality_version.load(Ordering::Acquire);
+            if v != version {
+                version = v;
+                q = ctl.quality();
+                if let Err(e) = enc.reconfigure(settings(&q)) {
+                    let _ = errors.try_send(e.to_string());
+                    return;
+                }
+            }
+            let interval = Duration::from_secs_f64(1.0 / f64::from(q.fps.max(1)));
+            sleep_until(next);
+            next += interval;
+            let now = Instant::now();
+            if now > next + interval {
+                next = now + interval;
+            }
+            let frame = if !ctl.video_enabled.load(Ordering::Relaxed) {
+                let mut f = VideoFrame::black(q.width as usize, q.height as usize);
+                f.capture_us = media::now_micros();
+                f
+            } else if source_ok {
+                match source.next_frame() {
+                    Ok(f) => f,
+                    Err(e) => {
+                        source_ok = false;
+                        tracing::warn!(error = %e, "camera stopped; sending a black picture");
+                        let _ = errors.try_send(format!("camera: {e}"));
+                        VideoFrame::black(q.width as usize, q.height as usize)
+                    }
+                }
+            } else {
+                VideoFrame::black(q.width as usize, q.height as usize)
+            };
+            let frame = if frame.width != q.width as usize || frame.height != q.height as usize {
+                media::scale::resize(&frame, q.width as usize, q.height as usize)
+            } else {
+                frame
+            };
+            if ctl.keyframe.swap(false, Ordering::Relaxed) {
+                enc.request_keyframe();
+            }
+            let t = Instant::now();
+            let (data, key) = match enc.encode(&frame) {
+                Ok((d, k)) => (Bytes::copy_from_slice(d), k),
+                Err(e) => {
+                    counters.encode_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "video encode failed");
+                    continue;
+                }
+            };
+            counters.encode_us.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            counters.encoded_size.store(((frame.width as u32) << 16) | frame.height as u32, Ordering::Relaxed);
+            counters.encoded_fps.store(q.fps, Ordering::Relaxed);
+            preview.push(frame);
+            if data.is_empty() {
+                continue;
+            }
+            if key {
+                counters.keyframes.fetch_add(1, Ordering::Relaxed);
+            }
+            match out.try_send(Encoded { data, duration: interval }) {
+                Ok(()) => {
+                    counters.video_frames.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    counters.video_dropped.fetch_add(1, Ordering::Relaxed);
+                    ctl.request_keyframe();
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            }
+        }
+    })
+}
+
+/// Captures and encodes 20 ms Opus packets until stopped.
+pub fn spawn_audio_sender(
+    mut source: Box<dyn AudioSource>,
+    ctl: Arc<MediaControl>,
+    out: mpsc::Sender<Encoded>,
+    errors: mpsc::Sender<String>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("simu-audio-enc".into()).spawn(move || {
+        let mut kbps = ctl.quality().audio_kbps;
+        let mut enc = match OpusEncoder::new(kbps * 1000) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = errors.try_send(e.to_string());
+                return;
+            }
+        };
+        let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
+        let mut next = Instant::now();
+        let mut source_ok = true;
+        while !ctl.stopped() {
+            sleep_until(next);
+            next += frame_len;
+            if Instant::now() > next + frame_len * 5 {
+                next = Instant::now() + frame_len;
+            }
+            let want = ctl.quality().audio_kbps;
+            if want != kbps {
+                if let Err(e) = enc.set_bitrate(want * 1000) {
+                    tracing::warn!(error = %e, "audio bitrate change refused");
+                }
+                kbps = want;
+            }
+            let mut frame = if source_ok {
+                source.next_frame().unwrap_or_else(|e| {
+                    source_ok = false;
+                    let _ = errors.try_send(format!("microphone: {e}"));
+                    AudioFrame { samples: vec![0; media::AUDIO_FRAME_SAMPLES], capture_us: 0 }
+                })
+            } else {
+                AudioFrame { samples: vec![0; media::AUDIO_FRAME_SAMPLES], capture_us: 0 }
+            };
+            if !ctl.audio_enabled.load(Ordering::Relaxed) {
+                frame.samples.fill(0);
+            }
+            let data = match enc.encode(&frame) {
+                Ok(d) => Bytes::copy_from_slice(d),
+                Err(e) => {
+                    tracing::warn!(error = %e, "audio encode failed");
+                    continue;
+                }
+            };
+            if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded { data, duration: frame_len }) {
+                break;
+            }
+        }
+    })
+}
+
+/// Waits for the next item, giving up when the session stops or the sender is gone.
+fn next_item<T>(rx: &std::sync::mpsc::Receiver<T>, stop: &AtomicBool) -> Option<T> {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(v) => return Some(v),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+/// Decodes received H.264 access units into the remote sink; asks for a keyframe on trouble.
+pub fn spawn_video_receiver(
+    rx: std::sync::mpsc::Receiver<Bytes>,
+    stop: Arc<AtomicBool>,
+    sink: Arc<FrameSink>,
+    counters: Arc<RecvCounters>,
+    need_keyframe: mpsc::Sender<()>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("simu-video-dec".into()).spawn(move || {
+        let mut dec = match H264Decoder::new() {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "no H.264 decoder");
+                return;
+            }
+        };
+        while let Some(au) = next_item(&rx, &stop) {
+            match dec.decode(&au) {
+                Ok(Some(mut frame)) => {
+                    let now = media::now_micros();
+                    if let Some(s) = stamp::read(&frame) {
+                        frame.capture_us = s.capture_us;
+                        counters.last_stamp_counter.store(u64::from(s.counter), Ordering::Relaxed);
+                        counters.stamped_frames.fetch_add(1, Ordering::Relaxed);
+                        if now >= s.capture_us && now - s.capture_us < 10_000_000 {
+                            counters.push_latency(now - s.capture_us);
+                        }
+                    }
+                    counters.video_frames.fetch_add(1, Ordering::Relaxed);
+                    sink.push(frame);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    counters.video_decode_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(error = %e, "video decode failed; asking for a keyframe");
+                    let _ = need_keyframe.try_send(());
+                }
+            }
+        }
+    })
+}
+
+/// Decodes received Opus packets (playback comes with the audio device layer).
+pub fn spawn_audio_receiver(rx: std::sync::mpsc::Receiver<Option<Bytes>>, stop: Arc<AtomicBool>, counters: Arc<RecvCounters>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("simu-audio-dec".into()).spawn(move || {
+        let mut dec = match OpusDecoder::new() {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "no Opus decoder");
+                return;
+            }
+        };
+        while let Some(pkt) = next_item(&rx, &stop) {
+            let pcm = match &pkt {
+                Some(p) => dec.decode(p).map(|s| s.to_vec()),
+                None => dec.conceal().map(|s| s.to_vec()),
+            };
+            match pcm {
+                Ok(samples) => {
+                    let level = AudioFrame { samples, capture_us: 0 }.level_dbfs();
+                    counters.audio_level_centi_db.store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
+                    counters.audio_frames.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    counters.audio_decode_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(error = %e, "audio decode failed");
+                }
+            }
+        }
+    })
+}

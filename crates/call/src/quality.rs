@@ -1,0 +1,110 @@
+//! Quality presets (PROTOCOL §6) and the settings the encoders follow.
+
+use serde::{Deserialize, Serialize};
+
+/// What the encoders aim for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quality {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub video_kbps: u32,
+    pub audio_kbps: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Poor,
+    #[default]
+    Medium,
+    Good,
+}
+
+impl Preset {
+    pub fn quality(self) -> Quality {
+        match self {
+            Preset::Poor => Quality { width: 640, height: 480, fps: 15, video_kbps: 500, audio_kbps: 32 },
+            Preset::Medium => Quality { width: 1280, height: 720, fps: 30, video_kbps: 1000, audio_kbps: 64 },
+            Preset::Good => Quality { width: 1920, height: 1080, fps: 30, video_kbps: 2000, audio_kbps: 128 },
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "poor" | "low" => Ok(Preset::Poor),
+            "medium" | "default" => Ok(Preset::Medium),
+            "good" | "high" => Ok(Preset::Good),
+            o => Err(format!("unknown quality {o:?} (poor, medium, good)")),
+        }
+    }
+}
+
+impl Default for Quality {
+    fn default() -> Self {
+        Preset::Medium.quality()
+    }
+}
+
+/// Why a requested setting was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QualityError {
+    #[error("video size {0}x{1} out of range (160x120 to 3840x2160)")]
+    Size(u32, u32),
+    #[error("frame rate {0} out of range (1 to 60)")]
+    Fps(u32),
+    #[error("bitrate {0} kbps out of range ({1} to {2})")]
+    Bitrate(u32, u32, u32),
+}
+
+impl Quality {
+    pub fn with_video(self, width: u32, height: u32, fps: u32) -> Result<Self, QualityError> {
+        if !(160..=3840).contains(&width) || !(120..=2160).contains(&height) {
+            return Err(QualityError::Size(width, height));
+        }
+        if !(1..=60).contains(&fps) {
+            return Err(QualityError::Fps(fps));
+        }
+        Ok(Self { width: width & !1, height: height & !1, fps, ..self })
+    }
+
+    pub fn with_video_kbps(self, kbps: u32) -> Result<Self, QualityError> {
+        if !(50..=20_000).contains(&kbps) {
+            return Err(QualityError::Bitrate(kbps, 50, 20_000));
+        }
+        Ok(Self { video_kbps: kbps, ..self })
+    }
+
+    pub fn with_audio_kbps(self, kbps: u32) -> Result<Self, QualityError> {
+        if !(6..=510).contains(&kbps) {
+            return Err(QualityError::Bitrate(kbps, 6, 510));
+        }
+        Ok(Self { audio_kbps: kbps, ..self })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_match_protocol_section_6() {
+        assert_eq!(Preset::Poor.quality(), Quality { width: 640, height: 480, fps: 15, video_kbps: 500, audio_kbps: 32 });
+        assert_eq!(Quality::default(), Quality { width: 1280, height: 720, fps: 30, video_kbps: 1000, audio_kbps: 64 });
+        assert_eq!(Preset::Good.quality().video_kbps, 2000);
+        assert_eq!("good".parse::<Preset>(), Ok(Preset::Good));
+    }
+
+    #[test]
+    fn refuses_absurd_values() {
+        let q = Quality::default();
+        assert!(q.with_video(10, 10, 30).is_err());
+        assert!(q.with_video(640, 480, 0).is_err());
+        assert!(q.with_video_kbps(0).is_err());
+        assert!(q.with_audio_kbps(1000).is_err());
+        assert_eq!(q.with_video(641, 481, 15).map(|q| (q.width, q.height)), Ok((640, 480)));
+    }
+}

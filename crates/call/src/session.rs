@@ -1,0 +1,569 @@
+//! One WebRTC peer connection with Simu's media: local tracks fed by the encoder threads,
+//! remote tracks feeding the decoder threads, trickle ICE with early-candidate buffering,
+//! ICE restart, and raw statistics.
+
+use crate::codecs;
+use crate::keyframe::KeyframeRequests;
+use crate::pipeline::{self, Encoded, MediaControl, RecvCounters, SendCounters};
+use bytes::Bytes;
+use media::{AudioSource, FrameSink, VideoSource};
+use rtc::interceptor::Slot;
+use rtc::media::io::sample_builder::SampleBuilder;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::{register_default_interceptors, Registry};
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::RTCIceTransportPolicy;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::{RTCIceCandidateInit, RTCIceServer};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::codec::h264::H264Packet;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::statistics::StatsSelector;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify};
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCPeerConnectionState};
+use webrtc::peer_connection::RTCPeerConnectionIceEvent;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("webrtc: {0}")]
+    WebRtc(String),
+    #[error("invalid SDP: {0}")]
+    Sdp(String),
+    #[error("media thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+fn rtc_err(e: impl std::fmt::Display) -> SessionError {
+    SessionError::WebRtc(e.to_string())
+}
+
+/// What the session reports to its owner.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    LocalCandidate(RTCIceCandidateInit),
+    /// The connection is up and remote media has arrived.
+    MediaFlowing,
+    Disconnected,
+    Failed(String),
+    RemoteTrack(&'static str),
+    /// A device or codec failed (the call may go on).
+    MediaError(String),
+}
+
+/// Network settings of a session.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    pub ice_servers: Vec<nx::rest::IceServer>,
+    /// `iceTransportPolicy: relay`.
+    pub relay_only: bool,
+    /// Local UDP addresses to bind (`127.0.0.1:0` on loopback tests, `0.0.0.0:0` otherwise).
+    pub udp_addrs: Vec<String>,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self { ice_servers: Vec::new(), relay_only: false, udp_addrs: vec!["0.0.0.0:0".into()] }
+    }
+}
+
+/// Local media for a session.
+pub struct LocalMedia {
+    pub audio: Option<Box<dyn AudioSource>>,
+    pub video: Option<Box<dyn VideoSource>>,
+    pub control: Arc<MediaControl>,
+    pub preview: Arc<FrameSink>,
+}
+
+/// Sinks and counters for what arrives.
+#[derive(Clone)]
+pub struct RemoteMedia {
+    pub video: Arc<FrameSink>,
+    pub counters: Arc<RecvCounters>,
+}
+
+struct Flow {
+    connected: AtomicBool,
+    got_media: AtomicBool,
+    reported: AtomicBool,
+}
+
+impl Flow {
+    async fn maybe_report(&self, events: &mpsc::Sender<SessionEvent>) {
+        if self.connected.load(Ordering::Acquire) && self.got_media.load(Ordering::Acquire) && !self.reported.swap(true, Ordering::AcqRel) {
+            let _ = events.send(SessionEvent::MediaFlowing).await;
+        }
+    }
+}
+
+struct Handler {
+    events: mpsc::Sender<SessionEvent>,
+    flow: Arc<Flow>,
+    video_tx: std::sync::mpsc::SyncSender<Bytes>,
+    audio_tx: std::sync::mpsc::SyncSender<Option<Bytes>>,
+    need_keyframe: Arc<Notify>,
+    counters: Arc<RecvCounters>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(init) => {
+                let _ = self.events.send(SessionEvent::LocalCandidate(init)).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "unusable local candidate"),
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        tracing::debug!(%state, "peer connection state");
+        match state {
+            RTCPeerConnectionState::Connected => {
+                self.flow.connected.store(true, Ordering::Release);
+                self.flow.reported.store(false, Ordering::Release);
+                self.flow.maybe_report(&self.events).await;
+            }
+            RTCPeerConnectionState::Disconnected => {
+                self.flow.connected.store(false, Ordering::Release);
+                let _ = self.events.send(SessionEvent::Disconnected).await;
+            }
+            RTCPeerConnectionState::Failed => {
+                self.flow.connected.store(false, Ordering::Release);
+                let _ = self.events.send(SessionEvent::Failed("ICE connection failed".into())).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let kind = track.kind().await;
+        let label = if kind == RtpCodecKind::Video { "video" } else { "audio" };
+        let _ = self.events.send(SessionEvent::RemoteTrack(label)).await;
+        let ctx = RemoteTrackCtx {
+            events: self.events.clone(),
+            flow: self.flow.clone(),
+            video_tx: self.video_tx.clone(),
+            audio_tx: self.audio_tx.clone(),
+            need_keyframe: self.need_keyframe.clone(),
+            counters: self.counters.clone(),
+        };
+        let task = tokio::spawn(run_remote_track(track, kind, ctx));
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task);
+    }
+}
+
+struct RemoteTrackCtx {
+    events: mpsc::Sender<SessionEvent>,
+    flow: Arc<Flow>,
+    video_tx: std::sync::mpsc::SyncSender<Bytes>,
+    audio_tx: std::sync::mpsc::SyncSender<Option<Bytes>>,
+    need_keyframe: Arc<Notify>,
+    counters: Arc<RecvCounters>,
+}
+
+async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
+    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+    if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
+        tracing::debug!(error = %e, "PLI not sent");
+    }
+}
+
+/// Reassembles and forwards one remote track's media until it ends.
+async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: RemoteTrackCtx) {
+    let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+    let mut builder = SampleBuilder::new(512, H264Packet::default(), 90_000).with_max_time_delay(Duration::from_millis(500));
+    let mut last_audio_seq: Option<u16> = None;
+    let mut freeze_check = tokio::time::interval(Duration::from_millis(500));
+    let mut last_frames = 0u64;
+    let mut last_pli = Instant::now() - Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            ev = track.poll() => match ev {
+                Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
+                    if !ctx.flow.got_media.swap(true, Ordering::AcqRel) {
+                        ctx.flow.maybe_report(&ctx.events).await;
+                    }
+                    if kind == RtpCodecKind::Video {
+                        builder.push(Instant::now(), pkt);
+                        while let Some(sample) = builder.pop(Instant::now()) {
+                            if sample.prev_dropped_packets > 0 && last_pli.elapsed() > Duration::from_millis(300) {
+                                last_pli = Instant::now();
+                                send_pli(&track, ssrc).await;
+                            }
+                            if ctx.video_tx.try_send(sample.data).is_err() {
+                                tracing::debug!("video decoder behind; frame dropped");
+                            }
+                        }
+                    } else {
+                        let seq = pkt.header.sequence_number;
+                        if let Some(prev) = last_audio_seq {
+                            let gap = seq.wrapping_sub(prev);
+                            if gap == 0 || gap > 0x8000 {
+                                continue;
+                            }
+                            for _ in 1..gap.min(6) {
+                                let _ = ctx.audio_tx.try_send(None);
+                            }
+                        }
+                        last_audio_seq = Some(seq);
+                        let _ = ctx.audio_tx.try_send(Some(pkt.payload));
+                    }
+                }
+                Some(TrackRemoteEvent::OnEnded) | None => break,
+                Some(_) => {}
+            },
+            _ = ctx.need_keyframe.notified(), if kind == RtpCodecKind::Video => {
+                if last_pli.elapsed() > Duration::from_millis(300) {
+                    last_pli = Instant::now();
+                    send_pli(&track, ssrc).await;
+                }
+            }
+            _ = freeze_check.tick(), if kind == RtpCodecKind::Video => {
+                let frames = ctx.counters.video_frames.load(Ordering::Relaxed);
+                if frames == last_frames && ctx.flow.got_media.load(Ordering::Relaxed) && last_pli.elapsed() > Duration::from_secs(1) {
+                    last_pli = Instant::now();
+                    send_pli(&track, ssrc).await;
+                }
+                last_frames = frames;
+            }
+        }
+    }
+    tracing::debug!(?kind, "remote track ended");
+}
+
+/// Writes encoded media into a local track once negotiation has fixed the payload type.
+fn spawn_writer(track: Arc<TrackLocalStaticSample>, ssrc: u32, pt: Arc<AtomicU8>, mut rx: mpsc::Receiver<Encoded>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            let p = pt.load(Ordering::Acquire);
+            if p == 0 {
+                continue;
+            }
+            let sample = Sample { data: e.data, duration: e.duration, ..Sample::new(Instant::now()) };
+            if let Err(err) = track.sample_writer(ssrc, p).write_sample(&sample).await {
+                tracing::trace!(error = %err, "sample not written");
+            }
+        }
+    })
+}
+
+/// Turns inbound PLI/FIR on the local video track into encoder keyframes.
+fn spawn_keyframe_listener(track: Arc<TrackLocalStaticSample>, ctl: Arc<MediaControl>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            match tokio::time::timeout(Duration::from_millis(250), track.poll()).await {
+                Ok(Some(TrackLocalEvent::OnRtcpPacket(_))) => ctl.request_keyframe(),
+                Ok(Some(_)) => {}
+                Ok(None) => tokio::time::sleep(Duration::from_millis(250)).await,
+                Err(_) => {}
+            }
+        }
+    })
+}
+
+struct LocalTrack {
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    pt: Arc<AtomicU8>,
+}
+
+/// Raw counters for one stats sample.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawStats {
+    pub video_in: StreamIn,
+    pub audio_in: StreamIn,
+    pub video_out: StreamOut,
+    pub audio_out: StreamOut,
+    pub rtt_ms: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StreamIn {
+    pub packets_received: u64,
+    pub packets_lost: i64,
+    pub bytes_received: u64,
+    pub jitter_ms: f64,
+    pub nack_count: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StreamOut {
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+}
+
+/// A live peer connection and its media.
+pub struct Session {
+    pc: Arc<dyn PeerConnection>,
+    remote_set: bool,
+    pending_candidates: Vec<RTCIceCandidateInit>,
+    audio: Option<LocalTrack>,
+    video: Option<LocalTrack>,
+    control: Arc<MediaControl>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    remote_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    pub send_counters: Arc<SendCounters>,
+    pub remote: RemoteMedia,
+    video_clock: u32,
+}
+
+fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|s| RTCIceServer { urls: s.urls.clone(), username: s.username.clone().unwrap_or_default(), credential: s.credential.clone().unwrap_or_default() })
+        .collect()
+}
+
+fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
+    let name = if kind == RtpCodecKind::Video { "video" } else { "audio" };
+    // Track ids must differ from the peer's: the crate routes inbound RTCP by track id, and a
+    // shared id sends the peer's PLI to our remote track instead of our sender.
+    let id = format!("simu-{name}-{ssrc:08x}");
+    let track = MediaStreamTrack::new(
+        format!("simu-{ssrc:08x}"),
+        id.clone(),
+        id,
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            codec,
+            ..Default::default()
+        }],
+    );
+    Ok(Arc::new(TrackLocalStaticSample::new(Instant::now(), track).map_err(rtc_err)?))
+}
+
+impl Session {
+    /// Builds the peer connection, adds local tracks and starts the media threads.
+    pub async fn start(net: &NetConfig, local: LocalMedia, remote: RemoteMedia) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
+        let mut me = codecs::media_engine().map_err(rtc_err)?;
+        let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
+        let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
+        let mut cfg = RTCConfigurationBuilder::new().with_ice_servers(to_rtc_servers(&net.ice_servers));
+        if net.relay_only {
+            cfg = cfg.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+        }
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let flow = Arc::new(Flow { connected: AtomicBool::new(false), got_media: AtomicBool::new(false), reported: AtomicBool::new(false) });
+        let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<Bytes>(8);
+        let (audio_tx, audio_rx) = std::sync::mpsc::sync_channel::<Option<Bytes>>(50);
+        let need_keyframe = Arc::new(Notify::new());
+        let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = Arc::new(Handler {
+            events: ev_tx.clone(),
+            flow,
+            video_tx,
+            audio_tx,
+            need_keyframe: need_keyframe.clone(),
+            counters: remote.counters.clone(),
+            tasks: remote_tasks.clone(),
+        });
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(cfg.build())
+            .with_media_engine(me)
+            .with_interceptor_registry(registry)
+            .with_handler(handler)
+            .with_udp_addrs(net.udp_addrs.clone())
+            .build()
+            .await
+            .map_err(rtc_err)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let stop = Arc::new(AtomicBool::new(false));
+
+        let send_counters = Arc::new(SendCounters::default());
+        let (err_tx, mut err_rx) = mpsc::channel::<String>(8);
+        let mut threads = Vec::new();
+        let mut tasks = Vec::new();
+        let forward_errors = ev_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(e) = err_rx.recv().await {
+                let _ = forward_errors.send(SessionEvent::MediaError(e)).await;
+            }
+        }));
+        threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
+        threads.push(pipeline::spawn_audio_receiver(audio_rx, stop.clone(), remote.counters.clone())?);
+
+        let mut audio = None;
+        if let Some(src) = local.audio {
+            let ssrc = rand::random::<u32>();
+            let track = local_track(RtpCodecKind::Audio, codecs::opus(), ssrc)?;
+            let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+            let (tx, rx) = mpsc::channel(16);
+            threads.push(pipeline::spawn_audio_sender(src, local.control.clone(), tx, err_tx.clone())?);
+            let pt = Arc::new(AtomicU8::new(0));
+            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), rx));
+            audio = Some(LocalTrack { track, sender, pt });
+        }
+        let mut video = None;
+        if let Some(src) = local.video {
+            let ssrc = rand::random::<u32>();
+            let track = local_track(RtpCodecKind::Video, codecs::h264(), ssrc)?;
+            let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+            let (tx, rx) = mpsc::channel(4);
+            threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone())?);
+            let pt = Arc::new(AtomicU8::new(0));
+            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), rx));
+            tasks.push(spawn_keyframe_listener(track.clone(), local.control.clone(), stop.clone()));
+            video = Some(LocalTrack { track, sender, pt });
+        }
+        let session = Self {
+            pc,
+            remote_set: false,
+            pending_candidates: Vec::new(),
+            audio,
+            video,
+            control: local.control,
+            stop,
+            threads,
+            tasks,
+            remote_tasks,
+            send_counters,
+            remote,
+            video_clock: 90_000,
+        };
+        Ok((session, ev_rx))
+    }
+
+    pub fn control(&self) -> &Arc<MediaControl> {
+        &self.control
+    }
+
+    /// Reads the negotiated payload types so the writers can start.
+    async fn after_negotiation(&mut self) {
+        for t in [&self.audio, &self.video].into_iter().flatten() {
+            if let Ok(params) = t.sender.get_parameters().await {
+                if let Some(c) = params.rtp_parameters.codecs.first() {
+                    t.pt.store(c.payload_type, Ordering::Release);
+                }
+            }
+            let _ = &t.track;
+        }
+        self.control.request_keyframe();
+    }
+
+    async fn flush_candidates(&mut self) {
+        self.remote_set = true;
+        for c in std::mem::take(&mut self.pending_candidates) {
+            if let Err(e) = self.pc.add_ice_candidate(c).await {
+                tracing::debug!(error = %e, "buffered candidate refused");
+            }
+        }
+    }
+
+    /// Creates and applies an offer (with an ICE restart if asked); returns its SDP.
+    pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, SessionError> {
+        if ice_restart {
+            self.pc.restart_ice().await.map_err(rtc_err)?;
+        }
+        let offer = self.pc.create_offer(None).await.map_err(rtc_err)?;
+        let sdp = offer.sdp.clone();
+        self.pc.set_local_description(offer).await.map_err(rtc_err)?;
+        Ok(sdp)
+    }
+
+    /// Applies a remote offer and returns the answer's SDP.
+    pub async fn apply_offer(&mut self, sdp: String) -> Result<String, SessionError> {
+        let desc = RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.pc.set_remote_description(desc).await.map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.flush_candidates().await;
+        let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
+        let out = answer.sdp.clone();
+        self.pc.set_local_description(answer).await.map_err(rtc_err)?;
+        self.after_negotiation().await;
+        Ok(out)
+    }
+
+    pub async fn apply_answer(&mut self, sdp: String) -> Result<(), SessionError> {
+        let desc = RTCSessionDescription::answer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.pc.set_remote_description(desc).await.map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.flush_candidates().await;
+        self.after_negotiation().await;
+        Ok(())
+    }
+
+    /// Adds a remote candidate, or keeps it until the remote description is set.
+    pub async fn add_candidate(&mut self, c: RTCIceCandidateInit) -> Result<(), SessionError> {
+        if c.candidate.trim().is_empty() {
+            return Ok(());
+        }
+        if !self.remote_set {
+            if self.pending_candidates.len() < 200 {
+                self.pending_candidates.push(c);
+            }
+            return Ok(());
+        }
+        self.pc.add_ice_candidate(c).await.map_err(rtc_err)
+    }
+
+    /// Counters for one stats sample.
+    pub async fn raw_stats(&self) -> RawStats {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let mut s = RawStats::default();
+        for i in report.inbound_rtp_streams() {
+            let r = &i.received_rtp_stream_stats;
+            let clock = if r.rtp_stream_stats.kind == RtpCodecKind::Video { f64::from(self.video_clock) } else { 48_000.0 };
+            let target = if r.rtp_stream_stats.kind == RtpCodecKind::Video { &mut s.video_in } else { &mut s.audio_in };
+            target.packets_received += r.packets_received;
+            target.packets_lost += r.packets_lost;
+            target.bytes_received += i.bytes_received;
+            target.nack_count += u64::from(i.nack_count);
+            target.jitter_ms = target.jitter_ms.max(r.jitter / clock * 1000.0);
+        }
+        for o in report.outbound_rtp_streams() {
+            let r = &o.sent_rtp_stream_stats;
+            let target = if r.rtp_stream_stats.kind == RtpCodecKind::Video { &mut s.video_out } else { &mut s.audio_out };
+            target.packets_sent += r.packets_sent;
+            target.bytes_sent += r.bytes_sent;
+        }
+        s.rtt_ms = report
+            .candidate_pairs()
+            .filter(|p| p.bytes_received > 0 && p.current_round_trip_time > 0.0)
+            .max_by_key(|p| p.bytes_received)
+            .map(|p| p.current_round_trip_time * 1000.0);
+        s
+    }
+
+    /// Stops media threads and closes the connection.
+    pub async fn close(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.control.stop();
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(error = %e, "close");
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        for t in self.remote_tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            t.abort();
+        }
+        let threads = std::mem::take(&mut self.threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// The decoder thread signals "need a keyframe" through a bounded channel; forward it to the
+/// remote video task's `Notify`.
+fn need_keyframe_sender(notify: Arc<Notify>) -> mpsc::Sender<()> {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            notify.notify_one();
+        }
+    });
+    tx
+}

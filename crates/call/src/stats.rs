@@ -1,0 +1,194 @@
+//! Call statistics samples with the exact keys of PROTOCOL §5, plus Simu's extra keys.
+//! Bitrates come from byte deltas between samples; frame counts and sizes come from our own
+//! decoder because the crate's stay at zero (WEBRTC.md, known problem 3).
+
+use crate::session::RawStats;
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoIn {
+    pub bitrate: u64,
+    pub packets_received: u64,
+    pub packets_lost: i64,
+    pub bytes_received: u64,
+    pub frames_received: u64,
+    pub frame_width: u32,
+    pub frame_height: u32,
+    pub fps: f64,
+    pub jitter_ms: f64,
+    pub nack_count: u64,
+    pub decode_errors: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioIn {
+    pub bitrate: u64,
+    pub packets_received: u64,
+    pub packets_lost: i64,
+    pub bytes_received: u64,
+    pub jitter_ms: f64,
+    pub frames_decoded: u64,
+    pub level_dbfs: f32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoOut {
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub bitrate: u64,
+    pub frame_width: u32,
+    pub frame_height: u32,
+    pub fps: u32,
+    pub target_bitrate: u64,
+    pub frames_encoded: u64,
+    pub keyframes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioOut {
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub bitrate: u64,
+    pub target_bitrate: u64,
+}
+
+/// One sample. `video`, `audio`, `videoOut`, `audioOut` carry the protocol's keys.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsSample {
+    pub video: VideoIn,
+    pub audio: AudioIn,
+    pub video_out: VideoOut,
+    pub audio_out: AudioOut,
+    /// Round-trip time in ms, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+    /// Median capture-to-decode delay of stamped frames in the last interval, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glass_to_glass_ms: Option<f64>,
+    pub codec: String,
+    pub timestamp_ms: i64,
+}
+
+/// What the collector adds to the raw WebRTC counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalCounters {
+    pub frames_decoded: u64,
+    pub decode_errors: u64,
+    pub frame_size: (u32, u32),
+    pub audio_frames: u64,
+    pub audio_level: f32,
+    pub frames_encoded: u64,
+    pub keyframes: u64,
+    pub encoded_size: (u32, u32),
+    pub encoded_fps: u32,
+    pub target_video_bps: u64,
+    pub target_audio_bps: u64,
+}
+
+/// Turns successive raw readings into samples.
+#[derive(Default)]
+pub struct StatsCollector {
+    prev: Option<(Instant, RawStats, LocalCounters)>,
+}
+
+fn rate(now: u64, before: u64, secs: f64) -> u64 {
+    if secs <= 0.0 {
+        return 0;
+    }
+    (now.saturating_sub(before) as f64 * 8.0 / secs) as u64
+}
+
+impl StatsCollector {
+    pub fn sample(&mut self, now: Instant, raw: RawStats, local: LocalCounters, g2g_ms: Option<f64>) -> StatsSample {
+        let (secs, p, pl) = match &self.prev {
+            Some((t, p, pl)) => (now.saturating_duration_since(*t).as_secs_f64(), *p, *pl),
+            None => (0.0, RawStats::default(), LocalCounters::default()),
+        };
+        let fps = if secs > 0.0 { local.frames_decoded.saturating_sub(pl.frames_decoded) as f64 / secs } else { 0.0 };
+        let s = StatsSample {
+            video: VideoIn {
+                bitrate: rate(raw.video_in.bytes_received, p.video_in.bytes_received, secs),
+                packets_received: raw.video_in.packets_received,
+                packets_lost: raw.video_in.packets_lost.max(0),
+                bytes_received: raw.video_in.bytes_received,
+                frames_received: local.frames_decoded,
+                frame_width: local.frame_size.0,
+                frame_height: local.frame_size.1,
+                fps: (fps * 10.0).round() / 10.0,
+                jitter_ms: raw.video_in.jitter_ms,
+                nack_count: raw.video_in.nack_count,
+                decode_errors: local.decode_errors,
+            },
+            audio: AudioIn {
+                bitrate: rate(raw.audio_in.bytes_received, p.audio_in.bytes_received, secs),
+                packets_received: raw.audio_in.packets_received,
+                packets_lost: raw.audio_in.packets_lost.max(0),
+                bytes_received: raw.audio_in.bytes_received,
+                jitter_ms: raw.audio_in.jitter_ms,
+                frames_decoded: local.audio_frames,
+                level_dbfs: local.audio_level,
+            },
+            video_out: VideoOut {
+                packets_sent: raw.video_out.packets_sent,
+                bytes_sent: raw.video_out.bytes_sent,
+                bitrate: rate(raw.video_out.bytes_sent, p.video_out.bytes_sent, secs),
+                frame_width: local.encoded_size.0,
+                frame_height: local.encoded_size.1,
+                fps: local.encoded_fps,
+                target_bitrate: local.target_video_bps,
+                frames_encoded: local.frames_encoded,
+                keyframes: local.keyframes,
+            },
+            audio_out: AudioOut {
+                packets_sent: raw.audio_out.packets_sent,
+                bytes_sent: raw.audio_out.bytes_sent,
+                bitrate: rate(raw.audio_out.bytes_sent, p.audio_out.bytes_sent, secs),
+                target_bitrate: local.target_audio_bps,
+            },
+            rtt_ms: raw.rtt_ms,
+            glass_to_glass_ms: g2g_ms,
+            codec: "H264/opus".into(),
+            timestamp_ms: nx::signal::now_ms(),
+        };
+        self.prev = Some((now, raw, local));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn sample_has_the_protocol_keys_and_bitrates_from_deltas() {
+        let mut c = StatsCollector::default();
+        let t0 = Instant::now();
+        let mut raw = RawStats::default();
+        c.sample(t0, raw, LocalCounters::default(), None);
+        raw.video_in.bytes_received = 250_000;
+        raw.audio_out.bytes_sent = 16_000;
+        let s = c.sample(t0 + Duration::from_secs(2), raw, LocalCounters { frames_decoded: 60, ..Default::default() }, None);
+        assert_eq!(s.video.bitrate, 1_000_000);
+        assert_eq!(s.audio_out.bitrate, 64_000);
+        assert_eq!(s.video.fps, 30.0);
+        let v = serde_json::to_value(&s).expect("json");
+        for key in ["bitrate", "packetsReceived", "packetsLost", "bytesReceived", "framesReceived", "frameWidth", "frameHeight"] {
+            assert!(v["video"].get(key).is_some(), "video.{key}");
+        }
+        for key in ["bitrate", "packetsReceived", "packetsLost", "bytesReceived"] {
+            assert!(v["audio"].get(key).is_some(), "audio.{key}");
+        }
+        for side in ["videoOut", "audioOut"] {
+            for key in ["packetsSent", "bytesSent"] {
+                assert!(v[side].get(key).is_some(), "{side}.{key}");
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Test harness: a simu-server on 127.0.0.1:0 and CallManagers with synthetic media that
+//! bind only to loopback.
+
+use call::{CallConfig, CallEvent, CallManager, CallState, MediaFactory, NetConfig, Quality};
+use nx::{NxId, RestClient, RestConfig};
+use server::{ServerConfig, ServerHandle};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Logs to the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+}
+
+pub struct Harness {
+    pub server: ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(f: impl FnOnce(&mut ServerConfig)) -> Self {
+        init_tracing();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
+        f(&mut cfg);
+        let server = server::start(cfg).await.expect("server starts");
+        Self { server, _dir: dir }
+    }
+
+    pub fn rest(&self) -> RestClient {
+        let c = &self.server.state.cfg;
+        RestClient::new(RestConfig::new(self.server.base_url(), c.api_key.clone(), c.secret_key.clone())).expect("rest")
+    }
+
+    pub fn domain(&self) -> String {
+        self.server.state.cfg.domain.clone()
+    }
+
+    pub fn jid(&self, user: &str) -> NxId {
+        NxId::normalize(user, Some(&self.domain())).expect("jid")
+    }
+
+    /// A CallManager for `user`, signed in with a minted NX token, media on loopback.
+    pub async fn manager(&self, user: &str) -> CallManager {
+        self.manager_with(user, |_| {}).await
+    }
+
+    pub async fn manager_with(&self, user: &str, f: impl FnOnce(&mut CallConfig)) -> CallManager {
+        let rest = self.rest();
+        let t = rest.generate_nx_token(user, None).await.expect("nx token");
+        let mut cfg = CallConfig {
+            rest,
+            nxws: t.nxws,
+            jid: NxId::parse_jid(&t.jid).expect("jid"),
+            token: t.token,
+            display_name: user.to_string(),
+            net: NetConfig { udp_addrs: vec!["127.0.0.1:0".into()], ..Default::default() },
+            quality: Quality::default(),
+            media: MediaFactory::synthetic(),
+            analytics_dir: None,
+        };
+        f(&mut cfg);
+        let m = CallManager::start(cfg);
+        wait_online(&m).await;
+        m
+    }
+}
+
+pub async fn wait_online(m: &CallManager) {
+    let mut w = m.signaling_online();
+    let online = matches!(tokio::time::timeout(Duration::from_secs(10), w.wait_for(|on| *on)).await, Ok(Ok(_)));
+    assert!(online, "signaling online in time");
+}
+
+pub async fn wait_state(m: &CallManager, s: CallState, within: Duration) {
+    let mut w = m.state_watch();
+    let reached = matches!(tokio::time::timeout(within, w.wait_for(|x| *x == s)).await, Ok(Ok(_)));
+    assert!(reached, "state {:?} not reached within {within:?}; now {:?}", s, m.state());
+}
+
+/// Waits for the first event matching `pred` and returns it.
+pub async fn wait_event(rx: &mut broadcast::Receiver<CallEvent>, within: Duration, mut pred: impl FnMut(&CallEvent) -> bool) -> CallEvent {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(e)) if pred(&e) => return e,
+            Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Err(e)) => panic!("event stream closed: {e}"),
+            Err(_) => panic!("expected event not seen within {within:?}"),
+        }
+    }
+}
+
+/// Polls `f` until it returns Some or time runs out.
+pub async fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,93 @@
+//! Two CallManagers and simu-server in one process: real WebRTC, real codecs, on loopback.
+
+use call::{CallEvent, CallState, Outcome};
+use e2e::*;
+use nx::rest::HistoryQuery;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_call_end_to_end_with_stats_quality_change_and_history() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("+255700000002").await;
+    let mut bob_events = bob.subscribe();
+    let mut alice_events = alice.subscribe();
+
+    let room = alice.initiate_call("+255700000002", true, true).await.expect("dial");
+    let incoming = wait_event(&mut bob_events, Duration::from_secs(10), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
+    match incoming {
+        CallEvent::IncomingCall { room: r, caller, caller_name, call_type } => {
+            assert_eq!(r, room);
+            assert_eq!(caller, h.jid("alice").to_string());
+            assert_eq!(caller_name, "alice");
+            assert_eq!(call_type, nx::CallType::Video);
+        }
+        _ => unreachable!(),
+    }
+    bob.accept_call(true, true).await.expect("accept");
+    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
+    wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
+    alice.start_stats_collection(Duration::from_millis(1000)).await.expect("stats");
+    bob.start_stats_collection(Duration::from_millis(1000)).await.expect("stats");
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for (who, m) in [("alice", &alice), ("bob", &bob)] {
+        let s = m.latest_stats().unwrap_or_else(|| panic!("{who} has stats"));
+        assert!(s.video.frames_received > 30, "{who} decoded {} frames", s.video.frames_received);
+        assert_eq!((s.video.frame_width, s.video.frame_height), (1280, 720), "{who}");
+        assert!(s.video.bitrate > 100_000, "{who} video bitrate {}", s.video.bitrate);
+        assert!(s.audio.packets_received > 50, "{who} audio packets {}", s.audio.packets_received);
+        assert!(s.audio.bitrate > 0 && s.video_out.bytes_sent > 0 && s.audio_out.packets_sent > 0, "{who}: {s:?}");
+        let v = serde_json::to_value(&s).expect("json");
+        for (group, keys) in [
+            ("video", &["bitrate", "packetsReceived", "packetsLost", "bytesReceived", "framesReceived", "frameWidth", "frameHeight"][..]),
+            ("audio", &["bitrate", "packetsReceived", "packetsLost", "bytesReceived"][..]),
+            ("videoOut", &["packetsSent", "bytesSent"][..]),
+            ("audioOut", &["packetsSent", "bytesSent"][..]),
+        ] {
+            for k in keys {
+                assert!(v[group].get(*k).is_some(), "{who}: {group}.{k} missing in {v}");
+            }
+        }
+        let counters = m.receive_counters();
+        assert!(counters.stamped_frames.load(std::sync::atomic::Ordering::Relaxed) > 30, "{who}: stamps read back from decoded pixels");
+    }
+
+    alice.set_quality_preset(call::Preset::Poor).await.expect("preset");
+    let mut stats = bob.stats_stream();
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(s) = stats.recv().await {
+                if (s.video.frame_width, s.video.frame_height) == (640, 480) {
+                    return s;
+                }
+            }
+        }
+    })
+    .await
+    .expect("bob sees alice's 640x480 within a few samples");
+    assert_eq!(seen.video.frame_width, 640);
+    let a = eventually(Duration::from_secs(5), || alice.latest_stats().filter(|s| s.video_out.target_bitrate == 500_000)).await;
+    let a = a.expect("alice's own stats show the Poor preset's 500 kbps target");
+    assert_eq!((a.video_out.frame_width, a.video_out.frame_height, a.video_out.fps), (640, 480, 15));
+
+    alice.end_call().await.expect("end");
+    let ended = wait_event(&mut bob_events, Duration::from_secs(10), |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(matches!(ended, CallEvent::CallEnded { outcome: Outcome::Ended, .. }), "{ended:?}");
+    let _ = wait_event(&mut alice_events, Duration::from_secs(5), |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    wait_state(&bob, CallState::Idle, Duration::from_secs(5)).await;
+    alice.dispose().await;
+    bob.dispose().await;
+
+    for user in ["alice", "+255700000002"] {
+        let rest = h.rest();
+        rest.generate_nx_token(user, None).await.expect("token");
+        let page = rest.call_history(&HistoryQuery::default()).await.expect("history");
+        assert_eq!(page.count, 1, "{user}: {page:?}");
+        let r = &page.results[0];
+        assert_eq!(r.room, room);
+        assert_eq!(r.status, "ended", "{user}");
+        assert!(r.duration_seconds >= 4, "{user}: duration {}", r.duration_seconds);
+        assert_eq!(r.call_type, "video");
+    }
+}
