@@ -25,7 +25,7 @@ impl Harness {
     pub async fn start_with(f: impl FnOnce(&mut ServerConfig)) -> Self {
         init_tracing();
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
+        let mut cfg = ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), echo: true, ..Default::default() };
         f(&mut cfg);
         let server = server::start(cfg).await.expect("server starts");
         Self { server, _dir: dir }
@@ -62,11 +62,35 @@ impl Harness {
             quality: Quality::default(),
             media: MediaFactory::synthetic(),
             analytics_dir: None,
+            timeouts: call::Timeouts::default(),
         };
         f(&mut cfg);
         let m = CallManager::start(cfg);
         wait_online(&m).await;
         m
+    }
+}
+
+/// The one history row of `room` as `user` sees it.
+pub async fn history_row(h: &Harness, user: &str, room: &str) -> nx::rest::CallRecord {
+    let rest = h.rest();
+    rest.generate_nx_token(user, None).await.expect("token");
+    let page = rest.call_history(&nx::rest::HistoryQuery::default()).await.expect("history");
+    page.results.into_iter().find(|r| r.room == room).unwrap_or_else(|| panic!("{user} has no row for {room}"))
+}
+
+/// Waits until both parties' rows for `room` show `status` (analytics arrive asynchronously).
+pub async fn wait_history_status(h: &Harness, users: &[&str], room: &str, status: &str) {
+    for user in users {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let row = history_row(h, user, room).await;
+            if row.status == status {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{user}: status {} instead of {status}", row.status);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod codecs;
+pub mod echo;
 pub mod keyframe;
 pub mod machine;
 pub mod manager;
@@ -11,7 +12,7 @@ pub mod quality;
 pub mod session;
 pub mod stats;
 
-pub use machine::{CallEvent, CallState, Outcome, Role};
+pub use machine::{CallEvent, CallState, Outcome, Role, Timeouts};
 pub use manager::{CallConfig, CallError, CallManager, MediaFactory};
 pub use quality::{Preset, Quality};
 pub use session::NetConfig;

@@ -16,6 +16,20 @@ pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Invitations older than this (e.g. replayed from offline storage) are stale.
 pub const STALE_INVITATION: Duration = Duration::from_secs(60);
 
+/// The machine's deadlines; defaults follow the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub ring: Duration,
+    pub connect: Duration,
+    pub recover: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { ring: RING_TIMEOUT, connect: CONNECT_TIMEOUT, recover: RECOVER_TIMEOUT }
+    }
+}
+
 /// Call states as the app shows them (PROTOCOL §4 rule 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,6 +152,7 @@ pub struct CallMachine {
     call: Option<Call>,
     recent_rooms: VecDeque<String>,
     dropped_stale: u64,
+    timeouts: Timeouts,
 }
 
 fn media_signal(s: &Signal) -> bool {
@@ -146,7 +161,11 @@ fn media_signal(s: &Signal) -> bool {
 
 impl CallMachine {
     pub fn new(me: NxId, my_name: impl Into<String>) -> Self {
-        Self { me, my_name: my_name.into(), state: CallState::Idle, call: None, recent_rooms: VecDeque::new(), dropped_stale: 0 }
+        Self::with_timeouts(me, my_name, Timeouts::default())
+    }
+
+    pub fn with_timeouts(me: NxId, my_name: impl Into<String>, timeouts: Timeouts) -> Self {
+        Self { me, my_name: my_name.into(), state: CallState::Idle, call: None, recent_rooms: VecDeque::new(), dropped_stale: 0, timeouts }
     }
 
     pub fn state(&self) -> CallState {
@@ -257,7 +276,7 @@ impl CallMachine {
             Input::MediaFailed { reason } => {
                 if let Some(c) = self.call.as_mut().filter(|c| c.media_started) {
                     if c.recover_deadline.is_none() {
-                        c.recover_deadline = Some(now + RECOVER_TIMEOUT);
+                        c.recover_deadline = Some(now + self.timeouts.recover);
                     }
                     let room = c.room.clone();
                     if c.role == Role::Caller && !c.restarted {
@@ -302,7 +321,7 @@ impl CallMachine {
             accepted: false,
             media_started: false,
             connected_at: None,
-            ring_deadline: Some(now + RING_TIMEOUT),
+            ring_deadline: Some(now + self.timeouts.ring),
             connect_deadline: None,
             recover_deadline: None,
             restarted: false,
@@ -332,7 +351,7 @@ impl CallMachine {
         c.audio = audio;
         c.video = video && c.call_type.has_video();
         c.ring_deadline = None;
-        c.connect_deadline = Some(now + CONNECT_TIMEOUT);
+        c.connect_deadline = Some(now + self.timeouts.connect);
         c.media_started = true;
         let (room, peer) = (c.room.clone(), c.peer.clone());
         let start = Action::StartMedia { role: Role::Callee, room: room.clone(), peer: peer.clone(), audio: c.audio, video: c.video };
@@ -403,7 +422,7 @@ impl CallMachine {
                 accepted: false,
                 media_started: false,
                 connected_at: None,
-                ring_deadline: Some(now + RING_TIMEOUT),
+                ring_deadline: Some(now + self.timeouts.ring),
                 connect_deadline: None,
                 recover_deadline: None,
                 restarted: false,
@@ -426,7 +445,7 @@ impl CallMachine {
             Signal::CallResponse { accepted: true, .. } | Signal::CallAccepted { .. } if c.role == Role::Caller && !c.accepted => {
                 c.accepted = true;
                 c.ring_deadline = None;
-                c.connect_deadline = Some(now + CONNECT_TIMEOUT);
+                c.connect_deadline = Some(now + self.timeouts.connect);
                 c.media_started = true;
                 let (role, room, peer, audio, video) = (c.role, c.room.clone(), c.peer.clone(), c.audio, c.video);
                 let early = std::mem::take(&mut c.early);

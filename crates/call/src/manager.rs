@@ -3,7 +3,7 @@
 //! events, state, sinks and statistics.
 
 use crate::analytics::AnalyticsQueue;
-use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role};
+use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, Timeouts};
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::quality::{Preset, Quality, QualityError};
 use crate::session::{NetConfig, RemoteMedia, Session, SessionError, SessionEvent};
@@ -67,6 +67,7 @@ pub struct CallConfig {
     pub media: MediaFactory,
     /// Keeps undelivered analytics across restarts.
     pub analytics_dir: Option<PathBuf>,
+    pub timeouts: Timeouts,
 }
 
 enum Cmd {
@@ -280,7 +281,14 @@ struct Driver {
     analytics_task: tokio::task::JoinHandle<()>,
     chores: JoinSet<()>,
     last_token_refresh: Option<Instant>,
+    /// A signaling restart waiting for its turn, and whether it refreshes the token.
+    restart_at: Option<(Instant, bool)>,
+    /// Keeps the parked event channel open while signaling waits to restart.
+    parked_tx: Option<mpsc::Sender<XmppEvent>>,
 }
+
+/// Least time between two signaling restarts after final failures.
+const SIGNALING_RESTART_GAP: Duration = Duration::from_secs(60);
 
 impl Driver {
     #[allow(clippy::too_many_arguments)]
@@ -298,7 +306,7 @@ impl Driver {
         let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(cfg.nxws.clone(), cfg.jid.clone(), cfg.token.clone()));
         let (analytics, analytics_task) = AnalyticsQueue::start(cfg.rest.clone(), cfg.analytics_dir.clone());
         Self {
-            machine: CallMachine::new(cfg.jid.clone(), cfg.display_name.clone()),
+            machine: CallMachine::with_timeouts(cfg.jid.clone(), cfg.display_name.clone(), cfg.timeouts),
             quality: cfg.quality,
             cfg,
             events,
@@ -326,6 +334,8 @@ impl Driver {
             analytics_task,
             chores: JoinSet::new(),
             last_token_refresh: None,
+            restart_at: None,
+            parked_tx: None,
         }
     }
 
@@ -379,6 +389,11 @@ impl Driver {
                     self.sample_stats().await;
                 }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
+                _ = async { match self.restart_at { Some((t, _)) => tokio::time::sleep_until(t.into()).await, None => std::future::pending().await } } => {
+                    let refresh = self.restart_at.take().is_some_and(|(_, r)| r);
+                    self.last_token_refresh = None;
+                    self.restart_signaling(refresh).await;
+                }
             }
         }
         self.shutdown().await;
@@ -525,12 +540,18 @@ impl Driver {
         }
     }
 
-    /// Restarts signaling after a final failure, refreshing the NX token at most once a minute.
+    /// Restarts signaling after a final failure, refreshing the NX token, at most once a
+    /// minute; a restart asked for sooner is scheduled for when the minute is up.
     async fn restart_signaling(&mut self, refresh: bool) {
-        if self.last_token_refresh.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
-            self.xmpp_rx = mpsc::channel(1).1;
+        if let Some(t) = self.last_token_refresh.filter(|t| t.elapsed() < SIGNALING_RESTART_GAP) {
+            let (parked_tx, parked_rx) = mpsc::channel(1);
+            self.xmpp_rx = parked_rx;
+            self.parked_tx = Some(parked_tx);
+            self.restart_at = Some((t + SIGNALING_RESTART_GAP, refresh));
             return;
         }
+        self.restart_at = None;
+        self.parked_tx = None;
         self.last_token_refresh = Some(Instant::now());
         let mut token = self.cfg.token.clone();
         if refresh {

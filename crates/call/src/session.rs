@@ -40,7 +40,7 @@ pub enum SessionError {
     Thread(#[from] std::io::Error),
 }
 
-fn rtc_err(e: impl std::fmt::Display) -> SessionError {
+pub(crate) fn rtc_err(e: impl std::fmt::Display) -> SessionError {
     SessionError::WebRtc(e.to_string())
 }
 
@@ -240,11 +240,11 @@ async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: 
 }
 
 /// Writes encoded media into a local track once negotiation has fixed the payload type.
-fn spawn_writer(track: Arc<TrackLocalStaticSample>, ssrc: u32, pt: Arc<AtomicU8>, mut rx: mpsc::Receiver<Encoded>) -> tokio::task::JoinHandle<()> {
+fn spawn_writer(track: Arc<TrackLocalStaticSample>, ssrc: u32, pt: Arc<AtomicU8>, flow: Arc<Flow>, mut rx: mpsc::Receiver<Encoded>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
             let p = pt.load(Ordering::Acquire);
-            if p == 0 {
+            if p == 0 || !flow.connected.load(Ordering::Acquire) {
                 continue;
             }
             let sample = Sample { data: e.data, duration: e.duration, ..Sample::new(Instant::now()) };
@@ -317,6 +317,27 @@ pub struct Session {
     video_clock: u32,
 }
 
+/// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery.
+pub async fn build_peer(net: &NetConfig, handler: Arc<dyn PeerConnectionEventHandler>) -> Result<Arc<dyn PeerConnection>, SessionError> {
+    let mut me = codecs::media_engine().map_err(rtc_err)?;
+    let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
+    let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
+    let mut cfg = RTCConfigurationBuilder::new().with_ice_servers(to_rtc_servers(&net.ice_servers));
+    if net.relay_only {
+        cfg = cfg.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+    }
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(cfg.build())
+        .with_media_engine(me)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(net.udp_addrs.clone())
+        .build()
+        .await
+        .map_err(rtc_err)?;
+    Ok(Arc::new(pc))
+}
+
 fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
     servers
         .iter()
@@ -324,7 +345,7 @@ fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
         .collect()
 }
 
-fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
+pub(crate) fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
     let name = if kind == RtpCodecKind::Video { "video" } else { "audio" };
     // Track ids must differ from the peer's: the crate routes inbound RTCP by track id, and a
     // shared id sends the peer's PLI to our remote track instead of our sender.
@@ -346,13 +367,6 @@ fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCR
 impl Session {
     /// Builds the peer connection, adds local tracks and starts the media threads.
     pub async fn start(net: &NetConfig, local: LocalMedia, remote: RemoteMedia) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
-        let mut me = codecs::media_engine().map_err(rtc_err)?;
-        let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
-        let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
-        let mut cfg = RTCConfigurationBuilder::new().with_ice_servers(to_rtc_servers(&net.ice_servers));
-        if net.relay_only {
-            cfg = cfg.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
-        }
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let flow = Arc::new(Flow { connected: AtomicBool::new(false), got_media: AtomicBool::new(false), reported: AtomicBool::new(false) });
         let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<Bytes>(8);
@@ -361,23 +375,14 @@ impl Session {
         let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = Arc::new(Handler {
             events: ev_tx.clone(),
-            flow,
+            flow: flow.clone(),
             video_tx,
             audio_tx,
             need_keyframe: need_keyframe.clone(),
             counters: remote.counters.clone(),
             tasks: remote_tasks.clone(),
         });
-        let pc = PeerConnectionBuilder::new()
-            .with_configuration(cfg.build())
-            .with_media_engine(me)
-            .with_interceptor_registry(registry)
-            .with_handler(handler)
-            .with_udp_addrs(net.udp_addrs.clone())
-            .build()
-            .await
-            .map_err(rtc_err)?;
-        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let pc = build_peer(net, handler).await?;
         let stop = Arc::new(AtomicBool::new(false));
 
         let send_counters = Arc::new(SendCounters::default());
@@ -401,7 +406,7 @@ impl Session {
             let (tx, rx) = mpsc::channel(16);
             threads.push(pipeline::spawn_audio_sender(src, local.control.clone(), tx, err_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
-            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), rx));
+            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), flow.clone(), rx));
             audio = Some(LocalTrack { track, sender, pt });
         }
         let mut video = None;
@@ -412,7 +417,7 @@ impl Session {
             let (tx, rx) = mpsc::channel(4);
             threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
-            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), rx));
+            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), flow.clone(), rx));
             tasks.push(spawn_keyframe_listener(track.clone(), local.control.clone(), stop.clone()));
             video = Some(LocalTrack { track, sender, pt });
         }

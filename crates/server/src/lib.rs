@@ -25,6 +25,8 @@ pub enum ServerError {
     Store(#[from] store::StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error("invalid domain {0:?}: {1}")]
+    Domain(String, String),
     #[error("cannot keep the signing key in {0}: {1}")]
     Secret(String, std::io::Error),
 }
@@ -55,6 +57,7 @@ impl AppState {
 pub struct ServerHandle {
     pub addr: SocketAddr,
     pub state: AppState,
+    echo: Option<call::echo::EchoBot>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -77,6 +80,9 @@ impl ServerHandle {
 
     /// Stops accepting, lets requests in flight finish, and waits.
     pub async fn stop(mut self) {
+        if let Some(echo) = self.echo.take() {
+            echo.stop().await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -131,8 +137,21 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
         .on_upgrade(move |socket| xmpp::session::serve(socket, ctx))
 }
 
+/// Signs the echo contact in to the signaling service clients are told to use.
+fn start_echo(state: &AppState, addr: SocketAddr, jid: nx::NxId) -> call::echo::EchoBot {
+    let udp = if addr.ip().is_loopback() { format!("{}:0", addr.ip()) } else { "0.0.0.0:0".to_string() };
+    let cfg = call::echo::EchoConfig {
+        nxws: state.nxws.clone(),
+        token: state.tokens.issue(&jid.to_string(), tokens::TokenKind::Nx, 10 * 365 * 86400),
+        jid,
+        net: call::NetConfig { udp_addrs: vec![udp], ..Default::default() },
+    };
+    call::echo::EchoBot::start(cfg)
+}
+
 /// Binds, migrates the database and starts serving.
 pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
+    let echo_id = nx::NxId::new("echo", cfg.domain.clone()).map_err(|e| ServerError::Domain(cfg.domain.clone(), e.to_string()))?;
     let store = store::Store::open(&cfg.data_dir).await?;
     let secret = signing_secret(&cfg)?;
     if cfg.jwt_secret.is_empty() {
@@ -163,5 +182,6 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         }
     });
     tracing::info!(%addr, "simu-server listening");
-    Ok(ServerHandle { addr, state, shutdown: Some(tx), task })
+    let echo = state.cfg.echo.then(|| start_echo(&state, addr, echo_id));
+    Ok(ServerHandle { addr, state, echo, shutdown: Some(tx), task })
 }

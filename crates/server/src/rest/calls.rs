@@ -131,7 +131,13 @@ pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req
         .attr("id", format!("inv{}", rand::random::<u32>()))
         .child(Element::new("body").text(invitation.to_json()))
         .child(Element::new("request").attr("xmlns", NS_RECEIPTS));
-    let delivery = st.router.route_message(&to.to_string(), &msg).await;
+    // With an external signaling server (ejabberd) the caller's own invitation reaches the
+    // callee; storing one here would only pile up undeliverable offline messages.
+    let delivery = if st.cfg.nxws_url.is_empty() {
+        st.router.route_message(&to.to_string(), &msg).await
+    } else {
+        crate::xmpp::router::Delivery::Dropped
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({

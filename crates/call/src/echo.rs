@@ -1,0 +1,295 @@
+//! The echo contact: answers every call and sends the caller's own audio and video back,
+//! packet for packet (no re-encoding), so a new user can test their set-up alone. Keyframe
+//! requests from the caller are passed back upstream to the caller's encoder.
+
+use crate::codecs;
+use crate::session::{build_peer, rtc_err, NetConfig, SessionError};
+use nx::signal::{now_ms, EndReason, Signal};
+use nx::{NxId, XmppClient, XmppConfig, XmppEvent, XmppHandle};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::media_stream::Track;
+use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState};
+
+/// Calls the echo contact takes at once; more callers hear "busy".
+const MAX_CALLS: usize = 8;
+/// An echo call ends by itself after this long.
+const MAX_CALL: Duration = Duration::from_secs(600);
+
+/// Where the echo contact signs in.
+#[derive(Debug, Clone)]
+pub struct EchoConfig {
+    pub nxws: String,
+    pub jid: NxId,
+    pub token: String,
+    pub net: NetConfig,
+}
+
+enum Ev {
+    Candidate(RTCIceCandidateInit),
+    Failed,
+}
+
+struct Reflector {
+    events: mpsc::Sender<(String, Ev)>,
+    room: String,
+    video_out: Arc<TrackLocalStaticRTP>,
+    audio_out: Arc<TrackLocalStaticRTP>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Reflector {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.events.send((self.room.clone(), Ev::Candidate(init))).await;
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        if state == RTCPeerConnectionState::Failed {
+            let _ = self.events.send((self.room.clone(), Ev::Failed)).await;
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let kind = track.kind().await;
+        let out = if kind == RtpCodecKind::Video { self.video_out.clone() } else { self.audio_out.clone() };
+        let in_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+        let out_ssrc = out.ssrcs().await.first().copied().unwrap_or(0);
+        let upstream = track.clone();
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.push(tokio::spawn(async move {
+            while let Some(ev) = track.poll().await {
+                match ev {
+                    TrackRemoteEvent::OnRtpPacket(mut p) => {
+                        p.header.ssrc = out_ssrc;
+                        if let Err(e) = out.write_rtp(p).await {
+                            tracing::trace!(error = %e, "echo packet not sent");
+                        }
+                    }
+                    TrackRemoteEvent::OnEnded => break,
+                    _ => {}
+                }
+            }
+        }));
+        if kind == RtpCodecKind::Video {
+            let local = self.video_out.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut last = Instant::now() - Duration::from_secs(1);
+                loop {
+                    match tokio::time::timeout(Duration::from_millis(250), local.poll()).await {
+                        Ok(Some(TrackLocalEvent::OnRtcpPacket(_))) if last.elapsed() > Duration::from_millis(200) => {
+                            last = Instant::now();
+                            let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: in_ssrc };
+                            if upstream.write_rtcp(vec![Box::new(pli)]).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(Some(_)) | Err(_) => {}
+                        Ok(None) => tokio::time::sleep(Duration::from_millis(250)).await,
+                    }
+                }
+            }));
+        }
+    }
+}
+
+fn out_track(kind: RtpCodecKind) -> Arc<TrackLocalStaticRTP> {
+    let ssrc = rand::random::<u32>();
+    let (name, codec) = if kind == RtpCodecKind::Video { ("video", codecs::h264()) } else { ("audio", codecs::opus()) };
+    let id = format!("echo-{name}-{ssrc:08x}");
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        format!("echo-{ssrc:08x}"),
+        id.clone(),
+        id,
+        kind,
+        vec![RTCRtpEncodingParameters { rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() }, codec, ..Default::default() }],
+    )))
+}
+
+struct EchoCall {
+    peer: NxId,
+    pc: Arc<dyn PeerConnection>,
+    remote_set: bool,
+    pending: Vec<RTCIceCandidateInit>,
+    started: Instant,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl EchoCall {
+    async fn start(net: &NetConfig, room: &str, peer: NxId, events: mpsc::Sender<(String, Ev)>) -> Result<Self, SessionError> {
+        let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = Arc::new(Reflector { events, room: room.to_string(), video_out: out_track(RtpCodecKind::Video), audio_out: out_track(RtpCodecKind::Audio), tasks: tasks.clone() });
+        let (v, a) = (handler.video_out.clone(), handler.audio_out.clone());
+        let pc = build_peer(net, handler).await?;
+        pc.add_track(a as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+        pc.add_track(v as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+        Ok(Self { peer, pc, remote_set: false, pending: Vec::new(), started: Instant::now(), tasks })
+    }
+
+    async fn answer(&mut self, sdp: String) -> Result<String, SessionError> {
+        let offer = RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.pc.set_remote_description(offer).await.map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.remote_set = true;
+        for c in std::mem::take(&mut self.pending) {
+            let _ = self.pc.add_ice_candidate(c).await;
+        }
+        let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
+        let sdp = answer.sdp.clone();
+        self.pc.set_local_description(answer).await.map_err(rtc_err)?;
+        Ok(sdp)
+    }
+
+    async fn candidate(&mut self, c: RTCIceCandidateInit) {
+        if !self.remote_set {
+            if self.pending.len() < 200 {
+                self.pending.push(c);
+            }
+        } else if let Err(e) = self.pc.add_ice_candidate(c).await {
+            tracing::debug!(error = %e, "echo: candidate refused");
+        }
+    }
+
+    async fn close(self) {
+        let _ = self.pc.close().await;
+        for t in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+}
+
+/// A running echo contact.
+pub struct EchoBot {
+    xmpp: XmppHandle,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EchoBot {
+    pub fn start(cfg: EchoConfig) -> Self {
+        let (xmpp, rx, xmpp_task) = XmppClient::start(XmppConfig::new(cfg.nxws.clone(), cfg.jid.clone(), cfg.token.clone()));
+        let task = tokio::spawn(run(cfg, xmpp.clone(), rx, xmpp_task));
+        Self { xmpp, task }
+    }
+
+    pub async fn stop(self) {
+        self.xmpp.close().await;
+        self.task.abort();
+    }
+}
+
+async fn send(xmpp: &XmppHandle, to: &NxId, s: Signal) {
+    if let Err(e) = xmpp.send_body(to, s.to_json()).await {
+        tracing::warn!(error = %e, "echo: signal not sent");
+    }
+}
+
+async fn run(cfg: EchoConfig, xmpp: XmppHandle, mut rx: mpsc::Receiver<XmppEvent>, xmpp_task: tokio::task::JoinHandle<()>) {
+    let (ev_tx, mut ev_rx) = mpsc::channel::<(String, Ev)>(256);
+    let mut calls: HashMap<String, EchoCall> = HashMap::new();
+    let mut sweep = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(XmppEvent::Message { from, body, delayed, .. }) => {
+                    let (Ok(from), Ok(signal)) = (NxId::parse_jid(&from), Signal::parse(&body)) else { continue };
+                    handle(&cfg, &xmpp, &mut calls, &ev_tx, from, signal, delayed).await;
+                }
+                Some(XmppEvent::Failed(e)) => {
+                    tracing::error!(error = %e, "echo contact signed out for good");
+                    break;
+                }
+                Some(_) => {}
+                None => break,
+            },
+            Some((room, ev)) = ev_rx.recv() => {
+                let Some(call) = calls.get(&room) else { continue };
+                match ev {
+                    Ev::Candidate(c) => {
+                        let s = Signal::IceCandidate { room_id: room.clone(), candidate: c.candidate, sdp_mid: c.sdp_mid, sdp_mline_index: c.sdp_mline_index };
+                        send(&xmpp, &call.peer, s).await;
+                    }
+                    Ev::Failed => {
+                        if let Some(call) = calls.remove(&room) {
+                            send(&xmpp, &call.peer, Signal::CallEnd { room_id: room, timestamp: now_ms(), reason: Some(EndReason::Failed) }).await;
+                            call.close().await;
+                        }
+                    }
+                }
+            }
+            _ = sweep.tick() => {
+                let expired: Vec<String> = calls.iter().filter(|(_, c)| c.started.elapsed() > MAX_CALL).map(|(r, _)| r.clone()).collect();
+                for room in expired {
+                    if let Some(call) = calls.remove(&room) {
+                        send(&xmpp, &call.peer, Signal::CallEnd { room_id: room, timestamp: now_ms(), reason: Some(EndReason::Timeout) }).await;
+                        call.close().await;
+                    }
+                }
+            }
+        }
+    }
+    for (_, c) in calls.drain() {
+        c.close().await;
+    }
+    xmpp_task.abort();
+}
+
+async fn handle(cfg: &EchoConfig, xmpp: &XmppHandle, calls: &mut HashMap<String, EchoCall>, ev_tx: &mpsc::Sender<(String, Ev)>, from: NxId, signal: Signal, delayed: bool) {
+    match signal {
+        Signal::CallInvitation { room_id, timestamp, .. } => {
+            if calls.contains_key(&room_id) || (delayed && now_ms() - timestamp > 60_000) {
+                return;
+            }
+            if calls.len() >= MAX_CALLS {
+                send(xmpp, &from, Signal::CallResponse { room_id: room_id.clone(), accepted: false, timestamp: now_ms() }).await;
+                return;
+            }
+            match EchoCall::start(&cfg.net, &room_id, from.clone(), ev_tx.clone()).await {
+                Ok(call) => {
+                    calls.insert(room_id.clone(), call);
+                    send(xmpp, &from, Signal::CallResponse { room_id, accepted: true, timestamp: now_ms() }).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "echo: cannot start a session");
+                    send(xmpp, &from, Signal::CallResponse { room_id, accepted: false, timestamp: now_ms() }).await;
+                }
+            }
+        }
+        Signal::Offer { room_id, sdp, .. } => {
+            let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) else { return };
+            match call.answer(sdp).await {
+                Ok(answer) => send(xmpp, &from, Signal::Answer { room_id, sdp: answer, sdp_type: "answer".into() }).await,
+                Err(e) => {
+                    tracing::info!(error = %e, "echo: bad offer");
+                    if let Some(call) = calls.remove(&room_id) {
+                        send(xmpp, &from, Signal::CallEnd { room_id, timestamp: now_ms(), reason: Some(EndReason::Failed) }).await;
+                        call.close().await;
+                    }
+                }
+            }
+        }
+        Signal::IceCandidate { room_id, candidate, sdp_mid, sdp_mline_index } => {
+            if let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) {
+                call.candidate(RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index, ..Default::default() }).await;
+            }
+        }
+        Signal::CallEnd { room_id, .. } => {
+            if calls.get(&room_id).is_some_and(|c| c.peer == from) {
+                if let Some(call) = calls.remove(&room_id) {
+                    call.close().await;
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,110 @@
+//! Every way a call can end, as both parties and the history see it.
+
+use call::{CallEvent, CallState, Outcome};
+use e2e::*;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+fn is_incoming(e: &CallEvent) -> bool {
+    matches!(e, CallEvent::IncomingCall { .. })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_call_is_declined_for_both() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let mut be = bob.subscribe();
+    let mut ae = alice.subscribe();
+    let room = alice.initiate_call("bob", true, false).await.expect("dial");
+    wait_event(&mut be, T, is_incoming).await;
+    bob.reject_call().await.expect("reject");
+    let e = wait_event(&mut ae, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Declined, .. }), "{e:?}");
+    wait_state(&alice, CallState::Idle, T).await;
+    wait_history_status(&h, &["alice", "bob"], &room, "declined").await;
+    assert_eq!(history_row(&h, "alice", &room).await.call_type, "audio");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_call_is_missed_and_the_incoming_screen_goes_away() {
+    let h = Harness::start().await;
+    let short = |c: &mut call::CallConfig| c.timeouts.ring = Duration::from_secs(2);
+    let alice = h.manager_with("alice", short).await;
+    let bob = h.manager("bob").await;
+    let mut be = bob.subscribe();
+    let room = alice.initiate_call("bob", true, true).await.expect("dial");
+    wait_event(&mut be, T, is_incoming).await;
+    let e = wait_event(&mut be, T, |e| matches!(e, CallEvent::IncomingWithdrawn { .. })).await;
+    assert!(matches!(e, CallEvent::IncomingWithdrawn { outcome: Outcome::Missed, .. }), "{e:?}");
+    wait_state(&bob, CallState::Idle, T).await;
+    wait_history_status(&h, &["alice", "bob"], &room, "missed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_hanging_up_while_ringing_is_cancelled() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let mut be = bob.subscribe();
+    let room = alice.initiate_call("bob", true, true).await.expect("dial");
+    wait_event(&mut be, T, is_incoming).await;
+    alice.end_call().await.expect("hang up");
+    let e = wait_event(&mut be, T, |e| matches!(e, CallEvent::IncomingWithdrawn { .. })).await;
+    assert!(matches!(e, CallEvent::IncomingWithdrawn { outcome: Outcome::Cancelled, .. }), "{e:?}");
+    wait_history_status(&h, &["alice", "bob"], &room, "cancelled").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_caller_gets_busy_while_a_call_is_up() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let carol = h.manager("carol").await;
+    let mut be = bob.subscribe();
+    let mut ce = carol.subscribe();
+    alice.initiate_call("bob", true, false).await.expect("dial");
+    wait_event(&mut be, T, is_incoming).await;
+    bob.accept_call(true, false).await.expect("accept");
+    wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
+    let room = carol.initiate_call("bob", true, false).await.expect("dial");
+    let e = wait_event(&mut ce, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Declined, .. }), "{e:?}");
+    assert_eq!(bob.state(), CallState::Connected, "bob's call goes on");
+    assert_eq!(alice.state(), CallState::Connected);
+    wait_history_status(&h, &["carol"], &room, "declined").await;
+    alice.end_call().await.expect("end");
+    wait_state(&bob, CallState::Idle, T).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_signals_from_an_old_room_are_dropped() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let mut be = bob.subscribe();
+    alice.initiate_call("bob", true, false).await.expect("dial");
+    wait_event(&mut be, T, is_incoming).await;
+    bob.accept_call(true, false).await.expect("accept");
+    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
+
+    let (rest, raw, _ev) = {
+        let rest = h.rest();
+        let t = rest.generate_nx_token("bob", None).await.expect("token");
+        let (handle, ev, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("bob"), t.token));
+        (rest, handle, ev)
+    };
+    let _ = rest;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stale = nx::Signal::CallEnd { room_id: "call_1".into(), timestamp: 1, reason: None };
+    raw.send_body(&h.jid("alice"), stale.to_json()).await.expect("send");
+    raw.send_body(&h.jid("alice"), "{\"type\":\"call_response\",\"roomId\":\"old\",\"accepted\":true}".into()).await.expect("send");
+    raw.send_body(&h.jid("alice"), "{\"type\":\"unknown_type\",\"x\":1}".into()).await.expect("send");
+    raw.send_body(&h.jid("alice"), "not json at all".into()).await.expect("send");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(alice.state(), CallState::Connected, "junk and stale signals change nothing");
+    raw.close().await;
+    alice.end_call().await.expect("end");
+    wait_state(&bob, CallState::Idle, T).await;
+}
