@@ -485,7 +485,7 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
     let connect_err = |reason: String| XmppError::Connect { url: cfg.url.clone(), reason };
     let mut req = cfg.url.as_str().into_client_request().map_err(|e| connect_err(e.to_string()))?;
     req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
-    let (ws, _resp) = timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(req))
+    let (ws, _resp) = timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, None, true))
         .await
         .map_err(|_| XmppError::Timeout("websocket connect"))?
         .map_err(|e| connect_err(e.to_string()))?;

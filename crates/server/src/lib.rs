@@ -174,6 +174,12 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         .with_state(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        // Signaling is many small messages: Nagle's algorithm would add tens of ms to each.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let serve = axum::serve(listener, app).with_graceful_shutdown(async {
             let _ = rx.await;
         });

@@ -1,0 +1,259 @@
+//! The `server`, `answer`, `call` and `history` commands.
+
+use crate::client::{manager, sign_in, Account};
+use call::{CallEvent, CallState, Preset};
+use clap::Args;
+use nx::rest::HistoryQuery;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Data directory (SQLite database, signing key).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+pub async fn server(a: ServerArgs) -> anyhow::Result<i32> {
+    let mut cfg = server::ServerConfig::load(a.config.as_deref())?;
+    if let Some(l) = a.listen {
+        cfg.listen = l;
+    }
+    if let Some(d) = a.data {
+        cfg.data_dir = d;
+    }
+    let handle = server::start(cfg).await?;
+    println!("simu-server listening on {} (signaling {})", handle.base_url(), handle.state.nxws);
+    wait_for_ctrl_c().await;
+    handle.stop().await;
+    Ok(0)
+}
+
+async fn wait_for_ctrl_c() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_event(json: bool, e: &CallEvent) {
+    if json {
+        if let Ok(s) = serde_json::to_string(e) {
+            println!("{s}");
+        }
+    } else {
+        match e {
+            CallEvent::StateChanged { state } => println!("state: {state:?}"),
+            CallEvent::IncomingCall { caller_name, caller, call_type, .. } => println!("incoming {} call from {caller_name} ({caller})", call_type.as_str()),
+            CallEvent::CallEnded { outcome, reason, duration_seconds, .. } => println!("call ended: {outcome:?} ({reason}), {duration_seconds} s"),
+            CallEvent::MediaConnected { .. } => println!("connected: media flowing"),
+            CallEvent::Error { message } => eprintln!("error: {message}"),
+            other => tracing::info!(?other, "event"),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct AnswerArgs {
+    #[command(flatten)]
+    account: Account,
+    /// JSON lines on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Decline instead of answering.
+    #[arg(long)]
+    decline: bool,
+    /// Answer without sending video.
+    #[arg(long)]
+    audio_only: bool,
+    /// Exit after this many calls.
+    #[arg(long)]
+    calls: Option<u32>,
+}
+
+pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
+    let m = manager(&a.account, Preset::Medium.quality()).await?;
+    let mut events = m.subscribe();
+    if !a.json {
+        println!("{} is online; waiting for calls (Ctrl-C to stop)", m.jid());
+    }
+    let mut done = 0u32;
+    let ctrl_c = wait_for_ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            e = events.recv() => {
+                let e = match e {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                print_event(a.json, &e);
+                match &e {
+                    CallEvent::IncomingCall { .. } if a.decline => m.reject_call().await?,
+                    CallEvent::IncomingCall { .. } => m.accept_call(true, !a.audio_only).await?,
+                    CallEvent::CallEnded { .. } | CallEvent::IncomingWithdrawn { .. } => {
+                        done += 1;
+                        if a.calls.is_some_and(|n| done >= n) {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    m.dispose().await;
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// Who to call: a number, a username, an NX ID, or `echo`.
+    to: String,
+    #[command(flatten)]
+    account: Account,
+    /// Send and ask for video.
+    #[arg(long)]
+    video: bool,
+    /// Hang up after this many seconds of connected call.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    #[arg(long, default_value = "medium")]
+    quality: Preset,
+    /// JSON lines of events, then the last stats sample.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
+    let m = manager(&a.account, a.quality.quality()).await?;
+    let mut events = m.subscribe();
+    m.start_stats_collection(Duration::from_secs(2)).await?;
+    let room = match m.initiate_call(&a.to, true, a.video).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot call {}: {e}", a.to);
+            m.dispose().await;
+            return Ok(2);
+        }
+    };
+    if !a.json {
+        println!("calling {} (room {room})", a.to);
+    }
+    let mut connected = false;
+    let mut hung_up = false;
+    let mut outcome = None;
+    let hangup = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(hangup);
+    loop {
+        tokio::select! {
+            _ = &mut hangup, if connected && !hung_up => {
+                hung_up = true;
+                m.end_call().await?;
+            }
+            _ = wait_for_ctrl_c(), if !hung_up => {
+                hung_up = true;
+                m.end_call().await?;
+            }
+            e = events.recv() => {
+                let e = match e {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                print_event(a.json, &e);
+                match e {
+                    CallEvent::StateChanged { state: CallState::Connected } => {
+                        connected = true;
+                        hangup.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(a.duration));
+                        m.start_stats_collection(Duration::from_secs(2)).await?;
+                    }
+                    CallEvent::CallEnded { outcome: o, .. } => {
+                        outcome = Some(o);
+                    }
+                    CallEvent::StateChanged { state: CallState::Idle } if outcome.is_some() => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let stats = m.latest_stats();
+    m.dispose().await;
+    if let Some(s) = stats {
+        println!("{}", serde_json::to_string(&s)?);
+    }
+    Ok(if connected && outcome == Some(call::Outcome::Ended) { 0 } else { 1 })
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    account: Account,
+    /// From this day (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Up to this day (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// audio, video, p2p or group.
+    #[arg(long = "type")]
+    call_type: Option<String>,
+    /// ended, missed, declined, cancelled, failed, ...
+    #[arg(long)]
+    status: Option<String>,
+    /// Only calls with this person.
+    #[arg(long)]
+    participant: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+    #[arg(long, default_value_t = 20)]
+    page_size: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn history(a: HistoryArgs) -> anyhow::Result<i32> {
+    let s = sign_in(&a.account).await?;
+    let q = HistoryQuery {
+        start_date: a.from,
+        end_date: a.to,
+        call_type: a.call_type,
+        status: a.status,
+        participant: a.participant,
+        page: Some(a.page),
+        page_size: Some(a.page_size),
+    };
+    let page = match s.rest.call_history(&q).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("history: {e}");
+            return Ok(2);
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&page)?);
+        return Ok(0);
+    }
+    println!("{} call(s){}", page.count, if page.next.is_some() { " (more pages)" } else { "" });
+    for r in &page.results {
+        let arrow = if r.direction == "outgoing" { "->" } else { "<-" };
+        println!("{:20}  {arrow} {:28} {:6} {:10} {:>5} s", r.created_at, r.peer, r.call_type, r.status, r.duration_seconds);
+    }
+    Ok(0)
+}
