@@ -132,3 +132,16 @@ pub async fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A variable set by `infra/up.sh`; `None` (test skipped) unless `SIMU_REQUIRE_INFRA=1`,
+/// in which case a missing server is a failure.
+pub fn infra_env(name: &str) -> Option<String> {
+    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        Some(v) => Some(v),
+        None if std::env::var("SIMU_REQUIRE_INFRA").as_deref() == Ok("1") => panic!("{name} is not set: run infra/up.sh first"),
+        None => {
+            eprintln!("skipping: {name} not set (run infra/up.sh and source its env file)");
+            None
+        }
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Stops what infra/up.sh started and removes its state.
+set -u
+RUN=${SIMU_INFRA_RUN:-/tmp/simu-infra}
+[ -d "$RUN" ] || exit 0
+if [ -f "$RUN/ejabberdctl.cfg" ] && command -v ejabberdctl >/dev/null; then
+  ctl="ejabberdctl --ctl-config $RUN/ejabberdctl.cfg --spool $RUN/ejabberd/db --logs $RUN/ejabberd/log"
+  $ctl stop >/dev/null 2>&1 && timeout 30 $ctl stopped >/dev/null 2>&1
+fi
+if [ -s "$RUN/coturn/bgpid" ]; then
+  p=$(cat "$RUN/coturn/bgpid")
+  kill -TERM "$p" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+fi
+rm -rf "$RUN"
