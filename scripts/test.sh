@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: installs dependencies, starts ejabberd and coturn on 127.0.0.1, runs the
+# workspace tests and a short signaling benchmark against both servers, and cleans up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+export SIMU_INFRA_RUN=${SIMU_INFRA_RUN:-$(mktemp -d /tmp/simu-infra.XXXXXX)}
+trap 'infra/down.sh' EXIT
+infra/up.sh
+# shellcheck disable=SC1091
+. "$SIMU_INFRA_RUN/env"
+export SIMU_REQUIRE_INFRA=1
+export CARGO_TERM_COLOR=never
+cargo build --workspace --all-targets --locked
+cargo test --workspace --locked
+# The benchmark is a check too: every round trip must come back, on both servers.
+cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
+  --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"
