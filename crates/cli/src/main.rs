@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "simu", version, about = "Simu video calls: headless client, server and benchmarks")]
 struct Cli {
     /// Log filter (also RUST_LOG), e.g. `info` or `call=debug`.
-    #[arg(long, global = true, default_value = "warn")]
+    #[arg(long, global = true, default_value = "warn,rtc_ice=error,rtc=error")]
     log: String,
     #[command(subcommand)]
     cmd: Command,
