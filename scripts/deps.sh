@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test]   (test adds ejabberd and coturn)
 set -euo pipefail
 want=(pkg-config nasm cmake make gcc g++ python3 iproute2 ca-certificates)
-[ "${1:-build}" = test ] && want+=(ejabberd coturn)
+[ "${1:-build}" = test ] && want+=(ejabberd coturn python3-websockets curl)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

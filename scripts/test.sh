@@ -13,6 +13,7 @@ export SIMU_REQUIRE_INFRA=1
 export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
+scripts/interop-xmpp.sh
 # The benchmark is a check too: every round trip must come back, on both servers.
 cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
   --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"

@@ -257,3 +257,15 @@ pub async fn history(a: HistoryArgs) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+#[derive(Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    account: Account,
+}
+
+pub async fn token(a: TokenArgs) -> anyhow::Result<i32> {
+    let s = sign_in(&a.account).await?;
+    println!("{}", serde_json::json!({ "jid": s.jid.to_string(), "token": s.token, "nxws": s.nxws }));
+    Ok(0)
+}

@@ -26,6 +26,8 @@ enum Command {
     Call(commands::CallArgs),
     /// Show the call history.
     History(commands::HistoryArgs),
+    /// Print an NX token for a user (JSON: jid, token, nxws), e.g. for another XMPP client.
+    Token(commands::TokenArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -42,6 +44,7 @@ fn main() -> anyhow::Result<()> {
             Command::Answer(a) => commands::answer(a).await,
             Command::Call(a) => commands::call(a).await,
             Command::History(a) => commands::history(a).await,
+            Command::Token(a) => commands::token(a).await,
             Command::Bench(b) => bench::run(b).await,
         }
     })?;

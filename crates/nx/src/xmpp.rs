@@ -24,6 +24,7 @@ pub const NS_PING: &str = "urn:xmpp:ping";
 pub const NS_RECEIPTS: &str = "urn:xmpp:receipts";
 pub const NS_DELAY: &str = "urn:xmpp:delay";
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+pub const NS_CLIENT: &str = "jabber:client";
 
 /// How long one step of the login may take before the attempt counts as failed.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -134,6 +135,7 @@ impl XmppHandle {
     pub async fn send_body(&self, to: &NxId, body: String) -> Result<String, XmppError> {
         let id = format!("m{}", rand::random::<u64>());
         let el = Element::new("message")
+            .attr("xmlns", NS_CLIENT)
             .attr("type", "chat")
             .attr("to", to.to_string())
             .attr("id", id.clone())
@@ -382,7 +384,7 @@ impl Conn {
                         }
                     }
                     let id = format!("ping{}", rand::random::<u32>());
-                    let iq = Element::new("iq").attr("type", "get").attr("id", id.clone())
+                    let iq = Element::new("iq").attr("xmlns", NS_CLIENT).attr("type", "get").attr("id", id.clone())
                         .child(Element::new("ping").attr("xmlns", NS_PING));
                     if let Err(e) = self.send(&iq).await {
                         return SessionEnd::Error(e);
@@ -407,7 +409,7 @@ impl Conn {
                 let id = el.get_attr("id").unwrap_or_default().to_string();
                 match ty {
                     "get" | "set" => {
-                        let mut reply = Element::new("iq").attr("id", id);
+                        let mut reply = Element::new("iq").attr("xmlns", NS_CLIENT).attr("id", id);
                         if let Some(from) = el.get_attr("from") {
                             reply = reply.attr("to", from);
                         }
@@ -452,6 +454,7 @@ impl Conn {
         if el.find_ns("request", NS_RECEIPTS).is_some() {
             if let Some(mid) = &id {
                 let receipt = Element::new("message")
+                    .attr("xmlns", NS_CLIENT)
                     .attr("to", from.clone())
                     .attr("id", format!("r{}", rand::random::<u32>()))
                     .child(Element::new("received").attr("xmlns", NS_RECEIPTS).attr("id", mid.clone()));
@@ -521,13 +524,14 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
     conn.full_jid = bind(&mut conn, &cfg.resource).await?;
     if features.find("session").is_some_and(|s| s.find("optional").is_none()) {
         let iq = Element::new("iq")
+            .attr("xmlns", NS_CLIENT)
             .attr("type", "set")
             .attr("id", "sess1")
             .child(Element::new("session").attr("xmlns", NS_SESSION));
         conn.send(&iq).await?;
         wait_iq(&mut conn, "sess1", "session").await?;
     }
-    conn.send(&Element::new("presence")).await?;
+    conn.send(&Element::new("presence").attr("xmlns", NS_CLIENT)).await?;
     tracing::debug!(jid = %conn.full_jid, "signaling online");
     Ok(conn)
 }
@@ -535,7 +539,7 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
 async fn bind(conn: &mut Conn, resource: &str) -> Result<String, XmppError> {
     for (n, res) in [resource.to_string(), format!("{resource}_{}", rand::random::<u16>())].iter().enumerate() {
         let id = format!("bind{n}");
-        let iq = Element::new("iq").attr("type", "set").attr("id", id.clone()).child(
+        let iq = Element::new("iq").attr("xmlns", NS_CLIENT).attr("type", "set").attr("id", id.clone()).child(
             Element::new("bind").attr("xmlns", NS_BIND).child(Element::new("resource").text(res.clone())),
         );
         conn.send(&iq).await?;

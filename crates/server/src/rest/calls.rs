@@ -125,6 +125,7 @@ pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req
         participants: vec![],
     };
     let msg = Element::new("message")
+        .attr("xmlns", crate::xmpp::stanza::NS_CLIENT)
         .attr("type", "chat")
         .attr("to", to.to_string())
         .attr("from", user.jid.to_string())

@@ -191,6 +191,10 @@ impl Conn {
 
     /// Handles one element; `Some` ends the session after the replies are sent.
     async fn handle(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
+        let mut el = el;
+        if matches!(el.name.as_str(), "message" | "iq" | "presence") {
+            stanza::qualify(&mut el);
+        }
         match (el.local_name(), &self.phase) {
             ("open", _) => {
                 if let Some(to) = el.get_attr("to") {
@@ -405,6 +409,7 @@ impl Conn {
 fn set_attr(el: &mut Element, k: &str, v: String) {
     el.attrs.retain(|(n, _)| n != k);
     el.attrs.push((k.to_string(), v));
+    stanza::qualify(el);
 }
 
 trait RemoveTo {

@@ -3,6 +3,15 @@
 use nx::xml::Element;
 use nx::xmpp::{NS_BIND, NS_FRAMING, NS_SASL, NS_SESSION, NS_STANZAS};
 
+pub const NS_CLIENT: &str = "jabber:client";
+
+/// Each RFC 7395 frame is a document of its own, so stanzas must name `jabber:client`.
+pub fn qualify(el: &mut Element) {
+    if matches!(el.name.as_str(), "message" | "iq" | "presence") && el.xmlns().is_none() {
+        el.attrs.insert(0, ("xmlns".into(), NS_CLIENT.into()));
+    }
+}
+
 pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
 pub const NS_STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
 
@@ -49,7 +58,7 @@ pub fn sasl_failure(condition: &str, text: &str) -> Element {
 
 /// Bounces a stanza back to its sender with a stanza error (RFC 6120 §8.3).
 pub fn bounce(original: &Element, server_domain: &str, kind: &str, condition: &str, text: &str) -> Element {
-    let mut e = Element::new(original.name.clone()).attr("type", "error");
+    let mut e = Element::new(original.name.clone()).attr("xmlns", NS_CLIENT).attr("type", "error");
     if let Some(id) = original.get_attr("id") {
         e = e.attr("id", id);
     }
@@ -67,7 +76,7 @@ pub fn bounce(original: &Element, server_domain: &str, kind: &str, condition: &s
 
 /// An iq result with an optional payload.
 pub fn iq_result(req: &Element, from: &str, payload: Option<Element>) -> Element {
-    let mut e = Element::new("iq").attr("type", "result").attr("from", from);
+    let mut e = Element::new("iq").attr("xmlns", NS_CLIENT).attr("type", "result").attr("from", from);
     if let Some(id) = req.get_attr("id") {
         e = e.attr("id", id);
     }
