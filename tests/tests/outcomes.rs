@@ -68,6 +68,7 @@ async fn second_caller_gets_busy_while_a_call_is_up() {
     wait_event(&mut be, T, is_incoming).await;
     bob.accept_call(true, false).await.expect("accept");
     wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
+    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
     let room = carol.initiate_call("bob", true, false).await.expect("dial");
     let e = wait_event(&mut ce, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
     assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Declined, .. }), "{e:?}");
@@ -107,4 +108,37 @@ async fn stale_signals_from_an_old_room_are_dropped() {
     raw.close().await;
     alice.end_call().await.expect("end");
     wait_state(&bob, CallState::Idle, T).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_offer_fails_the_call_with_a_clear_error() {
+    let h = Harness::start().await;
+    let bob = h.manager("bob").await;
+    let mut be = bob.subscribe();
+    let rest = h.rest();
+    let t = rest.generate_nx_token("mallory", None).await.expect("token");
+    let (raw, mut rx, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("mallory"), t.token));
+    assert!(matches!(rx.recv().await, Some(nx::XmppEvent::Online { .. })));
+    let inv = nx::Signal::CallInvitation { room_id: "call_x".into(), call_type: nx::CallType::Video, from_nx_id: h.jid("mallory").to_string(), from_name: "M".into(), timestamp: nx::signal::now_ms(), participants: vec![] };
+    raw.send_body(&h.jid("bob"), inv.to_json()).await.expect("send");
+    wait_event(&mut be, T, is_incoming).await;
+    bob.accept_call(true, true).await.expect("accept");
+    let offer = nx::Signal::Offer { room_id: "call_x".into(), sdp: "this is not SDP".into(), sdp_type: "offer".into() };
+    raw.send_body(&h.jid("bob"), offer.to_json()).await.expect("send");
+    let err = wait_event(&mut be, T, |e| matches!(e, CallEvent::Error { .. })).await;
+    assert!(matches!(&err, CallEvent::Error { message } if message.contains("SDP")), "{err:?}");
+    let e = wait_event(&mut be, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Failed, .. }), "{e:?}");
+    let mut got_end = false;
+    while let Ok(Some(ev)) = tokio::time::timeout(T, rx.recv()).await {
+        if let nx::XmppEvent::Message { body, .. } = ev {
+            if body.contains("\"call_end\"") && body.contains("\"failed\"") {
+                got_end = true;
+                break;
+            }
+        }
+    }
+    assert!(got_end, "the peer is told the call failed");
+    assert_eq!(bob.state(), CallState::Idle);
+    raw.close().await;
 }
