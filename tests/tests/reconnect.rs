@@ -32,3 +32,27 @@ async fn call_survives_signaling_loss_and_ends_normally() {
     let e = wait_event(&mut be, Duration::from_secs(10), |e| matches!(e, CallEvent::CallEnded { .. })).await;
     assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Ended, .. }), "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_restart_renegotiates_without_dropping_the_call() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let mut be = bob.subscribe();
+    alice.initiate_call("bob", true, true).await.expect("dial");
+    wait_event(&mut be, Duration::from_secs(10), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
+    bob.accept_call(true, true).await.expect("accept");
+    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
+    wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
+    for _ in 0..2 {
+        alice.restart_ice().await.expect("restart");
+        let before = bob.receive_counters().video_frames.load(Ordering::Relaxed);
+        let moved = eventually(Duration::from_secs(10), || (bob.receive_counters().video_frames.load(Ordering::Relaxed) > before + 30).then_some(())).await;
+        assert!(moved.is_some(), "video keeps arriving after the restart");
+    }
+    assert_eq!(alice.state(), CallState::Connected);
+    assert_eq!(bob.state(), CallState::Connected);
+    alice.end_call().await.expect("end");
+    let e = wait_event(&mut be, Duration::from_secs(10), |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Ended, .. }), "{e:?}");
+}

@@ -82,6 +82,7 @@ enum Cmd {
     Quality(Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>, oneshot::Sender<Result<Quality, CallError>>),
     Stats(Option<Duration>),
     DropSignaling,
+    RestartIce,
     Dispose(oneshot::Sender<()>),
 }
 
@@ -202,6 +203,11 @@ impl CallManager {
 
     pub async fn stop_stats_collection(&self) -> Result<(), CallError> {
         self.send(Cmd::Stats(None)).await
+    }
+
+    /// Restarts ICE on the live call (the caller sends a new offer), as after a network change.
+    pub async fn restart_ice(&self) -> Result<(), CallError> {
+        self.send(Cmd::RestartIce).await
     }
 
     /// Drops the signaling socket as a network failure would (diagnostics and tests).
@@ -493,6 +499,11 @@ impl Driver {
             },
             Cmd::DropSignaling => {
                 let _ = self.xmpp.drop_connection().await;
+            }
+            Cmd::RestartIce => {
+                if self.role == Some(Role::Caller) {
+                    self.execute(vec![Action::RestartIce]).await;
+                }
             }
             Cmd::Stats(_) | Cmd::Dispose(_) => {}
         }

@@ -161,3 +161,27 @@ impl ServerConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_settings_override_defaults_and_the_rest_stay_sane() {
+        let dir = std::env::temp_dir().join(format!("simu-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("server.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\ndomain = \"calls.example\"\n[turn]\nurls = [\"turn:127.0.0.1:3478\"]\nshared_secret = \"x\"\n[limits]\noffline_per_user = 7\n").expect("write");
+        let c = ServerConfig::load(Some(&path)).expect("load");
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.domain, "calls.example");
+        assert_eq!(c.turn.urls.len(), 1);
+        assert_eq!(c.limits.offline_per_user, 7);
+        assert_eq!(c.limits.max_stanza_bytes, Limits::default().max_stanza_bytes);
+        assert!(c.echo);
+        std::fs::write(&path, "listen = 12").expect("write");
+        assert!(matches!(ServerConfig::load(Some(&path)), Err(ConfigError::Parse(..))));
+        assert!(matches!(ServerConfig::load(Some(&dir.join("missing.toml"))), Err(ConfigError::Read(..))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
