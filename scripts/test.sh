@@ -14,6 +14,13 @@ export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 scripts/interop-xmpp.sh
+# The web UI's unit tests (vitest in jsdom; no browser download).
+if command -v npm >/dev/null; then
+  (cd ui && npm install --no-audit --no-fund --loglevel=error && npx vitest run)
+else
+  echo "npm not found: UI tests not run" >&2
+  exit 1
+fi
 # The benchmark is a check too: every round trip must come back, on both servers.
 cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
   --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"

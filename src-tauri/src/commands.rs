@@ -1,0 +1,156 @@
+//! Tauri commands: one per CallManager / REST operation the UI needs.
+
+use crate::core::{explain, Core, SignInReq, SignedIn};
+use call::Preset;
+use nx::rest::{ContactList, HistoryPage, HistoryQuery};
+use serde::Serialize;
+use std::sync::Arc;
+use tauri::{AppHandle, State};
+
+type Res<T> = Result<T, String>;
+
+#[derive(Serialize)]
+pub struct AppInfo {
+    profile: String,
+    frames_url: String,
+    signed_in: Option<SignedIn>,
+}
+
+#[tauri::command]
+pub async fn app_info(core: State<'_, Arc<Core>>) -> Res<AppInfo> {
+    Ok(AppInfo { profile: core.profile.name.clone(), frames_url: core.frames_url.clone(), signed_in: core.signed_in().await })
+}
+
+#[tauri::command]
+pub async fn resume(app: AppHandle, core: State<'_, Arc<Core>>) -> Res<Option<SignedIn>> {
+    core.resume(&app).await
+}
+
+#[tauri::command]
+pub async fn sign_in(app: AppHandle, core: State<'_, Arc<Core>>, req: SignInReq) -> Res<SignedIn> {
+    core.sign_in(&app, req).await
+}
+
+#[tauri::command]
+pub async fn sign_out(core: State<'_, Arc<Core>>) -> Res<()> {
+    core.forget().await;
+    Ok(())
+}
+
+/// The NX ID a typed address becomes (shown under the dialer field).
+#[tauri::command]
+pub async fn normalize(core: State<'_, Arc<Core>>, input: String) -> Res<String> {
+    let domain = core.with_active(|a| a.manager.jid().domain().to_string()).await?;
+    nx::NxId::normalize(&input, Some(&domain)).map(|id| id.to_string()).map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn contacts(core: State<'_, Arc<Core>>) -> Res<ContactList> {
+    let rest = core.with_active(|a| a.rest.clone()).await?;
+    rest.contacts().await.map_err(|e| explain(&e))
+}
+
+#[tauri::command]
+pub async fn add_contact(core: State<'_, Arc<Core>>, nxid: String, name: String) -> Res<ContactList> {
+    let rest = core.with_active(|a| a.rest.clone()).await?;
+    rest.add_contact(&nxid, &name).await.map_err(|e| explain(&e))
+}
+
+#[tauri::command]
+pub async fn history(core: State<'_, Arc<Core>>, query: HistoryQueryIn) -> Res<HistoryPage> {
+    let rest = core.with_active(|a| a.rest.clone()).await?;
+    let q = HistoryQuery {
+        start_date: query.start_date.filter(|s| !s.is_empty()),
+        end_date: query.end_date.filter(|s| !s.is_empty()),
+        call_type: query.call_type.filter(|s| !s.is_empty()),
+        status: query.status.filter(|s| !s.is_empty()),
+        participant: query.participant.filter(|s| !s.is_empty()),
+        page: query.page,
+        page_size: query.page_size,
+    };
+    rest.call_history(&q).await.map_err(|e| explain(&e))
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQueryIn {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    call_type: Option<String>,
+    status: Option<String>,
+    participant: Option<String>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+async fn manager(core: &Core) -> Res<call::CallManager> {
+    core.with_active(|a| a.manager.clone()).await
+}
+
+#[tauri::command]
+pub async fn place_call(core: State<'_, Arc<Core>>, to: String, video: bool) -> Res<String> {
+    manager(&core).await?.initiate_call(&to, true, video).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn accept_call(core: State<'_, Arc<Core>>, video: bool) -> Res<()> {
+    manager(&core).await?.accept_call(true, video).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn decline_call(core: State<'_, Arc<Core>>) -> Res<()> {
+    manager(&core).await?.reject_call().await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn hang_up(core: State<'_, Arc<Core>>) -> Res<()> {
+    manager(&core).await?.end_call().await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn set_muted(core: State<'_, Arc<Core>>, muted: bool) -> Res<()> {
+    manager(&core).await?.set_audio_enabled(!muted).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn set_camera(core: State<'_, Arc<Core>>, on: bool) -> Res<()> {
+    manager(&core).await?.set_video_enabled(on).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn switch_camera(core: State<'_, Arc<Core>>) -> Res<String> {
+    manager(&core).await?.switch_camera().await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn set_speaker(core: State<'_, Arc<Core>>, device: Option<String>) -> Res<()> {
+    manager(&core).await?.set_speaker(device).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn set_quality(core: State<'_, Arc<Core>>, preset: String) -> Res<call::Quality> {
+    let p: Preset = preset.parse()?;
+    manager(&core).await?.set_quality_preset(p).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn set_bitrates(core: State<'_, Arc<Core>>, video_kbps: Option<u32>, audio_kbps: Option<u32>) -> Res<call::Quality> {
+    let m = manager(&core).await?;
+    let mut q = None;
+    if let Some(v) = video_kbps {
+        q = Some(m.set_video_bitrate(v).await.map_err(|e| e.to_string())?);
+    }
+    if let Some(a) = audio_kbps {
+        q = Some(m.set_audio_bitrate(a).await.map_err(|e| e.to_string())?);
+    }
+    q.ok_or_else(|| "nothing to change".to_string())
+}
+
+#[tauri::command]
+pub async fn start_stats(core: State<'_, Arc<Core>>) -> Res<()> {
+    manager(&core).await?.start_stats_collection(std::time::Duration::from_secs(2)).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn latest_stats(core: State<'_, Arc<Core>>) -> Res<Option<call::StatsSample>> {
+    Ok(manager(&core).await?.latest_stats())
+}

@@ -1,0 +1,36 @@
+// Pure helpers the screens share: durations, bitrates, and a network-quality grade.
+
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
+  return (h > 0 ? `${h}:` : "") + `${mm}:${String(r).padStart(2, "0")}`;
+}
+
+export function bitrate(bps: number): string {
+  if (bps >= 1_000_000) return `${(bps / 1_000_000).toFixed(2)} Mbit/s`;
+  if (bps >= 1000) return `${Math.round(bps / 1000)} kbit/s`;
+  return `${bps} bit/s`;
+}
+
+export type Grade = "good" | "fair" | "poor" | "unknown";
+
+/** Loss fraction between two samples (0..1), from cumulative counters. */
+export function lossFraction(prevLost: number, prevRecv: number, lost: number, recv: number): number {
+  const dl = Math.max(0, lost - prevLost);
+  const dr = Math.max(0, recv - prevRecv);
+  return dl + dr === 0 ? 0 : dl / (dl + dr);
+}
+
+/** Network quality from loss, round-trip time and jitter, as the in-call indicator shows it. */
+export function grade(loss: number | null, rttMs: number | null, jitterMs: number | null): Grade {
+  if (loss === null && rttMs === null) return "unknown";
+  const l = loss ?? 0;
+  const r = rttMs ?? 0;
+  const j = jitterMs ?? 0;
+  if (l > 0.08 || r > 400 || j > 80) return "poor";
+  if (l > 0.02 || r > 150 || j > 30) return "fair";
+  return "good";
+}

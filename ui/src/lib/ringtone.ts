@@ -1,0 +1,34 @@
+// A two-tone ring made with Web Audio, repeated until stopped (no audio files to ship).
+
+export class Ringtone {
+  private ctx: AudioContext | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  start() {
+    if (this.timer || typeof AudioContext === "undefined") return;
+    this.ctx = new AudioContext();
+    const burst = () => {
+      const ctx = this.ctx;
+      if (!ctx) return;
+      for (const [f, at] of [[440, 0], [480, 0], [440, 0.5], [480, 0.5]] as const) {
+        const o = ctx.createOscillator();
+        const g = ctx.createGain();
+        o.frequency.value = f;
+        g.gain.setValueAtTime(0.05, ctx.currentTime + at);
+        g.gain.setValueAtTime(0, ctx.currentTime + at + 0.4);
+        o.connect(g).connect(ctx.destination);
+        o.start(ctx.currentTime + at);
+        o.stop(ctx.currentTime + at + 0.42);
+      }
+    };
+    burst();
+    this.timer = setInterval(burst, 3000);
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.ctx?.close();
+    this.ctx = null;
+  }
+}

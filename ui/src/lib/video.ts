@@ -1,0 +1,141 @@
+// Video in the window: I420 frames arrive over a loopback WebSocket (binary messages: a
+// 16-byte header, then the Y, U and V planes) and a WebGL2 shader turns them into pixels.
+
+export interface Frame { kind: number; width: number; height: number; captureUs: bigint; y: Uint8Array; u: Uint8Array; v: Uint8Array }
+
+export const KIND_LOCAL = 0;
+export const KIND_REMOTE = 1;
+
+export function parseFrame(buf: ArrayBuffer): Frame | null {
+  if (buf.byteLength < 16) return null;
+  const dv = new DataView(buf);
+  const kind = dv.getUint8(0);
+  const width = dv.getUint16(2, true);
+  const height = dv.getUint16(4, true);
+  const captureUs = dv.getBigUint64(8, true);
+  const ySize = width * height;
+  const cSize = (width / 2) * (height / 2);
+  if (width === 0 || height === 0 || buf.byteLength !== 16 + ySize + 2 * cSize) return null;
+  return {
+    kind, width, height, captureUs,
+    y: new Uint8Array(buf, 16, ySize),
+    u: new Uint8Array(buf, 16 + ySize, cSize),
+    v: new Uint8Array(buf, 16 + ySize + cSize, cSize),
+  };
+}
+
+const VS = `#version 300 es
+in vec2 pos; out vec2 uv;
+void main() { uv = vec2((pos.x + 1.0) * 0.5, (1.0 - pos.y) * 0.5); gl_Position = vec4(pos, 0.0, 1.0); }`;
+const FS = `#version 300 es
+precision mediump float;
+in vec2 uv; out vec4 color;
+uniform sampler2D ty; uniform sampler2D tu; uniform sampler2D tv;
+void main() {
+  float y = 1.1643 * (texture(ty, uv).r - 0.0625);
+  float u = texture(tu, uv).r - 0.5;
+  float v = texture(tv, uv).r - 0.5;
+  color = vec4(y + 1.5958 * v, y - 0.39173 * u - 0.81290 * v, y + 2.017 * u, 1.0);
+}`;
+
+/** Draws I420 frames on one canvas. */
+export class YuvRenderer {
+  private gl: WebGL2RenderingContext;
+  private tex: WebGLTexture[] = [];
+  frames = 0;
+
+  constructor(private canvas: HTMLCanvasElement) {
+    const gl = canvas.getContext("webgl2", { antialias: false, depth: false, preserveDrawingBuffer: true });
+    if (!gl) throw new Error("WebGL2 is not available");
+    this.gl = gl;
+    const prog = gl.createProgram()!;
+    for (const [type, src] of [[gl.VERTEX_SHADER, VS], [gl.FRAGMENT_SHADER, FS]] as const) {
+      const s = gl.createShader(type)!;
+      gl.shaderSource(s, src);
+      gl.compileShader(s);
+      if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s) ?? "shader");
+      gl.attachShader(prog, s);
+    }
+    gl.linkProgram(prog);
+    gl.useProgram(prog);
+    const buf = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, buf);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
+    const loc = gl.getAttribLocation(prog, "pos");
+    gl.enableVertexAttribArray(loc);
+    gl.vertexAttribPointer(loc, 2, gl.FLOAT, false, 0, 0);
+    ["ty", "tu", "tv"].forEach((name, i) => {
+      const t = gl.createTexture()!;
+      gl.activeTexture(gl.TEXTURE0 + i);
+      gl.bindTexture(gl.TEXTURE_2D, t);
+      for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.LINEAR);
+      for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(gl.TEXTURE_2D, p, gl.CLAMP_TO_EDGE);
+      gl.uniform1i(gl.getUniformLocation(prog, name), i);
+      this.tex.push(t);
+    });
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+  }
+
+  draw(f: Frame) {
+    const gl = this.gl;
+    if (this.canvas.width !== f.width || this.canvas.height !== f.height) {
+      this.canvas.width = f.width;
+      this.canvas.height = f.height;
+    }
+    gl.viewport(0, 0, f.width, f.height);
+    const planes: [Uint8Array, number, number][] = [[f.y, f.width, f.height], [f.u, f.width / 2, f.height / 2], [f.v, f.width / 2, f.height / 2]];
+    planes.forEach(([data, w, h], i) => {
+      gl.activeTexture(gl.TEXTURE0 + i);
+      gl.bindTexture(gl.TEXTURE_2D, this.tex[i]);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8, w, h, 0, gl.RED, gl.UNSIGNED_BYTE, data);
+    });
+    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    this.frames++;
+  }
+}
+
+/** Receives frames and hands the newest of each kind to a draw callback once per display frame. */
+export class FrameClient {
+  private ws: WebSocket | null = null;
+  private pending: (Frame | null)[] = [null, null];
+  private raf = 0;
+  private closed = false;
+  received = 0;
+
+  constructor(private url: string, private onFrame: (f: Frame) => void) {
+    this.connect();
+    const loop = () => {
+      for (let k = 0; k < 2; k++) {
+        const f = this.pending[k];
+        if (f) {
+          this.pending[k] = null;
+          this.onFrame(f);
+        }
+      }
+      if (!this.closed) this.raf = requestAnimationFrame(loop);
+    };
+    this.raf = requestAnimationFrame(loop);
+  }
+
+  private connect() {
+    const ws = new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (m) => {
+      const f = parseFrame(m.data as ArrayBuffer);
+      if (f) {
+        this.received++;
+        this.pending[f.kind === KIND_LOCAL ? 0 : 1] = f;
+      }
+    };
+    ws.onclose = () => {
+      if (!this.closed) setTimeout(() => this.connect(), 500);
+    };
+    this.ws = ws;
+  }
+
+  close() {
+    this.closed = true;
+    cancelAnimationFrame(this.raf);
+    this.ws?.close();
+  }
+}
