@@ -94,6 +94,17 @@ pub async fn wait_history_status(h: &Harness, users: &[&str], room: &str, status
     }
 }
 
+/// `a` calls `callee` (the user behind `b`), `b` accepts, and both see media: returns the room.
+pub async fn connected_call(a: &CallManager, b: &CallManager, callee: &str, video: bool) -> String {
+    let mut be = b.subscribe();
+    let room = a.initiate_call(callee, true, video).await.expect("dial");
+    wait_event(&mut be, Duration::from_secs(15), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
+    b.accept_call(true, video).await.expect("accept");
+    wait_state(a, CallState::Connected, Duration::from_secs(30)).await;
+    wait_state(b, CallState::Connected, Duration::from_secs(30)).await;
+    room
+}
+
 pub async fn wait_online(m: &CallManager) {
     let mut w = m.signaling_online();
     let online = matches!(tokio::time::timeout(Duration::from_secs(10), w.wait_for(|on| *on)).await, Ok(Ok(_)));

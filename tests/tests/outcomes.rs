@@ -62,13 +62,8 @@ async fn second_caller_gets_busy_while_a_call_is_up() {
     let alice = h.manager("alice").await;
     let bob = h.manager("bob").await;
     let carol = h.manager("carol").await;
-    let mut be = bob.subscribe();
     let mut ce = carol.subscribe();
-    alice.initiate_call("bob", true, false).await.expect("dial");
-    wait_event(&mut be, T, is_incoming).await;
-    bob.accept_call(true, false).await.expect("accept");
-    wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
-    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
+    connected_call(&alice, &bob, "bob", false).await;
     let room = carol.initiate_call("bob", true, false).await.expect("dial");
     let e = wait_event(&mut ce, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
     assert!(matches!(e, CallEvent::CallEnded { outcome: Outcome::Declined, .. }), "{e:?}");
@@ -84,11 +79,7 @@ async fn stale_signals_from_an_old_room_are_dropped() {
     let h = Harness::start().await;
     let alice = h.manager("alice").await;
     let bob = h.manager("bob").await;
-    let mut be = bob.subscribe();
-    alice.initiate_call("bob", true, false).await.expect("dial");
-    wait_event(&mut be, T, is_incoming).await;
-    bob.accept_call(true, false).await.expect("accept");
-    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
+    connected_call(&alice, &bob, "bob", false).await;
 
     let (rest, raw, _ev) = {
         let rest = h.rest();

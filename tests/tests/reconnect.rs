@@ -10,11 +10,8 @@ async fn call_survives_signaling_loss_and_ends_normally() {
     let h = Harness::start().await;
     let alice = h.manager("alice").await;
     let bob = h.manager("bob").await;
+    connected_call(&alice, &bob, "bob", true).await;
     let mut be = bob.subscribe();
-    alice.initiate_call("bob", true, true).await.expect("dial");
-    wait_event(&mut be, Duration::from_secs(10), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
-    bob.accept_call(true, true).await.expect("accept");
-    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
 
     let kicked = h.server.state.router.kick(&h.jid("alice").to_string());
     assert_eq!(kicked, 1);
@@ -38,12 +35,8 @@ async fn ice_restart_renegotiates_without_dropping_the_call() {
     let h = Harness::start().await;
     let alice = h.manager("alice").await;
     let bob = h.manager("bob").await;
+    connected_call(&alice, &bob, "bob", true).await;
     let mut be = bob.subscribe();
-    alice.initiate_call("bob", true, true).await.expect("dial");
-    wait_event(&mut be, Duration::from_secs(10), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
-    bob.accept_call(true, true).await.expect("accept");
-    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
-    wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
     for _ in 0..2 {
         alice.restart_ice().await.expect("restart");
         let before = bob.receive_counters().video_frames.load(Ordering::Relaxed);

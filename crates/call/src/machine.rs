@@ -143,6 +143,29 @@ struct Call {
     early: Vec<Signal>,
 }
 
+impl Call {
+    /// A call that has just started ringing.
+    fn ringing(room: String, peer: NxId, peer_name: String, call_type: CallType, role: Role, ring_deadline: Instant) -> Self {
+        Self {
+            room,
+            peer,
+            peer_name,
+            call_type,
+            role,
+            audio: true,
+            video: call_type.has_video(),
+            accepted: false,
+            media_started: false,
+            connected_at: None,
+            ring_deadline: Some(ring_deadline),
+            connect_deadline: None,
+            recover_deadline: None,
+            restarted: false,
+            early: Vec::new(),
+        }
+    }
+}
+
 /// The pure core.
 #[derive(Debug)]
 pub struct CallMachine {
@@ -310,23 +333,10 @@ impl CallMachine {
             return;
         }
         let call_type = if video { CallType::Video } else { CallType::Audio };
-        self.call = Some(Call {
-            room: room.clone(),
-            peer: to.clone(),
-            peer_name: to.local().to_string(),
-            call_type,
-            role: Role::Caller,
-            audio,
-            video,
-            accepted: false,
-            media_started: false,
-            connected_at: None,
-            ring_deadline: Some(now + self.timeouts.ring),
-            connect_deadline: None,
-            recover_deadline: None,
-            restarted: false,
-            early: Vec::new(),
-        });
+        let mut call = Call::ringing(room.clone(), to.clone(), to.local().to_string(), call_type, Role::Caller, now + self.timeouts.ring);
+        call.audio = audio;
+        call.video = video;
+        self.call = Some(call);
         self.set_state(CallState::Calling, out);
         out.push(Action::RegisterCall { to: to.clone(), room: room.clone(), call_type });
         out.push(Action::Send {
@@ -411,23 +421,7 @@ impl CallMachine {
             let caller = NxId::parse_jid(from_nx_id).ok().filter(|id| *id == from).unwrap_or_else(|| from.clone());
             let name = if from_name.trim().is_empty() { caller.local().to_string() } else { from_name.clone() };
             let call_type = if call_type.has_video() { CallType::Video } else { CallType::Audio };
-            self.call = Some(Call {
-                room: room_id.clone(),
-                peer: caller.clone(),
-                peer_name: name.clone(),
-                call_type,
-                role: Role::Callee,
-                audio: true,
-                video: call_type.has_video(),
-                accepted: false,
-                media_started: false,
-                connected_at: None,
-                ring_deadline: Some(now + self.timeouts.ring),
-                connect_deadline: None,
-                recover_deadline: None,
-                restarted: false,
-                early: Vec::new(),
-            });
+            self.call = Some(Call::ringing(room_id.clone(), caller.clone(), name.clone(), call_type, Role::Callee, now + self.timeouts.ring));
             self.set_state(CallState::Incoming, out);
             out.push(Action::Emit(CallEvent::IncomingCall { room: room_id.clone(), caller_name: name, caller: caller.to_string(), call_type }));
             return;
