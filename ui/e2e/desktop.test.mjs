@@ -1,0 +1,190 @@
+// End-to-end tests of the real desktop app in a real window (Xvfb), driven through
+// tauri-driver + WebKitWebDriver. Screenshots go to target/e2e-shots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import net from "node:net";
+import { Session } from "./webdriver.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const app = process.env.SIMU_APP ?? path.join(root, "target/debug/simu-desktop");
+const simu = process.env.SIMU_CLI ?? path.join(root, "target/debug/simu");
+const driver = process.env.TAURI_DRIVER ?? "tauri-driver";
+const shots = path.join(root, "target/e2e-shots");
+const server = "http://127.0.0.1:8787";
+const home = mkdtempSync(path.join(tmpdir(), "simu-e2e-"));
+const procs = [];
+let s;
+
+const env = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, "data"), XDG_STATE_HOME: path.join(home, "state"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+
+function waitPort(port, ms = 20000) {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const c = net.connect(port, "127.0.0.1", () => { c.end(); resolve(); });
+      c.on("error", () => (Date.now() > deadline ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 200)));
+    };
+    attempt();
+  });
+}
+
+/** A screenshot of the whole X display (WebKitWebDriver's own screenshot hangs under Xvfb). */
+async function shot(name) {
+  execFileSync("import", ["-display", env.DISPLAY, "-window", "root", path.join(shots, `${name}.png`)]);
+}
+
+function cli(args) {
+  const p = spawn(simu, [...args, "--server", server, "--media-ip", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  p.stdout.on("data", (d) => (out += d));
+  p.stderr.on("data", (d) => (out += d));
+  procs.push(p);
+  return { proc: p, output: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
+}
+
+async function token(user) {
+  return JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", user], { env }).toString());
+}
+
+async function rest(tok, method, p, body) {
+  const r = await fetch(`${server}/api/v1.0${p}`, {
+    method,
+    headers: { "content-type": "application/json", "X-API-Key": "simu-local-key", "X-Secret-Key": "simu-local-secret", "X-NX-Token": tok },
+    body: body && JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${p}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  if (!env.DISPLAY) {
+    env.DISPLAY = ":97";
+    procs.push(spawn("Xvfb", [":97", "-screen", "0", "1280x800x24"], { stdio: "ignore" }));
+    await new Promise((r) => setTimeout(r, 800));
+  }
+  procs.push(spawn(driver, ["--port", "4444", "--native-port", "4445"], { env, stdio: "ignore" }));
+  await waitPort(4444);
+  s = await Session.start("http://127.0.0.1:4444", app);
+});
+
+after(async () => {
+  try { await s?.end(); } catch { /* the app may already be gone */ }
+  for (const p of procs.reverse()) p.kill("SIGTERM");
+  rmSync(home, { recursive: true, force: true });
+});
+
+test("first launch: embedded sign-in, echo call with moving video and live stats, then history", async () => {
+  const user = await s.until("sign-in form", () => s.find("input[name=username]"));
+  await shot("1-sign-in");
+  await s.type(user, "alice");
+  await s.click(await s.find("button[type=submit]"));
+  await s.until("dialer", () => s.find("#dial-input"));
+  await s.until("echo contact", () => s.find('button[aria-label="Video call Echo test"]'));
+  await shot("2-dialer");
+  await s.click(await s.find('button[aria-label="Video call Echo test"]'));
+  await s.until("remote video frames", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 30, 30000);
+  const pixels = "const c = document.querySelector('canvas.remote'); const d = c.toDataURL('image/png'); let h = 0; for (let i = 0; i < d.length; i += 97) h = (h * 31 + d.charCodeAt(i)) | 0; return h;";
+  const a = await s.exec(pixels);
+  await new Promise((r) => setTimeout(r, 700));
+  const b = await s.exec(pixels);
+  assert.notEqual(a, b, "the remote picture changes over time");
+  await s.click(await s.button("Statistics"));
+  const fps = await s.until("stats with decoded frames", async () => {
+    const v = await s.exec("const rows=[...document.querySelectorAll('.stats tr')].map(r=>r.textContent); const f=rows.find(t=>t.startsWith('framesReceived')); return f ? Number(f.replace('framesReceived','')) : 0;");
+    return v > 0 ? v : 0;
+  }, 15000);
+  assert.ok(fps > 0);
+  await shot("3-in-call-echo");
+  await s.click(await s.button("Hang up"));
+  await s.until("back at the dialer", () => s.find("#dial-input"));
+  await s.click(await s.button("History"));
+  const row = await s.until("history row", async () => {
+    for (const li of await s.findAll("ul.list li")) {
+      const t = await s.text(li);
+      if (t.includes("echo@") && t.includes("Completed")) return t;
+    }
+    return null;
+  });
+  assert.match(row, /0:\d\d/);
+  await shot("4-history");
+  await s.click(await s.find('button[aria-label="Back"]'));
+});
+
+test("a call from the CLI rings, is accepted, and ends when the CLI hangs up; then one is declined", async () => {
+  const c = cli(["call", "alice", "--user", "bob", "--video", "--duration", "3"]);
+  await s.until("incoming screen", () => s.find("[role=alertdialog]"), 20000);
+  await shot("5-incoming");
+  await s.click(await s.button("Accept with video"));
+  await s.until("remote video", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 10, 20000);
+  assert.equal(await c.exit, 0, c.output());
+  await s.until("dialer after the call", () => s.find("#dial-input"), 15000);
+  const d = cli(["call", "alice", "--user", "bob", "--duration", "3"]);
+  await s.until("incoming screen", () => s.find("[role=alertdialog]"), 20000);
+  await s.click(await s.button("Decline"));
+  assert.equal(await d.exit, 1, "the caller hears the decline");
+  await s.until("dialer", () => s.find("#dial-input"));
+  await s.click(await s.button("History"));
+  const texts = await s.until("both calls in history", async () => {
+    const t = await Promise.all((await s.findAll("ul.list li")).map((li) => s.text(li)));
+    return t.some((x) => x.includes("bob@") && x.includes("Completed")) && t.some((x) => x.includes("bob@") && x.includes("Declined")) ? t : null;
+  });
+  assert.ok(texts.length >= 3);
+  await s.click(await s.find('button[aria-label="Back"]'));
+});
+
+test("history filters and pagination over a seeded server", async () => {
+  const alice = (await token("alice")).token;
+  await token("carol");
+  const statuses = ["missed", "ended", "declined"];
+  for (let i = 0; i < 24; i++) {
+    const room = `seed_${Date.now()}_${i}`;
+    await rest(alice, "POST", "/nx/webrtc/call/", { to: "carol", type: "p2p", room, media: i % 2 ? "audio" : "video" });
+    await rest(alice, "POST", "/nx/call-analytics/", { room, call_type: i % 2 ? "audio" : "video", status: statuses[i % 3], duration_seconds: 30, metadata: {} });
+  }
+  await s.click(await s.button("History"));
+  await s.until("a full first page", async () => (await s.findAll("ul.list li")).length === 20);
+  const pager = await s.text(await s.find(".pager span"));
+  const total = Number(/Page 1 · (\d+) calls/.exec(pager)?.[1]);
+  assert.ok(total >= 27, `24 seeded calls plus the 3 made above, got "${pager}"`);
+  await s.click(await s.button("Next"));
+  await s.until("page 2", async () => (await s.text(await s.find(".pager span"))).startsWith("Page 2"));
+  await s.exec("const sel = document.querySelectorAll('.filters select')[1]; sel.value = 'missed'; sel.dispatchEvent(new Event('change', { bubbles: true }));");
+  await s.click(await s.button("Apply"));
+  await s.until("only missed calls", async () => {
+    const t = await Promise.all((await s.findAll("ul.list li")).map((li) => s.text(li)));
+    return t.length === 8 && t.every((x) => x.includes("Missed"));
+  });
+  await shot("6-history-missed");
+  await s.click(await s.find('button[aria-label="Back"]'));
+});
+
+test("a server that is down and bad credentials give clear errors", async () => {
+  await s.click(await s.button("Settings"));
+  await s.click(await s.button("Sign out"));
+  await s.until("sign-in form", () => s.find("input[name=username]"));
+  await s.click(await s.find('input[value="remote"]'));
+  await s.type(await s.find("input[name=server]"), "http://127.0.0.1:9");
+  await s.type(await s.find("input[name=username]"), "alice");
+  await s.click(await s.find("button[type=submit]"));
+  const down = await s.until("error for a server that is down", async () => s.text(await s.find("[role=alert]")));
+  assert.match(down, /Cannot reach the server/);
+  await shot("7-server-down");
+  const srv = await s.find("input[name=server]");
+  await s.clear(srv);
+  await s.type(srv, server);
+  await s.type(await s.find("input[name=api_key]"), "wrong-key");
+  await s.type(await s.find("input[name=secret_key]"), "wrong-secret");
+  await s.click(await s.find("button[type=submit]"));
+  const bad = await s.until("error for bad credentials", async () => {
+    const t = await s.text(await s.find("[role=alert]"));
+    return t.includes("refused") ? t : null;
+  });
+  assert.match(bad, /API key/);
+  await shot("8-bad-credentials");
+});
