@@ -21,6 +21,15 @@ else
   echo "npm not found: UI tests not run" >&2
   exit 1
 fi
+# The desktop app in a real window (Xvfb), driven through tauri-driver + WebKitWebDriver.
+scripts/deps.sh desktop-test
+(cd ui && npm run build)
+CARGO_TARGET_DIR="$PWD/target" cargo build --locked --manifest-path src-tauri/Cargo.toml
+if ! command -v tauri-driver >/dev/null; then
+  cargo install tauri-driver --locked --version "^2" --root "$PWD/target/tools"
+  export PATH="$PWD/target/tools/bin:$PATH"
+fi
+node --test ui/e2e/
 # The benchmark is a check too: every round trip must come back, on both servers.
 cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
   --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"

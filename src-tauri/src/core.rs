@@ -56,7 +56,10 @@ pub struct Active {
 /// User-facing text for REST failures (bad address, server down, bad credentials).
 pub fn explain(e: &RestError) -> String {
     match e {
-        RestError::Network { url, .. } => format!("Cannot reach the server at {url}. Is it running and is the address right?"),
+        RestError::Network { url, .. } => {
+            let server = url.split("/api/").next().unwrap_or(url);
+            format!("Cannot reach the server at {server}. Is it running, and is the address right?")
+        }
         RestError::Timeout(_) => "The server did not answer in time.".into(),
         RestError::BadUrl(u) => format!("\"{u}\" is not a server address (try http://host:port)."),
         RestError::Http { status: 401, message } => format!("Sign-in refused: {message}"),
