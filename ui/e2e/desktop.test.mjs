@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import net from "node:net";
@@ -35,6 +35,15 @@ function waitPort(port, ms = 20000) {
 /** A screenshot of the whole X display (WebKitWebDriver's own screenshot hangs under Xvfb). */
 async function shot(name) {
   execFileSync("import", ["-display", env.DISPLAY, "-window", "root", path.join(shots, `${name}.png`)]);
+}
+
+/** A process's CPU seconds so far and its PSS in MiB, from /proc (newest match of `pattern`). */
+function appProc(pattern = "simu-desktop") {
+  const pid = execFileSync("pgrep", ["-n", "-f", pattern]).toString().trim();
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const cpu = (Number(stat[11]) + Number(stat[12])) / 100;
+  const pss = Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) / 1024;
+  return { pid, cpu, pss };
 }
 
 function cli(args) {
@@ -87,6 +96,8 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   await s.until("dialer", () => s.find("#dial-input"));
   await s.until("echo contact", () => s.find('button[aria-label="Video call Echo test"]'));
   await shot("2-dialer");
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log(`measure: idle PSS ${appProc().pss.toFixed(0)} MiB`);
   await s.click(await s.find('button[aria-label="Video call Echo test"]'));
   await s.until("remote video frames", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 30, 30000);
   const pixels = "const c = document.querySelector('canvas.remote'); const d = c.toDataURL('image/png'); let h = 0; for (let i = 0; i < d.length; i += 97) h = (h * 31 + d.charCodeAt(i)) | 0; return h;";
@@ -94,6 +105,16 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   await new Promise((r) => setTimeout(r, 700));
   const b = await s.exec(pixels);
   assert.notEqual(a, b, "the remote picture changes over time");
+  const f0 = await s.exec("return window.simuVideo.remote()");
+  const p0 = appProc();
+  const w0 = appProc("WebKitWebProcess");
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 5000));
+  const f1 = await s.exec("return window.simuVideo.remote()");
+  const p1 = appProc();
+  const w1 = appProc("WebKitWebProcess");
+  const secs = (Date.now() - t0) / 1000;
+  console.log(`measure: 720p call: remote frames drawn ${((f1 - f0) / secs).toFixed(1)} fps; app CPU ${(100 * (p1.cpu - p0.cpu) / secs).toFixed(0)}% of one core (whole app: in-process server, echo, codecs, WebKit); PSS ${p1.pss.toFixed(0)} MiB; web view (frames in, WebGL draw) CPU ${(100 * (w1.cpu - w0.cpu) / secs).toFixed(0)}%, PSS ${w1.pss.toFixed(0)} MiB`);
   await s.click(await s.button("Statistics"));
   const fps = await s.until("stats with decoded frames", async () => {
     const v = await s.exec("const rows=[...document.querySelectorAll('.stats tr')].map(r=>r.textContent); const f=rows.find(t=>t.startsWith('framesReceived')); return f ? Number(f.replace('framesReceived','')) : 0;");
