@@ -102,13 +102,9 @@ impl Flow {
     }
 }
 
+/// Peer connection callbacks; `ctx` is handed (cloned) to each remote track's task.
 struct Handler {
-    events: mpsc::Sender<SessionEvent>,
-    flow: Arc<Flow>,
-    video_tx: std::sync::mpsc::SyncSender<Bytes>,
-    audio_tx: std::sync::mpsc::SyncSender<Option<Bytes>>,
-    need_keyframe: Arc<Notify>,
-    counters: Arc<RecvCounters>,
+    ctx: RemoteTrackCtx,
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -117,7 +113,7 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
             Ok(init) => {
-                let _ = self.events.send(SessionEvent::LocalCandidate(init)).await;
+                let _ = self.ctx.events.send(SessionEvent::LocalCandidate(init)).await;
             }
             Err(e) => tracing::warn!(error = %e, "unusable local candidate"),
         }
@@ -127,17 +123,17 @@ impl PeerConnectionEventHandler for Handler {
         tracing::debug!(%state, "peer connection state");
         match state {
             RTCPeerConnectionState::Connected => {
-                self.flow.connected.store(true, Ordering::Release);
-                self.flow.reported.store(false, Ordering::Release);
-                self.flow.maybe_report(&self.events).await;
+                self.ctx.flow.connected.store(true, Ordering::Release);
+                self.ctx.flow.reported.store(false, Ordering::Release);
+                self.ctx.flow.maybe_report(&self.ctx.events).await;
             }
             RTCPeerConnectionState::Disconnected => {
-                self.flow.connected.store(false, Ordering::Release);
-                let _ = self.events.send(SessionEvent::Disconnected).await;
+                self.ctx.flow.connected.store(false, Ordering::Release);
+                let _ = self.ctx.events.send(SessionEvent::Disconnected).await;
             }
             RTCPeerConnectionState::Failed => {
-                self.flow.connected.store(false, Ordering::Release);
-                let _ = self.events.send(SessionEvent::Failed("ICE connection failed".into())).await;
+                self.ctx.flow.connected.store(false, Ordering::Release);
+                let _ = self.ctx.events.send(SessionEvent::Failed("ICE connection failed".into())).await;
             }
             _ => {}
         }
@@ -146,20 +142,13 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let kind = track.kind().await;
         let label = if kind == RtpCodecKind::Video { "video" } else { "audio" };
-        let _ = self.events.send(SessionEvent::RemoteTrack(label)).await;
-        let ctx = RemoteTrackCtx {
-            events: self.events.clone(),
-            flow: self.flow.clone(),
-            video_tx: self.video_tx.clone(),
-            audio_tx: self.audio_tx.clone(),
-            need_keyframe: self.need_keyframe.clone(),
-            counters: self.counters.clone(),
-        };
-        let task = tokio::spawn(run_remote_track(track, kind, ctx));
+        let _ = self.ctx.events.send(SessionEvent::RemoteTrack(label)).await;
+        let task = tokio::spawn(run_remote_track(track, kind, self.ctx.clone()));
         self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task);
     }
 }
 
+#[derive(Clone)]
 struct RemoteTrackCtx {
     events: mpsc::Sender<SessionEvent>,
     flow: Arc<Flow>,
@@ -374,12 +363,14 @@ impl Session {
         let need_keyframe = Arc::new(Notify::new());
         let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = Arc::new(Handler {
-            events: ev_tx.clone(),
-            flow: flow.clone(),
-            video_tx,
-            audio_tx,
-            need_keyframe: need_keyframe.clone(),
-            counters: remote.counters.clone(),
+            ctx: RemoteTrackCtx {
+                events: ev_tx.clone(),
+                flow: flow.clone(),
+                video_tx,
+                audio_tx,
+                need_keyframe: need_keyframe.clone(),
+                counters: remote.counters.clone(),
+            },
             tasks: remote_tasks.clone(),
         });
         let pc = build_peer(net, handler).await?;
