@@ -70,6 +70,7 @@ const en = {
   account: "Account",
   camera: "Camera",
   preview: "Preview",
+  devicesLater: "This build uses a synthetic test camera and tone. Choosing devices, the microphone level meter and the speaker test come with the media engine.",
 };
 
 export type Strings = typeof en;
@@ -144,6 +145,7 @@ const sw: Strings = {
   account: "Akaunti",
   camera: "Kamera",
   preview: "Onyesho",
+  devicesLater: "Toleo hili linatumia kamera na sauti za majaribio. Kuchagua vifaa, kipimo cha sauti ya maikrofoni na jaribio la spika vitakuja na injini ya media.",
 };
 
 export function pick(lang: string): Strings {
