@@ -7,7 +7,7 @@ desktop=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libg
 case "${1:-build}" in
   test) want+=(ejabberd coturn python3-websockets curl) ;;
   desktop) want+=("${desktop[@]}") ;;
-  desktop-test) want+=("${desktop[@]}" xvfb webkit2gtk-driver xauth imagemagick) ;;
+  desktop-test) want+=("${desktop[@]}" xvfb webkit2gtk-driver xauth imagemagick procps) ;;
 esac
 missing=()
 for p in "${want[@]}"; do
