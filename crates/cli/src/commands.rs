@@ -50,6 +50,17 @@ async fn wait_for_ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The next call event, skipping over a lag; `None` once the manager has stopped.
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<CallEvent>) -> Option<CallEvent> {
+    loop {
+        match rx.recv().await {
+            Ok(e) => return Some(e),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
 fn print_event(json: bool, e: &CallEvent) {
     if json {
         if let Ok(s) = serde_json::to_string(e) {
@@ -97,12 +108,8 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
-            e = events.recv() => {
-                let e = match e {
-                    Ok(e) => e,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
-                };
+            e = next_event(&mut events) => {
+                let Some(e) = e else { break };
                 print_event(a.json, &e);
                 match &e {
                     CallEvent::IncomingCall { .. } if a.decline => m.reject_call().await?,
@@ -171,12 +178,8 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
                 hung_up = true;
                 m.end_call().await?;
             }
-            e = events.recv() => {
-                let e = match e {
-                    Ok(e) => e,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
-                };
+            e = next_event(&mut events) => {
+                let Some(e) = e else { break };
                 print_event(a.json, &e);
                 match e {
                     CallEvent::StateChanged { state: CallState::Connected } => {
