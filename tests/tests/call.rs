@@ -67,8 +67,11 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
     .await
     .expect("bob sees alice's 640x480 within a few samples");
     assert_eq!(seen.video.frame_width, 640);
-    let a = eventually(Duration::from_secs(5), || alice.latest_stats().filter(|s| s.video_out.target_bitrate == 500_000)).await;
-    let a = a.expect("alice's own stats show the Poor preset's 500 kbps target");
+    // The target bitrate is read when a sample is taken; the size only once the encoder thread
+    // has encoded a frame at it, so wait for a sample that shows the whole preset.
+    let poor = |s: &call::StatsSample| s.video_out.target_bitrate == 500_000 && (s.video_out.frame_width, s.video_out.frame_height) == (640, 480);
+    let a = eventually(Duration::from_secs(5), || alice.latest_stats().filter(poor)).await;
+    let a = a.expect("alice's own stats show the Poor preset: 500 kbps target, 640x480");
     assert_eq!((a.video_out.frame_width, a.video_out.frame_height, a.video_out.fps), (640, 480, 15));
 
     alice.end_call().await.expect("end");
