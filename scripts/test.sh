@@ -30,6 +30,8 @@ if ! command -v tauri-driver >/dev/null; then
   export PATH="$PWD/target/tools/bin:$PATH"
 fi
 node --test ui/e2e/
+# What the desktop frame server spends per picture, against a plain copy in the same run.
+cargo run --locked -q -p simu-cli -- bench display --seconds 0.5
 # The benchmark is a check too: every round trip must come back, on both servers.
 cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
   --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"

@@ -13,12 +13,14 @@ type Res<T> = Result<T, String>;
 pub struct AppInfo {
     profile: String,
     frames_url: String,
+    /// Whether pictures should go to a WebGL shader (GPU) or a plain 2D canvas (software GL).
+    gpu: bool,
     signed_in: Option<SignedIn>,
 }
 
 #[tauri::command]
 pub async fn app_info(core: State<'_, Arc<Core>>) -> Res<AppInfo> {
-    Ok(AppInfo { profile: core.profile.name.clone(), frames_url: core.frames_url.clone(), signed_in: core.signed_in().await })
+    Ok(AppInfo { profile: core.profile.name.clone(), frames_url: core.frames_url.clone(), gpu: crate::frames::gpu_likely(), signed_in: core.signed_in().await })
 }
 
 #[tauri::command]

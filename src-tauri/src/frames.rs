@@ -1,7 +1,9 @@
 //! Video frames to the webview. Tauri events are too slow for 30 fps pictures, so a loopback
 //! WebSocket (127.0.0.1, random port, per-launch token) streams each new picture as one binary
 //! message: a 16-byte header (kind, width, height, capture time) and the I420 planes, which the
-//! UI draws with a WebGL2 YUV shader.
+//! UI draws with a WebGL2 YUV shader. The UI says how large each picture is on screen (a text
+//! message `{"sizes":[[w,h],[w,h]]}`, local then remote); a picture shown at half its size or
+//! less is shrunk here first, so the preview costs a fraction of a full frame to move and draw.
 
 use futures_util::{SinkExt, StreamExt};
 use media::FrameSink;
@@ -22,16 +24,57 @@ pub struct Sinks {
 pub const KIND_LOCAL: u8 = 0;
 pub const KIND_REMOTE: u8 = 1;
 
-fn encode(kind: u8, f: &media::VideoFrame) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + f.data.len());
+pub const FORMAT_I420: u8 = 0;
+pub const FORMAT_RGBA: u8 = 1;
+
+fn encode(kind: u8, format: u8, width: usize, height: usize, capture_us: u64, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + pixels.len());
     out.push(kind);
-    out.push(0);
-    out.extend_from_slice(&(f.width as u16).to_le_bytes());
-    out.extend_from_slice(&(f.height as u16).to_le_bytes());
+    out.push(format);
+    out.extend_from_slice(&(width as u16).to_le_bytes());
+    out.extend_from_slice(&(height as u16).to_le_bytes());
     out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&f.capture_us.to_le_bytes());
-    out.extend_from_slice(&f.data);
+    out.extend_from_slice(&capture_us.to_le_bytes());
+    out.extend_from_slice(pixels);
     out
+}
+
+/// One picture as the UI asked for it: I420 (shrunk when shown small) or RGBA at its shown size.
+fn render(kind: u8, f: &media::VideoFrame, shown: [u32; 2], rgba: bool) -> Vec<u8> {
+    if rgba {
+        let (w, h) = fit(f.width, f.height, shown);
+        return encode(kind, FORMAT_RGBA, w, h, f.capture_us, &media::rgba::to_rgba(f, w, h));
+    }
+    let (w, h) = send_size(f.width, f.height, shown);
+    if (w, h) == (f.width, f.height) {
+        encode(kind, FORMAT_I420, w, h, f.capture_us, &f.data)
+    } else {
+        let small = media::scale::resize(f, w, h);
+        encode(kind, FORMAT_I420, small.width, small.height, f.capture_us, &small.data)
+    }
+}
+
+/// The largest size with the picture's shape that fits in `shown` (the picture's own when unknown).
+fn fit(w: usize, h: usize, shown: [u32; 2]) -> (usize, usize) {
+    let (sw, sh) = (shown[0] as usize, shown[1] as usize);
+    if sw == 0 || sh == 0 {
+        return (w, h);
+    }
+    let scale = (sw as f64 / w as f64).min(sh as f64 / h as f64);
+    (((w as f64 * scale).round() as usize).max(1), ((h as f64 * scale).round() as usize).max(1))
+}
+
+/// Whether the web view's WebGL likely runs on a GPU. WebKit reports a made-up renderer name, so
+/// this asks the system: on Linux, a DRM render node and no forced software GL; elsewhere, yes.
+pub fn gpu_likely() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let forced_software = std::env::var_os("LIBGL_ALWAYS_SOFTWARE").is_some_and(|v| v != "0");
+    let render_node = std::fs::read_dir("/dev/dri")
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("renderD")))
+        .unwrap_or(false);
+    render_node && !forced_software
 }
 
 /// Starts the frame server; returns its address and the token a client must present.
@@ -64,8 +107,30 @@ pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(So
     Ok((addr, token))
 }
 
+/// What the UI reports of its canvases: device pixels each picture occupies, local then remote.
+#[derive(serde::Deserialize)]
+struct Sizes {
+    sizes: [[u32; 2]; 2],
+    /// Which pictures to send as RGBA (for a 2D canvas) instead of I420.
+    #[serde(default)]
+    rgba: [bool; 2],
+}
+
+/// The size to send a `w`x`h` picture at when it is shown inside `shown`: shrunk (keeping its
+/// shape, even numbers) when the screen shows it at half size or less, else as it is.
+fn send_size(w: usize, h: usize, shown: [u32; 2]) -> (usize, usize) {
+    let (sw, sh) = (shown[0] as usize, shown[1] as usize);
+    if sw == 0 || sh == 0 || sw * 2 > w || sh * 2 > h {
+        return (w, h);
+    }
+    let scale = (sw as f64 / w as f64).max(sh as f64 / h as f64);
+    let fit = |v: usize| (((v as f64 * scale).ceil() as usize + 1) & !1).max(2);
+    (fit(w), fit(h))
+}
+
 async fn serve(ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, sinks: watch::Receiver<Option<Sinks>>) {
     let (mut tx, mut rx) = ws.split();
+    let mut shown = Sizes { sizes: [[0; 2]; 2], rgba: [false; 2] };
     let mut tick = tokio::time::interval(Duration::from_millis(8));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sent = [0u64; 2];
@@ -73,6 +138,10 @@ async fn serve(ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, si
         tokio::select! {
             msg = rx.next() => match msg {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<Sizes>(&t) {
+                    Ok(s) => shown = s,
+                    Err(e) => tracing::debug!(error = %e, "ignoring a frame-client message"),
+                },
                 _ => {}
             },
             _ = tick.tick() => {
@@ -85,12 +154,28 @@ async fn serve(ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, si
                     }
                     sent[kind as usize] = n;
                     if let Some(f) = sink.latest() {
-                        if tx.send(Message::Binary(encode(kind, &f).into())).await.is_err() {
+                        let (size, rgba) = (shown.sizes[kind as usize], shown.rgba[kind as usize]);
+                        let Ok(bytes) = tokio::task::spawn_blocking(move || render(kind, &f, size, rgba)).await else { continue };
+                        if tx.send(Message::Binary(bytes.into())).await.is_err() {
                             return;
                         }
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_size;
+
+    #[test]
+    fn shrinks_only_pictures_shown_at_half_size_or_less() {
+        assert_eq!(send_size(1280, 720, [0, 0]), (1280, 720));
+        assert_eq!(send_size(1280, 720, [1100, 619]), (1280, 720));
+        assert_eq!(send_size(1280, 720, [242, 136]), (242, 138));
+        assert_eq!(send_size(1280, 720, [300, 100]), (300, 170));
+        assert_eq!(send_size(640, 480, [320, 240]), (320, 240));
     }
 }

@@ -98,23 +98,30 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   await shot("2-dialer");
   await new Promise((r) => setTimeout(r, 1000));
   console.log(`measure: idle PSS ${appProc().pss.toFixed(0)} MiB`);
+  if (process.env.SIMU_DISPLAY) {
+    await s.exec(`location.search = "?display=${process.env.SIMU_DISPLAY}"`);
+    await new Promise((r) => setTimeout(r, 1500));
+    await s.until("echo contact", () => s.find('button[aria-label="Video call Echo test"]'));
+  }
   await s.click(await s.find('button[aria-label="Video call Echo test"]'));
   await s.until("remote video frames", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 30, 30000);
-  const pixels = "const c = document.querySelector('canvas.remote'); const d = c.toDataURL('image/png'); let h = 0; for (let i = 0; i < d.length; i += 97) h = (h * 31 + d.charCodeAt(i)) | 0; return h;";
-  const a = await s.exec(pixels);
-  await new Promise((r) => setTimeout(r, 700));
-  const b = await s.exec(pixels);
-  assert.notEqual(a, b, "the remote picture changes over time");
   const f0 = await s.exec("return window.simuVideo.remote()");
   const p0 = appProc();
   const w0 = appProc("WebKitWebProcess");
+  const n0 = appProc("WebKitNetworkProcess");
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, 5000));
   const f1 = await s.exec("return window.simuVideo.remote()");
   const p1 = appProc();
   const w1 = appProc("WebKitWebProcess");
+  const n1 = appProc("WebKitNetworkProcess");
   const secs = (Date.now() - t0) / 1000;
-  console.log(`measure: 720p call: remote frames drawn ${((f1 - f0) / secs).toFixed(1)} fps; app CPU ${(100 * (p1.cpu - p0.cpu) / secs).toFixed(0)}% of one core (whole app: in-process server, echo, codecs, WebKit); PSS ${p1.pss.toFixed(0)} MiB; web view (frames in, WebGL draw) CPU ${(100 * (w1.cpu - w0.cpu) / secs).toFixed(0)}%, PSS ${w1.pss.toFixed(0)} MiB`);
+  console.log(`measure: 720p call: remote frames drawn ${((f1 - f0) / secs).toFixed(1)} fps; app CPU ${(100 * (p1.cpu - p0.cpu) / secs).toFixed(0)}% of one core (whole app: in-process server, echo, codecs, WebKit); PSS ${p1.pss.toFixed(0)} MiB; web view (frames in, draw) CPU ${(100 * (w1.cpu - w0.cpu) / secs).toFixed(0)}%, PSS ${w1.pss.toFixed(0)} MiB; WebKit network process CPU ${(100 * (n1.cpu - n0.cpu) / secs).toFixed(0)}%; renderer ${await s.exec("return window.simuVideo.renderer")}`);
+  const pixels = "const c = document.querySelector('canvas.remote'); const d = c.toDataURL('image/png'); let h = 0; for (let i = 0; i < d.length; i += 97) h = (h * 31 + d.charCodeAt(i)) | 0; return h;";
+  const a = await s.exec(pixels);
+  await new Promise((r) => setTimeout(r, 700));
+  const b = await s.exec(pixels);
+  assert.notEqual(a, b, "the remote picture changes over time");
   await s.click(await s.button("Statistics"));
   const fps = await s.until("stats with decoded frames", async () => {
     const v = await s.exec("const rows=[...document.querySelectorAll('.stats tr')].map(r=>r.textContent); const f=rows.find(t=>t.startsWith('framesReceived')); return f ? Number(f.replace('framesReceived','')) : 0;");

@@ -6,6 +6,7 @@ pub mod frame;
 pub mod h264;
 pub mod opus_codec;
 pub mod pattern;
+pub mod rgba;
 pub mod scale;
 pub mod sink;
 pub mod source;

@@ -5,7 +5,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export type Mode = "embedded" | "remote";
 export interface SignedIn { nxid: string; server: string; mode: Mode; profile: string }
-export interface AppInfo { profile: string; frames_url: string; signed_in: SignedIn | null }
+export interface AppInfo { profile: string; frames_url: string; gpu: boolean; signed_in: SignedIn | null }
 export interface Contact { nxid: string; name: string; status?: string }
 export interface CallRecord {
   id: number; room: string; call_type: string; status: string; duration_seconds: number;

@@ -1,18 +1,28 @@
-// Video in the window: I420 frames arrive over a loopback WebSocket (binary messages: a
-// 16-byte header, then the Y, U and V planes) and a WebGL2 shader turns them into pixels.
+// Video in the window: frames arrive over a loopback WebSocket (binary messages: a 16-byte
+// header, then the pixels). Where WebGL2 runs on a GPU, I420 planes go to a YUV shader; where it
+// is emulated on the CPU (llvmpipe) that shader plus the read-back cost more than converting to
+// RGBA at the on-screen size in Rust (`simu bench display`) and copying it to a 2D canvas.
 
-export interface Frame { kind: number; width: number; height: number; captureUs: bigint; y: Uint8Array; u: Uint8Array; v: Uint8Array }
+export interface Frame { kind: number; width: number; height: number; captureUs: bigint; y: Uint8Array; u: Uint8Array; v: Uint8Array; rgba?: Uint8ClampedArray }
 
 export const KIND_LOCAL = 0;
 export const KIND_REMOTE = 1;
+export const FORMAT_I420 = 0;
+export const FORMAT_RGBA = 1;
 
 export function parseFrame(buf: ArrayBuffer): Frame | null {
   if (buf.byteLength < 16) return null;
   const dv = new DataView(buf);
   const kind = dv.getUint8(0);
+  const format = dv.getUint8(1);
   const width = dv.getUint16(2, true);
   const height = dv.getUint16(4, true);
   const captureUs = dv.getBigUint64(8, true);
+  if (format === FORMAT_RGBA) {
+    if (width === 0 || height === 0 || buf.byteLength !== 16 + width * height * 4) return null;
+    const none = new Uint8Array(0);
+    return { kind, width, height, captureUs, y: none, u: none, v: none, rgba: new Uint8ClampedArray(buf, 16, width * height * 4) };
+  }
   const ySize = width * height;
   const cSize = (width / 2) * (height / 2);
   if (width === 0 || height === 0 || buf.byteLength !== 16 + ySize + 2 * cSize) return null;
@@ -45,7 +55,7 @@ export class YuvRenderer {
   frames = 0;
 
   constructor(private canvas: HTMLCanvasElement) {
-    const gl = canvas.getContext("webgl2", { antialias: false, depth: false, preserveDrawingBuffer: true });
+    const gl = canvas.getContext("webgl2", { antialias: false, depth: false, preserveDrawingBuffer: false });
     if (!gl) throw new Error("WebGL2 is not available");
     this.gl = gl;
     const prog = gl.createProgram()!;
@@ -78,11 +88,19 @@ export class YuvRenderer {
 
   draw(f: Frame) {
     const gl = this.gl;
-    if (this.canvas.width !== f.width || this.canvas.height !== f.height) {
-      this.canvas.width = f.width;
-      this.canvas.height = f.height;
+    // Draw at the size the canvas occupies on screen, so the page never rescales the picture.
+    const dpr = window.devicePixelRatio || 1;
+    const cw = Math.max(1, Math.round(this.canvas.clientWidth * dpr)) || f.width;
+    const ch = Math.max(1, Math.round(this.canvas.clientHeight * dpr)) || f.height;
+    if (this.canvas.width !== cw || this.canvas.height !== ch) {
+      this.canvas.width = cw;
+      this.canvas.height = ch;
     }
-    gl.viewport(0, 0, f.width, f.height);
+    const scale = Math.min(cw / f.width, ch / f.height);
+    const vw = Math.round(f.width * scale);
+    const vh = Math.round(f.height * scale);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    gl.viewport((cw - vw) >> 1, (ch - vh) >> 1, vw, vh);
     const planes: [Uint8Array, number, number][] = [[f.y, f.width, f.height], [f.u, f.width / 2, f.height / 2], [f.v, f.width / 2, f.height / 2]];
     planes.forEach(([data, w, h], i) => {
       gl.activeTexture(gl.TEXTURE0 + i);
@@ -94,9 +112,43 @@ export class YuvRenderer {
   }
 }
 
+export type RendererKind = "webgl" | "2d";
+
+/** The cheaper renderer here: `?display=webgl|2d` forces one (for benchmarks), else WebGL2 when
+ * the app says there is a GPU. WebKit masks WebGL's renderer name, so the page cannot tell. */
+export function chooseRenderer(gpu: boolean, search = location.search): RendererKind {
+  const forced = new URLSearchParams(search).get("display");
+  if (forced === "webgl" || forced === "2d") return forced;
+  return gpu && document.createElement("canvas").getContext("webgl2") ? "webgl" : "2d";
+}
+
+/** Draws RGBA frames (already at their on-screen size) on a 2D canvas: a plain copy. */
+export class RgbaRenderer {
+  private ctx: CanvasRenderingContext2D;
+  frames = 0;
+
+  constructor(private canvas: HTMLCanvasElement) {
+    const ctx = canvas.getContext("2d", { alpha: false });
+    if (!ctx) throw new Error("2D canvas is not available");
+    this.ctx = ctx;
+  }
+
+  draw(f: Frame) {
+    if (!f.rgba) return;
+    if (this.canvas.width !== f.width || this.canvas.height !== f.height) {
+      this.canvas.width = f.width;
+      this.canvas.height = f.height;
+    }
+    this.ctx.putImageData(new ImageData(f.rgba, f.width, f.height), 0, 0);
+    this.frames++;
+  }
+}
+
 /** Receives frames and hands the newest of each kind to a draw callback once per display frame. */
 export class FrameClient {
   private ws: WebSocket | null = null;
+  private sizes: [number, number][] = [[0, 0], [0, 0]];
+  private rgba = [false, false];
   private pending: (Frame | null)[] = [null, null];
   private raf = 0;
   private closed = false;
@@ -120,6 +172,7 @@ export class FrameClient {
   private connect() {
     const ws = new WebSocket(this.url);
     ws.binaryType = "arraybuffer";
+    ws.onopen = () => this.sendSizes();
     ws.onmessage = (m) => {
       const f = parseFrame(m.data as ArrayBuffer);
       if (f) {
@@ -131,6 +184,18 @@ export class FrameClient {
       if (!this.closed) setTimeout(() => this.connect(), 500);
     };
     this.ws = ws;
+  }
+
+  /** Tells the frame server how many device pixels a picture of `kind` occupies on screen. */
+  setShownSize(kind: number, width: number, height: number, rgba = false) {
+    const k = kind === KIND_LOCAL ? 0 : 1;
+    this.sizes[k] = [Math.round(width), Math.round(height)];
+    this.rgba[k] = rgba;
+    this.sendSizes();
+  }
+
+  private sendSizes() {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ sizes: this.sizes, rgba: this.rgba }));
   }
 
   close() {

@@ -3,16 +3,10 @@
 
 use anyhow::Context;
 use base64::Engine as _;
-use clap::{Args, Subcommand};
+use clap::Args;
 use nx::{NxId, XmppClient, XmppConfig, XmppEvent, XmppHandle};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-#[derive(Subcommand)]
-pub enum BenchCmd {
-    /// Round-trip latency (p50/p99) and throughput of signaling messages with N users.
-    Signaling(SignalingArgs),
-}
 
 #[derive(Args, Clone)]
 pub struct SignalingArgs {
@@ -37,12 +31,6 @@ pub struct SignalingArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
-    match cmd {
-        BenchCmd::Signaling(a) => signaling(a).await,
-    }
 }
 
 /// Results of one server's run.
@@ -152,7 +140,7 @@ fn jwk_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(k.trim_end_matches('='))?)
 }
 
-async fn signaling(a: SignalingArgs) -> anyhow::Result<i32> {
+pub async fn run(a: SignalingArgs) -> anyhow::Result<i32> {
     let dir = tempfile::tempdir()?;
     let mut cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
     cfg.limits.stanzas_per_second = 100_000;
