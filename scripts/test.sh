@@ -30,6 +30,14 @@ if ! command -v tauri-driver >/dev/null; then
   export PATH="$PWD/target/tools/bin:$PATH"
 fi
 node --test ui/e2e/
+# The .deb from the Tauri bundler (debug build, to reuse what the tests built): files and metadata.
+scripts/package.sh --debug
+deb=$(ls target/debug/bundle/deb/*.deb)
+dpkg-deb -c "$deb" | grep -q ' ./usr/bin/simu-desktop$\| usr/bin/simu-desktop$'
+dpkg-deb -c "$deb" | grep -q 'usr/share/applications/Simu.desktop'
+dpkg-deb -c "$deb" | grep -q 'usr/share/icons/hicolor/128x128/apps/simu-desktop.png'
+dpkg-deb -f "$deb" Depends | grep -q libwebkit2gtk-4.1-0
+echo "package ok: $deb"
 # What the desktop frame server spends per picture, against a plain copy in the same run.
 cargo run --locked -q -p simu-cli -- bench display --seconds 0.5
 # The benchmark is a check too: every round trip must come back, on both servers.
