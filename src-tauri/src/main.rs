@@ -5,6 +5,7 @@
 mod commands;
 mod core;
 mod frames;
+mod links;
 mod profile;
 
 use std::sync::Arc;
@@ -39,10 +40,15 @@ fn main() -> anyhow::Result<()> {
         }));
     }
     builder
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_log::Builder::new().level(log_level()).build())
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
         .manage(core.clone())
+        .setup(|app| {
+            links::install(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::resume,
@@ -64,6 +70,7 @@ fn main() -> anyhow::Result<()> {
             commands::set_bitrates,
             commands::start_stats,
             commands::latest_stats,
+            links::take_dial_link,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))?;
     runtime.block_on(core.sign_out());

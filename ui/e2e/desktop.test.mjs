@@ -216,3 +216,20 @@ test("a server that is down and bad credentials give clear errors", async () => 
   assert.match(bad, /API key/);
   await shot("8-bad-credentials");
 });
+
+test("a tel: link the app is opened with fills the dialer and asks to call", async () => {
+  await s.end();
+  s = await Session.start("http://127.0.0.1:4444", app, ["tel:+1-555-0100"]);
+  const user = await s.until("sign-in form", () => s.find("input[name=username]"));
+  await s.type(user, "alice");
+  await s.click(await s.find("button[type=submit]"));
+  await s.until("dialer", () => s.find("#dial-input"));
+  const value = await s.until("number from the link", async () => {
+    const v = await s.exec("return document.querySelector('#dial-input').value");
+    return v ? v : null;
+  });
+  assert.equal(value, "+1-555-0100");
+  const note = await s.until("a prompt to call", async () => s.text(await s.find(".notice, [role=status]")));
+  assert.match(note, /\+1-555-0100/);
+  await shot("9-tel-link");
+});

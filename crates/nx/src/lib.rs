@@ -2,12 +2,14 @@
 //! JSON call-signaling messages. No media lives here.
 
 pub mod id;
+pub mod link;
 pub mod rest;
 pub mod signal;
 pub mod xml;
 pub mod xmpp;
 
 pub use id::{IdError, NxId};
+pub use link::{parse_dial_link, DialLink};
 pub use rest::{RestClient, RestConfig, RestError};
 pub use signal::{CallType, Signal};
 pub use xmpp::{XmppClient, XmppConfig, XmppError, XmppEvent, XmppHandle};

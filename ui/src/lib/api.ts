@@ -53,7 +53,15 @@ export const api = {
   setQuality: (preset: string) => invoke("set_quality", { preset }),
   setBitrates: (videoKbps?: number, audioKbps?: number) => invoke("set_bitrates", { videoKbps, audioKbps }),
   startStats: () => invoke<void>("start_stats"),
+  takeDialLink: () => invoke<DialLink | null>("take_dial_link"),
 };
+
+/** A click-to-call link (`tel:`, `simu:`) the app was opened with. */
+export interface DialLink { to: string; video: boolean }
+
+export function onDialLink(f: () => void): Promise<UnlistenFn> {
+  return listen("dial-link", () => f());
+}
 
 export function onCallEvent(f: (e: CallEvent) => void): Promise<UnlistenFn> {
   return listen<CallEvent>("call-event", (e) => f(e.payload));
