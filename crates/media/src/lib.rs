@@ -2,6 +2,7 @@
 //! same traits), codecs (H.264 via OpenH264, Opus) and sinks for displays.
 
 pub mod audio;
+pub mod devices;
 pub mod frame;
 pub mod h264;
 pub mod opus_codec;

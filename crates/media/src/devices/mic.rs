@@ -1,0 +1,163 @@
+//! The microphone as an `AudioSource`: cpal capture on its own thread, mixed to mono, resampled
+//! to 48 kHz and cut into 20 ms frames. Latency stays bounded: when the sound card runs ahead of
+//! the call's clock the oldest audio is dropped, when it falls behind the gap is filled with
+//! silence, and a device that disappears is reported as `SourceError::Gone`.
+
+use super::resample::ToChunks;
+use super::{find, DeviceError};
+use crate::frame::AudioFrame;
+use crate::source::{AudioSource, SourceError};
+use crate::{AUDIO_FRAME_SAMPLES, SAMPLE_RATE};
+use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::{SizedSample, StreamConfig};
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What the capture callback shares with the reader.
+#[derive(Default)]
+struct Shared {
+    samples: Mutex<Captured>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct Captured {
+    mono: VecDeque<f32>,
+    gone: Option<String>,
+}
+
+/// An open microphone; capture stops when it is dropped.
+pub struct Microphone {
+    name: String,
+    shared: Arc<Shared>,
+    chunks: ToChunks,
+    pending: Vec<f32>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Microphone {
+    /// Opens `name` (`None`: the system default input).
+    pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
+        let device = find(name, true)?;
+        let label = device.name().unwrap_or_else(|_| "microphone".into());
+        let config = super::pick_config(&device, true).map_err(|e| DeviceError::Open(label.clone(), e))?;
+        let rate = config.sample_rate().0;
+        let format = config.sample_format();
+        let stream_config: StreamConfig = config.into();
+        let shared = Arc::new(Shared::default());
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::sync_channel::<Result<(), String>>(1);
+        // Device samples kept at most (about 100 ms) before the oldest are dropped.
+        let cap = rate as usize / 10;
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("simu-mic".into())
+            .spawn(move || {
+                let stream = match format {
+                    cpal::SampleFormat::F32 => build::<f32>(&device, &stream_config, thread_shared, cap),
+                    cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, thread_shared, cap),
+                    cpal::SampleFormat::I32 => build::<i32>(&device, &stream_config, thread_shared, cap),
+                    cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared, cap),
+                    other => Err(format!("unsupported sample format {other:?}")),
+                };
+                let stream = match stream.and_then(|s| s.play().map(|_| s).map_err(|e| e.to_string())) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(()));
+                let _ = stop_rx.recv();
+                drop(stream);
+            })
+            .map_err(|e| DeviceError::Open(label.clone(), e.to_string()))?;
+        match started_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(DeviceError::Open(label, e)),
+            Err(_) => return Err(DeviceError::Open(label, "the device did not start".into())),
+        }
+        let chunks = ToChunks::new(rate, SAMPLE_RATE, AUDIO_FRAME_SAMPLES).map_err(|e| DeviceError::Open(label.clone(), e))?;
+        tracing::info!(device = %label, rate, ?format, "microphone open");
+        Ok(Self { name: label, shared, chunks, pending: Vec::new(), stop: Some(stop_tx), thread: Some(thread) })
+    }
+}
+
+/// Builds a capture stream for one sample type: mix to mono, append, trim to `cap`.
+fn build<T>(device: &cpal::Device, config: &StreamConfig, shared: Arc<Shared>, cap: usize) -> Result<cpal::Stream, String>
+where
+    T: SizedSample,
+    f32: cpal::FromSample<T>,
+{
+    let channels = usize::from(config.channels.max(1));
+    let on_error = {
+        let shared = shared.clone();
+        move |e: cpal::StreamError| {
+            let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+            c.gone = Some(e.to_string());
+            shared.ready.notify_all();
+        }
+    };
+    device
+        .build_input_stream(
+            config,
+            move |data: &[T], _: &cpal::InputCallbackInfo| {
+                let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+                for frame in data.chunks(channels) {
+                    let sum: f32 = frame.iter().map(|&s| cpal::Sample::to_sample::<f32>(s)).sum();
+                    c.mono.push_back(sum / channels as f32);
+                }
+                let excess = c.mono.len().saturating_sub(cap);
+                c.mono.drain(..excess);
+                shared.ready.notify_all();
+            },
+            on_error,
+            None,
+        )
+        .map_err(|e| e.to_string())
+}
+
+impl AudioSource for Microphone {
+    fn next_frame(&mut self) -> Result<AudioFrame, SourceError> {
+        let need = self.chunks.needs();
+        {
+            let mut c = self.shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+            // Wait up to three frames for the device to deliver; a stalled device yields silence.
+            let deadline = std::time::Instant::now() + Duration::from_millis(3 * u64::from(crate::AUDIO_FRAME_MS));
+            while c.mono.len() + self.pending.len() < need && c.gone.is_none() {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                c = self.shared.ready.wait_timeout(c, left).unwrap_or_else(|p| p.into_inner()).0;
+            }
+            if let Some(e) = &c.gone {
+                return Err(SourceError::Gone(format!("{}: {e}", self.name)));
+            }
+            let take = need.saturating_sub(self.pending.len()).min(c.mono.len());
+            self.pending.extend(c.mono.drain(..take));
+        }
+        self.pending.resize(need, 0.0);
+        let out = self.chunks.process(&self.pending);
+        self.pending.clear();
+        let samples = out.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
+        Ok(AudioFrame { samples, capture_us: crate::now_micros() })
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Drop for Microphone {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

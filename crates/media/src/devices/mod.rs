@@ -1,0 +1,95 @@
+//! Real audio devices through cpal: listing, the microphone as an `AudioSource`, the speaker as
+//! a playout sink, and a speaker test. Each cpal stream lives on its own thread (streams are not
+//! `Send` everywhere) and talks to the call through small bounded buffers.
+
+mod mic;
+mod resample;
+mod speaker;
+
+pub use mic::Microphone;
+pub use speaker::{speaker_test, Speaker};
+
+use cpal::traits::{DeviceTrait, HostTrait};
+
+/// An input or output device as the user picks it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AudioDevice {
+    /// The name cpal reports; also what selects it.
+    pub name: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum DeviceError {
+    #[error("no such audio device: {0}")]
+    NotFound(String),
+    #[error("no default audio device")]
+    NoDefault,
+    #[error("audio device {0}: {1}")]
+    Open(String, String),
+}
+
+/// Input devices (microphones), the default first.
+pub fn list_inputs() -> Vec<AudioDevice> {
+    let host = cpal::default_host();
+    let default = host.default_input_device().and_then(|d| d.name().ok());
+    let devices = host.input_devices().map(|d| d.collect::<Vec<_>>()).unwrap_or_default();
+    listed(devices, default)
+}
+
+/// Output devices (speakers, headsets), the default first.
+pub fn list_outputs() -> Vec<AudioDevice> {
+    let host = cpal::default_host();
+    let default = host.default_output_device().and_then(|d| d.name().ok());
+    let devices = host.output_devices().map(|d| d.collect::<Vec<_>>()).unwrap_or_default();
+    listed(devices, default)
+}
+
+fn listed(devices: Vec<cpal::Device>, default: Option<String>) -> Vec<AudioDevice> {
+    let mut out: Vec<AudioDevice> = devices
+        .iter()
+        .filter_map(|d| d.name().ok())
+        .map(|name| AudioDevice { is_default: Some(&name) == default.as_ref(), name })
+        .collect();
+    out.dedup_by(|a, b| a.name == b.name);
+    out.sort_by_key(|d| !d.is_default);
+    out
+}
+
+/// Finds a device by name (`None`: the system default).
+fn find(name: Option<&str>, input: bool) -> Result<cpal::Device, DeviceError> {
+    let host = cpal::default_host();
+    match name {
+        None if input => host.default_input_device().ok_or(DeviceError::NoDefault),
+        None => host.default_output_device().ok_or(DeviceError::NoDefault),
+        Some(want) => {
+            let devices = if input { host.input_devices().map(|d| d.collect::<Vec<_>>()) } else { host.output_devices().map(|d| d.collect()) };
+            devices
+                .map_err(|e| DeviceError::Open(want.into(), e.to_string()))?
+                .into_iter()
+                .find(|d| d.name().ok().as_deref() == Some(want))
+                .ok_or_else(|| DeviceError::NotFound(want.into()))
+        }
+    }
+}
+
+/// The device's format closest to the call's: 48 kHz (no resampling) with the fewest channels
+/// and a float or 16-bit sample type when offered; else the device's default.
+fn pick_config(device: &cpal::Device, input: bool) -> Result<cpal::SupportedStreamConfig, String> {
+    let want = cpal::SampleRate(crate::SAMPLE_RATE);
+    let ranges: Vec<cpal::SupportedStreamConfigRange> = if input {
+        device.supported_input_configs().map(|c| c.collect()).unwrap_or_default()
+    } else {
+        device.supported_output_configs().map(|c| c.collect()).unwrap_or_default()
+    };
+    let best = ranges
+        .into_iter()
+        .filter(|r| r.min_sample_rate() <= want && want <= r.max_sample_rate())
+        .filter(|r| matches!(r.sample_format(), cpal::SampleFormat::F32 | cpal::SampleFormat::I16))
+        .min_by_key(|r| (r.channels(), r.sample_format() != cpal::SampleFormat::F32));
+    match best {
+        Some(r) => Ok(r.with_sample_rate(want)),
+        None if input => device.default_input_config().map_err(|e| e.to_string()),
+        None => device.default_output_config().map_err(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,170 @@
+//! The speaker: 48 kHz mono frames in, cpal playback on its own thread out, resampled to the
+//! device's rate and copied to every channel. The queue holds at most 200 ms (older audio is
+//! dropped so delay cannot grow); an empty queue plays silence and counts an underrun.
+
+use super::resample::ToChunks;
+use super::{find, DeviceError};
+use crate::audio::Tone;
+use crate::frame::AudioFrame;
+use crate::SAMPLE_RATE;
+use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::{SizedSample, StreamConfig};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<VecDeque<f32>>,
+    gone: Mutex<Option<String>>,
+    underruns: AtomicU64,
+}
+
+/// An open output device; playback stops when it is dropped.
+pub struct Speaker {
+    name: String,
+    shared: Arc<Shared>,
+    chunks: ToChunks,
+    pending: Vec<f32>,
+    cap: usize,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Speaker {
+    /// Opens `name` (`None`: the system default output).
+    pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
+        let device = find(name, false)?;
+        let label = device.name().unwrap_or_else(|_| "speaker".into());
+        let config = super::pick_config(&device, false).map_err(|e| DeviceError::Open(label.clone(), e))?;
+        let rate = config.sample_rate().0;
+        let format = config.sample_format();
+        let stream_config: StreamConfig = config.into();
+        let shared = Arc::new(Shared::default());
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::sync_channel::<Result<(), String>>(1);
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("simu-speaker".into())
+            .spawn(move || {
+                let stream = match format {
+                    cpal::SampleFormat::F32 => build::<f32>(&device, &stream_config, thread_shared),
+                    cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, thread_shared),
+                    cpal::SampleFormat::I32 => build::<i32>(&device, &stream_config, thread_shared),
+                    cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared),
+                    other => Err(format!("unsupported sample format {other:?}")),
+                };
+                let stream = match stream.and_then(|s| s.play().map(|_| s).map_err(|e| e.to_string())) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(()));
+                let _ = stop_rx.recv();
+                drop(stream);
+            })
+            .map_err(|e| DeviceError::Open(label.clone(), e.to_string()))?;
+        match started_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(DeviceError::Open(label, e)),
+            Err(_) => return Err(DeviceError::Open(label, "the device did not start".into())),
+        }
+        let chunks = ToChunks::new(SAMPLE_RATE, rate, (rate / 50) as usize).map_err(|e| DeviceError::Open(label.clone(), e))?;
+        tracing::info!(device = %label, rate, ?format, "speaker open");
+        Ok(Self { name: label, shared, chunks, pending: Vec::new(), cap: rate as usize / 5, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Queues a frame for playout; fails once the device has gone.
+    pub fn play(&mut self, frame: &AudioFrame) -> Result<(), DeviceError> {
+        if let Some(e) = self.shared.gone.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(DeviceError::Open(self.name.clone(), e));
+        }
+        self.pending.extend(frame.samples.iter().map(|&s| f32::from(s) / 32768.0));
+        while self.pending.len() >= self.chunks.needs() {
+            let rest = self.pending.split_off(self.chunks.needs());
+            let out = self.chunks.process(&self.pending);
+            self.pending = rest;
+            let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.extend(out);
+            let excess = q.len().saturating_sub(self.cap);
+            q.drain(..excess);
+        }
+        Ok(())
+    }
+
+    /// Times the device found nothing to play.
+    pub fn underruns(&self) -> u64 {
+        self.shared.underruns.load(Ordering::Relaxed)
+    }
+}
+
+fn build<T>(device: &cpal::Device, config: &StreamConfig, shared: Arc<Shared>) -> Result<cpal::Stream, String>
+where
+    T: SizedSample + cpal::FromSample<f32>,
+{
+    let channels = usize::from(config.channels.max(1));
+    let on_error = {
+        let shared = shared.clone();
+        move |e: cpal::StreamError| {
+            *shared.gone.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }
+    };
+    device
+        .build_output_stream(
+            config,
+            move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
+                let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let mut short = false;
+                for frame in data.chunks_mut(channels) {
+                    let s = q.pop_front().unwrap_or_else(|| {
+                        short = true;
+                        0.0
+                    });
+                    frame.fill(T::from_sample(s));
+                }
+                if short {
+                    shared.underruns.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            on_error,
+            None,
+        )
+        .map_err(|e| e.to_string())
+}
+
+impl Drop for Speaker {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Plays a tone on `name` for `duration` (blocking; call it off the async runtime).
+pub fn speaker_test(name: Option<&str>, freq: f32, duration: Duration) -> Result<String, DeviceError> {
+    let mut speaker = Speaker::open(name)?;
+    let mut tone = Tone::new(freq, -12.0);
+    let start = Instant::now();
+    let frame = Duration::from_millis(u64::from(crate::AUDIO_FRAME_MS));
+    let mut next = start;
+    // Keep ~120 ms queued ahead of the device (its own buffer is ~100 ms), then let it drain.
+    while start.elapsed() < duration {
+        speaker.play(&tone.frame_at(0))?;
+        next += frame;
+        if let Some(wait) = next.checked_duration_since(Instant::now() + frame * 6) {
+            std::thread::sleep(wait);
+        }
+    }
+    std::thread::sleep(frame * 8);
+    Ok(speaker.name().to_string())
+}
