@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Logs to the test output when `RUST_LOG` is set.
+pub mod pulse;
+
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
 }

@@ -41,6 +41,8 @@ pub enum CallError {
 pub struct MediaFactory {
     pub video: Vec<(String, Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>)>,
     pub audio: Arc<dyn Fn() -> Box<dyn AudioSource> + Send + Sync>,
+    /// Opens the speaker for received audio; `None` only decodes (headless peers, bots).
+    pub output: Option<crate::pipeline::OpenOutput>,
 }
 
 impl MediaFactory {
@@ -49,6 +51,7 @@ impl MediaFactory {
         Self {
             video: vec![("Synthetic test pattern".into(), Arc::new(|| Box::new(media::pattern::TestPattern::new(1280, 720)) as Box<dyn VideoSource>))],
             audio: Arc::new(|| Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>),
+            output: None,
         }
     }
 }
@@ -280,6 +283,8 @@ struct Driver {
     video_on: bool,
     camera: usize,
     speaker: Option<String>,
+    /// The live call's playback (follows `set_speaker`).
+    output: Option<Arc<crate::pipeline::AudioOutput>>,
     stats_every: Option<Duration>,
     collector: StatsCollector,
     latency_seen: usize,
@@ -333,6 +338,7 @@ impl Driver {
             video_on: true,
             camera: 0,
             speaker: None,
+            output: None,
             stats_every: None,
             collector: StatsCollector::default(),
             latency_seen: 0,
@@ -474,6 +480,9 @@ impl Driver {
             }
             Cmd::Speaker(dev) => {
                 tracing::info!(device = ?dev, "audio output selected");
+                if let Some(out) = &self.output {
+                    out.select(dev.clone());
+                }
                 self.speaker = dev;
             }
             Cmd::SwitchCamera(reply) => {
@@ -732,7 +741,8 @@ impl Driver {
             control,
             preview: self.local_video.clone(),
         };
-        let remote = RemoteMedia { video: self.remote_video.clone(), counters: self.counters.clone() };
+        self.output = self.cfg.media.output.clone().map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
+        let remote = RemoteMedia { video: self.remote_video.clone(), counters: self.counters.clone(), output: self.output.clone() };
         let (session, rx) = Session::start(&net, local, remote).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);

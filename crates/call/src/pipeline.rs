@@ -6,7 +6,7 @@ use bytes::Bytes;
 use media::h264::{H264Decoder, H264Encoder, VideoEncodeSettings};
 use media::opus_codec::{OpusDecoder, OpusEncoder};
 use media::stamp;
-use media::{AudioFrame, AudioSource, FrameSink, VideoFrame, VideoSource};
+use media::{AudioFrame, AudioSink, AudioSource, FrameSink, VideoFrame, VideoSource};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -330,8 +330,82 @@ pub fn spawn_video_receiver(
     })
 }
 
-/// Decodes received Opus packets (playback comes with the audio device layer).
-pub fn spawn_audio_receiver(rx: std::sync::mpsc::Receiver<Option<Bytes>>, stop: Arc<AtomicBool>, counters: Arc<RecvCounters>) -> std::io::Result<JoinHandle<()>> {
+/// Opens an output device by name (`None`: the system default).
+pub type OpenOutput = Arc<dyn Fn(Option<&str>) -> Result<Box<dyn AudioSink>, String> + Send + Sync>;
+
+/// Where a call's received audio is played: how to open a device and the user's current choice,
+/// which the decoder thread follows mid-call.
+pub struct AudioOutput {
+    open: OpenOutput,
+    choice: Mutex<Option<String>>,
+    version: AtomicU64,
+}
+
+impl AudioOutput {
+    pub fn new(open: OpenOutput, choice: Option<String>) -> Arc<Self> {
+        Arc::new(Self { open, choice: Mutex::new(choice), version: AtomicU64::new(0) })
+    }
+
+    /// Switches playback to `device` from the next packet on.
+    pub fn select(&self, device: Option<String>) {
+        *self.choice.lock().unwrap_or_else(|p| p.into_inner()) = device;
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn current(&self) -> Option<String> {
+        self.choice.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The open device, reopened when the choice changes or (every 2 s) after it failed.
+struct Playback {
+    output: Arc<AudioOutput>,
+    sink: Option<Box<dyn AudioSink>>,
+    version: u64,
+    retry_at: Option<Instant>,
+}
+
+impl Playback {
+    fn new(output: Arc<AudioOutput>) -> Self {
+        Self { output, sink: None, version: u64::MAX, retry_at: None }
+    }
+
+    fn play(&mut self, frame: &AudioFrame) {
+        let version = self.output.version.load(Ordering::Acquire);
+        let due = self.retry_at.is_none_or(|t| Instant::now() >= t);
+        if version != self.version || (self.sink.is_none() && due) {
+            self.version = version;
+            let choice = self.output.current();
+            match (self.output.open)(choice.as_deref()) {
+                Ok(s) => {
+                    tracing::info!(device = %s.name(), "playing received audio");
+                    self.sink = Some(s);
+                    self.retry_at = None;
+                }
+                // A device that will not open leaves playback where it was, if anywhere.
+                Err(e) => {
+                    tracing::warn!(device = ?choice, error = %e, "audio output refused; retrying in 2 s");
+                    self.retry_at = Some(Instant::now() + Duration::from_secs(2));
+                }
+            }
+        }
+        if let Some(sink) = &mut self.sink {
+            if let Err(e) = sink.play(frame) {
+                tracing::warn!(error = %e, "audio output lost");
+                self.sink = None;
+                self.retry_at = Some(Instant::now() + Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Decodes received Opus packets (concealing lost ones) and plays them when an output is set.
+pub fn spawn_audio_receiver(
+    rx: std::sync::mpsc::Receiver<Option<Bytes>>,
+    stop: Arc<AtomicBool>,
+    counters: Arc<RecvCounters>,
+    output: Option<Arc<AudioOutput>>,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("simu-audio-dec".into()).spawn(move || {
         let mut dec = match OpusDecoder::new() {
             Ok(d) => d,
@@ -340,6 +414,7 @@ pub fn spawn_audio_receiver(rx: std::sync::mpsc::Receiver<Option<Bytes>>, stop: 
                 return;
             }
         };
+        let mut playback = output.map(Playback::new);
         while let Some(pkt) = next_item(&rx, &stop) {
             let pcm = match &pkt {
                 Some(p) => dec.decode(p).map(|s| s.to_vec()),
@@ -347,9 +422,13 @@ pub fn spawn_audio_receiver(rx: std::sync::mpsc::Receiver<Option<Bytes>>, stop: 
             };
             match pcm {
                 Ok(samples) => {
-                    let level = AudioFrame { samples, capture_us: 0 }.level_dbfs();
+                    let frame = AudioFrame { samples, capture_us: 0 };
+                    let level = frame.level_dbfs();
                     counters.audio_level_centi_db.store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
                     counters.audio_frames.fetch_add(1, Ordering::Relaxed);
+                    if let Some(p) = &mut playback {
+                        p.play(&frame);
+                    }
                 }
                 Err(e) => {
                     counters.audio_decode_errors.fetch_add(1, Ordering::Relaxed);

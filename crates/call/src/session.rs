@@ -86,6 +86,8 @@ pub struct LocalMedia {
 pub struct RemoteMedia {
     pub video: Arc<FrameSink>,
     pub counters: Arc<RecvCounters>,
+    /// Where to play received audio; `None` decodes and counts only (headless).
+    pub output: Option<Arc<pipeline::AudioOutput>>,
 }
 
 struct Flow {
@@ -387,7 +389,7 @@ impl Session {
             }
         }));
         threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
-        threads.push(pipeline::spawn_audio_receiver(audio_rx, stop.clone(), remote.counters.clone())?);
+        threads.push(pipeline::spawn_audio_receiver(audio_rx, stop.clone(), remote.counters.clone(), remote.output.clone())?);
 
         let mut audio = None;
         if let Some(src) = local.audio {

@@ -15,7 +15,7 @@ pub mod stamp;
 
 pub use frame::{AudioFrame, VideoFrame};
 pub use sink::FrameSink;
-pub use source::{AudioSource, SourceError, VideoSource};
+pub use source::{AudioSink, AudioSource, SourceError, VideoSource};
 
 /// Audio sample rate used end to end (Opus native rate).
 pub const SAMPLE_RATE: u32 = 48_000;

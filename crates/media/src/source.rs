@@ -21,6 +21,12 @@ pub trait VideoSource: Send {
     }
 }
 
+/// Where received audio is played: 20 ms mono 48 kHz frames in.
+pub trait AudioSink: Send {
+    fn play(&mut self, frame: &AudioFrame) -> Result<(), SourceError>;
+    fn name(&self) -> String;
+}
+
 /// A source of 20 ms mono 48 kHz audio frames.
 pub trait AudioSource: Send {
     fn next_frame(&mut self) -> Result<AudioFrame, SourceError>;

@@ -150,6 +150,15 @@ impl Drop for Speaker {
     }
 }
 
+impl crate::source::AudioSink for Speaker {
+    fn play(&mut self, frame: &AudioFrame) -> Result<(), crate::source::SourceError> {
+        Speaker::play(self, frame).map_err(|e| crate::source::SourceError::Gone(e.to_string()))
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
 /// Plays a tone on `name` for `duration` (blocking; call it off the async runtime).
 pub fn speaker_test(name: Option<&str>, freq: f32, duration: Duration) -> Result<String, DeviceError> {
     let mut speaker = Speaker::open(name)?;
