@@ -6,7 +6,7 @@ use crate::profile::{embedded_data_dir, Mode, Profile, Settings};
 use call::{CallConfig, CallEvent, CallManager, MediaFactory, NetConfig, Preset, Timeouts};
 use nx::{NxId, RestClient, RestConfig, RestError};
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -44,6 +44,8 @@ pub struct Core {
     session: tokio::sync::Mutex<Option<Active>>,
     embedded: tokio::sync::Mutex<Option<server::ServerHandle>>,
     forwarders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The microphone the next call opens (settings change it between calls).
+    pub microphone: Arc<Mutex<Option<String>>>,
 }
 
 /// A signed-in user.
@@ -76,6 +78,7 @@ impl Core {
             session: tokio::sync::Mutex::new(None),
             embedded: tokio::sync::Mutex::new(None),
             forwarders: Mutex::new(Vec::new()),
+            microphone: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -148,7 +151,10 @@ impl Core {
         };
         let jid = NxId::parse_jid(&jid).map_err(|e| e.to_string())?;
         self.sign_out().await;
-        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality: "medium".into() };
+        let kept = self.profile.load().unwrap_or_default();
+        let default_quality = if kept.default_quality.is_empty() { "medium".to_string() } else { kept.default_quality };
+        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality, microphone: kept.microphone, speaker: kept.speaker };
+        *self.microphone.lock().unwrap_or_else(|p| p.into_inner()) = settings.microphone.clone();
         let quality = settings.default_quality.parse::<Preset>().unwrap_or_default().quality();
         let manager = CallManager::start(CallConfig {
             rest: rest.clone(),
@@ -158,10 +164,13 @@ impl Core {
             display_name: name,
             net: NetConfig { udp_addrs: vec![if req.mode == Mode::Embedded { "127.0.0.1:0".into() } else { "0.0.0.0:0".into() }], ..Default::default() },
             quality,
-            media: MediaFactory::synthetic(),
+            media: MediaFactory::devices(self.microphone.clone()),
             analytics_dir: Some(self.profile.analytics_dir()),
             timeouts: Timeouts::default(),
         });
+        if settings.speaker.is_some() {
+            let _ = manager.set_speaker(settings.speaker.clone()).await;
+        }
         let mut online = manager.signaling_online();
         let up = matches!(tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| *o)).await, Ok(Ok(_)));
         if !up {

@@ -4,6 +4,7 @@
 
 mod commands;
 mod core;
+mod devices;
 mod frames;
 mod links;
 mod profile;
@@ -45,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
         .manage(core.clone())
+        .manage(devices::Meter::default())
         .setup(|app| {
             links::install(app.handle());
             Ok(())
@@ -71,6 +73,11 @@ fn main() -> anyhow::Result<()> {
             commands::start_stats,
             commands::latest_stats,
             links::take_dial_link,
+            devices::audio_devices,
+            devices::choose_devices,
+            devices::mic_meter_start,
+            devices::mic_meter_stop,
+            devices::speaker_test,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))?;
     runtime.block_on(core.sign_out());

@@ -22,6 +22,11 @@ pub struct Settings {
     pub username: String,
     pub api_key: String,
     pub default_quality: String,
+    /// Chosen devices by name (`None`: the system default).
+    #[serde(default)]
+    pub microphone: Option<String>,
+    #[serde(default)]
+    pub speaker: Option<String>,
 }
 
 /// A named profile: `--profile NAME` runs a second user on the same machine.

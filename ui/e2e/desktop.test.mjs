@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import net from "node:net";
@@ -70,8 +70,30 @@ async function rest(tok, method, p, body) {
   return JSON.parse(text);
 }
 
+/** A private PulseAudio for the app: a tone as the microphone, null sinks as speakers. */
+async function startPulse() {
+  const runtime = path.join(home, "pulse");
+  mkdirSync(runtime, { recursive: true });
+  const socket = path.join(runtime, "native");
+  const penv = { ...env, XDG_RUNTIME_DIR: runtime, PULSE_RUNTIME_PATH: runtime };
+  procs.push(spawn("pulseaudio", ["-n", "--daemonize=no", "--exit-idle-time=-1", "--disable-shm=yes",
+    `--load=module-native-protocol-unix socket=${socket} auth-anonymous=1`,
+    "--load=module-null-sink sink_name=simu_out rate=48000", "--load=module-null-sink sink_name=simu_mic rate=48000"], { env: penv, stdio: "ignore" }));
+  env.PULSE_SERVER = `unix:${socket}`;
+  for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 300));
+  execFileSync("pactl", ["set-default-sink", "simu_out"], { env });
+  execFileSync("pactl", ["set-default-source", "simu_mic.monitor"], { env });
+  const tone = Buffer.alloc(48000 * 2 * 60);
+  for (let i = 0; i < 48000 * 60; i++) tone.writeInt16LE(Math.round(Math.sin((i * 2 * Math.PI * 440) / 48000) * 16384), i * 2);
+  const file = path.join(runtime, "tone.raw");
+  writeFileSync(file, tone);
+  procs.push(spawn("pacat", ["-d", "simu_mic", "--raw", "--format=s16le", "--rate=48000", "--channels=1", file], { env, stdio: "ignore" }));
+}
+
 before(async () => {
   mkdirSync(shots, { recursive: true });
+  await startPulse();
   if (!env.DISPLAY) {
     env.DISPLAY = ":97";
     procs.push(spawn("Xvfb", [":97", "-screen", "0", "1280x800x24"], { stdio: "ignore" }));
@@ -192,6 +214,23 @@ test("history filters and pagination over a seeded server", async () => {
   await s.click(await s.find('button[aria-label="Back"]'));
 });
 
+test("settings: the microphone meter moves and the speaker test plays", async () => {
+  await s.click(await s.button("Settings"));
+  const level = await s.until("microphone level from the tone", async () => {
+    const v = await s.exec("return Number(document.querySelector('meter.level').value)");
+    return v > -30 ? v : null;
+  }, 15000);
+  assert.ok(level > -30, `a -9 dBFS tone, meter at ${level}`);
+  await s.click(await s.button("Play a test sound"));
+  const note = await s.until("speaker test done", async () => {
+    const t = await s.exec("return document.querySelector('.devices [aria-live]').textContent");
+    return t && t !== "…" ? t : null;
+  }, 15000);
+  assert.match(note, /Playing on default/);
+  await shot("7-settings");
+  await s.click(await s.find('button[aria-label="Back"]'));
+});
+
 test("a server that is down and bad credentials give clear errors", async () => {
   await s.click(await s.button("Settings"));
   await s.click(await s.button("Sign out"));
@@ -202,7 +241,7 @@ test("a server that is down and bad credentials give clear errors", async () => 
   await s.click(await s.find("button[type=submit]"));
   const down = await s.until("error for a server that is down", async () => s.text(await s.find("[role=alert]")));
   assert.match(down, /Cannot reach the server/);
-  await shot("7-server-down");
+  await shot("8-server-down");
   const srv = await s.find("input[name=server]");
   await s.clear(srv);
   await s.type(srv, server);
@@ -214,7 +253,7 @@ test("a server that is down and bad credentials give clear errors", async () => 
     return t.includes("refused") ? t : null;
   });
   assert.match(bad, /API key/);
-  await shot("8-bad-credentials");
+  await shot("9-bad-credentials");
 });
 
 test("a tel: link the app is opened with fills the dialer and asks to call", async () => {
@@ -231,5 +270,5 @@ test("a tel: link the app is opened with fills the dialer and asks to call", asy
   assert.equal(value, "+1-555-0100");
   const note = await s.until("a prompt to call", async () => s.text(await s.find(".notice, [role=status]")));
   assert.match(note, /\+1-555-0100/);
-  await shot("9-tel-link");
+  await shot("10-tel-link");
 });

@@ -54,6 +54,22 @@ impl MediaFactory {
             output: None,
         }
     }
+
+    /// A desktop's devices: the microphone chosen when a call starts (read from `microphone`,
+    /// opened on the media thread) and speakers for received audio; video stays synthetic until
+    /// cameras land.
+    pub fn devices(microphone: Arc<std::sync::Mutex<Option<String>>>) -> Self {
+        Self {
+            audio: Arc::new(move || {
+                let name = microphone.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                Box::new(media::devices::LazyMicrophone::new(name)) as Box<dyn AudioSource>
+            }),
+            output: Some(Arc::new(|name: Option<&str>| {
+                media::devices::Speaker::open(name).map(|s| Box::new(s) as Box<dyn media::AudioSink>).map_err(|e| e.to_string())
+            })),
+            ..Self::synthetic()
+        }
+    }
 }
 
 /// Everything a CallManager needs (the SDK's `createCallManager` arguments and more).

@@ -54,7 +54,24 @@ export const api = {
   setBitrates: (videoKbps?: number, audioKbps?: number) => invoke("set_bitrates", { videoKbps, audioKbps }),
   startStats: () => invoke<void>("start_stats"),
   takeDialLink: () => invoke<DialLink | null>("take_dial_link"),
+  audioDevices: () => invoke<Devices>("audio_devices"),
+  chooseDevices: (microphone: string | null, speaker: string | null, defaultQuality: string) =>
+    invoke<void>("choose_devices", { microphone, speaker, defaultQuality }),
+  micMeterStart: (device: string | null) => invoke<void>("mic_meter_start", { device }),
+  micMeterStop: () => invoke<void>("mic_meter_stop"),
+  speakerTest: (device: string | null) => invoke<string>("speaker_test", { device }),
 };
+
+export interface AudioDevice { name: string; is_default: boolean }
+export interface Devices { inputs: AudioDevice[]; outputs: AudioDevice[]; microphone: string | null; speaker: string | null; default_quality: string }
+
+export function onMicLevel(f: (dbfs: number) => void): Promise<UnlistenFn> {
+  return listen<number>("mic-level", (e) => f(e.payload));
+}
+
+export function onMicError(f: (message: string) => void): Promise<UnlistenFn> {
+  return listen<string>("mic-error", (e) => f(e.payload));
+}
 
 /** A click-to-call link (`tel:`, `simu:`) the app was opened with. */
 export interface DialLink { to: string; video: boolean }

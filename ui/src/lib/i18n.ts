@@ -71,7 +71,10 @@ const en = {
   account: "Account",
   camera: "Camera",
   preview: "Preview",
-  devicesLater: "This build uses a synthetic test camera and tone. Choosing devices, the microphone level meter and the speaker test come with the media engine.",
+  microphone: "Microphone",
+  testSpeaker: "Play a test sound",
+  playing: "Playing on",
+  noCamera: "No camera support yet: calls send a moving test pattern.",
 };
 
 export type Strings = typeof en;
@@ -147,7 +150,10 @@ const sw: Strings = {
   account: "Akaunti",
   camera: "Kamera",
   preview: "Onyesho",
-  devicesLater: "Toleo hili linatumia kamera na sauti za majaribio. Kuchagua vifaa, kipimo cha sauti ya maikrofoni na jaribio la spika vitakuja na injini ya media.",
+  microphone: "Maikrofoni",
+  testSpeaker: "Cheza sauti ya majaribio",
+  playing: "Inacheza kwenye",
+  noCamera: "Kamera bado haitumiki: simu zinatuma picha ya majaribio inayosonga.",
 };
 
 export function pick(lang: string): Strings {

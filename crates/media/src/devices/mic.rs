@@ -161,3 +161,50 @@ impl Drop for Microphone {
         }
     }
 }
+
+/// A microphone opened on first use, on the media thread that reads it (opening can take a
+/// moment and must not hold up the caller); a device that will not open is a `SourceError`.
+pub struct LazyMicrophone {
+    name: Option<String>,
+    mic: Option<Microphone>,
+}
+
+impl LazyMicrophone {
+    pub fn new(name: Option<String>) -> Self {
+        Self { name, mic: None }
+    }
+}
+
+impl AudioSource for LazyMicrophone {
+    fn next_frame(&mut self) -> Result<AudioFrame, SourceError> {
+        if self.mic.is_none() {
+            self.mic = Some(Microphone::open(self.name.as_deref()).map_err(|e| SourceError::Device(e.to_string()))?);
+        }
+        match &mut self.mic {
+            Some(m) => m.next_frame(),
+            None => Err(SourceError::Device("microphone not open".into())),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.mic.as_ref().map(|m| m.name.clone()).or_else(|| self.name.clone()).unwrap_or_else(|| "default".into())
+    }
+}
+
+/// Reports the microphone's level (dBFS, every 100 ms) until `stop` is set; for settings screens.
+pub fn level_meter(name: Option<&str>, stop: &std::sync::atomic::AtomicBool, mut on_level: impl FnMut(f32)) -> Result<(), DeviceError> {
+    let mut mic = Microphone::open(name)?;
+    let mut peak = -100f32;
+    let mut n = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let f = mic.next_frame().map_err(|e| DeviceError::Open(mic.name.clone(), e.to_string()))?;
+        peak = peak.max(f.level_dbfs());
+        n += 1;
+        if n == 5 {
+            on_level(peak);
+            peak = -100.0;
+            n = 0;
+        }
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@ mod mic;
 mod resample;
 mod speaker;
 
-pub use mic::Microphone;
+pub use mic::{level_meter, LazyMicrophone, Microphone};
 pub use speaker::{speaker_test, Speaker};
 
 use cpal::traits::{DeviceTrait, HostTrait};

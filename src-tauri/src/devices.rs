@@ -1,0 +1,93 @@
+//! Settings-screen device commands: list microphones and speakers, choose them (saved in the
+//! profile, applied to the next call and to the speaker of a live one), a live microphone level
+//! meter ("mic-level" events) and a speaker test tone. The device work lives in `media::devices`.
+
+use crate::core::Core;
+use media::devices::{AudioDevice, DeviceError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, State};
+
+#[derive(serde::Serialize)]
+pub struct Devices {
+    inputs: Vec<AudioDevice>,
+    outputs: Vec<AudioDevice>,
+    microphone: Option<String>,
+    speaker: Option<String>,
+    default_quality: String,
+}
+
+/// The running level meter, stopped when the settings screen closes or another starts.
+#[derive(Default)]
+pub struct Meter(Mutex<Option<Arc<AtomicBool>>>);
+
+#[tauri::command]
+pub async fn audio_devices(core: State<'_, Arc<Core>>) -> Result<Devices, String> {
+    let (inputs, outputs) = tokio::task::spawn_blocking(|| (media::devices::list_inputs(), media::devices::list_outputs())).await.map_err(|e| e.to_string())?;
+    let s = core.profile.load().unwrap_or_default();
+    Ok(Devices { inputs, outputs, microphone: s.microphone, speaker: s.speaker, default_quality: s.default_quality })
+}
+
+/// Saves the choices; the speaker and quality also apply to the signed-in CallManager at once.
+#[tauri::command]
+pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<String>, speaker: Option<String>, default_quality: Option<String>) -> Result<(), String> {
+    let mut s = core.profile.load().ok_or("Sign in first.")?;
+    s.microphone = microphone.filter(|m| !m.is_empty());
+    s.speaker = speaker.filter(|m| !m.is_empty());
+    let preset = match default_quality {
+        Some(q) => {
+            let p = q.parse::<call::Preset>()?;
+            s.default_quality = q;
+            Some(p)
+        }
+        None => None,
+    };
+    core.profile.save(&s).map_err(|e| format!("Cannot save settings: {e}"))?;
+    *core.microphone.lock().unwrap_or_else(|p| p.into_inner()) = s.microphone.clone();
+    if let Ok(m) = core.with_active(|a| a.manager.clone()).await {
+        m.set_speaker(s.speaker.clone()).await.map_err(|e| e.to_string())?;
+        if let Some(p) = preset {
+            m.set_quality_preset(p).await.map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the level meter on `device`; levels arrive as "mic-level" events (dBFS).
+#[tauri::command]
+pub fn mic_meter_start(app: AppHandle, meter: State<'_, Meter>, device: Option<String>) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Some(old) = meter.0.lock().unwrap_or_else(|p| p.into_inner()).replace(stop.clone()) {
+        old.store(true, Ordering::Relaxed);
+    }
+    std::thread::Builder::new()
+        .name("simu-mic-meter".into())
+        .spawn(move || {
+            let device = device.filter(|d| !d.is_empty());
+            if let Err(e) = media::devices::level_meter(device.as_deref(), &stop, |db| {
+                let _ = app.emit("mic-level", db);
+            }) {
+                let _ = app.emit("mic-error", e.to_string());
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub fn mic_meter_stop(meter: State<'_, Meter>) {
+    if let Some(old) = meter.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        old.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Plays a one-second tone on `device`; returns the device's name.
+#[tauri::command]
+pub async fn speaker_test(device: Option<String>) -> Result<String, String> {
+    let device = device.filter(|d| !d.is_empty());
+    tokio::task::spawn_blocking(move || media::devices::speaker_test(device.as_deref(), 523.25, Duration::from_secs(1)))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e: DeviceError| e.to_string())
+}
