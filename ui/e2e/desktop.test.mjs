@@ -258,11 +258,15 @@ test("a server that is down and bad credentials give clear errors", async () => 
 
 test("a tel: link the app is opened with fills the dialer and asks to call", async () => {
   await s.end();
+  const launched = Date.now();
   s = await Session.start("http://127.0.0.1:4444", app, ["tel:+1-555-0100"]);
   const user = await s.until("sign-in form", () => s.find("input[name=username]"));
+  console.log(`measure: cold start to the sign-in screen ${Date.now() - launched} ms (debug build, through WebDriver)`);
   await s.type(user, "alice");
+  const submitted = Date.now();
   await s.click(await s.find("button[type=submit]"));
   await s.until("dialer", () => s.find("#dial-input"));
+  console.log(`measure: sign-in to the dialer ${Date.now() - submitted} ms`);
   const value = await s.until("number from the link", async () => {
     const v = await s.exec("return document.querySelector('#dial-input').value");
     return v ? v : null;
