@@ -4,16 +4,15 @@
 //! silence, and a device that disappears is reported as `SourceError::Gone`.
 
 use super::resample::ToChunks;
+use super::stream_thread::StreamThread;
 use super::{find, DeviceError};
 use crate::frame::AudioFrame;
 use crate::source::{AudioSource, SourceError};
 use crate::{AUDIO_FRAME_SAMPLES, SAMPLE_RATE};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::DeviceTrait;
 use cpal::{SizedSample, StreamConfig};
 use std::collections::VecDeque;
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// What the capture callback shares with the reader.
@@ -35,8 +34,7 @@ pub struct Microphone {
     shared: Arc<Shared>,
     chunks: ToChunks,
     pending: Vec<f32>,
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _stream: StreamThread,
 }
 
 impl Microphone {
@@ -49,41 +47,19 @@ impl Microphone {
         let format = config.sample_format();
         let stream_config: StreamConfig = config.into();
         let shared = Arc::new(Shared::default());
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let (started_tx, started_rx) = mpsc::sync_channel::<Result<(), String>>(1);
         // Device samples kept at most (about 100 ms) before the oldest are dropped.
         let cap = rate as usize / 10;
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("simu-mic".into())
-            .spawn(move || {
-                let stream = match format {
-                    cpal::SampleFormat::F32 => build::<f32>(&device, &stream_config, thread_shared, cap),
-                    cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, thread_shared, cap),
-                    cpal::SampleFormat::I32 => build::<i32>(&device, &stream_config, thread_shared, cap),
-                    cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared, cap),
-                    other => Err(format!("unsupported sample format {other:?}")),
-                };
-                let stream = match stream.and_then(|s| s.play().map(|_| s).map_err(|e| e.to_string())) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = started_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = started_tx.send(Ok(()));
-                let _ = stop_rx.recv();
-                drop(stream);
-            })
-            .map_err(|e| DeviceError::Open(label.clone(), e.to_string()))?;
-        match started_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(DeviceError::Open(label, e)),
-            Err(_) => return Err(DeviceError::Open(label, "the device did not start".into())),
-        }
+        let stream = StreamThread::spawn("simu-mic", &label, move || match format {
+            cpal::SampleFormat::F32 => build::<f32>(&device, &stream_config, thread_shared, cap),
+            cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, thread_shared, cap),
+            cpal::SampleFormat::I32 => build::<i32>(&device, &stream_config, thread_shared, cap),
+            cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared, cap),
+            other => Err(format!("unsupported sample format {other:?}")),
+        })?;
         let chunks = ToChunks::new(rate, SAMPLE_RATE, AUDIO_FRAME_SAMPLES).map_err(|e| DeviceError::Open(label.clone(), e))?;
         tracing::info!(device = %label, rate, ?format, "microphone open");
-        Ok(Self { name: label, shared, chunks, pending: Vec::new(), stop: Some(stop_tx), thread: Some(thread) })
+        Ok(Self { name: label, shared, chunks, pending: Vec::new(), _stream: stream })
     }
 }
 
@@ -153,14 +129,6 @@ impl AudioSource for Microphone {
     }
 }
 
-impl Drop for Microphone {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// A microphone opened on first use, on the media thread that reads it (opening can take a
 /// moment and must not hold up the caller); a device that will not open is a `SourceError`.

@@ -5,6 +5,7 @@
 mod mic;
 mod resample;
 mod speaker;
+mod stream_thread;
 
 pub use mic::{level_meter, LazyMicrophone, Microphone};
 pub use speaker::{speaker_test, Speaker};

@@ -3,17 +3,16 @@
 //! dropped so delay cannot grow); an empty queue plays silence and counts an underrun.
 
 use super::resample::ToChunks;
+use super::stream_thread::StreamThread;
 use super::{find, DeviceError};
 use crate::audio::Tone;
 use crate::frame::AudioFrame;
 use crate::SAMPLE_RATE;
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::DeviceTrait;
 use cpal::{SizedSample, StreamConfig};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
@@ -30,8 +29,7 @@ pub struct Speaker {
     chunks: ToChunks,
     pending: Vec<f32>,
     cap: usize,
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _stream: StreamThread,
 }
 
 impl Speaker {
@@ -44,39 +42,17 @@ impl Speaker {
         let format = config.sample_format();
         let stream_config: StreamConfig = config.into();
         let shared = Arc::new(Shared::default());
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let (started_tx, started_rx) = mpsc::sync_channel::<Result<(), String>>(1);
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("simu-speaker".into())
-            .spawn(move || {
-                let stream = match format {
-                    cpal::SampleFormat::F32 => build::<f32>(&device, &stream_config, thread_shared),
-                    cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, thread_shared),
-                    cpal::SampleFormat::I32 => build::<i32>(&device, &stream_config, thread_shared),
-                    cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared),
-                    other => Err(format!("unsupported sample format {other:?}")),
-                };
-                let stream = match stream.and_then(|s| s.play().map(|_| s).map_err(|e| e.to_string())) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = started_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = started_tx.send(Ok(()));
-                let _ = stop_rx.recv();
-                drop(stream);
-            })
-            .map_err(|e| DeviceError::Open(label.clone(), e.to_string()))?;
-        match started_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(DeviceError::Open(label, e)),
-            Err(_) => return Err(DeviceError::Open(label, "the device did not start".into())),
-        }
+        let stream = StreamThread::spawn("simu-speaker", &label, move || match format {
+            cpal::SampleFormat::F32 => build::<f32>(&device, &stream_config, thread_shared),
+            cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, thread_shared),
+            cpal::SampleFormat::I32 => build::<i32>(&device, &stream_config, thread_shared),
+            cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared),
+            other => Err(format!("unsupported sample format {other:?}")),
+        })?;
         let chunks = ToChunks::new(SAMPLE_RATE, rate, (rate / 50) as usize).map_err(|e| DeviceError::Open(label.clone(), e))?;
         tracing::info!(device = %label, rate, ?format, "speaker open");
-        Ok(Self { name: label, shared, chunks, pending: Vec::new(), cap: rate as usize / 5, stop: Some(stop_tx), thread: Some(thread) })
+        Ok(Self { name: label, shared, chunks, pending: Vec::new(), cap: rate as usize / 5, _stream: stream })
     }
 
     pub fn name(&self) -> &str {
@@ -141,14 +117,6 @@ where
         .map_err(|e| e.to_string())
 }
 
-impl Drop for Speaker {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 impl crate::source::AudioSink for Speaker {
     fn play(&mut self, frame: &AudioFrame) -> Result<(), crate::source::SourceError> {
