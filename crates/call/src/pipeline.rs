@@ -4,6 +4,7 @@
 use crate::quality::Quality;
 use bytes::Bytes;
 use media::h264::{H264Decoder, H264Encoder, VideoEncodeSettings};
+use media::jitter::{JitterBuffer, Playout};
 use media::opus_codec::{OpusDecoder, OpusEncoder};
 use media::stamp;
 use media::{AudioFrame, AudioSink, AudioSource, FrameSink, VideoFrame, VideoSource};
@@ -87,6 +88,12 @@ pub struct RecvCounters {
     pub audio_frames: AtomicU64,
     pub audio_decode_errors: AtomicU64,
     pub audio_level_centi_db: AtomicU64,
+    /// Frames concealed (lost, or stretched while the jitter buffer refilled).
+    pub audio_concealed: AtomicU64,
+    /// Lost frames rebuilt from the next packet's in-band FEC.
+    pub audio_fec_recovered: AtomicU64,
+    /// The jitter buffer's current playout delay target.
+    pub audio_jitter_target_ms: AtomicU64,
     pub last_stamp_counter: AtomicU64,
     pub stamped_frames: AtomicU64,
     latencies_us: Mutex<VecDeque<u64>>,
@@ -399,9 +406,10 @@ impl Playback {
     }
 }
 
-/// Decodes received Opus packets (concealing lost ones) and plays them when an output is set.
+/// Plays received audio out of the jitter buffer on a 20 ms clock: decodes each packet, rebuilds
+/// single losses from the next packet's FEC, conceals the rest, and plays when an output is set.
 pub fn spawn_audio_receiver(
-    rx: std::sync::mpsc::Receiver<Option<Bytes>>,
+    jb: Arc<Mutex<JitterBuffer>>,
     stop: Arc<AtomicBool>,
     counters: Arc<RecvCounters>,
     output: Option<Arc<AudioOutput>>,
@@ -415,14 +423,31 @@ pub fn spawn_audio_receiver(
             }
         };
         let mut playback = output.map(Playback::new);
-        while let Some(pkt) = next_item(&rx, &stop) {
-            let pcm = match &pkt {
-                Some(p) => dec.decode(p).map(|s| s.to_vec()),
-                None => dec.conceal().map(|s| s.to_vec()),
+        let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
+        let mut next = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            sleep_until(next);
+            next += frame_len;
+            if Instant::now() > next + frame_len * 5 {
+                next = Instant::now() + frame_len;
+            }
+            let (playout, target, stats) = {
+                let mut j = jb.lock().unwrap_or_else(|p| p.into_inner());
+                let p = j.pop();
+                (p, j.target(), j.stats)
+            };
+            counters.audio_jitter_target_ms.store(target.as_millis() as u64, Ordering::Relaxed);
+            counters.audio_concealed.store(stats.concealed + stats.stretched, Ordering::Relaxed);
+            counters.audio_fec_recovered.store(stats.fec, Ordering::Relaxed);
+            let pcm = match &playout {
+                Playout::Waiting => continue,
+                Playout::Packet(p) => dec.decode(p),
+                Playout::Fec(next_packet) => dec.decode_fec(next_packet),
+                Playout::Conceal => dec.conceal(),
             };
             match pcm {
                 Ok(samples) => {
-                    let frame = AudioFrame { samples, capture_us: 0 };
+                    let frame = AudioFrame { samples: samples.to_vec(), capture_us: 0 };
                     let level = frame.level_dbfs();
                     counters.audio_level_centi_db.store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
                     counters.audio_frames.fetch_add(1, Ordering::Relaxed);

@@ -155,7 +155,7 @@ struct RemoteTrackCtx {
     events: mpsc::Sender<SessionEvent>,
     flow: Arc<Flow>,
     video_tx: std::sync::mpsc::SyncSender<Bytes>,
-    audio_tx: std::sync::mpsc::SyncSender<Option<Bytes>>,
+    audio_jb: Arc<std::sync::Mutex<media::jitter::JitterBuffer>>,
     need_keyframe: Arc<Notify>,
     counters: Arc<RecvCounters>,
 }
@@ -171,7 +171,6 @@ async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
 async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: RemoteTrackCtx) {
     let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
     let mut builder = SampleBuilder::new(512, H264Packet::default(), 90_000).with_max_time_delay(Duration::from_millis(500));
-    let mut last_audio_seq: Option<u16> = None;
     let mut freeze_check = tokio::time::interval(Duration::from_millis(500));
     let mut last_frames = 0u64;
     let mut last_pli = Instant::now() - Duration::from_secs(1);
@@ -194,18 +193,9 @@ async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: 
                             }
                         }
                     } else {
-                        let seq = pkt.header.sequence_number;
-                        if let Some(prev) = last_audio_seq {
-                            let gap = seq.wrapping_sub(prev);
-                            if gap == 0 || gap > 0x8000 {
-                                continue;
-                            }
-                            for _ in 1..gap.min(6) {
-                                let _ = ctx.audio_tx.try_send(None);
-                            }
-                        }
-                        last_audio_seq = Some(seq);
-                        let _ = ctx.audio_tx.try_send(Some(pkt.payload));
+                        // Opus RTP time runs at 48 kHz: 48 ticks per millisecond.
+                        let media_ms = f64::from(pkt.header.timestamp) / 48.0;
+                        ctx.audio_jb.lock().unwrap_or_else(|p| p.into_inner()).push(pkt.header.sequence_number, media_ms, pkt.payload, Instant::now());
                     }
                 }
                 Some(TrackRemoteEvent::OnEnded) | None => break,
@@ -361,7 +351,7 @@ impl Session {
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let flow = Arc::new(Flow { connected: AtomicBool::new(false), got_media: AtomicBool::new(false), reported: AtomicBool::new(false) });
         let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<Bytes>(8);
-        let (audio_tx, audio_rx) = std::sync::mpsc::sync_channel::<Option<Bytes>>(50);
+        let audio_jb = Arc::new(std::sync::Mutex::new(media::jitter::JitterBuffer::default()));
         let need_keyframe = Arc::new(Notify::new());
         let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = Arc::new(Handler {
@@ -369,7 +359,7 @@ impl Session {
                 events: ev_tx.clone(),
                 flow: flow.clone(),
                 video_tx,
-                audio_tx,
+                audio_jb: audio_jb.clone(),
                 need_keyframe: need_keyframe.clone(),
                 counters: remote.counters.clone(),
             },
@@ -389,7 +379,7 @@ impl Session {
             }
         }));
         threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
-        threads.push(pipeline::spawn_audio_receiver(audio_rx, stop.clone(), remote.counters.clone(), remote.output.clone())?);
+        threads.push(pipeline::spawn_audio_receiver(audio_jb, stop.clone(), remote.counters.clone(), remote.output.clone())?);
 
         let mut audio = None;
         if let Some(src) = local.audio {

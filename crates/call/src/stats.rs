@@ -32,6 +32,12 @@ pub struct AudioIn {
     pub jitter_ms: f64,
     pub frames_decoded: u64,
     pub level_dbfs: f32,
+    /// Frames played by concealment (loss, or the jitter buffer refilling).
+    pub concealed_frames: u64,
+    /// Lost frames rebuilt from in-band FEC.
+    pub fec_recovered: u64,
+    /// The jitter buffer's playout delay target.
+    pub jitter_buffer_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -83,6 +89,9 @@ pub struct LocalCounters {
     pub frame_size: (u32, u32),
     pub audio_frames: u64,
     pub audio_level: f32,
+    pub audio_concealed: u64,
+    pub audio_fec: u64,
+    pub audio_jitter_target_ms: u64,
     pub frames_encoded: u64,
     pub keyframes: u64,
     pub encoded_size: (u32, u32),
@@ -133,6 +142,9 @@ impl StatsCollector {
                 jitter_ms: raw.audio_in.jitter_ms,
                 frames_decoded: local.audio_frames,
                 level_dbfs: local.audio_level,
+                concealed_frames: local.audio_concealed,
+                fec_recovered: local.audio_fec,
+                jitter_buffer_ms: local.audio_jitter_target_ms,
             },
             video_out: VideoOut {
                 packets_sent: raw.video_out.packets_sent,

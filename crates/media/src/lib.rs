@@ -5,6 +5,7 @@ pub mod audio;
 pub mod devices;
 pub mod frame;
 pub mod h264;
+pub mod jitter;
 pub mod opus_codec;
 pub mod pattern;
 pub mod rgba;

@@ -18,7 +18,7 @@ export interface HistoryQuery {
 }
 export interface Stats {
   video: { bitrate: number; packetsReceived: number; packetsLost: number; bytesReceived: number; framesReceived: number; frameWidth: number; frameHeight: number; fps: number; jitterMs: number };
-  audio: { bitrate: number; packetsReceived: number; packetsLost: number; bytesReceived: number; jitterMs: number; levelDbfs: number };
+  audio: { bitrate: number; packetsReceived: number; packetsLost: number; bytesReceived: number; jitterMs: number; levelDbfs: number; concealedFrames?: number; fecRecovered?: number; jitterBufferMs?: number };
   videoOut: { packetsSent: number; bytesSent: number; bitrate: number; frameWidth: number; frameHeight: number; fps: number; targetBitrate: number };
   audioOut: { packetsSent: number; bytesSent: number; bitrate: number; targetBitrate: number };
   rttMs?: number; glassToGlassMs?: number; codec: string; timestampMs: number;
