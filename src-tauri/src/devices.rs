@@ -1,6 +1,6 @@
 //! Settings-screen device commands: list microphones and speakers, choose them (saved in the
 //! profile, applied to the next call and to the speaker of a live one), a live microphone level
-//! meter ("mic-level" events) and a speaker test tone. The device work lives in `media::devices`.
+//! meter ("mic-level" events), a speaker test tone and the camera preview. The device work lives in `media::devices`.
 
 use crate::core::Core;
 use media::devices::{AudioDevice, DeviceError};
@@ -80,6 +80,14 @@ pub fn mic_meter_stop(meter: State<'_, Meter>) {
     if let Some(old) = meter.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
         old.store(true, Ordering::Relaxed);
     }
+}
+
+/// Starts or stops the camera preview (into the local picture the frame server sends);
+/// returns the camera's name.
+#[tauri::command]
+pub async fn camera_preview(core: State<'_, Arc<Core>>, on: bool) -> Result<String, String> {
+    let m = core.with_active(|a| a.manager.clone()).await?;
+    m.preview_camera(on).await.map_err(|e| e.to_string())
 }
 
 /// Plays a one-second tone on `device`; returns the device's name.

@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
             devices::mic_meter_start,
             devices::mic_meter_stop,
             devices::speaker_test,
+            devices::camera_preview,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))?;
     runtime.block_on(core.sign_out());

@@ -227,6 +227,11 @@ test("settings: the microphone meter moves and the speaker test plays", async ()
     return t && t !== "…" ? t : null;
   }, 15000);
   assert.match(note, /Playing on default/);
+  const previewed = await s.until("camera preview frames", async () => {
+    const n = await s.exec("return window.simuPreview ? window.simuPreview.frames() : 0");
+    return n > 10 ? n : null;
+  }, 15000);
+  assert.ok(previewed > 10);
   await shot("7-settings");
   await s.click(await s.find('button[aria-label="Back"]'));
 });

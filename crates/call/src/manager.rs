@@ -30,6 +30,10 @@ pub enum CallError {
     NoCall,
     #[error("no other camera to switch to")]
     NoOtherCamera,
+    #[error("no camera")]
+    NoCamera,
+    #[error("media: {0}")]
+    Media(String),
     #[error(transparent)]
     Quality(#[from] QualityError),
     #[error("the call manager has stopped")]
@@ -98,6 +102,7 @@ enum Cmd {
     VideoEnabled(bool),
     Speaker(Option<String>),
     SwitchCamera(oneshot::Sender<Result<String, CallError>>),
+    Preview(bool, oneshot::Sender<Result<String, CallError>>),
     Quality(Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>, oneshot::Sender<Result<Quality, CallError>>),
     Stats(Option<Duration>),
     DropSignaling,
@@ -182,6 +187,14 @@ impl CallManager {
     /// Chooses the audio output device by name (`None`: system default).
     pub async fn set_speaker(&self, device: Option<String>) -> Result<(), CallError> {
         self.send(Cmd::Speaker(device)).await
+    }
+
+    /// Shows the current camera in the local video sink outside calls (a settings preview);
+    /// returns the camera's name. A call's media takes the sink over and ends the preview.
+    pub async fn preview_camera(&self, on: bool) -> Result<String, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::Preview(on, tx)).await?;
+        rx.await.map_err(|_| CallError::Stopped)?
     }
 
     /// Moves to the next camera; returns its name.
@@ -299,6 +312,8 @@ struct Driver {
     video_on: bool,
     camera: usize,
     speaker: Option<String>,
+    /// Set to stop the settings preview's capture thread.
+    preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The live call's playback (follows `set_speaker`).
     output: Option<Arc<crate::pipeline::AudioOutput>>,
     stats_every: Option<Duration>,
@@ -354,6 +369,7 @@ impl Driver {
             video_on: true,
             camera: 0,
             speaker: None,
+            preview_stop: None,
             output: None,
             stats_every: None,
             collector: StatsCollector::default(),
@@ -427,7 +443,14 @@ impl Driver {
         self.shutdown().await;
     }
 
+    fn stop_preview(&mut self) {
+        if let Some(stop) = self.preview_stop.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+
     async fn shutdown(&mut self) {
+        self.stop_preview();
         if self.machine.state() != CallState::Idle {
             let actions = self.machine.handle(Input::Hangup, Instant::now());
             self.execute(actions).await;
@@ -500,6 +523,27 @@ impl Driver {
                     out.select(dev.clone());
                 }
                 self.speaker = dev;
+            }
+            Cmd::Preview(on, reply) => {
+                self.stop_preview();
+                let name = self.cfg.media.video.get(self.camera).map(|(n, _)| n.clone()).unwrap_or_default();
+                if on && self.session.is_none() {
+                    match self.cfg.media.video.get(self.camera) {
+                        Some((_, make)) => {
+                            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                            if let Err(e) = crate::pipeline::spawn_preview(make(), self.local_video.clone(), stop.clone()) {
+                                let _ = reply.send(Err(CallError::Media(e.to_string())));
+                                return;
+                            }
+                            self.preview_stop = Some(stop);
+                        }
+                        None => {
+                            let _ = reply.send(Err(CallError::NoCamera));
+                            return;
+                        }
+                    }
+                }
+                let _ = reply.send(Ok(name));
             }
             Cmd::SwitchCamera(reply) => {
                 let n = self.cfg.media.video.len();
@@ -745,6 +789,7 @@ impl Driver {
             Ok(Err(e)) => tracing::warn!(error = %e, "no ICE servers from the server; using host candidates only"),
             Err(_) => tracing::warn!("ICE server request timed out; using host candidates only"),
         }
+        self.stop_preview();
         let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
         let video_src = if video {
             self.cfg.media.video.get(self.camera).map(|(_, make)| make())

@@ -337,6 +337,25 @@ pub fn spawn_video_receiver(
     })
 }
 
+/// Feeds a camera into a display sink at its own pace (a settings preview; no encoding).
+pub fn spawn_preview(mut source: Box<dyn VideoSource>, sink: Arc<FrameSink>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("simu-preview".into()).spawn(move || {
+        let frame_len = Duration::from_millis(33);
+        let mut next = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            sleep_until(next);
+            next += frame_len;
+            match source.next_frame() {
+                Ok(f) => sink.push(f),
+                Err(e) => {
+                    tracing::warn!(error = %e, "camera preview stopped");
+                    break;
+                }
+            }
+        }
+    })
+}
+
 /// Opens an output device by name (`None`: the system default).
 pub type OpenOutput = Arc<dyn Fn(Option<&str>) -> Result<Box<dyn AudioSink>, String> + Send + Sync>;
 

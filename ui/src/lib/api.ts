@@ -60,6 +60,7 @@ export const api = {
   micMeterStart: (device: string | null) => invoke<void>("mic_meter_start", { device }),
   micMeterStop: () => invoke<void>("mic_meter_stop"),
   speakerTest: (device: string | null) => invoke<string>("speaker_test", { device }),
+  cameraPreview: (on: boolean) => invoke<string>("camera_preview", { on }),
 };
 
 export interface AudioDevice { name: string; is_default: boolean }

@@ -204,3 +204,35 @@ export class FrameClient {
     this.ws?.close();
   }
 }
+
+/** Video on screen: canvases for the local and/or remote picture, fed by one frame client that
+ * knows each canvas's on-screen size. `close()` stops it all. */
+export interface MountedVideo {
+  renderer: RendererKind;
+  frames: (kind: number) => number;
+  client: FrameClient;
+  close: () => void;
+}
+
+export function mountVideo(url: string, gpu: boolean, canvases: { local?: HTMLCanvasElement; remote?: HTMLCanvasElement }, onRemote?: () => void): MountedVideo {
+  const renderer = chooseRenderer(gpu);
+  const plain = renderer === "2d";
+  const make = (c?: HTMLCanvasElement) => (c ? (plain ? new RgbaRenderer(c) : new YuvRenderer(c)) : null);
+  const local = make(canvases.local);
+  const remote = make(canvases.remote);
+  const client = new FrameClient(url, (f) => {
+    if (f.kind === KIND_LOCAL) local?.draw(f);
+    else if (remote) { remote.draw(f); onRemote?.(); }
+  });
+  const dpr = window.devicePixelRatio || 1;
+  const observer = new ResizeObserver((entries) => {
+    for (const e of entries) client.setShownSize(e.target === canvases.local ? KIND_LOCAL : KIND_REMOTE, e.contentRect.width * dpr, e.contentRect.height * dpr, plain);
+  });
+  for (const c of [canvases.local, canvases.remote]) if (c) observer.observe(c);
+  return {
+    renderer,
+    client,
+    frames: (kind) => (kind === KIND_LOCAL ? local?.frames : remote?.frames) ?? 0,
+    close: () => { observer.disconnect(); client.close(); },
+  };
+}
