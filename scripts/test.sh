@@ -14,6 +14,8 @@ export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 scripts/interop-xmpp.sh
+# Simu <-> Chromium's own WebRTC, both ways, in a loopback-only network namespace.
+scripts/interop-chromium.sh
 # The web UI's unit tests (vitest in jsdom; no browser download).
 if command -v npm >/dev/null; then
   (cd ui && npm install --no-audit --no-fund --loglevel=error && npx vitest run)

@@ -67,6 +67,14 @@ pub struct NetConfig {
     pub udp_addrs: Vec<String>,
 }
 
+impl NetConfig {
+    /// Resolving browsers' `.local` candidates needs a multicast socket, which a loopback-only
+    /// set-up (or a network namespace with only `lo`) cannot open; such set-ups skip mDNS.
+    fn mdns(&self) -> bool {
+        !self.udp_addrs.iter().all(|a| a.parse::<std::net::SocketAddr>().is_ok_and(|s| s.ip().is_loopback()))
+    }
+}
+
 impl Default for NetConfig {
     fn default() -> Self {
         Self { ice_servers: Vec::new(), relay_only: false, udp_addrs: vec!["0.0.0.0:0".into()] }
@@ -307,8 +315,11 @@ pub async fn build_peer(net: &NetConfig, handler: Arc<dyn PeerConnectionEventHan
     if net.relay_only {
         cfg = cfg.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
     }
+    let mdns = if net.mdns() { rtc::ice::mdns::MulticastDnsMode::QueryOnly } else { rtc::ice::mdns::MulticastDnsMode::Disabled };
+    let settings = rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder::new().with_multicast_dns_mode(mdns).build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(cfg.build())
+        .with_setting_engine(settings)
         .with_media_engine(me)
         .with_interceptor_registry(registry)
         .with_handler(handler)

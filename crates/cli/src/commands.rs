@@ -91,7 +91,7 @@ pub struct AnswerArgs {
     /// Answer without sending video.
     #[arg(long)]
     audio_only: bool,
-    /// Exit after this many calls.
+    /// Exit after this many calls. With `--json`, each call's last stats sample follows its end.
     #[arg(long)]
     calls: Option<u32>,
 }
@@ -99,6 +99,7 @@ pub struct AnswerArgs {
 pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
     let m = manager(&a.account, Preset::Medium.quality()).await?;
     let mut events = m.subscribe();
+    m.start_stats_collection(Duration::from_secs(2)).await?;
     if !a.json {
         println!("{} is online; waiting for calls (Ctrl-C to stop)", m.jid());
     }
@@ -115,6 +116,10 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
                     CallEvent::IncomingCall { .. } if a.decline => m.reject_call().await?,
                     CallEvent::IncomingCall { .. } => m.accept_call(true, !a.audio_only).await?,
                     CallEvent::CallEnded { .. } | CallEvent::IncomingWithdrawn { .. } => {
+                        // The call's last stats sample, for scripts (`--json`).
+                        if let (true, CallEvent::CallEnded { .. }, Some(s)) = (a.json, &e, m.latest_stats()) {
+                            println!("{}", serde_json::to_string(&s)?);
+                        }
                         done += 1;
                         if a.calls.is_some_and(|n| done >= n) {
                             break;

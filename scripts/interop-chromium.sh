@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Calls between Simu (the `simu` CLI) and Debian's Chromium with its own WebRTC, both ways,
+# through simu-server. Runs inside a fresh network namespace that has only loopback, so neither
+# side can reach (or leak traffic to) anything but 127.0.0.1. Needs root (unshare -n).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh interop
+(cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
+cargo build --locked -q -p simu-cli
+exec unshare --net bash -c 'ip link set lo up && node --test tests/interop/'
