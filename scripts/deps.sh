@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Simu needs on Debian 12, skipping what is already there.
-# Usage: scripts/deps.sh [build|test|desktop|desktop-test|interop]
+# Usage: scripts/deps.sh [build|test|desktop|desktop-test|interop|faults]
 set -euo pipefail
 want=(pkg-config nasm cmake make gcc g++ python3 iproute2 ca-certificates libasound2-dev)
 desktop=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev)
@@ -8,6 +8,7 @@ case "${1:-build}" in
   test) want+=(ejabberd coturn python3-websockets curl pulseaudio pulseaudio-utils libasound2-plugins) ;;
   desktop) want+=("${desktop[@]}") ;;
   interop) want+=(chromium iproute2 util-linux) ;;
+  faults) want+=(iproute2 nftables) ;;
   desktop-test) want+=("${desktop[@]}" xvfb webkit2gtk-driver xauth imagemagick procps pulseaudio pulseaudio-utils libasound2-plugins) ;;
 esac
 missing=()
@@ -15,7 +16,7 @@ for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Node may come from elsewhere (nodesource): ask apt only when there is no npm at all.
-case "${1:-build}" in test|desktop*|interop) command -v npm >/dev/null || missing+=(nodejs npm) ;; esac
+case "${1:-build}" in test|desktop*|interop|faults) command -v npm >/dev/null || missing+=(nodejs npm) ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -16,6 +16,8 @@ cargo test --workspace --locked
 scripts/interop-xmpp.sh
 # Simu <-> Chromium's own WebRTC, both ways, in a loopback-only network namespace.
 scripts/interop-chromium.sh
+# Loss, a bandwidth cap and a link outage between two network namespaces.
+scripts/faults.sh
 # The web UI's unit tests (vitest in jsdom; no browser download).
 if command -v npm >/dev/null; then
   (cd ui && npm install --no-audit --no-fund --loglevel=error && npx vitest run)

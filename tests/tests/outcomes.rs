@@ -130,6 +130,6 @@ async fn a_garbage_offer_fails_the_call_with_a_clear_error() {
         }
     }
     assert!(got_end, "the peer is told the call failed");
-    assert_eq!(bob.state(), CallState::Idle);
+    wait_state(&bob, CallState::Idle, T).await;
     raw.close().await;
 }

@@ -312,6 +312,8 @@ struct Driver {
     video_on: bool,
     camera: usize,
     speaker: Option<String>,
+    /// The send-rate controller of the live call.
+    rate: Option<crate::bwe::RateController>,
     /// Set to stop the settings preview's capture thread.
     preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The live call's playback (follows `set_speaker`).
@@ -370,6 +372,7 @@ impl Driver {
             camera: 0,
             speaker: None,
             preview_stop: None,
+            rate: None,
             output: None,
             stats_every: None,
             collector: StatsCollector::default(),
@@ -392,6 +395,9 @@ impl Driver {
 
     async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
         let mut stats_timer: Option<tokio::time::Interval> = None;
+        // The encoder follows the congestion controller's estimate, read once a second.
+        let mut bwe_timer = tokio::time::interval(Duration::from_secs(1));
+        bwe_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.machine.next_deadline();
             tokio::select! {
@@ -431,6 +437,14 @@ impl Driver {
                 }
                 _ = async { match stats_timer.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
                     self.sample_stats().await;
+                }
+                _ = bwe_timer.tick(), if self.session.is_some() => {
+                    if let (Some(s), Some(rate)) = (&self.session, self.rate.as_mut()) {
+                        let (sent, encoded) = s.send_report().await;
+                        let bps = rate.update(sent, encoded);
+                        tracing::debug!(bps, sent, encoded, "send rate estimate");
+                        s.control().set_estimate(bps);
+                    }
                 }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
                 _ = async { match self.restart_at { Some((t, _)) => tokio::time::sleep_until(t.into()).await, None => std::future::pending().await } } => {
@@ -807,6 +821,9 @@ impl Driver {
         let (session, rx) = Session::start(&net, local, remote).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);
+        // Start at the user's full rate; the controller only backs off on reported loss.
+        let start = u64::from(self.quality.video_kbps + self.quality.audio_kbps) * 1000;
+        self.rate = Some(crate::bwe::RateController::new(start, 60_000, start.max(60_000) * 5 / 2));
         self.role = Some(role);
         self.collector = StatsCollector::default();
         Ok(())
@@ -818,7 +835,7 @@ impl Driver {
         let sc = &s.send_counters;
         let (w, h) = self.remote_video.size();
         let enc = sc.encoded_size.load(Ordering::Relaxed);
-        let q = s.control().quality();
+        let q = s.control().effective_quality();
         let local = LocalCounters {
             frames_decoded: self.counters.video_frames.load(Ordering::Relaxed),
             decode_errors: self.counters.video_decode_errors.load(Ordering::Relaxed),

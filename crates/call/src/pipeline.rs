@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 pub struct MediaControl {
     quality: Mutex<Quality>,
     quality_version: AtomicU64,
+    /// The congestion controller's estimate (bps, 0 before the first one).
+    estimate_bps: AtomicU64,
     pub audio_enabled: AtomicBool,
     pub video_enabled: AtomicBool,
     keyframe: AtomicBool,
@@ -30,6 +32,7 @@ impl MediaControl {
         Arc::new(Self {
             quality: Mutex::new(q),
             quality_version: AtomicU64::new(0),
+            estimate_bps: AtomicU64::new(0),
             audio_enabled: AtomicBool::new(audio),
             video_enabled: AtomicBool::new(video),
             keyframe: AtomicBool::new(true),
@@ -45,6 +48,27 @@ impl MediaControl {
     pub fn set_quality(&self, q: Quality) {
         *self.quality.lock().unwrap_or_else(|p| p.into_inner()) = q;
         self.quality_version.fetch_add(1, Ordering::Release);
+    }
+
+    /// What the video encoder aims for now: the user's settings within the bandwidth estimate.
+    pub fn effective_quality(&self) -> Quality {
+        let e = self.estimate_bps.load(Ordering::Relaxed);
+        crate::quality::adapt(self.quality(), (e > 0).then_some(e))
+    }
+
+    /// A new bandwidth estimate; the encoder follows when it changes what it should do by more
+    /// than 10% (or the picture size), so small wobbles do not reconfigure it.
+    pub fn set_estimate(&self, bps: u64) {
+        let before = self.effective_quality();
+        let old = self.estimate_bps.swap(bps, Ordering::Relaxed);
+        let after = self.effective_quality();
+        let moved = (after.width, after.height, after.fps) != (before.width, before.height, before.fps)
+            || after.video_kbps.abs_diff(before.video_kbps) * 10 > before.video_kbps;
+        if moved {
+            self.quality_version.fetch_add(1, Ordering::Release);
+        } else if old != 0 {
+            self.estimate_bps.store(old, Ordering::Relaxed);
+        }
     }
 
     pub fn request_keyframe(&self) {
@@ -78,6 +102,8 @@ pub struct SendCounters {
     pub encoded_size: AtomicU32,
     pub encoded_fps: AtomicU32,
     pub encode_us: AtomicU64,
+    /// Encoded video handed to the network (the rate controller compares what went out).
+    pub video_payload_bytes: AtomicU64,
 }
 
 /// What the receive side counts.
@@ -136,7 +162,7 @@ pub fn spawn_video_sender(
     errors: mpsc::Sender<String>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("simu-video-enc".into()).spawn(move || {
-        let mut q = ctl.quality();
+        let mut q = ctl.effective_quality();
         let mut version = ctl.quality_version.load(Ordering::Acquire);
         let settings = |q: &Quality| VideoEncodeSettings { bitrate_bps: q.video_kbps * 1000, fps: q.fps as f32 };
         let mut enc = match H264Encoder::new(settings(&q)) {
@@ -152,7 +178,7 @@ pub fn spawn_video_sender(
             let v = ctl.quality_version.load(Ordering::Acquire);
             if v != version {
                 version = v;
-                q = ctl.quality();
+                q = ctl.effective_quality();
                 if let Err(e) = enc.reconfigure(settings(&q)) {
                     let _ = errors.try_send(e.to_string());
                     return;
@@ -202,6 +228,7 @@ pub fn spawn_video_sender(
             counters.encode_us.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
             counters.encoded_size.store(((frame.width as u32) << 16) | frame.height as u32, Ordering::Relaxed);
             counters.encoded_fps.store(q.fps, Ordering::Relaxed);
+            counters.video_payload_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
             preview.push(frame);
             if data.is_empty() {
                 continue;

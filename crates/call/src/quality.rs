@@ -86,6 +86,25 @@ impl Quality {
     }
 }
 
+/// What the video encoder should do within the user's `q` given the bandwidth estimate (bps,
+/// audio included): the bitrate follows the estimate (never above the user's cap), and the
+/// picture shrinks when the bitrate cannot carry it (half size under 50% of the cap, a quarter
+/// and at most 15 fps under 20%), so frames keep moving on a thin link.
+pub fn adapt(q: Quality, estimate_bps: Option<u64>) -> Quality {
+    let Some(bps) = estimate_bps else { return q };
+    let avail = (bps / 1000).saturating_sub(u64::from(q.audio_kbps)).max(50) as u32;
+    let kbps = q.video_kbps.min(avail);
+    let even = |v: u32| (v & !1).max(2);
+    let (w, h, fps) = if kbps * 5 < q.video_kbps {
+        (even(q.width / 4), even(q.height / 4), q.fps.min(15))
+    } else if kbps * 2 < q.video_kbps {
+        (even(q.width / 2), even(q.height / 2), q.fps)
+    } else {
+        (q.width, q.height, q.fps)
+    };
+    Quality { width: w, height: h, fps, video_kbps: kbps, audio_kbps: q.audio_kbps }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +125,19 @@ mod tests {
         assert!(q.with_video_kbps(0).is_err());
         assert!(q.with_audio_kbps(1000).is_err());
         assert_eq!(q.with_video(641, 481, 15).map(|q| (q.width, q.height)), Ok((640, 480)));
+    }
+
+    #[test]
+    fn the_estimate_steers_bitrate_then_size_within_the_users_caps() {
+        let q = Preset::Medium.quality();
+        assert_eq!(adapt(q, None), q, "no estimate yet: the preset");
+        assert_eq!(adapt(q, Some(5_000_000)), q, "plenty: the preset, never more");
+        let a = adapt(q, Some(800_000));
+        assert_eq!((a.video_kbps, a.width, a.height), (736, 1280, 720), "a little short: lower bitrate, same size");
+        let b = adapt(q, Some(300_000));
+        assert_eq!((b.video_kbps, b.width, b.height, b.fps), (236, 640, 360, 30), "300 kbit/s: half size");
+        let c = adapt(q, Some(150_000));
+        assert_eq!((c.video_kbps, c.width, c.height, c.fps), (86, 320, 180, 15), "very thin: quarter size, 15 fps");
+        assert_eq!(adapt(q, Some(10_000)).video_kbps, 50, "a floor keeps frames coming");
     }
 }
