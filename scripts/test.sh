@@ -37,10 +37,11 @@ node --test ui/e2e/
 # The .deb from the Tauri bundler (debug build, to reuse what the tests built): files and metadata.
 scripts/package.sh --debug
 deb=$(ls target/debug/bundle/deb/*.deb)
-dpkg-deb -c "$deb" | grep -q ' ./usr/bin/simu-desktop$\| usr/bin/simu-desktop$'
-dpkg-deb -c "$deb" | grep -q 'usr/share/applications/Simu.desktop'
-dpkg-deb -c "$deb" | grep -q 'usr/share/icons/hicolor/128x128/apps/simu-desktop.png'
-dpkg-deb -f "$deb" Depends | grep -q libwebkit2gtk-4.1-0
+listing=$(dpkg-deb -c "$deb")
+for f in usr/bin/simu-desktop usr/share/applications/Simu.desktop usr/share/icons/hicolor/128x128/apps/simu-desktop.png; do
+  grep -q "$f" <<<"$listing" || { echo "missing from the .deb: $f" >&2; exit 1; }
+done
+grep -q libwebkit2gtk-4.1-0 <<<"$(dpkg-deb -f "$deb" Depends)"
 echo "package ok: $deb"
 # What the desktop frame server spends per picture, against a plain copy in the same run.
 cargo run --locked -q -p simu-cli -- bench display --seconds 0.5
