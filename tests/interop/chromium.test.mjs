@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import net from "node:net";
+import { freePort, waitPort } from "../js/net.mjs";
 import { chromium } from "playwright-core";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -17,20 +17,7 @@ const dir = mkdtempSync(path.join(tmpdir(), "simu-interop-"));
 const procs = [];
 let server, page, browser, http;
 
-function freePort() {
-  return new Promise((resolve) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); }); });
-}
 
-function waitPort(port, ms = 20000) {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const c = net.connect(port, "127.0.0.1", () => { c.end(); resolve(); });
-      c.on("error", () => (Date.now() > deadline ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 200)));
-    };
-    attempt();
-  });
-}
 
 function run(args) {
   const p = spawn(simu, [...args, "--server", server, "--media-ip", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });

@@ -6,7 +6,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import net from "node:net";
+import { waitPort } from "../../tests/js/net.mjs";
 import { Session } from "./webdriver.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -21,16 +21,6 @@ let s;
 
 const env = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, "data"), XDG_STATE_HOME: path.join(home, "state"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
 
-function waitPort(port, ms = 20000) {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const c = net.connect(port, "127.0.0.1", () => { c.end(); resolve(); });
-      c.on("error", () => (Date.now() > deadline ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 200)));
-    };
-    attempt();
-  });
-}
 
 /** A screenshot of the whole X display (WebKitWebDriver's own screenshot hangs under Xvfb). */
 async function shot(name) {
