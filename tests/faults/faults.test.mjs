@@ -83,6 +83,7 @@ async function call(name, seconds, during = async () => {}) {
   await during();
   const code = await c.exit;
   await ans.exit;
+  // SIMU_FAULTS_LOG=DIR keeps both peers' output of each call (with RUST_LOG=call::manager=debug: the rate controller).
   if (process.env.SIMU_FAULTS_LOG) writeFileSync(path.join(process.env.SIMU_FAULTS_LOG, `${name}.log`), `${c.output()}\n--- callee ---\n${ans.output()}`);
   return { code, caller: lastStats(c.output()), callee: lastStats(ans.output()), out: c.output() };
 }
