@@ -332,18 +332,17 @@ impl Store {
         Ok(())
     }
 
-    /// Takes (and deletes) a user's offline stanzas, oldest first, with their times.
+    /// Takes (and deletes) a user's offline stanzas, oldest first, with their times. One
+    /// statement, so it takes the write lock at once: a SELECT-then-DELETE transaction failed
+    /// with "database is locked" when many users signed in together (its lock upgrade does not
+    /// wait for the busy timeout).
     pub async fn take_offline(&self, recipient: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query("SELECT stanza, created_at FROM offline_messages WHERE recipient = ? ORDER BY id")
+        let rows = sqlx::query("DELETE FROM offline_messages WHERE recipient = ? RETURNING id, stanza, created_at")
             .bind(recipient)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await?;
-        sqlx::query("DELETE FROM offline_messages WHERE recipient = ?")
-            .bind(recipient)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        let mut out: Vec<(i64, String, String)> = rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        out.sort_by_key(|r| r.0);
+        Ok(out.into_iter().map(|(_, stanza, at)| (stanza, at)).collect())
     }
 }
