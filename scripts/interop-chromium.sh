@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Calls between Simu (the `simu` CLI) and Debian's Chromium with its own WebRTC, both ways,
 # through simu-server. Runs inside a fresh network namespace that has only loopback, so neither
-# side can reach (or leak traffic to) anything but 127.0.0.1. Needs root (unshare -n).
+# side can reach (or leak traffic to) anything but 127.0.0.1. As root it uses a plain network
+# namespace; otherwise a user namespace maps the caller to root inside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh interop
 (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 cargo build --locked -q -p simu-cli
-exec unshare --net bash -c 'ip link set lo up && node --test tests/interop/'
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
+exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && node --test tests/interop/'
