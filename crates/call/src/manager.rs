@@ -395,7 +395,7 @@ impl Driver {
 
     async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
         let mut stats_timer: Option<tokio::time::Interval> = None;
-        // The encoder follows the congestion controller's estimate, read once a second.
+        // The encoder follows the send-rate controller (bwe.rs), stepped once a second.
         let mut bwe_timer = tokio::time::interval(Duration::from_secs(1));
         bwe_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -540,24 +540,19 @@ impl Driver {
             }
             Cmd::Preview(on, reply) => {
                 self.stop_preview();
-                let name = self.cfg.media.video.get(self.camera).map(|(n, _)| n.clone()).unwrap_or_default();
+                let Some((name, make)) = self.cfg.media.video.get(self.camera) else {
+                    let _ = reply.send(if on { Err(CallError::NoCamera) } else { Ok(String::new()) });
+                    return;
+                };
                 if on && self.session.is_none() {
-                    match self.cfg.media.video.get(self.camera) {
-                        Some((_, make)) => {
-                            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                            if let Err(e) = crate::pipeline::spawn_preview(make(), self.local_video.clone(), stop.clone()) {
-                                let _ = reply.send(Err(CallError::Media(e.to_string())));
-                                return;
-                            }
-                            self.preview_stop = Some(stop);
-                        }
-                        None => {
-                            let _ = reply.send(Err(CallError::NoCamera));
-                            return;
-                        }
+                    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    if let Err(e) = crate::pipeline::spawn_preview(make(), self.local_video.clone(), stop.clone()) {
+                        let _ = reply.send(Err(CallError::Media(e.to_string())));
+                        return;
                     }
+                    self.preview_stop = Some(stop);
                 }
-                let _ = reply.send(Ok(name));
+                let _ = reply.send(Ok(name.clone()));
             }
             Cmd::SwitchCamera(reply) => {
                 let n = self.cfg.media.video.len();

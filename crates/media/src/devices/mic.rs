@@ -5,7 +5,7 @@
 
 use super::resample::ToChunks;
 use super::stream_thread::StreamThread;
-use super::{find, DeviceError};
+use super::DeviceError;
 use crate::frame::AudioFrame;
 use crate::source::{AudioSource, SourceError};
 use crate::{AUDIO_FRAME_SAMPLES, SAMPLE_RATE};
@@ -40,12 +40,7 @@ pub struct Microphone {
 impl Microphone {
     /// Opens `name` (`None`: the system default input).
     pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
-        let device = find(name, true)?;
-        let label = device.name().unwrap_or_else(|_| "microphone".into());
-        let config = super::pick_config(&device, true).map_err(|e| DeviceError::Open(label.clone(), e))?;
-        let rate = config.sample_rate().0;
-        let format = config.sample_format();
-        let stream_config: StreamConfig = config.into();
+        let super::Opening { device, label, rate, format, config: stream_config } = super::opening(name, true)?;
         let shared = Arc::new(Shared::default());
         // Device samples kept at most (about 100 ms) before the oldest are dropped.
         let cap = rate as usize / 10;

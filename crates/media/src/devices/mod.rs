@@ -74,6 +74,23 @@ fn find(name: Option<&str>, input: bool) -> Result<cpal::Device, DeviceError> {
     }
 }
 
+/// A device found and its stream format chosen, ready to build a stream on.
+struct Opening {
+    device: cpal::Device,
+    label: String,
+    rate: u32,
+    format: cpal::SampleFormat,
+    config: cpal::StreamConfig,
+}
+
+/// Finds `name` (`None`: the default) for input or output and picks its format.
+fn opening(name: Option<&str>, input: bool) -> Result<Opening, DeviceError> {
+    let device = find(name, input)?;
+    let label = device.name().unwrap_or_else(|_| if input { "microphone" } else { "speaker" }.into());
+    let config = pick_config(&device, input).map_err(|e| DeviceError::Open(label.clone(), e))?;
+    Ok(Opening { rate: config.sample_rate().0, format: config.sample_format(), config: config.into(), device, label })
+}
+
 /// The device's format closest to the call's: 48 kHz (no resampling) with the fewest channels
 /// and a float or 16-bit sample type when offered; else the device's default.
 fn pick_config(device: &cpal::Device, input: bool) -> Result<cpal::SupportedStreamConfig, String> {

@@ -4,7 +4,7 @@
 
 use super::resample::ToChunks;
 use super::stream_thread::StreamThread;
-use super::{find, DeviceError};
+use super::DeviceError;
 use crate::audio::Tone;
 use crate::frame::AudioFrame;
 use crate::SAMPLE_RATE;
@@ -35,12 +35,7 @@ pub struct Speaker {
 impl Speaker {
     /// Opens `name` (`None`: the system default output).
     pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
-        let device = find(name, false)?;
-        let label = device.name().unwrap_or_else(|_| "speaker".into());
-        let config = super::pick_config(&device, false).map_err(|e| DeviceError::Open(label.clone(), e))?;
-        let rate = config.sample_rate().0;
-        let format = config.sample_format();
-        let stream_config: StreamConfig = config.into();
+        let super::Opening { device, label, rate, format, config: stream_config } = super::opening(name, false)?;
         let shared = Arc::new(Shared::default());
         let thread_shared = shared.clone();
         let stream = StreamThread::spawn("simu-speaker", &label, move || match format {
