@@ -2,6 +2,7 @@
 //! analytics. `machine` is the pure core; `manager` drives it; `session` owns the WebRTC side.
 
 pub mod analytics;
+pub mod assembler;
 pub mod bwe;
 pub mod codecs;
 pub mod echo;

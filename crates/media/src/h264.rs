@@ -36,6 +36,7 @@ fn make_encoder(s: VideoEncodeSettings) -> Result<Encoder, CodecError> {
         .usage_type(UsageType::CameraVideoRealTime)
         .rate_control_mode(RateControlMode::Bitrate)
         .skip_frames(false)
+        .complexity(openh264::encoder::Complexity::Low)
         .intra_frame_period(IntraFramePeriod::from_num_frames((s.fps as u32).max(1) * 4));
     Encoder::with_api_config(OpenH264API::from_source(), cfg).map_err(|e| CodecError::Encode(e.to_string()))
 }

@@ -1,5 +1,6 @@
 //! `simu bench ...`: benchmarks that compare against a reference measured in the same run.
 
+mod call;
 mod display;
 mod signaling;
 
@@ -11,11 +12,19 @@ pub enum BenchCmd {
     Signaling(signaling::SignalingArgs),
     /// Cost of preparing pictures for the desktop display (scaling, RGBA conversion).
     Display(display::DisplayArgs),
+    /// A 1:1 call between two Simu peers on loopback (CPU, memory, setup, glass-to-glass, fps,
+    /// bitrate), and the same between two Chromium tabs when Chromium is installed.
+    Call(call::CallBenchArgs),
+    /// One Simu side of `bench call` (started by it).
+    #[command(hide = true)]
+    CallPeer(call::peer::PeerArgs),
 }
 
 pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
     match cmd {
         BenchCmd::Signaling(a) => signaling::run(a).await,
         BenchCmd::Display(a) => display::run(a),
+        BenchCmd::Call(a) => call::run(a).await,
+        BenchCmd::CallPeer(a) => call::peer::run(a).await,
     }
 }

@@ -1,0 +1,219 @@
+//! `simu bench call`: 1:1 calls on loopback between two Simu peers (separate processes, the
+//! synthetic 1280x720@30 source) and, when Chromium is installed, the same calls between two
+//! Chromium tabs (fake camera 1280x720@30) in the same run, both through an in-process
+//! simu-server; prints CPU, peak memory, setup time, glass-to-glass delay, fps and bitrate of
+//! each and their ratios.
+
+mod chromium;
+pub mod peer;
+mod procs;
+mod report;
+
+use anyhow::Context;
+use clap::Args;
+use procs::Sampler;
+use report::{Report, Summary};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+#[derive(Args, Clone)]
+pub struct CallBenchArgs {
+    /// Calls per side (setup time is their median).
+    #[arg(long, default_value_t = 3)]
+    calls: usize,
+    /// Measured seconds of each call.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Seconds after the first frame before measuring (the send rate ramps up).
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Video codec both sides prefer.
+    #[arg(long, default_value = "h264")]
+    codec: String,
+    /// Video bitrate cap of both sides (Simu's default 720p preset: 1000).
+    #[arg(long, default_value_t = 1000)]
+    kbps: u32,
+    /// Chromium to compare with; skipped when missing.
+    #[arg(long, env = "CHROMIUM", default_value = "/usr/bin/chromium")]
+    chromium: PathBuf,
+    /// Measure Simu only.
+    #[arg(long)]
+    no_chromium: bool,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What both sides are asked to do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    calls: usize,
+    seconds: f64,
+    warmup: f64,
+    kbps: u32,
+    codec: String,
+}
+
+impl Plan {
+    /// Generous time for the whole plan, for a stuck peer not to hang the bench.
+    fn deadline(&self) -> Duration {
+        Duration::from_secs_f64(60.0 + self.calls as f64 * (self.seconds + self.warmup + 30.0))
+    }
+}
+
+/// Waits for `role` to report it is signed in.
+async fn wait_online(rx: &mut mpsc::Receiver<(String, Report)>, role: &str) -> anyhow::Result<()> {
+    let wait = async {
+        while let Some((who, r)) = rx.recv().await {
+            match r {
+                Report::Online if who == role => return Ok(()),
+                Report::Error { message } => anyhow::bail!("{who}: {message}"),
+                _ => {}
+            }
+        }
+        anyhow::bail!("{role} went away before signing in")
+    };
+    tokio::time::timeout(Duration::from_secs(60), wait).await.with_context(|| format!("{role} did not sign in within 60 s"))?
+}
+
+/// Gathers reports until both peers are done; the first error ends the run.
+async fn collect(rx: &mut mpsc::Receiver<(String, Report)>, within: Duration) -> anyhow::Result<Vec<Report>> {
+    let gather = async {
+        let (mut out, mut done) = (Vec::new(), 0);
+        while let Some((who, r)) = rx.recv().await {
+            match r {
+                Report::Done => {
+                    done += 1;
+                    if done == 2 {
+                        return Ok(out);
+                    }
+                }
+                Report::Error { message } => anyhow::bail!("{who}: {message}"),
+                r => out.push(r),
+            }
+        }
+        anyhow::bail!("a peer went away before finishing")
+    };
+    tokio::time::timeout(within, gather).await.context("the calls did not finish in time")?
+}
+
+/// Starts one Simu peer process; its reports go to `tx` tagged with `role`.
+fn spawn_peer(server: &str, role: &str, callee: Option<&str>, plan: &Plan, tx: mpsc::Sender<(String, Report)>) -> anyhow::Result<tokio::process::Child> {
+    let exe = std::env::current_exe().context("finding the simu binary")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(["bench", "call-peer", "--server", server, "--media-ip", "127.0.0.1", "--user", &format!("simu_bench_{role}")])
+        .args(["--calls", &plan.calls.to_string(), "--seconds", &plan.seconds.to_string(), "--warmup", &plan.warmup.to_string(), "--kbps", &plan.kbps.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(c) = callee {
+        cmd.args(["--callee", c]);
+    }
+    let mut child = cmd.spawn().context("starting a Simu peer")?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("peer stdout")?).lines();
+    let role = role.to_string();
+    // Ends when the peer closes its stdout (it exits).
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = lines.next_line().await {
+            match serde_json::from_str::<Report>(&l) {
+                Ok(r) => {
+                    if tx.send((role.clone(), r)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => tracing::warn!("{role}: unreadable report {l:?}: {e}"),
+            }
+        }
+    });
+    Ok(child)
+}
+
+async fn run_simu(server: &str, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut callee = spawn_peer(server, "callee", None, plan, tx.clone())?;
+    wait_online(&mut rx, "callee").await?;
+    let mut caller = spawn_peer(server, "caller", Some("simu_bench_callee"), plan, tx)?;
+    let pids = [callee.id(), caller.id()].into_iter().flatten().collect();
+    let mut sampler = Sampler::start(pids, SAMPLE_EVERY);
+    let reports = collect(&mut rx, plan.deadline()).await;
+    sampler.stop();
+    for c in [&mut caller, &mut callee] {
+        if tokio::time::timeout(Duration::from_secs(10), c.wait()).await.is_err() {
+            let _ = c.kill().await;
+        }
+    }
+    Ok((reports?, sampler))
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "-".into()
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "n/a".into())
+}
+
+fn print_table(plan: &Plan, simu: &Summary, chrome: Option<&Summary>) {
+    println!("simu bench call: {} calls x {} s measured, 1280x720@30 sources, video capped at {} kbit/s, {} preferred", plan.calls, plan.seconds, plan.kbps, plan.codec);
+    println!("{:<26} {:>12} {:>12} {:>16}", "", "Simu", "Chromium", "Simu/Chromium");
+    let c = |f: &dyn Fn(&Summary) -> String| chrome.map(f).unwrap_or_else(|| "-".into());
+    let rows: Vec<(&str, String, String, String)> = vec![
+        ("CPU, % of one core", format!("{:.1}", simu.cpu_percent), c(&|s| format!("{:.1}", s.cpu_percent)), c(&|s| ratio(simu.cpu_percent, s.cpu_percent))),
+        ("CPU seconds (both peers)", format!("{:.2}", simu.cpu_seconds), c(&|s| format!("{:.2}", s.cpu_seconds)), String::new()),
+        ("peak memory, PSS MiB", format!("{:.0}", simu.peak_memory_mib), c(&|s| format!("{:.0}", s.peak_memory_mib)), c(&|s| ratio(simu.peak_memory_mib, s.peak_memory_mib))),
+        ("setup median, ms", opt(simu.setup_ms_median), c(&|s| opt(s.setup_ms_median)), c(&|s| ratio(simu.setup_ms_median.unwrap_or(0.0), s.setup_ms_median.unwrap_or(0.0)))),
+        ("glass-to-glass median, ms", opt(simu.g2g_ms_median), c(&|s| opt(s.g2g_ms_median)), c(&|s| ratio(simu.g2g_ms_median.unwrap_or(0.0), s.g2g_ms_median.unwrap_or(0.0)))),
+        ("glass-to-glass p95, ms", opt(simu.g2g_ms_p95), c(&|s| opt(s.g2g_ms_p95)), String::new()),
+        ("received fps", format!("{:.1}", simu.fps), c(&|s| format!("{:.1}", s.fps)), String::new()),
+        ("received video kbit/s", format!("{:.0}", simu.video_kbps), c(&|s| format!("{:.0}", s.video_kbps)), c(&|s| ratio(simu.video_kbps, s.video_kbps))),
+        ("received resolution", simu.resolution.clone(), c(&|s| s.resolution.clone()), String::new()),
+        ("codec", simu.codec.clone(), c(&|s| s.codec.clone()), String::new()),
+    ];
+    for (name, a, b, r) in rows {
+        println!("{name:<26} {a:>12} {b:>12} {r:>16}");
+    }
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    if let Some(ch) = chrome {
+        println!("target CPU <= 0.6x Chromium: {} ({})", verdict(simu.cpu_percent <= 0.6 * ch.cpu_percent), ratio(simu.cpu_percent, ch.cpu_percent));
+        if let (Some(a), Some(b)) = (simu.setup_ms_median, ch.setup_ms_median) {
+            println!("target setup <= Chromium: {} ({a:.0} vs {b:.0} ms)", verdict(a <= b));
+        }
+    }
+    if let Some(g) = simu.g2g_ms_median {
+        println!("target glass-to-glass median < 50 ms: {} ({g:.1} ms)", verdict(g < 50.0));
+    }
+}
+
+pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
+    anyhow::ensure!(a.calls >= 1 && a.seconds > 0.0, "at least one call of some seconds");
+    let plan = Plan { calls: a.calls, seconds: a.seconds, warmup: a.warmup, kbps: a.kbps, codec: a.codec.to_ascii_lowercase() };
+    let dir = tempfile::tempdir()?;
+    let cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
+    let srv = server::start(cfg).await.context("starting simu-server")?;
+    let url = srv.base_url();
+    let (reports, sampler) = run_simu(&url, &plan).await.context("Simu calls")?;
+    let simu = Summary::from_reports("simu", &reports, &sampler);
+    let chrome = if a.no_chromium {
+        None
+    } else if !a.chromium.exists() {
+        eprintln!("{} not found: measuring Simu only", a.chromium.display());
+        None
+    } else {
+        let (reports, sampler) = chromium::run(&a.chromium, &url, &plan).await.context("Chromium calls")?;
+        Some(Summary::from_reports("chromium", &reports, &sampler))
+    };
+    if a.json {
+        println!("{}", serde_json::json!({ "simu": simu, "chromium": chrome }));
+    } else {
+        print_table(&plan, &simu, chrome.as_ref());
+    }
+    Ok(0)
+}

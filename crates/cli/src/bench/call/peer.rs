@@ -1,0 +1,144 @@
+//! `simu bench call-peer`: one Simu side of `simu bench call`, in its own process so its CPU
+//! and memory can be read apart from the other side's. Prints JSON reports, one per line.
+
+use super::report::Report;
+use crate::client::{manager, Account};
+use call::{CallEvent, CallManager, CallState, Quality};
+use clap::Args;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Clone)]
+pub struct PeerArgs {
+    #[command(flatten)]
+    account: Account,
+    /// Call this user (the caller); without it, answer calls (the callee).
+    #[arg(long)]
+    callee: Option<String>,
+    #[arg(long, default_value_t = 3)]
+    calls: usize,
+    /// Measured seconds per call.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Seconds after the first frame before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Video bitrate cap.
+    #[arg(long, default_value_t = 1000)]
+    kbps: u32,
+}
+
+fn emit(r: &Report) {
+    if let Ok(s) = serde_json::to_string(r) {
+        println!("{s}");
+    }
+}
+
+pub async fn run(a: PeerArgs) -> anyhow::Result<i32> {
+    let q = Quality::default().with_video_kbps(a.kbps)?;
+    let m = manager(&a.account, q).await?;
+    m.start_stats_collection(Duration::from_secs(1)).await?;
+    emit(&Report::Online);
+    let result = match &a.callee {
+        Some(to) => caller(&m, to, &a).await,
+        None => callee(&m, &a).await,
+    };
+    if let Err(e) = &result {
+        emit(&Report::Error { message: format!("{e:#}") });
+    }
+    m.dispose().await;
+    emit(&Report::Done);
+    Ok(i32::from(result.is_err()))
+}
+
+async fn caller(m: &CallManager, to: &str, a: &PeerArgs) -> anyhow::Result<()> {
+    for _ in 0..a.calls {
+        let frames = m.receive_counters().video_frames.load(Ordering::Relaxed);
+        m.initiate_call(to, true, true).await?;
+        reach(m, CallState::Connected).await?;
+        first_frame(m, frames).await?;
+        tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
+        emit(&window(m, "caller", tokio::time::sleep(Duration::from_secs_f64(a.seconds))).await);
+        m.end_call().await?;
+        reach(m, CallState::Idle).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(())
+}
+
+async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
+    let mut events = m.subscribe();
+    for _ in 0..a.calls {
+        loop {
+            match events.recv().await {
+                Ok(CallEvent::IncomingCall { .. }) => break,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => anyhow::bail!("event stream closed: {e}"),
+            }
+        }
+        let frames = m.receive_counters().video_frames.load(Ordering::Relaxed);
+        let accepted = Instant::now();
+        m.accept_call(true, true).await?;
+        first_frame(m, frames).await?;
+        emit(&Report::Setup { ms: accepted.elapsed().as_secs_f64() * 1000.0 });
+        tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
+        let mut state = m.state_watch();
+        emit(&window(m, "callee", async move {
+            let _ = state.wait_for(|s| *s != CallState::Connected).await;
+        })
+        .await);
+        reach(m, CallState::Idle).await?;
+    }
+    Ok(())
+}
+
+async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
+    let mut w = m.state_watch();
+    let reached = matches!(tokio::time::timeout(Duration::from_secs(30), w.wait_for(|x| *x == s)).await, Ok(Ok(_)));
+    anyhow::ensure!(reached, "state {s:?} not reached in 30 s (now {:?})", m.state());
+    Ok(())
+}
+
+/// Polls every 10 ms (as the Chromium tabs do) until a frame beyond `before` is decoded.
+async fn first_frame(m: &CallManager, before: u64) -> anyhow::Result<()> {
+    let c = m.receive_counters();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.video_frames.load(Ordering::Relaxed) <= before {
+        anyhow::ensure!(Instant::now() < deadline, "no remote video frame within 30 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// Received fps, bitrate and glass-to-glass delays from now until `end` completes.
+async fn window(m: &CallManager, role: &str, end: impl Future<Output = ()>) -> Report {
+    let c = m.receive_counters();
+    let mut stats = m.stats_stream();
+    let (frames0, stamped0) = (c.video_frames.load(Ordering::Relaxed), c.stamped_frames.load(Ordering::Relaxed));
+    let (start_ms, started) = (super::procs::now_ms(), Instant::now());
+    let mut samples = Vec::new();
+    tokio::pin!(end);
+    loop {
+        tokio::select! {
+            _ = &mut end => break,
+            s = stats.recv() => match s {
+                Ok(s) => samples.push(s),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            },
+        }
+    }
+    let secs = started.elapsed().as_secs_f64().max(0.001);
+    let frames = c.video_frames.load(Ordering::Relaxed) - frames0;
+    let stamped = (c.stamped_frames.load(Ordering::Relaxed) - stamped0) as usize;
+    let lat = c.latencies_us();
+    let g2g_ms = lat[lat.len().saturating_sub(stamped)..].iter().map(|us| *us as f64 / 1000.0).collect();
+    let bitrate_bps = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) if b.timestamp_ms > a.timestamp_ms => (b.video.bytes_received.saturating_sub(a.video.bytes_received) * 8) as f64 * 1000.0 / (b.timestamp_ms - a.timestamp_ms) as f64,
+        _ => 0.0,
+    };
+    let (width, height) = m.remote_video().size();
+    let codec = samples.last().map(|s| s.codec.clone()).unwrap_or_default();
+    Report::Window { role: role.into(), start_ms, end_ms: super::procs::now_ms(), fps: frames as f64 / secs, bitrate_bps, width, height, g2g_ms, codec }
+}
