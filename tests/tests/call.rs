@@ -49,6 +49,7 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
                 assert!(v[group].get(*k).is_some(), "{who}: {group}.{k} missing in {v}");
             }
         }
+        assert_eq!(s.codec, "H264/opus", "{who}: both prefer H.264 by default");
         let counters = m.receive_counters();
         assert!(counters.stamped_frames.load(std::sync::atomic::Ordering::Relaxed) > 30, "{who}: stamps read back from decoded pixels");
     }
@@ -93,4 +94,28 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
         assert!(r.duration_seconds >= 4, "{user}: duration {}", r.duration_seconds);
         assert_eq!(r.call_type, "video");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negotiates_vp8_when_the_caller_offers_only_vp8() {
+    let h = Harness::start().await;
+    let alice = h.manager_with("alice", |c| c.media.codecs = vec![media::codec::VideoCodec::Vp8]).await;
+    let bob = h.manager("bob").await;
+    connected_call(&alice, &bob, "bob", true).await;
+    for m in [&alice, &bob] {
+        m.start_stats_collection(Duration::from_millis(500)).await.expect("stats");
+    }
+    for (who, m) in [("alice", &alice), ("bob", &bob)] {
+        let counters = m.receive_counters();
+        let got = eventually(Duration::from_secs(10), || (counters.stamped_frames.load(std::sync::atomic::Ordering::Relaxed) > 30).then_some(())).await;
+        assert!(got.is_some(), "{who} decoded stamped VP8 frames");
+        let s = eventually(Duration::from_secs(5), || m.latest_stats().filter(|s| s.video.frames_received > 0)).await.expect("stats");
+        assert_eq!(s.codec, "VP8/opus", "{who}");
+        assert_eq!((s.video.frame_width, s.video.frame_height), (1280, 720), "{who}");
+        assert_eq!(s.video.decode_errors, 0, "{who}");
+    }
+    alice.end_call().await.expect("end");
+    wait_state(&bob, CallState::Idle, Duration::from_secs(10)).await;
+    alice.dispose().await;
+    bob.dispose().await;
 }

@@ -8,10 +8,51 @@
 //! then it is dropped and the next emitted frame says so, so the receiver can ask for a keyframe.
 
 use bytes::{Bytes, BytesMut};
+use media::codec::VideoCodec;
+use rtc::rtp::codec::h264::H264Packet;
+use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp::packet::Packet;
 use rtc::rtp::packetizer::Depacketizer;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+/// The depacketizer for whichever video codec was negotiated.
+pub enum AnyDepacketizer {
+    H264(H264Packet),
+    Vp8(Vp8Packet),
+}
+
+impl AnyDepacketizer {
+    pub fn for_codec(c: VideoCodec) -> Self {
+        match c {
+            VideoCodec::H264 => AnyDepacketizer::H264(H264Packet::default()),
+            VideoCodec::Vp8 => AnyDepacketizer::Vp8(Vp8Packet::default()),
+        }
+    }
+}
+
+impl Depacketizer for AnyDepacketizer {
+    fn depacketize(&mut self, b: &Bytes) -> Result<Bytes, rtc::shared::error::Error> {
+        match self {
+            AnyDepacketizer::H264(d) => d.depacketize(b),
+            AnyDepacketizer::Vp8(d) => d.depacketize(b),
+        }
+    }
+
+    fn is_partition_head(&self, payload: &Bytes) -> bool {
+        match self {
+            AnyDepacketizer::H264(d) => d.is_partition_head(payload),
+            AnyDepacketizer::Vp8(d) => d.is_partition_head(payload),
+        }
+    }
+
+    fn is_partition_tail(&self, marker: bool, payload: &Bytes) -> bool {
+        match self {
+            AnyDepacketizer::H264(d) => d.is_partition_tail(marker, payload),
+            AnyDepacketizer::Vp8(d) => d.is_partition_tail(marker, payload),
+        }
+    }
+}
 
 /// Packets buffered at most (a 1080p keyframe is ~150-250 packets).
 const MAX_PACKETS: usize = 2048;
@@ -156,7 +197,6 @@ impl<D: Depacketizer> FrameAssembler<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rtc::rtp::codec::vp8::Vp8Packet;
     use rtc::rtp::header::Header;
 
     /// VP8 payloads: a 1-byte descriptor (S bit on the first packet of a frame) + 3 bytes.

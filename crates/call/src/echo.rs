@@ -132,7 +132,8 @@ impl EchoCall {
         let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = Arc::new(Reflector { events, room: room.to_string(), video_out: out_track(RtpCodecKind::Video), audio_out: out_track(RtpCodecKind::Audio), tasks: tasks.clone() });
         let (v, a) = (handler.video_out.clone(), handler.audio_out.clone());
-        let pc = build_peer(net, handler).await?;
+        // It sends back the caller's own packets: one codec both ways keeps that simple.
+        let pc = build_peer(net, handler, &[media::codec::VideoCodec::H264]).await?;
         pc.add_track(a as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
         pc.add_track(v as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
         Ok(Self { peer, pc, remote_set: false, pending: Vec::new(), started: Instant::now(), tasks })

@@ -47,6 +47,8 @@ pub struct MediaFactory {
     pub audio: Arc<dyn Fn() -> Box<dyn AudioSource> + Send + Sync>,
     /// Opens the speaker for received audio; `None` only decodes (headless peers, bots).
     pub output: Option<crate::pipeline::OpenOutput>,
+    /// Video codecs in order of preference (empty: Simu's default order).
+    pub codecs: Vec<media::codec::VideoCodec>,
 }
 
 impl MediaFactory {
@@ -56,6 +58,7 @@ impl MediaFactory {
             video: vec![("Synthetic test pattern".into(), Arc::new(|| Box::new(media::pattern::TestPattern::new(1280, 720)) as Box<dyn VideoSource>))],
             audio: Arc::new(|| Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>),
             output: None,
+            codecs: Vec::new(),
         }
     }
 
@@ -807,6 +810,7 @@ impl Driver {
         };
         let local = crate::session::LocalMedia {
             audio: if audio { Some((self.cfg.media.audio)()) } else { None },
+            codecs: self.cfg.media.codecs.clone(),
             video: video_src,
             control,
             preview: self.local_video.clone(),
@@ -846,6 +850,7 @@ impl Driver {
             encoded_fps: sc.encoded_fps.load(Ordering::Relaxed),
             target_video_bps: u64::from(q.video_kbps) * 1000,
             target_audio_bps: u64::from(q.audio_kbps) * 1000,
+            video_codec: s.control().video_codec(),
         };
         let lat = self.counters.latencies_us();
         let fresh: Vec<u64> = if lat.len() >= self.latency_seen { lat[self.latency_seen.min(lat.len())..].to_vec() } else { lat.clone() };

@@ -3,13 +3,13 @@
 
 use crate::quality::Quality;
 use bytes::Bytes;
-use media::h264::{H264Decoder, H264Encoder, VideoEncodeSettings};
+use media::codec::{VideoCodec, VideoDecoder, VideoEncodeSettings, VideoEncoder};
 use media::jitter::{JitterBuffer, Playout};
 use media::opus_codec::{OpusDecoder, OpusEncoder};
 use media::stamp;
 use media::{AudioFrame, AudioSink, AudioSource, FrameSink, VideoFrame, VideoSource};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -25,6 +25,8 @@ pub struct MediaControl {
     pub video_enabled: AtomicBool,
     keyframe: AtomicBool,
     stop: AtomicBool,
+    /// The video codec to encode: the preferred one until negotiation settles it.
+    video_codec: AtomicU8,
 }
 
 impl MediaControl {
@@ -37,7 +39,21 @@ impl MediaControl {
             video_enabled: AtomicBool::new(video),
             keyframe: AtomicBool::new(true),
             stop: AtomicBool::new(false),
+            video_codec: AtomicU8::new(0),
         })
+    }
+
+    /// Switches the encoder to `c` (from its next frame, starting with a keyframe).
+    pub fn set_video_codec(&self, c: VideoCodec) {
+        let v = VideoCodec::ALL.iter().position(|x| *x == c).map_or(0, |i| i as u8 + 1);
+        self.video_codec.store(v, Ordering::Release);
+    }
+
+    pub fn video_codec(&self) -> Option<VideoCodec> {
+        match self.video_codec.load(Ordering::Acquire) {
+            0 => None,
+            v => VideoCodec::ALL.get(usize::from(v) - 1).copied(),
+        }
     }
 
     pub fn quality(&self) -> Quality {
@@ -89,6 +105,8 @@ impl MediaControl {
 pub struct Encoded {
     pub data: Bytes,
     pub duration: Duration,
+    /// Which video codec made it (`None` for audio).
+    pub codec: Option<VideoCodec>,
 }
 
 /// What the send side counts (for stats and benchmarks).
@@ -165,7 +183,7 @@ pub fn spawn_video_sender(
         let mut q = ctl.effective_quality();
         let mut version = ctl.quality_version.load(Ordering::Acquire);
         let settings = |q: &Quality| VideoEncodeSettings { bitrate_bps: q.video_kbps * 1000, fps: q.fps as f32 };
-        let mut enc = match H264Encoder::new(settings(&q)) {
+        let mut enc = match VideoEncoder::new(ctl.video_codec().unwrap_or(VideoCodec::H264), settings(&q)) {
             Ok(e) => e,
             Err(e) => {
                 let _ = errors.try_send(e.to_string());
@@ -182,6 +200,18 @@ pub fn spawn_video_sender(
                 if let Err(e) = enc.reconfigure(settings(&q)) {
                     let _ = errors.try_send(e.to_string());
                     return;
+                }
+            }
+            if let Some(c) = ctl.video_codec().filter(|c| *c != enc.codec()) {
+                match VideoEncoder::new(c, settings(&q)) {
+                    Ok(e) => {
+                        tracing::debug!(codec = %c, "video encoder switched");
+                        enc = e;
+                    }
+                    Err(e) => {
+                        let _ = errors.try_send(e.to_string());
+                        return;
+                    }
                 }
             }
             let interval = Duration::from_secs_f64(1.0 / f64::from(q.fps.max(1)));
@@ -236,7 +266,7 @@ pub fn spawn_video_sender(
             if key {
                 counters.keyframes.fetch_add(1, Ordering::Relaxed);
             }
-            match out.try_send(Encoded { data, duration: interval }) {
+            match out.try_send(Encoded { data, duration: interval, codec: Some(enc.codec()) }) {
                 Ok(()) => {
                     counters.video_frames.fetch_add(1, Ordering::Relaxed);
                 }
@@ -301,7 +331,7 @@ pub fn spawn_audio_sender(
                     continue;
                 }
             };
-            if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded { data, duration: frame_len }) {
+            if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded { data, duration: frame_len, codec: None }) {
                 break;
             }
         }
@@ -322,24 +352,29 @@ fn next_item<T>(rx: &std::sync::mpsc::Receiver<T>, stop: &AtomicBool) -> Option<
     }
 }
 
-/// Decodes received H.264 access units into the remote sink; asks for a keyframe on trouble.
+/// Decodes received video frames (of the codec each is tagged with) into the remote sink; asks
+/// for a keyframe on trouble.
 pub fn spawn_video_receiver(
-    rx: std::sync::mpsc::Receiver<Bytes>,
+    rx: std::sync::mpsc::Receiver<(VideoCodec, Bytes)>,
     stop: Arc<AtomicBool>,
     sink: Arc<FrameSink>,
     counters: Arc<RecvCounters>,
     need_keyframe: mpsc::Sender<()>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("simu-video-dec".into()).spawn(move || {
-        let mut dec = match H264Decoder::new() {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "no H.264 decoder");
-                return;
+        let mut dec: Option<VideoDecoder> = None;
+        while let Some((codec, au)) = next_item(&rx, &stop) {
+            if dec.as_ref().is_none_or(|d| d.codec() != codec) {
+                match VideoDecoder::new(codec) {
+                    Ok(d) => dec = Some(d),
+                    Err(e) => {
+                        tracing::error!(error = %e, "no video decoder");
+                        return;
+                    }
+                }
             }
-        };
-        while let Some(au) = next_item(&rx, &stop) {
-            match dec.decode(&au) {
+            let Some(d) = dec.as_mut() else { continue };
+            match d.decode(&au) {
                 Ok(Some(mut frame)) => {
                     let now = media::now_micros();
                     if let Some(s) = stamp::read(&frame) {

@@ -2,11 +2,13 @@
 //! remote tracks feeding the decoder threads, trickle ICE with early-candidate buffering,
 //! ICE restart, and raw statistics.
 
-use crate::assembler::FrameAssembler;
+use crate::assembler::{AnyDepacketizer, FrameAssembler};
 use crate::codecs;
 use crate::keyframe::KeyframeRequests;
 use crate::pipeline::{self, Encoded, MediaControl, RecvCounters, SendCounters};
 use bytes::Bytes;
+use media::codec::VideoCodec;
+use std::collections::HashMap;
 use media::{AudioSource, FrameSink, VideoSource};
 use rtc::interceptor::Slot;
 use rtc::media::Sample;
@@ -17,13 +19,15 @@ use rtc::peer_connection::configuration::RTCIceTransportPolicy;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::{RTCIceCandidateInit, RTCIceServer};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp::codec::h264::H264Packet;
+use rtc::rtp::packetizer::Packetizer;
+use rtc::rtp::sequence::Sequencer;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use rtc::statistics::StatsSelector;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -97,9 +101,14 @@ impl Default for NetConfig {
     }
 }
 
+/// Bytes of RTP payload per packet (the crate's sample track uses the same).
+const RTP_MTU: usize = 1200;
+
 /// Local media for a session.
 pub struct LocalMedia {
     pub audio: Option<Box<dyn AudioSource>>,
+    /// Video codecs in the user's order of preference (empty: Simu's default order).
+    pub codecs: Vec<VideoCodec>,
     pub video: Option<Box<dyn VideoSource>>,
     pub control: Arc<MediaControl>,
     pub preview: Arc<FrameSink>,
@@ -181,7 +190,7 @@ impl PeerConnectionEventHandler for Handler {
 struct RemoteTrackCtx {
     events: mpsc::Sender<SessionEvent>,
     flow: Arc<Flow>,
-    video_tx: std::sync::mpsc::SyncSender<Bytes>,
+    video_tx: std::sync::mpsc::SyncSender<(VideoCodec, Bytes)>,
     audio_jb: Arc<std::sync::Mutex<media::jitter::JitterBuffer>>,
     need_keyframe: Arc<Notify>,
     counters: Arc<RecvCounters>,
@@ -197,7 +206,15 @@ async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
 /// Reassembles and forwards one remote track's media until it ends.
 async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: RemoteTrackCtx) {
     let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-    let mut builder = FrameAssembler::new(H264Packet::default(), Duration::from_millis(500));
+    let codec = match track.codec(ssrc).await {
+        Some(c) => codecs::video_codec_of(&c.mime_type),
+        None => None,
+    };
+    let codec = codec.unwrap_or(VideoCodec::H264);
+    if kind == RtpCodecKind::Video {
+        tracing::debug!(%codec, "receiving video");
+    }
+    let mut builder = FrameAssembler::new(AnyDepacketizer::for_codec(codec), Duration::from_millis(500));
     let mut freeze_check = tokio::time::interval(Duration::from_millis(500));
     let mut last_frames = 0u64;
     let mut last_pli = Instant::now() - Duration::from_secs(1);
@@ -218,7 +235,7 @@ async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: 
                             if frame.data.is_empty() {
                                 continue;
                             }
-                            if ctx.video_tx.try_send(frame.data).is_err() {
+                            if ctx.video_tx.try_send((codec, frame.data)).is_err() {
                                 tracing::debug!("video decoder behind; frame dropped");
                             }
                         }
@@ -266,8 +283,48 @@ fn spawn_writer(track: Arc<TrackLocalStaticSample>, ssrc: u32, pt: Arc<AtomicU8>
     })
 }
 
+/// Packetizes encoded video with the negotiated codec's payloader and writes it to the track
+/// (the crate's sample track fixes one codec when it is created, before negotiation).
+fn spawn_video_writer(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pt: Arc<AtomicU8>, ctl: Arc<MediaControl>, flow: Arc<Flow>, mut rx: mpsc::Receiver<Encoded>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let sequencer: Box<dyn Sequencer> = Box::new(rtc::rtp::sequence::new_random_sequencer());
+        let mut packetizers: HashMap<VideoCodec, Box<dyn Packetizer + Send>> = HashMap::new();
+        while let Some(e) = rx.recv().await {
+            let p = pt.load(Ordering::Acquire);
+            let Some(codec) = e.codec.filter(|c| Some(*c) == ctl.video_codec()) else { continue };
+            if p == 0 || !flow.connected.load(Ordering::Acquire) {
+                continue;
+            }
+            let packetizer = match packetizers.entry(codec) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => match codecs::video(codec).rtp_codec.payloader() {
+                    Ok(payloader) => v.insert(Box::new(rtc::rtp::packetizer::new_packetizer(Instant::now(), RTP_MTU, 0, ssrc, payloader, sequencer.clone(), 90_000))),
+                    Err(err) => {
+                        tracing::warn!(error = %err, %codec, "no RTP payloader");
+                        continue;
+                    }
+                },
+            };
+            let samples = (e.duration.as_secs_f64() * 90_000.0) as u32;
+            let packets = match packetizer.packetize(Instant::now(), &e.data, samples) {
+                Ok(p) => p,
+                Err(err) => {
+                    tracing::debug!(error = %err, "frame not packetized");
+                    continue;
+                }
+            };
+            for mut pkt in packets {
+                pkt.header.payload_type = p;
+                if let Err(err) = track.write_rtp_with_extensions(pkt, &[]).await {
+                    tracing::trace!(error = %err, "video packet not written");
+                }
+            }
+        }
+    })
+}
+
 /// Turns inbound PLI/FIR on the local video track into encoder keyframes.
-fn spawn_keyframe_listener(track: Arc<TrackLocalStaticSample>, ctl: Arc<MediaControl>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+fn spawn_keyframe_listener(track: Arc<dyn TrackLocal>, ctl: Arc<MediaControl>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
             match tokio::time::timeout(Duration::from_millis(250), track.poll()).await {
@@ -281,7 +338,6 @@ fn spawn_keyframe_listener(track: Arc<TrackLocalStaticSample>, ctl: Arc<MediaCon
 }
 
 struct LocalTrack {
-    track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     pt: Arc<AtomicU8>,
 }
@@ -330,8 +386,8 @@ pub struct Session {
 
 /// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery.
 /// (The crate's GCC + pacer is not used: see `bwe.rs`.)
-pub async fn build_peer(net: &NetConfig, handler: Arc<dyn PeerConnectionEventHandler>) -> Result<Arc<dyn PeerConnection>, SessionError> {
-    let mut me = codecs::media_engine().map_err(rtc_err)?;
+pub async fn build_peer(net: &NetConfig, handler: Arc<dyn PeerConnectionEventHandler>, video_codecs: &[VideoCodec]) -> Result<Arc<dyn PeerConnection>, SessionError> {
+    let mut me = codecs::media_engine(video_codecs).map_err(rtc_err)?;
     let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
     let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
     // The default NACK generator asks for a missing packet every 100 ms without end; on a
@@ -369,12 +425,33 @@ fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
         .collect()
 }
 
+/// Puts `prefs` first in the video transceivers' codec lists, so an answer picks our favourite
+/// among the codecs the offer allows.
+async fn prefer_codecs(pc: &Arc<dyn PeerConnection>, prefs: &[VideoCodec]) {
+    let params: Vec<_> = prefs.iter().map(|c| codecs::video(*c)).collect();
+    for t in pc.get_transceivers().await {
+        let is_video = match t.sender().await {
+            Ok(Some(s)) => s.get_parameters().await.is_ok_and(|p| p.rtp_parameters.codecs.iter().any(|c| c.rtp_codec.mime_type.starts_with("video/"))),
+            _ => false,
+        };
+        if is_video {
+            if let Err(e) = t.set_codec_preferences(params.clone()).await {
+                tracing::debug!(error = %e, "codec preferences not applied");
+            }
+        }
+    }
+}
+
 pub(crate) fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
+    Ok(Arc::new(TrackLocalStaticSample::new(Instant::now(), media_track(kind, codec, ssrc)).map_err(rtc_err)?))
+}
+
+fn media_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
     let name = if kind == RtpCodecKind::Video { "video" } else { "audio" };
     // Track ids must differ from the peer's: the crate routes inbound RTCP by track id, and a
     // shared id sends the peer's PLI to our remote track instead of our sender.
     let id = format!("simu-{name}-{ssrc:08x}");
-    let track = MediaStreamTrack::new(
+    MediaStreamTrack::new(
         format!("simu-{ssrc:08x}"),
         id.clone(),
         id,
@@ -384,8 +461,7 @@ pub(crate) fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_s
             codec,
             ..Default::default()
         }],
-    );
-    Ok(Arc::new(TrackLocalStaticSample::new(Instant::now(), track).map_err(rtc_err)?))
+    )
 }
 
 impl Session {
@@ -393,7 +469,7 @@ impl Session {
     pub async fn start(net: &NetConfig, local: LocalMedia, remote: RemoteMedia) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let flow = Arc::new(Flow { connected: AtomicBool::new(false), got_media: AtomicBool::new(false), reported: AtomicBool::new(false) });
-        let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<Bytes>(8);
+        let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<(VideoCodec, Bytes)>(8);
         let audio_jb = Arc::new(std::sync::Mutex::new(media::jitter::JitterBuffer::default()));
         let need_keyframe = Arc::new(Notify::new());
         let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -409,7 +485,9 @@ impl Session {
             tasks: remote_tasks.clone(),
             control: local.control.clone(),
         });
-        let pc = build_peer(net, handler).await?;
+        let video_codecs = codecs::ordered(&local.codecs);
+        local.control.set_video_codec(video_codecs[0]);
+        let pc = build_peer(net, handler, &video_codecs).await?;
         let stop = Arc::new(AtomicBool::new(false));
 
         let send_counters = Arc::new(SendCounters::default());
@@ -434,19 +512,20 @@ impl Session {
             threads.push(pipeline::spawn_audio_sender(src, local.control.clone(), tx, err_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
             tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), flow.clone(), rx));
-            audio = Some(LocalTrack { track, sender, pt });
+            audio = Some(LocalTrack { sender, pt });
         }
         let mut video = None;
         if let Some(src) = local.video {
             let ssrc = rand::random::<u32>();
-            let track = local_track(RtpCodecKind::Video, codecs::h264(), ssrc)?;
+            let track = Arc::new(TrackLocalStaticRTP::new(media_track(RtpCodecKind::Video, codecs::video(video_codecs[0]).rtp_codec, ssrc)));
             let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+            prefer_codecs(&pc, &video_codecs).await;
             let (tx, rx) = mpsc::channel(4);
             threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
-            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), flow.clone(), rx));
+            tasks.push(spawn_video_writer(track.clone(), ssrc, pt.clone(), local.control.clone(), flow.clone(), rx));
             tasks.push(spawn_keyframe_listener(track.clone(), local.control.clone(), stop.clone()));
-            video = Some(LocalTrack { track, sender, pt });
+            video = Some(LocalTrack { sender, pt });
         }
         let session = Self {
             pc,
@@ -470,15 +549,24 @@ impl Session {
         &self.control
     }
 
-    /// Reads the negotiated payload types so the writers can start.
+    /// Reads the negotiated payload types (and video codec) so the writers can start.
     async fn after_negotiation(&mut self) {
-        for t in [&self.audio, &self.video].into_iter().flatten() {
+        for (t, video) in [(&self.audio, false), (&self.video, true)] {
+            let Some(t) = t else { continue };
             if let Ok(params) = t.sender.get_parameters().await {
                 if let Some(c) = params.rtp_parameters.codecs.first() {
+                    if video {
+                        match codecs::video_codec_of(&c.rtp_codec.mime_type) {
+                            Some(codec) => {
+                                tracing::debug!(%codec, pt = c.payload_type, "sending video");
+                                self.control.set_video_codec(codec);
+                            }
+                            None => tracing::warn!(mime = %c.rtp_codec.mime_type, "negotiated a video codec we cannot encode"),
+                        }
+                    }
                     t.pt.store(c.payload_type, Ordering::Release);
                 }
             }
-            let _ = &t.track;
         }
         self.control.request_keyframe();
     }

@@ -98,6 +98,8 @@ pub struct LocalCounters {
     pub encoded_fps: u32,
     pub target_video_bps: u64,
     pub target_audio_bps: u64,
+    /// The video codec being sent.
+    pub video_codec: Option<media::codec::VideoCodec>,
 }
 
 /// Turns successive raw readings into samples.
@@ -165,7 +167,7 @@ impl StatsCollector {
             },
             rtt_ms: raw.rtt_ms,
             glass_to_glass_ms: g2g_ms,
-            codec: "H264/opus".into(),
+            codec: format!("{}/opus", local.video_codec.map_or("none", |c| c.rtp_name())),
             timestamp_ms: nx::signal::now_ms(),
         };
         self.prev = Some((now, raw, local));

@@ -30,6 +30,9 @@ pub struct Account {
     /// Relay-only ICE (iceTransportPolicy: relay).
     #[arg(long)]
     pub relay: bool,
+    /// Video codecs in order of preference, e.g. `vp8,h264` (default: h264,vp8).
+    #[arg(long, value_delimiter = ',')]
+    pub codecs: Vec<media::codec::VideoCodec>,
 }
 
 /// A signed-in user.
@@ -78,7 +81,7 @@ pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManage
         token: s.token,
         net: NetConfig { udp_addrs: vec![format!("{}:0", a.media_ip)], relay_only: a.relay, ..Default::default() },
         quality,
-        media: MediaFactory::synthetic(),
+        media: MediaFactory { codecs: a.codecs.clone(), ..MediaFactory::synthetic() },
         analytics_dir: dirs_state().map(|d| d.join("analytics")),
         timeouts: Timeouts::default(),
     };

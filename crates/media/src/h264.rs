@@ -6,20 +6,7 @@ use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePe
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("H.264 encoder: {0}")]
-    Encode(String),
-    #[error("H.264 decoder: {0}")]
-    Decode(String),
-}
-
-/// Encoder settings that can change mid-call.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VideoEncodeSettings {
-    pub bitrate_bps: u32,
-    pub fps: f32,
-}
+pub use crate::codec::{CodecError, VideoEncodeSettings};
 
 /// A real-time H.264 encoder producing Annex B access units.
 pub struct H264Encoder {
@@ -38,7 +25,7 @@ fn make_encoder(s: VideoEncodeSettings) -> Result<Encoder, CodecError> {
         .skip_frames(false)
         .complexity(openh264::encoder::Complexity::Low)
         .intra_frame_period(IntraFramePeriod::from_num_frames((s.fps as u32).max(1) * 4));
-    Encoder::with_api_config(OpenH264API::from_source(), cfg).map_err(|e| CodecError::Encode(e.to_string()))
+    Encoder::with_api_config(OpenH264API::from_source(), cfg).map_err(|e| CodecError::Encode("H.264", e.to_string()))
 }
 
 impl H264Encoder {
@@ -73,7 +60,7 @@ impl H264Encoder {
             self.enc.force_intra_frame();
         }
         let ts = openh264::Timestamp::from_millis(frame.capture_us / 1000);
-        let bs = self.enc.encode_at(frame, ts).map_err(|e| CodecError::Encode(e.to_string()))?;
+        let bs = self.enc.encode_at(frame, ts).map_err(|e| CodecError::Encode("H.264", e.to_string()))?;
         let key = matches!(bs.frame_type(), openh264::encoder::FrameType::IDR | openh264::encoder::FrameType::I);
         self.out.clear();
         bs.write_vec(&mut self.out);
@@ -88,7 +75,7 @@ pub struct H264Decoder {
 
 impl H264Decoder {
     pub fn new() -> Result<Self, CodecError> {
-        Ok(Self { dec: Decoder::new().map_err(|e| CodecError::Decode(e.to_string()))? })
+        Ok(Self { dec: Decoder::new().map_err(|e| CodecError::Decode("H.264", e.to_string()))? })
     }
 
     /// Decodes one Annex B access unit; `Ok(None)` when it completed no picture.
@@ -99,7 +86,7 @@ impl H264Decoder {
                 Ok(Some(VideoFrame::from_planes(w, h, yuv.y(), yuv.u(), yuv.v(), yuv.strides())))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(CodecError::Decode(e.to_string())),
+            Err(e) => Err(CodecError::Decode("H.264", e.to_string())),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! same traits), codecs (H.264 via OpenH264, Opus) and sinks for displays.
 
 pub mod audio;
+pub mod codec;
 pub mod devices;
 pub mod frame;
 pub mod h264;
@@ -13,6 +14,7 @@ pub mod scale;
 pub mod sink;
 pub mod source;
 pub mod stamp;
+pub mod vp8;
 
 pub use frame::{AudioFrame, VideoFrame};
 pub use sink::FrameSink;

@@ -106,7 +106,7 @@ fn spawn_peer(server: &str, role: &str, callee: Option<&str>, plan: &Plan, tx: m
     let exe = std::env::current_exe().context("finding the simu binary")?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.args(["bench", "call-peer", "--server", server, "--media-ip", "127.0.0.1", "--user", &format!("simu_bench_{role}")])
-        .args(["--calls", &plan.calls.to_string(), "--seconds", &plan.seconds.to_string(), "--warmup", &plan.warmup.to_string(), "--kbps", &plan.kbps.to_string()])
+        .args(["--codecs", &plan.codec, "--calls", &plan.calls.to_string(), "--seconds", &plan.seconds.to_string(), "--warmup", &plan.warmup.to_string(), "--kbps", &plan.kbps.to_string()])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true);
@@ -194,7 +194,8 @@ fn print_table(plan: &Plan, simu: &Summary, chrome: Option<&Summary>) {
 
 pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
     anyhow::ensure!(a.calls >= 1 && a.seconds > 0.0, "at least one call of some seconds");
-    let plan = Plan { calls: a.calls, seconds: a.seconds, warmup: a.warmup, kbps: a.kbps, codec: a.codec.to_ascii_lowercase() };
+    let codec: media::codec::VideoCodec = a.codec.parse().map_err(anyhow::Error::msg)?;
+    let plan = Plan { calls: a.calls, seconds: a.seconds, warmup: a.warmup, kbps: a.kbps, codec: codec.to_string() };
     let dir = tempfile::tempdir()?;
     let cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
     let srv = server::start(cfg).await.context("starting simu-server")?;

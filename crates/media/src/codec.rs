@@ -1,0 +1,147 @@
+//! The video codecs a call can use, behind one encoder and one decoder type, so the media
+//! threads do not care which one was negotiated.
+
+use crate::frame::VideoFrame;
+use crate::h264::{H264Decoder, H264Encoder};
+use crate::vp8::{Vp8Decoder, Vp8Encoder};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("{0} encoder: {1}")]
+    Encode(&'static str, String),
+    #[error("{0} decoder: {1}")]
+    Decode(&'static str, String),
+}
+
+/// Encoder settings that can change mid-call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoEncodeSettings {
+    pub bitrate_bps: u32,
+    pub fps: f32,
+}
+
+/// A video codec Simu can send and receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VideoCodec {
+    H264,
+    Vp8,
+}
+
+impl VideoCodec {
+    pub const ALL: [VideoCodec; 2] = [VideoCodec::H264, VideoCodec::Vp8];
+
+    /// The RTP/SDP name (`H264`, `VP8`).
+    pub fn rtp_name(self) -> &'static str {
+        match self {
+            VideoCodec::H264 => "H264",
+            VideoCodec::Vp8 => "VP8",
+        }
+    }
+}
+
+impl std::fmt::Display for VideoCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VideoCodec::H264 => "h264",
+            VideoCodec::Vp8 => "vp8",
+        })
+    }
+}
+
+impl std::str::FromStr for VideoCodec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "h264" | "h.264" | "avc" => Ok(VideoCodec::H264),
+            "vp8" => Ok(VideoCodec::Vp8),
+            o => Err(format!("unknown video codec {o:?} (h264, vp8)")),
+        }
+    }
+}
+
+/// An encoder for the negotiated codec.
+pub enum VideoEncoder {
+    H264(H264Encoder),
+    Vp8(Vp8Encoder),
+}
+
+impl VideoEncoder {
+    pub fn new(codec: VideoCodec, settings: VideoEncodeSettings) -> Result<Self, CodecError> {
+        Ok(match codec {
+            VideoCodec::H264 => VideoEncoder::H264(H264Encoder::new(settings)?),
+            VideoCodec::Vp8 => VideoEncoder::Vp8(Vp8Encoder::new(settings)?),
+        })
+    }
+
+    pub fn codec(&self) -> VideoCodec {
+        match self {
+            VideoEncoder::H264(_) => VideoCodec::H264,
+            VideoEncoder::Vp8(_) => VideoCodec::Vp8,
+        }
+    }
+
+    pub fn reconfigure(&mut self, s: VideoEncodeSettings) -> Result<(), CodecError> {
+        match self {
+            VideoEncoder::H264(e) => e.reconfigure(s),
+            VideoEncoder::Vp8(e) => e.reconfigure(s),
+        }
+    }
+
+    pub fn request_keyframe(&mut self) {
+        match self {
+            VideoEncoder::H264(e) => e.request_keyframe(),
+            VideoEncoder::Vp8(e) => e.request_keyframe(),
+        }
+    }
+
+    /// One picture in; the encoded frame (empty if skipped) and whether it is a keyframe.
+    pub fn encode(&mut self, frame: &VideoFrame) -> Result<(&[u8], bool), CodecError> {
+        match self {
+            VideoEncoder::H264(e) => e.encode(frame),
+            VideoEncoder::Vp8(e) => e.encode(frame),
+        }
+    }
+}
+
+/// A decoder for the negotiated codec.
+pub enum VideoDecoder {
+    H264(H264Decoder),
+    Vp8(Vp8Decoder),
+}
+
+impl VideoDecoder {
+    pub fn new(codec: VideoCodec) -> Result<Self, CodecError> {
+        Ok(match codec {
+            VideoCodec::H264 => VideoDecoder::H264(H264Decoder::new()?),
+            VideoCodec::Vp8 => VideoDecoder::Vp8(Vp8Decoder::new()?),
+        })
+    }
+
+    pub fn codec(&self) -> VideoCodec {
+        match self {
+            VideoDecoder::H264(_) => VideoCodec::H264,
+            VideoDecoder::Vp8(_) => VideoCodec::Vp8,
+        }
+    }
+
+    pub fn decode(&mut self, data: &[u8]) -> Result<Option<VideoFrame>, CodecError> {
+        match self {
+            VideoDecoder::H264(d) => d.decode(data),
+            VideoDecoder::Vp8(d) => d.decode(data),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codec_names_parse_and_print() {
+        for c in VideoCodec::ALL {
+            assert_eq!(c.to_string().parse::<VideoCodec>(), Ok(c));
+        }
+        assert_eq!("VP8".parse::<VideoCodec>(), Ok(VideoCodec::Vp8));
+        assert!("theora".parse::<VideoCodec>().is_err());
+    }
+}
