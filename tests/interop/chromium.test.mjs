@@ -92,10 +92,10 @@ async function browserPeer(user, codec) {
 
 const stats = () => page.evaluate(() => window.peer.stats());
 
-for (const codec of ["h264"]) {
+for (const codec of ["h264", "vp8"]) {
   test(`Simu calls Chromium (${codec}): both decode the other's audio and video`, async () => {
     const jid = await browserPeer(`chrome_${codec}_a`, codec);
-    const c = run(["call", jid, "--user", `simu_${codec}_a`, "--video", "--duration", "8", "--json"]);
+    const c = run(["call", jid, "--user", `simu_${codec}_a`, "--codecs", codec, "--video", "--duration", "8", "--json"]);
     const code = await c.exit;
     const s = lastStats(c.output());
     const b = await stats();
@@ -104,12 +104,14 @@ for (const codec of ["h264"]) {
     assert.ok(s.video.framesReceived > 60, "Simu decoded Chromium's video");
     assert.ok(s.audio.framesDecoded > 100, "Simu decoded Chromium's audio");
     assert.ok(b.video.framesDecoded > 60, `Chromium decoded Simu's video: ${JSON.stringify(b)}`);
+    assert.equal(b.video.codec?.toLowerCase(), `video/${codec}`, "the preferred codec was negotiated");
+    assert.ok(s.codec.toLowerCase().startsWith(codec), `Simu sent ${s.codec}`);
     assert.ok(b.audio.samples > 48000, "Chromium decoded Simu's audio");
     await page.close();
   });
 
   test(`Chromium calls Simu (${codec}): both decode the other's audio and video`, async () => {
-    const a = run(["answer", "--user", `simu_${codec}_b`, "--json", "--calls", "1"]);
+    const a = run(["answer", "--user", `simu_${codec}_b`, "--codecs", codec, "--json", "--calls", "1"]);
     const simuJid = JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", `simu_${codec}_b`]).toString()).jid.split("/")[0];
     await browserPeer(`chrome_${codec}_b`, codec);
     await new Promise((r) => setTimeout(r, 1000));
@@ -122,6 +124,7 @@ for (const codec of ["h264"]) {
     const s = lastStats(a.output());
     console.log(`measure: Chromium->Simu ${codec}: Chromium decoded ${b.video.framesDecoded} frames (${b.video.codec}), ${b.audio.samples} audio samples; Simu decoded ${s?.video.framesReceived} frames ${s?.video.frameWidth}x${s?.video.frameHeight}, ${s?.audio.framesDecoded} audio frames`);
     assert.ok(b.audio.samples > 48000, "Chromium decoded Simu's audio");
+    assert.equal(b.video.codec?.toLowerCase(), `video/${codec}`, "the preferred codec was negotiated");
     assert.ok(s && s.video.framesReceived > 60, `Simu decoded Chromium's video: ${a.output().slice(-1500)}`);
     assert.ok(s.audio.framesDecoded > 100, "Simu decoded Chromium's audio");
     await page.close();
