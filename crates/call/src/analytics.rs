@@ -39,7 +39,8 @@ fn load(path: &Option<PathBuf>) -> VecDeque<AnalyticsRecord> {
 fn save(path: &Option<PathBuf>, pending: &VecDeque<AnalyticsRecord>) {
     let Some(p) = path else { return };
     let text: String = pending.iter().filter_map(|r| serde_json::to_string(r).ok()).map(|l| l + "\n").collect();
-    let tmp = p.with_extension("tmp");
+    // Per-process temporary name: two clients sharing a state folder must not rename each other's.
+    let tmp = p.with_extension(format!("{}.tmp", std::process::id()));
     if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p)) {
         tracing::warn!(error = %e, path = %p.display(), "cannot keep pending analytics on disk");
     }

@@ -107,6 +107,8 @@ pub struct Encoded {
     pub duration: Duration,
     /// Which video codec made it (`None` for audio).
     pub codec: Option<VideoCodec>,
+    /// A video keyframe (decodable on its own).
+    pub key: bool,
 }
 
 /// What the send side counts (for stats and benchmarks).
@@ -266,7 +268,7 @@ pub fn spawn_video_sender(
             if key {
                 counters.keyframes.fetch_add(1, Ordering::Relaxed);
             }
-            match out.try_send(Encoded { data, duration: interval, codec: Some(enc.codec()) }) {
+            match out.try_send(Encoded { data, duration: interval, codec: Some(enc.codec()), key }) {
                 Ok(()) => {
                     counters.video_frames.fetch_add(1, Ordering::Relaxed);
                 }
@@ -331,7 +333,7 @@ pub fn spawn_audio_sender(
                     continue;
                 }
             };
-            if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded { data, duration: frame_len, codec: None }) {
+            if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded { data, duration: frame_len, codec: None, key: false }) {
                 break;
             }
         }

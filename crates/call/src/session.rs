@@ -289,12 +289,20 @@ fn spawn_video_writer(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pt: Arc<Atomic
     tokio::spawn(async move {
         let sequencer: Box<dyn Sequencer> = Box::new(rtc::rtp::sequence::new_random_sequencer());
         let mut packetizers: HashMap<VideoCodec, Box<dyn Packetizer + Send>> = HashMap::new();
+        // Nothing the peer cannot decode: after (re)connecting, video starts at a keyframe.
+        let mut started = false;
         while let Some(e) = rx.recv().await {
             let p = pt.load(Ordering::Acquire);
             let Some(codec) = e.codec.filter(|c| Some(*c) == ctl.video_codec()) else { continue };
             if p == 0 || !flow.connected.load(Ordering::Acquire) {
+                started = false;
                 continue;
             }
+            if !started && !e.key {
+                ctl.request_keyframe();
+                continue;
+            }
+            started = true;
             let packetizer = match packetizers.entry(codec) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => match codecs::video(codec).rtp_codec.payloader() {

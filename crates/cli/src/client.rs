@@ -82,7 +82,8 @@ pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManage
         net: NetConfig { udp_addrs: vec![format!("{}:0", a.media_ip)], relay_only: a.relay, ..Default::default() },
         quality,
         media: MediaFactory { codecs: a.codecs.clone(), ..MediaFactory::synthetic() },
-        analytics_dir: dirs_state().map(|d| d.join("analytics")),
+        // One spool per user: several headless clients may run side by side.
+        analytics_dir: dirs_state().map(|d| d.join("analytics").join(username(&a.user))),
         timeouts: Timeouts::default(),
     };
     let m = CallManager::start(cfg);
