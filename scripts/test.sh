@@ -41,10 +41,15 @@ listing=$(dpkg-deb -c "$deb")
 for f in usr/bin/simu-desktop usr/share/applications/Simu.desktop usr/share/icons/hicolor/128x128/apps/simu-desktop.png; do
   grep -q "$f" <<<"$listing" || { echo "missing from the .deb: $f" >&2; exit 1; }
 done
-grep -q libwebkit2gtk-4.1-0 <<<"$(dpkg-deb -f "$deb" Depends)"
+depends=$(dpkg-deb -f "$deb" Depends)
+for d in libwebkit2gtk-4.1-0 libasound2 libvpx7; do
+  grep -q "$d" <<<"$depends" || { echo "the .deb does not depend on $d" >&2; exit 1; }
+done
 echo "package ok: $deb"
 # What the desktop frame server spends per picture, against a plain copy in the same run.
 cargo run --locked -q -p simu-cli -- bench display --seconds 0.5
+# A 1:1 call, Simu against two Chromium tabs (release build; H.264, then VP8).
+scripts/bench-call.sh
 # The benchmark is a check too: every round trip must come back, on both servers.
 cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
   --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"

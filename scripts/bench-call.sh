@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `simu bench call` for H.264 and then VP8 (release build): Simu's two peers against two
+# Chromium tabs, inside a network namespace that has only loopback, so nothing leaves
+# 127.0.0.1. Extra arguments go to the bench, e.g. `scripts/bench-call.sh --calls 5 --seconds 20`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh interop
+cargo build --release --locked -q -p simu-cli
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
+exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && for c in h264 vp8; do target/release/simu bench call --codec "$c" "$@" || exit 1; done' bench-call "$@"
