@@ -49,6 +49,8 @@ pub struct MediaFactory {
     pub output: Option<crate::pipeline::OpenOutput>,
     /// Video codecs in order of preference (empty: Simu's default order).
     pub codecs: Vec<media::codec::VideoCodec>,
+    /// Microphone clean-up (echo, noise, level); off for the synthetic tone, which it would alter.
+    pub audio_processing: Option<media::apm::ApmSettings>,
 }
 
 impl MediaFactory {
@@ -59,6 +61,7 @@ impl MediaFactory {
             audio: Arc::new(|| Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>),
             output: None,
             codecs: Vec::new(),
+            audio_processing: None,
         }
     }
 
@@ -74,6 +77,7 @@ impl MediaFactory {
             output: Some(Arc::new(|name: Option<&str>| {
                 media::devices::Speaker::open(name).map(|s| Box::new(s) as Box<dyn media::AudioSink>).map_err(|e| e.to_string())
             })),
+            audio_processing: Some(media::apm::ApmSettings::default()),
             ..Self::synthetic()
         }
     }
@@ -811,6 +815,7 @@ impl Driver {
         let local = crate::session::LocalMedia {
             audio: if audio { Some((self.cfg.media.audio)()) } else { None },
             codecs: self.cfg.media.codecs.clone(),
+            apm: self.cfg.media.audio_processing.filter(|_| audio).map(media::apm::AudioProcessor::new),
             video: video_src,
             control,
             preview: self.local_video.clone(),

@@ -282,9 +282,10 @@ pub fn spawn_video_sender(
     })
 }
 
-/// Captures and encodes 20 ms Opus packets until stopped.
+/// Captures, cleans (echo, noise, level: `apm`) and encodes 20 ms Opus packets until stopped.
 pub fn spawn_audio_sender(
     mut source: Box<dyn AudioSource>,
+    apm: Option<media::apm::AudioProcessor>,
     ctl: Arc<MediaControl>,
     out: mpsc::Sender<Encoded>,
     errors: mpsc::Sender<String>,
@@ -323,6 +324,9 @@ pub fn spawn_audio_sender(
             } else {
                 AudioFrame { samples: vec![0; media::AUDIO_FRAME_SAMPLES], capture_us: 0 }
             };
+            if let Some(a) = &apm {
+                a.process_capture(&mut frame);
+            }
             if !ctl.audio_enabled.load(Ordering::Relaxed) {
                 frame.samples.fill(0);
             }
@@ -492,6 +496,7 @@ impl Playback {
 /// Plays received audio out of the jitter buffer on a 20 ms clock: decodes each packet, rebuilds
 /// single losses from the next packet's FEC, conceals the rest, and plays when an output is set.
 pub fn spawn_audio_receiver(
+    apm: Option<media::apm::AudioProcessor>,
     jb: Arc<Mutex<JitterBuffer>>,
     stop: Arc<AtomicBool>,
     counters: Arc<RecvCounters>,
@@ -534,6 +539,9 @@ pub fn spawn_audio_receiver(
                     let level = frame.level_dbfs();
                     counters.audio_level_centi_db.store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
                     counters.audio_frames.fetch_add(1, Ordering::Relaxed);
+                    if let Some(a) = &apm {
+                        a.analyze_render(&frame);
+                    }
                     if let Some(p) = &mut playback {
                         p.play(&frame);
                     }

@@ -109,6 +109,8 @@ pub struct LocalMedia {
     pub audio: Option<Box<dyn AudioSource>>,
     /// Video codecs in the user's order of preference (empty: Simu's default order).
     pub codecs: Vec<VideoCodec>,
+    /// Echo cancellation, noise suppression and gain control for a real microphone.
+    pub apm: Option<media::apm::AudioProcessor>,
     pub video: Option<Box<dyn VideoSource>>,
     pub control: Arc<MediaControl>,
     pub preview: Arc<FrameSink>,
@@ -509,7 +511,7 @@ impl Session {
             }
         }));
         threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
-        threads.push(pipeline::spawn_audio_receiver(audio_jb, stop.clone(), remote.counters.clone(), remote.output.clone())?);
+        threads.push(pipeline::spawn_audio_receiver(local.apm.clone(), audio_jb, stop.clone(), remote.counters.clone(), remote.output.clone())?);
 
         let mut audio = None;
         if let Some(src) = local.audio {
@@ -517,7 +519,7 @@ impl Session {
             let track = local_track(RtpCodecKind::Audio, codecs::opus(), ssrc)?;
             let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
             let (tx, rx) = mpsc::channel(16);
-            threads.push(pipeline::spawn_audio_sender(src, local.control.clone(), tx, err_tx.clone())?);
+            threads.push(pipeline::spawn_audio_sender(src, local.apm.clone(), local.control.clone(), tx, err_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
             tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), flow.clone(), rx));
             audio = Some(LocalTrack { sender, pt });

@@ -1,6 +1,7 @@
 //! Media for calls: frames, sources (synthetic now; camera and microphone plug in behind the
 //! same traits), codecs (H.264 via OpenH264, Opus) and sinks for displays.
 
+pub mod apm;
 pub mod audio;
 pub mod codec;
 pub mod devices;
