@@ -153,7 +153,7 @@ impl Core {
         self.sign_out().await;
         let kept = self.profile.load().unwrap_or_default();
         let default_quality = if kept.default_quality.is_empty() { "medium".to_string() } else { kept.default_quality };
-        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality, microphone: kept.microphone, speaker: kept.speaker };
+        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality, microphone: kept.microphone, speaker: kept.speaker, video_codec: kept.video_codec };
         *self.microphone.lock().unwrap_or_else(|p| p.into_inner()) = settings.microphone.clone();
         let quality = settings.default_quality.parse::<Preset>().unwrap_or_default().quality();
         let manager = CallManager::start(CallConfig {
@@ -164,7 +164,7 @@ impl Core {
             display_name: name,
             net: NetConfig { udp_addrs: vec![if req.mode == Mode::Embedded { "127.0.0.1:0".into() } else { "0.0.0.0:0".into() }], ..Default::default() },
             quality,
-            media: MediaFactory::devices(self.microphone.clone()),
+            media: MediaFactory { codecs: codec_preference(settings.video_codec.as_deref()), ..MediaFactory::devices(self.microphone.clone()) },
             analytics_dir: Some(self.profile.analytics_dir()),
             timeouts: Timeouts::default(),
         });
@@ -263,4 +263,10 @@ fn announce_incoming(app: &AppHandle, name: &str, nxid: &str, kind: &str) {
         let _ = w.show();
         let _ = w.set_focus();
     }
+}
+
+/// The codec order for a saved preference: the chosen one first, then the others.
+pub fn codec_preference(chosen: Option<&str>) -> Vec<media::codec::VideoCodec> {
+    let Some(first) = chosen.and_then(|c| c.parse::<media::codec::VideoCodec>().ok()) else { return Vec::new() };
+    std::iter::once(first).chain(media::codec::VideoCodec::ALL.into_iter().filter(|c| *c != first)).collect()
 }

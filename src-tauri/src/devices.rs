@@ -16,6 +16,8 @@ pub struct Devices {
     microphone: Option<String>,
     speaker: Option<String>,
     default_quality: String,
+    /// "" when Simu chooses.
+    video_codec: String,
 }
 
 /// The running level meter, stopped when the settings screen closes or another starts.
@@ -26,12 +28,13 @@ pub struct Meter(Mutex<Option<Arc<AtomicBool>>>);
 pub async fn audio_devices(core: State<'_, Arc<Core>>) -> Result<Devices, String> {
     let (inputs, outputs) = tokio::task::spawn_blocking(|| (media::devices::list_inputs(), media::devices::list_outputs())).await.map_err(|e| e.to_string())?;
     let s = core.profile.load().unwrap_or_default();
-    Ok(Devices { inputs, outputs, microphone: s.microphone, speaker: s.speaker, default_quality: s.default_quality })
+    Ok(Devices { inputs, outputs, microphone: s.microphone, speaker: s.speaker, default_quality: s.default_quality, video_codec: s.video_codec.unwrap_or_default() })
 }
 
-/// Saves the choices; the speaker and quality also apply to the signed-in CallManager at once.
+/// Saves the choices; the speaker and quality also apply to the signed-in CallManager at once,
+/// the codec from its next call.
 #[tauri::command]
-pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<String>, speaker: Option<String>, default_quality: Option<String>) -> Result<(), String> {
+pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<String>, speaker: Option<String>, default_quality: Option<String>, video_codec: Option<String>) -> Result<(), String> {
     let mut s = core.profile.load().ok_or("Sign in first.")?;
     s.microphone = microphone.filter(|m| !m.is_empty());
     s.speaker = speaker.filter(|m| !m.is_empty());
@@ -43,6 +46,12 @@ pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<Strin
         }
         None => None,
     };
+    if let Some(c) = video_codec {
+        if !c.is_empty() {
+            c.parse::<media::codec::VideoCodec>()?;
+        }
+        s.video_codec = Some(c).filter(|c| !c.is_empty());
+    }
     core.profile.save(&s).map_err(|e| format!("Cannot save settings: {e}"))?;
     *core.microphone.lock().unwrap_or_else(|p| p.into_inner()) = s.microphone.clone();
     if let Ok(m) = core.with_active(|a| a.manager.clone()).await {
@@ -50,6 +59,7 @@ pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<Strin
         if let Some(p) = preset {
             m.set_quality_preset(p).await.map_err(|e| e.to_string())?;
         }
+        m.set_video_codecs(crate::core::codec_preference(s.video_codec.as_deref())).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -27,6 +27,9 @@ pub struct Settings {
     pub microphone: Option<String>,
     #[serde(default)]
     pub speaker: Option<String>,
+    /// The preferred video codec (`h264`, `vp8`); `None`: Simu's default order.
+    #[serde(default)]
+    pub video_codec: Option<String>,
 }
 
 /// A named profile: `--profile NAME` runs a second user on the same machine.

@@ -223,6 +223,16 @@ test("settings: the microphone meter moves and the speaker test plays", async ()
   }, 15000);
   assert.ok(previewed > 10);
   await shot("7-settings");
+  // The codec preference is saved with the profile and shown again.
+  await s.exec("const sel = document.querySelector('select[name=codec]'); sel.value = 'vp8'; sel.dispatchEvent(new Event('change', { bubbles: true }));");
+  await new Promise((r) => setTimeout(r, 300));
+  await s.click(await s.find('button[aria-label="Back"]'));
+  await s.click(await s.button("Settings"));
+  const codec = await s.until("the saved codec preference", async () => {
+    const v = await s.exec("return document.querySelector('select[name=codec]').value");
+    return v === "vp8" ? v : null;
+  }, 10000);
+  assert.equal(codec, "vp8");
   await s.click(await s.find('button[aria-label="Back"]'));
 });
 

@@ -108,6 +108,7 @@ enum Cmd {
     AudioEnabled(bool),
     VideoEnabled(bool),
     Speaker(Option<String>),
+    VideoCodecs(Vec<media::codec::VideoCodec>),
     SwitchCamera(oneshot::Sender<Result<String, CallError>>),
     Preview(bool, oneshot::Sender<Result<String, CallError>>),
     Quality(Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>, oneshot::Sender<Result<Quality, CallError>>),
@@ -189,6 +190,11 @@ impl CallManager {
     /// Camera off (false; a black picture is sent) or on.
     pub async fn set_video_enabled(&self, on: bool) -> Result<(), CallError> {
         self.send(Cmd::VideoEnabled(on)).await
+    }
+
+    /// The video codecs to offer, most preferred first (empty: Simu's default); from the next call.
+    pub async fn set_video_codecs(&self, codecs: Vec<media::codec::VideoCodec>) -> Result<(), CallError> {
+        self.send(Cmd::VideoCodecs(codecs)).await
     }
 
     /// Chooses the audio output device by name (`None`: system default).
@@ -537,6 +543,10 @@ impl Driver {
                     s.control().video_enabled.store(on, Ordering::Relaxed);
                     s.control().request_keyframe();
                 }
+            }
+            Cmd::VideoCodecs(c) => {
+                tracing::info!(codecs = ?c, "video codec preference");
+                self.cfg.media.codecs = c;
             }
             Cmd::Speaker(dev) => {
                 tracing::info!(device = ?dev, "audio output selected");
