@@ -87,6 +87,9 @@ pub enum CallEvent {
     LocalMediaAvailable { audio: bool, video: bool },
     RemoteMediaAvailable { kind: String },
     Reconnecting { room: String },
+    /// The camera in use stopped mid-call; `now_using` is the one switched to, or `None` when
+    /// there is no other (a black picture is sent).
+    CameraLost { camera: String, now_using: Option<String>, message: String },
     Error { message: String },
 }
 

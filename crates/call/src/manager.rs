@@ -577,8 +577,8 @@ impl Driver {
                     let _ = reply.send(Err(CallError::NoOtherCamera));
                     return;
                 }
-                self.camera = (self.camera + 1) % n;
-                let _ = reply.send(Ok(self.cfg.media.video[self.camera].0.clone()));
+                let name = self.use_camera((self.camera + 1) % n).unwrap_or_default();
+                let _ = reply.send(Ok(name));
             }
             Cmd::Quality(f, reply) => match f(self.quality) {
                 Ok(q) => {
@@ -700,7 +700,24 @@ impl Driver {
             }
             SessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable { kind: kind.to_string() }),
             SessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
+            SessionEvent::CameraLost(message) => {
+                let lost = self.cfg.media.video.get(self.camera).map(|(n, _)| n.clone()).unwrap_or_default();
+                let now_using = if self.cfg.media.video.len() > 1 { self.use_camera((self.camera + 1) % self.cfg.media.video.len()) } else { None };
+                self.emit(CallEvent::CameraLost { camera: lost, now_using, message });
+            }
         }
+    }
+
+    /// Makes camera `i` current and, in a call with video, switches the live track to it.
+    fn use_camera(&mut self, i: usize) -> Option<String> {
+        let (name, make) = self.cfg.media.video.get(i)?.clone();
+        self.camera = i;
+        if let Some(s) = &self.session {
+            if s.has_video() {
+                s.control().replace_camera(make());
+            }
+        }
+        Some(name)
     }
 
     async fn send_signal(&self, to: &NxId, s: &Signal) {

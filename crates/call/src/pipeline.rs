@@ -27,6 +27,8 @@ pub struct MediaControl {
     stop: AtomicBool,
     /// The video codec to encode: the preferred one until negotiation settles it.
     video_codec: AtomicU8,
+    /// A camera to switch to at the next frame (same track: no renegotiation).
+    next_camera: Mutex<Option<Box<dyn VideoSource>>>,
 }
 
 impl MediaControl {
@@ -40,7 +42,17 @@ impl MediaControl {
             keyframe: AtomicBool::new(true),
             stop: AtomicBool::new(false),
             video_codec: AtomicU8::new(0),
+            next_camera: Mutex::new(None),
         })
+    }
+
+    /// Hands the video thread another camera; it switches at its next frame.
+    pub fn replace_camera(&self, source: Box<dyn VideoSource>) {
+        *self.next_camera.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+    }
+
+    fn take_new_camera(&self) -> Option<Box<dyn VideoSource>> {
+        self.next_camera.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Switches the encoder to `c` (from its next frame, starting with a keyframe).
@@ -180,6 +192,7 @@ pub fn spawn_video_sender(
     out: mpsc::Sender<Encoded>,
     counters: Arc<SendCounters>,
     errors: mpsc::Sender<String>,
+    camera_lost: mpsc::Sender<String>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("simu-video-enc".into()).spawn(move || {
         let mut q = ctl.effective_quality();
@@ -216,6 +229,11 @@ pub fn spawn_video_sender(
                     }
                 }
             }
+            if let Some(s) = ctl.take_new_camera() {
+                tracing::info!(camera = %s.name(), "camera switched");
+                source = s;
+                source_ok = true;
+            }
             let interval = Duration::from_secs_f64(1.0 / f64::from(q.fps.max(1)));
             sleep_until(next);
             next += interval;
@@ -232,8 +250,8 @@ pub fn spawn_video_sender(
                     Ok(f) => f,
                     Err(e) => {
                         source_ok = false;
-                        tracing::warn!(error = %e, "camera stopped; sending a black picture");
-                        let _ = errors.try_send(format!("camera: {e}"));
+                        tracing::warn!(error = %e, camera = %source.name(), "camera stopped; sending a black picture until another is chosen");
+                        let _ = camera_lost.try_send(format!("{}: {e}", source.name()));
                         VideoFrame::black(q.width as usize, q.height as usize)
                     }
                 }

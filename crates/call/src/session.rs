@@ -59,6 +59,8 @@ pub enum SessionEvent {
     RemoteTrack(&'static str),
     /// A device or codec failed (the call may go on).
     MediaError(String),
+    /// The camera stopped delivering (unplugged, taken by another app); a black picture is sent.
+    CameraLost(String),
 }
 
 /// Network settings of a session.
@@ -502,12 +504,19 @@ impl Session {
 
         let send_counters = Arc::new(SendCounters::default());
         let (err_tx, mut err_rx) = mpsc::channel::<String>(8);
+        let (lost_tx, mut lost_rx) = mpsc::channel::<String>(4);
         let mut threads = Vec::new();
         let mut tasks = Vec::new();
         let forward_errors = ev_tx.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(e) = err_rx.recv().await {
                 let _ = forward_errors.send(SessionEvent::MediaError(e)).await;
+            }
+        }));
+        let forward_lost = ev_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(e) = lost_rx.recv().await {
+                let _ = forward_lost.send(SessionEvent::CameraLost(e)).await;
             }
         }));
         threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
@@ -531,7 +540,7 @@ impl Session {
             let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
             prefer_codecs(&pc, &video_codecs).await;
             let (tx, rx) = mpsc::channel(4);
-            threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone())?);
+            threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone(), lost_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
             tasks.push(spawn_video_writer(track.clone(), ssrc, pt.clone(), local.control.clone(), flow.clone(), rx));
             tasks.push(spawn_keyframe_listener(track.clone(), local.control.clone(), stop.clone()));
@@ -557,6 +566,11 @@ impl Session {
 
     pub fn control(&self) -> &Arc<MediaControl> {
         &self.control
+    }
+
+    /// True when this session sends video (a camera can be switched).
+    pub fn has_video(&self) -> bool {
+        self.video.is_some()
     }
 
     /// Reads the negotiated payload types (and video codec) so the writers can start.

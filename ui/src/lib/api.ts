@@ -32,6 +32,7 @@ export type CallEvent =
   | { event: "local_media_available"; audio: boolean; video: boolean }
   | { event: "remote_media_available"; kind: string }
   | { event: "reconnecting"; room: string }
+  | { event: "camera_lost"; camera: string; now_using: string | null; message: string }
   | { event: "error"; message: string };
 
 export const api = {
