@@ -65,11 +65,21 @@ impl MediaFactory {
         }
     }
 
-    /// A desktop's devices: the microphone chosen when a call starts (read from `microphone`,
-    /// opened on the media thread) and speakers for received audio; video stays synthetic until
-    /// cameras land.
+    /// A desktop's devices: the cameras present (the synthetic pattern when there are none),
+    /// the microphone chosen when a call starts (read from `microphone`, opened on the media
+    /// thread) and speakers for received audio.
     pub fn devices(microphone: Arc<std::sync::Mutex<Option<String>>>) -> Self {
+        let cameras: Vec<(String, Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>)> = media::camera::list_cameras()
+            .into_iter()
+            .map(|c| {
+                let name = c.name.clone();
+                let open: Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync> = Arc::new(move || Box::new(media::camera::CameraSource::open(c.clone(), 1280, 720, 30)) as Box<dyn VideoSource>);
+                (name, open)
+            })
+            .collect();
+        let synthetic = Self::synthetic();
         Self {
+            video: if cameras.is_empty() { synthetic.video.clone() } else { cameras },
             audio: Arc::new(move || {
                 let name = microphone.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 Box::new(media::devices::LazyMicrophone::new(name)) as Box<dyn AudioSource>
@@ -78,7 +88,7 @@ impl MediaFactory {
                 media::devices::Speaker::open(name).map(|s| Box::new(s) as Box<dyn media::AudioSink>).map_err(|e| e.to_string())
             })),
             audio_processing: Some(media::apm::ApmSettings::default()),
-            ..Self::synthetic()
+            ..synthetic
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod apm;
 pub mod audio;
+pub mod camera;
 pub mod codec;
 pub mod devices;
 pub mod frame;

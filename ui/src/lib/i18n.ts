@@ -78,7 +78,7 @@ const en = {
   microphone: "Microphone",
   testSpeaker: "Play a test sound",
   playing: "Playing on",
-  noCamera: "No camera support yet: calls send a moving test pattern.",
+  noCamera: "No camera found: calls send a moving test pattern.",
 };
 
 export type Strings = typeof en;
@@ -161,7 +161,7 @@ const sw: Strings = {
   microphone: "Maikrofoni",
   testSpeaker: "Cheza sauti ya majaribio",
   playing: "Inacheza kwenye",
-  noCamera: "Kamera bado haitumiki: simu zinatuma picha ya majaribio inayosonga.",
+  noCamera: "Hakuna kamera: simu zinatuma picha ya majaribio inayosonga.",
 };
 
 export function pick(lang: string): Strings {
