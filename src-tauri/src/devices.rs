@@ -20,6 +20,32 @@ pub struct Devices {
     video_codec: String,
 }
 
+/// Polls the device lists every two seconds and tells the UI ("devices-changed", the new
+/// lists) when a microphone, speaker or camera comes or goes; stops when `stop` is set.
+pub fn watch(app: AppHandle, stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new().name("simu-device-watch".into()).spawn(move || {
+        let mut last = media::devices::DeviceSnapshot::take();
+        while !stop.load(Ordering::Relaxed) {
+            for _ in 0..20 {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let now = media::devices::DeviceSnapshot::take();
+            if now != last {
+                let (added, removed) = now.changes_since(&last);
+                tracing::info!(?added, ?removed, "devices changed");
+                let _ = app.emit("devices-changed", &now);
+                last = now;
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no device watcher");
+    }
+}
+
 /// The running level meter, stopped when the settings screen closes or another starts.
 #[derive(Default)]
 pub struct Meter(Mutex<Option<Arc<AtomicBool>>>);

@@ -40,6 +40,8 @@ fn main() -> anyhow::Result<()> {
             }
         }));
     }
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_watching = watching.clone();
     builder
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_log::Builder::new().level(log_level()).build())
@@ -47,8 +49,9 @@ fn main() -> anyhow::Result<()> {
         .plugin(tauri_plugin_notification::init())
         .manage(core.clone())
         .manage(devices::Meter::default())
-        .setup(|app| {
+        .setup(move |app| {
             links::install(app.handle());
+            devices::watch(app.handle().clone(), watching.clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -81,6 +84,7 @@ fn main() -> anyhow::Result<()> {
             devices::camera_preview,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))?;
+    stop_watching.store(true, std::sync::atomic::Ordering::Relaxed);
     runtime.block_on(core.sign_out());
     Ok(())
 }

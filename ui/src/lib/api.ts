@@ -82,6 +82,11 @@ export function onDialLink(f: () => void): Promise<UnlistenFn> {
   return listen("dial-link", () => f());
 }
 
+/** New device lists when a microphone, speaker or camera comes or goes. */
+export function onDevicesChanged(f: (d: { inputs: AudioDevice[]; outputs: AudioDevice[]; cameras: { index: number; name: string }[] }) => void): Promise<UnlistenFn> {
+  return listen<{ inputs: AudioDevice[]; outputs: AudioDevice[]; cameras: { index: number; name: string }[] }>("devices-changed", (e) => f(e.payload));
+}
+
 export function onCallEvent(f: (e: CallEvent) => void): Promise<UnlistenFn> {
   return listen<CallEvent>("call-event", (e) => f(e.payload));
 }

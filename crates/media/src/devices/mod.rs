@@ -6,9 +6,11 @@ mod mic;
 mod resample;
 mod speaker;
 mod stream_thread;
+mod watch;
 
 pub use mic::{level_meter, LazyMicrophone, Microphone};
 pub use speaker::{speaker_test, Speaker};
+pub use watch::DeviceSnapshot;
 
 use cpal::traits::{DeviceTrait, HostTrait};
 
