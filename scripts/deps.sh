@@ -7,7 +7,7 @@ desktop=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libg
 case "${1:-build}" in
   test) want+=(ejabberd coturn python3-websockets curl pulseaudio pulseaudio-utils libasound2-plugins) ;;
   desktop) want+=("${desktop[@]}") ;;
-  interop) want+=(chromium iproute2 util-linux) ;;
+  interop) want+=(chromium firefox-esr iproute2 util-linux) ;;
   faults) want+=(iproute2 nftables) ;;
   desktop-test) want+=("${desktop[@]}" xvfb webkit2gtk-driver xauth imagemagick procps pulseaudio pulseaudio-utils libasound2-plugins) ;;
 esac

@@ -10,4 +10,4 @@ scripts/deps.sh interop
 cargo build --locked -q -p simu-cli
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
-exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && node --test tests/interop/'
+exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && node --test tests/interop/chromium.test.mjs'

@@ -16,6 +16,8 @@ cargo test --workspace --locked
 scripts/interop-xmpp.sh
 # Simu <-> Chromium's own WebRTC, both ways, in a loopback-only network namespace.
 scripts/interop-chromium.sh
+# Simu <-> Firefox ESR (VP8 by negotiation: Debian's Firefox has no H.264), both ways.
+scripts/interop-firefox.sh
 # Loss, a bandwidth cap and a link outage between two network namespaces.
 scripts/faults.sh
 # The web UI's unit tests (vitest in jsdom; no browser download).

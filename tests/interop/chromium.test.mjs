@@ -3,67 +3,14 @@
 // Run by scripts/interop-chromium.sh inside a network namespace that has only loopback.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { freePort, waitPort } from "../js/net.mjs";
 import { chromium } from "playwright-core";
+import { lastStats, peerConfig, startSimu, startSite, until } from "./common.mjs";
 
-const root = path.resolve(import.meta.dirname, "../..");
-const simu = process.env.SIMU_CLI ?? path.join(root, "target/debug/simu");
-const dir = mkdtempSync(path.join(tmpdir(), "simu-interop-"));
-const procs = [];
-let server, page, browser, http;
-
-
-
-function run(args) {
-  const p = spawn(simu, [...args, "--server", server, "--media-ip", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  p.stdout.on("data", (d) => (out += d));
-  p.stderr.on("data", (d) => (out += d));
-  procs.push(p);
-  return { output: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
-}
-
-/** The last JSON line of a CLI's output that carries stats. */
-function lastStats(out) {
-  const lines = out.split("\n").filter((l) => l.startsWith("{") && l.includes("\"videoOut\""));
-  return lines.length ? JSON.parse(lines.at(-1)) : null;
-}
-
-async function until(what, f, ms = 20000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+let simu, site, page, browser;
 
 before(async () => {
-  const port = await freePort();
-  server = `http://127.0.0.1:${port}`;
-  procs.push(spawn(simu, ["server", "--listen", `127.0.0.1:${port}`, "--data", dir], { stdio: "ignore" }));
-  await waitPort(port);
-  // The page and, under /api/, simu-server's REST API on one origin (the server sends no CORS headers).
-  http = createServer(async (req, res) => {
-    if (req.url?.startsWith("/api/")) {
-      const body = await new Promise((r) => { let b = ""; req.on("data", (d) => (b += d)); req.on("end", () => r(b)); });
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith("x-") || k === "content-type"));
-      const upstream = await fetch(`${server}${req.url}`, { method: req.method, headers, body: req.method === "GET" ? undefined : body });
-      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
-      res.end(Buffer.from(await upstream.arrayBuffer()));
-      return;
-    }
-    const file = req.url?.startsWith("/peer.js") ? "peer.js" : "peer.html";
-    res.writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" });
-    res.end(readFileSync(path.join(import.meta.dirname, file)));
-  }).listen(0, "127.0.0.1");
-  await new Promise((r) => http.once("listening", r));
+  simu = await startSimu();
+  site = await startSite(simu.server);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -74,19 +21,18 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  http?.close();
-  for (const p of procs.reverse()) p.kill("SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
+  site?.close();
+  simu?.stop();
 });
 
 async function browserPeer(user, codec) {
-  const t = JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", user]).toString());
+  const t = simu.token(user);
   page = await browser.newPage();
   page.on("console", (m) => { if (m.type() === "error") console.log(`browser: ${m.text()}`); });
-  await page.goto(`http://127.0.0.1:${http.address().port}/`);
+  await page.goto(`${site.origin}/`);
   await page.waitForFunction(() => window.Peer);
   await page.evaluate(async (cfg) => { window.peer = new window.Peer(cfg); await window.peer.connect(); },
-    { nxws: t.nxws, jid: t.jid, token: t.token, rest: `http://127.0.0.1:${http.address().port}`, apiKey: "simu-local-key", secretKey: "simu-local-secret", codec });
+    peerConfig(t, site.origin, codec));
   return t.jid;
 }
 
@@ -95,7 +41,7 @@ const stats = () => page.evaluate(() => window.peer.stats());
 for (const codec of ["h264", "vp8"]) {
   test(`Simu calls Chromium (${codec}): both decode the other's audio and video`, async () => {
     const jid = await browserPeer(`chrome_${codec}_a`, codec);
-    const c = run(["call", jid, "--user", `simu_${codec}_a`, "--codecs", codec, "--video", "--duration", "8", "--json"]);
+    const c = simu.run(["call", jid, "--user", `simu_${codec}_a`, "--codecs", codec, "--video", "--duration", "8", "--json"]);
     const code = await c.exit;
     const s = lastStats(c.output());
     const b = await stats();
@@ -111,8 +57,8 @@ for (const codec of ["h264", "vp8"]) {
   });
 
   test(`Chromium calls Simu (${codec}): both decode the other's audio and video`, async () => {
-    const a = run(["answer", "--user", `simu_${codec}_b`, "--codecs", codec, "--json", "--calls", "1"]);
-    const simuJid = JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", `simu_${codec}_b`]).toString()).jid.split("/")[0];
+    const a = simu.run(["answer", "--user", `simu_${codec}_b`, "--codecs", codec, "--json", "--calls", "1"]);
+    const simuJid = simu.token(`simu_${codec}_b`).jid.split("/")[0];
     await browserPeer(`chrome_${codec}_b`, codec);
     await new Promise((r) => setTimeout(r, 1000));
     await page.evaluate((to) => window.peer.call(to), simuJid);

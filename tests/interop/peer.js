@@ -97,6 +97,7 @@ class Peer {
     try { servers = await this.iceServers(); } catch (e) { this.log.push(`ice servers: ${e}`); }
     const pc = new RTCPeerConnection({ iceServers: servers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })) });
     pc.onicecandidate = (e) => {
+      if (e.candidate) this.log.push(`cand ${e.candidate.candidate}`);
       if (e.candidate) this.send(this.peerJid, { type: "webrtc_ice_candidate", roomId: this.room, candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex });
     };
     // Play what arrives (video muted, audio through an audio element, so Chromium decodes it).

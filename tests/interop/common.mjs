@@ -1,0 +1,82 @@
+// What the browser interop tests share: a simu-server and `simu` CLI runs, and the page of the
+// browser NX peer (peer.html + peer.js) served beside a proxy to simu-server's REST API (one
+// origin: the server sends no CORS headers).
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort, waitPort } from "../js/net.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
+export const simu = process.env.SIMU_CLI ?? path.join(root, "target/debug/simu");
+
+/** simu-server on a free loopback port, plus helpers to run the CLI against it. */
+export async function startSimu() {
+  const dir = mkdtempSync(path.join(tmpdir(), "simu-interop-"));
+  const procs = [];
+  const port = await freePort();
+  const server = `http://127.0.0.1:${port}`;
+  procs.push(spawn(simu, ["server", "--listen", `127.0.0.1:${port}`, "--data", dir], { stdio: "ignore" }));
+  await waitPort(port);
+  return {
+    server,
+    /** Runs `simu ARGS --server ... --media-ip 127.0.0.1`, collecting its output. */
+    run(args) {
+      const p = spawn(simu, [...args, "--server", server, "--media-ip", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      p.stdout.on("data", (d) => (out += d));
+      p.stderr.on("data", (d) => (out += d));
+      procs.push(p);
+      return { output: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
+    },
+    /** An NX token for `user` (JSON: jid, token, nxws). */
+    token(user) {
+      return JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", user]).toString());
+    },
+    stop() {
+      for (const p of procs.reverse()) p.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Serves the browser peer page and proxies /api/ to `server`; resolves with its origin. */
+export async function startSite(server) {
+  const http = createServer(async (req, res) => {
+    if (req.url?.startsWith("/api/")) {
+      const body = await new Promise((r) => { let b = ""; req.on("data", (d) => (b += d)); req.on("end", () => r(b)); });
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith("x-") || k === "content-type"));
+      const upstream = await fetch(`${server}${req.url}`, { method: req.method, headers, body: req.method === "GET" ? undefined : body });
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+      return;
+    }
+    const file = req.url?.startsWith("/peer.js") ? "peer.js" : "peer.html";
+    res.writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" });
+    res.end(readFileSync(path.join(import.meta.dirname, file)));
+  }).listen(0, "127.0.0.1");
+  await new Promise((r) => http.once("listening", r));
+  return { origin: `http://127.0.0.1:${http.address().port}`, close: () => http.close() };
+}
+
+/** The peer config a page needs to sign in as `t` (from `token`). */
+export function peerConfig(t, origin, codec) {
+  return { nxws: t.nxws, jid: t.jid, token: t.token, rest: origin, apiKey: "simu-local-key", secretKey: "simu-local-secret", codec };
+}
+
+/** The last JSON line of a CLI's output that carries stats. */
+export function lastStats(out) {
+  const lines = out.split("\n").filter((l) => l.startsWith("{") && l.includes("\"videoOut\""));
+  return lines.length ? JSON.parse(lines.at(-1)) : null;
+}
+
+export async function until(what, f, ms = 20000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,99 @@
+// Simu and Firefox ESR's own WebRTC in one call, both ways, through simu-server. Debian's
+// Firefox has no H.264 (it would download OpenH264 from the network), so Simu, offering H.264
+// first and VP8 second by default, must end up on VP8 by negotiation alone. Firefox is driven
+// over Marionette; run by scripts/interop-firefox.sh inside a loopback-only network namespace.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort, waitPort } from "../js/net.mjs";
+import { Marionette } from "../js/marionette.mjs";
+import { lastStats, peerConfig, startSimu, startSite, until } from "./common.mjs";
+
+let simu, site, firefox, ff, profile;
+
+before(async () => {
+  simu = await startSimu();
+  site = await startSite(simu.server);
+  profile = mkdtempSync(path.join(tmpdir(), "simu-firefox-"));
+  const port = await freePort();
+  const prefs = {
+    "marionette.port": port,
+    "media.navigator.streams.fake": true,
+    "media.navigator.permission.disabled": true,
+    "media.peerconnection.ice.loopback": true,
+    "media.peerconnection.ice.obfuscate_host_addresses": false,
+    // Without this, a page that has not used the camera yet gathers only the default route's
+    // address, and a loopback-only namespace has no default route.
+    "media.peerconnection.ice.default_address_only": false,
+    "media.autoplay.default": 0,
+    "media.autoplay.blocking_policy": 0,
+    "browser.shell.checkDefaultBrowser": false,
+    "browser.startup.homepage_override.mstone": "ignore",
+    "datareporting.policy.dataSubmissionEnabled": false,
+    "toolkit.telemetry.reportingpolicy.firstRun": false,
+    "app.update.disabledForTesting": true,
+    "network.captive-portal-service.enabled": false,
+    "network.connectivity-service.enabled": false,
+  };
+  writeFileSync(path.join(profile, "user.js"), Object.entries(prefs).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join("\n"));
+  firefox = spawn(process.env.FIREFOX ?? "/usr/bin/firefox-esr", ["--headless", "--marionette", "--no-remote", "--profile", profile, "about:blank"], { stdio: "ignore", env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: "1" } });
+  await waitPort(port, 60000);
+  ff = await Marionette.connect(port);
+  await ff.command("WebDriver:NewSession", { capabilities: { alwaysMatch: { acceptInsecureCerts: true } } });
+});
+
+after(async () => {
+  try { await ff?.command("Marionette:Quit", { flags: ["eForceQuit"] }); } catch { /* already gone */ }
+  ff?.close();
+  firefox?.kill("SIGTERM");
+  site?.close();
+  simu?.stop();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+/** Opens the peer page in Firefox signed in as `user`; returns its NX ID. */
+async function browserPeer(user) {
+  const t = simu.token(user);
+  await ff.command("WebDriver:Navigate", { url: `${site.origin}/` });
+  await until("the peer page", () => ff.exec("function () { return !!window.Peer; }"), 20000);
+  await ff.exec("async function (cfg) { window.peer = new window.Peer(cfg); await window.peer.connect(); return true; }", peerConfig(t, site.origin, "vp8"));
+  return t.jid;
+}
+
+const stats = () => ff.exec("async function () { return await window.peer.stats(); }");
+
+test("Simu calls Firefox: VP8 is negotiated and both decode the other's audio and video", async () => {
+  const jid = await browserPeer("firefox_a");
+  const c = simu.run(["call", jid, "--user", "simu_ff_a", "--video", "--duration", "8", "--json"]);
+  const code = await c.exit;
+  const s = lastStats(c.output());
+  const b = await stats();
+  console.log(`measure: Simu->Firefox: Simu decoded ${s?.video.framesReceived} frames ${s?.video.frameWidth}x${s?.video.frameHeight} (${s?.codec}), ${s?.audio.framesDecoded} audio frames; Firefox decoded ${b.video.framesDecoded} frames ${b.video.width}x${b.video.height} (${b.video.codec}), ${b.audio.samples} audio samples`);
+  assert.equal(code, 0, `the call connected and ended normally:\n${c.output().slice(-2000)}\n${JSON.stringify(b)}`);
+  assert.ok(s.codec.startsWith("VP8"), `Simu fell back to VP8: ${s.codec}`);
+  assert.ok(s.video.framesReceived > 60, "Simu decoded Firefox's video");
+  assert.ok(s.audio.framesDecoded > 100, "Simu decoded Firefox's audio");
+  assert.ok(b.video.framesDecoded > 60, `Firefox decoded Simu's video: ${JSON.stringify(b)}`);
+  assert.ok(b.audio.samples > 48000, "Firefox decoded Simu's audio");
+});
+
+test("Firefox calls Simu: both decode the other's audio and video", async () => {
+  const a = simu.run(["answer", "--user", "simu_ff_b", "--json", "--calls", "1"]);
+  const simuJid = simu.token("simu_ff_b").jid.split("/")[0];
+  await browserPeer("firefox_b");
+  await new Promise((r) => setTimeout(r, 1000));
+  await ff.exec("async function (to) { await window.peer.call(to); return true; }", simuJid);
+  await until("Firefox decoding Simu's video", async () => { const s = await stats(); return s.video.framesDecoded > 60 ? s : null; }, 30000);
+  await new Promise((r) => setTimeout(r, 3000));
+  await ff.exec("async function () { await window.peer.hangUp(); return true; }");
+  const b = await stats();
+  assert.equal(await a.exit, 0, a.output().slice(-2000));
+  const s = lastStats(a.output());
+  console.log(`measure: Firefox->Simu: Firefox decoded ${b.video.framesDecoded} frames (${b.video.codec}), ${b.audio.samples} audio samples; Simu decoded ${s?.video.framesReceived} frames ${s?.video.frameWidth}x${s?.video.frameHeight} (${s?.codec}), ${s?.audio.framesDecoded} audio frames`);
+  assert.ok(b.audio.samples > 48000, "Firefox decoded Simu's audio");
+  assert.ok(s && s.video.framesReceived > 60, `Simu decoded Firefox's video: ${a.output().slice(-1500)}`);
+  assert.ok(s.audio.framesDecoded > 100, "Simu decoded Firefox's audio");
+});
