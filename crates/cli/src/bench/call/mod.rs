@@ -20,8 +20,9 @@ use tokio::sync::mpsc;
 
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
-#[derive(Args, Clone)]
-pub struct CallBenchArgs {
+/// What each side does, for the bench and for each peer it starts.
+#[derive(Args, Clone, Debug)]
+pub struct PlanArgs {
     /// Calls per side (setup time is their median).
     #[arg(long, default_value_t = 3)]
     calls: usize,
@@ -31,12 +32,18 @@ pub struct CallBenchArgs {
     /// Seconds after the first frame before measuring (the send rate ramps up).
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
-    /// Video codec both sides prefer.
-    #[arg(long, default_value = "h264")]
-    codec: String,
     /// Video bitrate cap of both sides (Simu's default 720p preset: 1000).
     #[arg(long, default_value_t = 1000)]
     kbps: u32,
+}
+
+#[derive(Args, Clone)]
+pub struct CallBenchArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// Video codec both sides prefer.
+    #[arg(long, default_value = "h264")]
+    codec: String,
     /// Chromium to compare with; skipped when missing.
     #[arg(long, env = "CHROMIUM", default_value = "/usr/bin/chromium")]
     chromium: PathBuf,
@@ -193,9 +200,10 @@ fn print_table(plan: &Plan, simu: &Summary, chrome: Option<&Summary>) {
 }
 
 pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
-    anyhow::ensure!(a.calls >= 1 && a.seconds > 0.0, "at least one call of some seconds");
+    let p = &a.plan;
+    anyhow::ensure!(p.calls >= 1 && p.seconds > 0.0, "at least one call of some seconds");
     let codec: media::codec::VideoCodec = a.codec.parse().map_err(anyhow::Error::msg)?;
-    let plan = Plan { calls: a.calls, seconds: a.seconds, warmup: a.warmup, kbps: a.kbps, codec: codec.to_string() };
+    let plan = Plan { calls: p.calls, seconds: p.seconds, warmup: p.warmup, kbps: p.kbps, codec: codec.to_string() };
     let dir = tempfile::tempdir()?;
     let cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
     let srv = server::start(cfg).await.context("starting simu-server")?;

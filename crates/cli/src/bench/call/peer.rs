@@ -16,17 +16,8 @@ pub struct PeerArgs {
     /// Call this user (the caller); without it, answer calls (the callee).
     #[arg(long)]
     callee: Option<String>,
-    #[arg(long, default_value_t = 3)]
-    calls: usize,
-    /// Measured seconds per call.
-    #[arg(long, default_value_t = 10.0)]
-    seconds: f64,
-    /// Seconds after the first frame before measuring.
-    #[arg(long, default_value_t = 2.0)]
-    warmup: f64,
-    /// Video bitrate cap.
-    #[arg(long, default_value_t = 1000)]
-    kbps: u32,
+    #[command(flatten)]
+    plan: super::PlanArgs,
 }
 
 fn emit(r: &Report) {
@@ -36,7 +27,7 @@ fn emit(r: &Report) {
 }
 
 pub async fn run(a: PeerArgs) -> anyhow::Result<i32> {
-    let q = Quality::default().with_video_kbps(a.kbps)?;
+    let q = Quality::default().with_video_kbps(a.plan.kbps)?;
     let m = manager(&a.account, q).await?;
     m.start_stats_collection(Duration::from_secs(1)).await?;
     emit(&Report::Online);
@@ -53,13 +44,13 @@ pub async fn run(a: PeerArgs) -> anyhow::Result<i32> {
 }
 
 async fn caller(m: &CallManager, to: &str, a: &PeerArgs) -> anyhow::Result<()> {
-    for _ in 0..a.calls {
+    for _ in 0..a.plan.calls {
         let frames = m.receive_counters().video_frames.load(Ordering::Relaxed);
         m.initiate_call(to, true, true).await?;
         reach(m, CallState::Connected).await?;
         first_frame(m, frames).await?;
-        tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
-        emit(&window(m, "caller", tokio::time::sleep(Duration::from_secs_f64(a.seconds))).await);
+        tokio::time::sleep(Duration::from_secs_f64(a.plan.warmup)).await;
+        emit(&window(m, "caller", tokio::time::sleep(Duration::from_secs_f64(a.plan.seconds))).await);
         m.end_call().await?;
         reach(m, CallState::Idle).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -69,7 +60,7 @@ async fn caller(m: &CallManager, to: &str, a: &PeerArgs) -> anyhow::Result<()> {
 
 async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
     let mut events = m.subscribe();
-    for _ in 0..a.calls {
+    for _ in 0..a.plan.calls {
         loop {
             match events.recv().await {
                 Ok(CallEvent::IncomingCall { .. }) => break,
@@ -82,7 +73,7 @@ async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
         m.accept_call(true, true).await?;
         first_frame(m, frames).await?;
         emit(&Report::Setup { ms: accepted.elapsed().as_secs_f64() * 1000.0 });
-        tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
+        tokio::time::sleep(Duration::from_secs_f64(a.plan.warmup)).await;
         let mut state = m.state_watch();
         emit(&window(m, "callee", async move {
             let _ = state.wait_for(|s| *s != CallState::Connected).await;
