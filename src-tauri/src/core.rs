@@ -153,9 +153,12 @@ impl Core {
         self.sign_out().await;
         let kept = self.profile.load().unwrap_or_default();
         let default_quality = if kept.default_quality.is_empty() { "medium".to_string() } else { kept.default_quality };
-        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality, microphone: kept.microphone, speaker: kept.speaker, video_codec: kept.video_codec };
+        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality, microphone: kept.microphone, speaker: kept.speaker, video_codec: kept.video_codec, camera: kept.camera };
         *self.microphone.lock().unwrap_or_else(|p| p.into_inner()) = settings.microphone.clone();
         let quality = settings.default_quality.parse::<Preset>().unwrap_or_default().quality();
+        // Listing cameras probes /dev/video*: off the async runtime.
+        let mic = self.microphone.clone();
+        let devices = tokio::task::spawn_blocking(move || MediaFactory::devices(mic)).await.map_err(|e| e.to_string())?;
         let manager = CallManager::start(CallConfig {
             rest: rest.clone(),
             nxws,
@@ -164,12 +167,17 @@ impl Core {
             display_name: name,
             net: NetConfig { udp_addrs: vec![if req.mode == Mode::Embedded { "127.0.0.1:0".into() } else { "0.0.0.0:0".into() }], ..Default::default() },
             quality,
-            media: MediaFactory { codecs: codec_preference(settings.video_codec.as_deref()), ..MediaFactory::devices(self.microphone.clone()) },
+            media: MediaFactory { codecs: codec_preference(settings.video_codec.as_deref()), ..devices },
             analytics_dir: Some(self.profile.analytics_dir()),
             timeouts: Timeouts::default(),
         });
         if settings.speaker.is_some() {
             let _ = manager.set_speaker(settings.speaker.clone()).await;
+        }
+        if let Some(cam) = &settings.camera {
+            if let Err(e) = manager.select_camera(cam).await {
+                tracing::info!(error = %e, "the saved camera is not here; using the first one");
+            }
         }
         let mut online = manager.signaling_online();
         let up = matches!(tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| *o)).await, Ok(Ok(_)));

@@ -18,6 +18,17 @@ pub struct Devices {
     default_quality: String,
     /// "" when Simu chooses.
     video_codec: String,
+    /// What calls can use (the synthetic pattern when no camera is present), with formats.
+    cameras: Vec<CameraChoice>,
+    /// The camera in use for calls.
+    camera: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+pub struct CameraChoice {
+    name: String,
+    /// Sizes, pixel formats and rates the camera offers (empty if it could not be asked).
+    formats: Vec<String>,
 }
 
 /// Polls the device lists every two seconds and tells the UI ("devices-changed", the new
@@ -52,15 +63,28 @@ pub struct Meter(Mutex<Option<Arc<AtomicBool>>>);
 
 #[tauri::command]
 pub async fn audio_devices(core: State<'_, Arc<Core>>) -> Result<Devices, String> {
-    let (inputs, outputs) = tokio::task::spawn_blocking(|| (media::devices::list_inputs(), media::devices::list_outputs())).await.map_err(|e| e.to_string())?;
+    let names = core.with_active(|a| a.manager.camera_names()).await.unwrap_or_default();
+    let (inputs, outputs, cameras) = tokio::task::spawn_blocking(move || {
+        let found = media::camera::list_cameras();
+        let cameras = names
+            .into_iter()
+            .map(|name| {
+                let formats = found.iter().find(|c| c.name == name).and_then(|c| media::camera::formats(c.index).ok()).unwrap_or_default();
+                CameraChoice { name, formats }
+            })
+            .collect();
+        (media::devices::list_inputs(), media::devices::list_outputs(), cameras)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let s = core.profile.load().unwrap_or_default();
-    Ok(Devices { inputs, outputs, microphone: s.microphone, speaker: s.speaker, default_quality: s.default_quality, video_codec: s.video_codec.unwrap_or_default() })
+    Ok(Devices { inputs, outputs, microphone: s.microphone, speaker: s.speaker, default_quality: s.default_quality, video_codec: s.video_codec.unwrap_or_default(), cameras, camera: s.camera })
 }
 
 /// Saves the choices; the speaker and quality also apply to the signed-in CallManager at once,
 /// the codec from its next call.
 #[tauri::command]
-pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<String>, speaker: Option<String>, default_quality: Option<String>, video_codec: Option<String>) -> Result<(), String> {
+pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<String>, speaker: Option<String>, default_quality: Option<String>, video_codec: Option<String>, camera: Option<String>) -> Result<(), String> {
     let mut s = core.profile.load().ok_or("Sign in first.")?;
     s.microphone = microphone.filter(|m| !m.is_empty());
     s.speaker = speaker.filter(|m| !m.is_empty());
@@ -78,6 +102,9 @@ pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<Strin
         }
         s.video_codec = Some(c).filter(|c| !c.is_empty());
     }
+    if let Some(c) = camera {
+        s.camera = Some(c).filter(|c| !c.is_empty());
+    }
     core.profile.save(&s).map_err(|e| format!("Cannot save settings: {e}"))?;
     *core.microphone.lock().unwrap_or_else(|p| p.into_inner()) = s.microphone.clone();
     if let Ok(m) = core.with_active(|a| a.manager.clone()).await {
@@ -86,6 +113,9 @@ pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<Strin
             m.set_quality_preset(p).await.map_err(|e| e.to_string())?;
         }
         m.set_video_codecs(crate::core::codec_preference(s.video_codec.as_deref())).await.map_err(|e| e.to_string())?;
+        if let Some(cam) = &s.camera {
+            m.select_camera(cam).await.map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

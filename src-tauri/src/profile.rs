@@ -30,6 +30,9 @@ pub struct Settings {
     /// The preferred video codec (`h264`, `vp8`); `None`: Simu's default order.
     #[serde(default)]
     pub video_codec: Option<String>,
+    /// The chosen camera by name (`None`: the first one found).
+    #[serde(default)]
+    pub camera: Option<String>,
 }
 
 /// A named profile: `--profile NAME` runs a second user on the same machine.

@@ -69,6 +69,9 @@ async fn switching_cameras_mid_call_changes_the_picture_without_renegotiating() 
         assert!(!matches!(e, CallEvent::MediaConnected { .. } | CallEvent::Reconnecting { .. }), "no renegotiation: {e:?}");
     }
     assert_eq!(alice.switch_camera().await.expect("switch back"), "Front");
+    assert_eq!(alice.camera_names(), vec!["Front".to_string(), "Back".to_string()]);
+    assert_eq!(alice.select_camera("Back").await.expect("chosen by name"), "Back");
+    assert!(matches!(alice.select_camera("Side").await, Err(call::CallError::UnknownCamera(n)) if n == "Side"));
     alice.end_call().await.expect("end");
     alice.dispose().await;
     bob.dispose().await;

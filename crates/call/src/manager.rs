@@ -32,6 +32,8 @@ pub enum CallError {
     NoOtherCamera,
     #[error("no camera")]
     NoCamera,
+    #[error("no camera named {0:?}")]
+    UnknownCamera(String),
     #[error("media: {0}")]
     Media(String),
     #[error(transparent)]
@@ -120,6 +122,7 @@ enum Cmd {
     Speaker(Option<String>),
     VideoCodecs(Vec<media::codec::VideoCodec>),
     SwitchCamera(oneshot::Sender<Result<String, CallError>>),
+    SelectCamera(String, oneshot::Sender<Result<String, CallError>>),
     Preview(bool, oneshot::Sender<Result<String, CallError>>),
     Quality(Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>, oneshot::Sender<Result<Quality, CallError>>),
     Stats(Option<Duration>),
@@ -141,6 +144,7 @@ pub struct CallManager {
     remote_video: Arc<FrameSink>,
     counters: Arc<RecvCounters>,
     jid: NxId,
+    camera_names: Vec<String>,
 }
 
 impl CallManager {
@@ -156,9 +160,10 @@ impl CallManager {
         let remote_video = FrameSink::new();
         let counters = Arc::new(RecvCounters::default());
         let jid = cfg.jid.clone();
+        let camera_names = cfg.media.video.iter().map(|(n, _)| n.clone()).collect();
         let driver = Driver::new(cfg, events.clone(), state_tx, sig_tx, stats_tx, stats_stream.clone(), local_video.clone(), remote_video.clone(), counters.clone());
         tokio::spawn(driver.run(cmd_rx));
-        Self { cmd: cmd_tx, events, state: state_rx, signaling: sig_rx, latest_stats: stats_rx, stats_stream, local_video, remote_video, counters, jid }
+        Self { cmd: cmd_tx, events, state: state_rx, signaling: sig_rx, latest_stats: stats_rx, stats_stream, local_video, remote_video, counters, jid, camera_names }
     }
 
     async fn send(&self, c: Cmd) -> Result<(), CallError> {
@@ -225,6 +230,18 @@ impl CallManager {
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::SwitchCamera(tx)).await?;
         rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    /// Uses the camera called `name` from now on (the live call too, without renegotiating).
+    pub async fn select_camera(&self, name: &str) -> Result<String, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::SelectCamera(name.to_string(), tx)).await?;
+        rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    /// The cameras calls can use, in the order `switch_camera` cycles them.
+    pub fn camera_names(&self) -> Vec<String> {
+        self.camera_names.clone()
     }
 
     async fn change_quality(&self, f: impl FnOnce(Quality) -> Result<Quality, QualityError> + Send + 'static) -> Result<Quality, CallError> {
@@ -580,6 +597,14 @@ impl Driver {
                     self.preview_stop = Some(stop);
                 }
                 let _ = reply.send(Ok(name.clone()));
+            }
+            Cmd::SelectCamera(name, reply) => {
+                let found = self.cfg.media.video.iter().position(|(n, _)| *n == name);
+                let _ = reply.send(match found {
+                    Some(i) if i == self.camera => Ok(name),
+                    Some(i) => self.use_camera(i).ok_or(CallError::NoCamera),
+                    None => Err(CallError::UnknownCamera(name)),
+                });
             }
             Cmd::SwitchCamera(reply) => {
                 let n = self.cfg.media.video.len();

@@ -56,8 +56,8 @@ export const api = {
   startStats: () => invoke<void>("start_stats"),
   takeDialLink: () => invoke<DialLink | null>("take_dial_link"),
   audioDevices: () => invoke<Devices>("audio_devices"),
-  chooseDevices: (microphone: string | null, speaker: string | null, defaultQuality: string, videoCodec: string) =>
-    invoke<void>("choose_devices", { microphone, speaker, defaultQuality, videoCodec }),
+  chooseDevices: (microphone: string | null, speaker: string | null, defaultQuality: string, videoCodec: string, camera: string | null) =>
+    invoke<void>("choose_devices", { microphone, speaker, defaultQuality, videoCodec, camera }),
   micMeterStart: (device: string | null) => invoke<void>("mic_meter_start", { device }),
   micMeterStop: () => invoke<void>("mic_meter_stop"),
   speakerTest: (device: string | null) => invoke<string>("speaker_test", { device }),
@@ -65,7 +65,8 @@ export const api = {
 };
 
 export interface AudioDevice { name: string; is_default: boolean }
-export interface Devices { inputs: AudioDevice[]; outputs: AudioDevice[]; microphone: string | null; speaker: string | null; default_quality: string; video_codec: string }
+export interface Devices { inputs: AudioDevice[]; outputs: AudioDevice[]; microphone: string | null; speaker: string | null; default_quality: string; video_codec: string; cameras: CameraChoice[]; camera: string | null }
+export interface CameraChoice { name: string; formats: string[] }
 
 export function onMicLevel(f: (dbfs: number) => void): Promise<UnlistenFn> {
   return listen<number>("mic-level", (e) => f(e.payload));

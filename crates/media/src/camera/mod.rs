@@ -7,7 +7,7 @@ mod source;
 
 pub use source::CameraSource;
 
-use nokhwa::utils::{ApiBackend, CameraIndex};
+use nokhwa::utils::{ApiBackend, CameraIndex, RequestedFormat, RequestedFormatType};
 
 /// A camera the user can choose.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -34,6 +34,17 @@ pub fn list_cameras() -> Vec<CameraInfo> {
     }
 }
 
+/// What camera `index` can deliver ("1280x720 MJPEG 30 fps", ...). Opens the device briefly, so
+/// it is asked for when the user looks (Settings), never by the hot-plug watcher.
+pub fn formats(index: u32) -> Result<Vec<String>, String> {
+    let request = RequestedFormat::with_formats(RequestedFormatType::None, &source::FORMATS);
+    let mut cam = nokhwa::Camera::new(CameraIndex::Index(index), request).map_err(|e| e.to_string())?;
+    let mut list: Vec<String> = cam.compatible_camera_formats().map_err(|e| e.to_string())?.into_iter().map(|f| format!("{}x{} {} {} fps", f.width(), f.height(), f.format(), f.frame_rate())).collect();
+    list.sort();
+    list.dedup();
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +55,11 @@ mod tests {
         for c in list_cameras() {
             assert!(!c.name.is_empty());
         }
+    }
+
+    #[test]
+    fn formats_of_a_missing_camera_are_an_error() {
+        assert!(formats(999).is_err());
     }
 
     #[test]

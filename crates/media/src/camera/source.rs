@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Formats we convert, in the order we prefer them.
-const FORMATS: [FrameFormat; 4] = [FrameFormat::NV12, FrameFormat::YUYV, FrameFormat::MJPEG, FrameFormat::RAWRGB];
+pub(super) const FORMATS: [FrameFormat; 4] = [FrameFormat::NV12, FrameFormat::YUYV, FrameFormat::MJPEG, FrameFormat::RAWRGB];
 
 /// A camera that delivers nothing for this long is treated as gone.
 const STALL: Duration = Duration::from_secs(3);
