@@ -1,7 +1,7 @@
 //! Cameras mid-call: switching to another one keeps the call (no renegotiation) and the picture
 //! changes; a camera that stops falls back to the next one and says so.
 
-use call::{CallEvent, CallState, MediaFactory};
+use call::{CallEvent, CallState, MediaFactory, OpenVideo};
 use e2e::*;
 use media::pattern::TestPattern;
 use media::{SourceError, VideoFrame, VideoSource};
@@ -9,9 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-type Make = Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>;
-
-fn pattern(w: usize, h: usize) -> Make {
+fn pattern(w: usize, h: usize) -> OpenVideo {
     Arc::new(move || Box::new(TestPattern::new(w, h)) as Box<dyn VideoSource>)
 }
 
@@ -35,7 +33,11 @@ impl VideoSource for Unplugged {
     }
 }
 
-fn cameras(list: Vec<(&str, Make)>) -> MediaFactory {
+fn unplugged_after(frames: usize) -> OpenVideo {
+    Arc::new(move || Box::new(Unplugged { inner: TestPattern::new(1280, 720), left: frames }) as Box<dyn VideoSource>)
+}
+
+fn cameras(list: Vec<(&str, OpenVideo)>) -> MediaFactory {
     MediaFactory { video: list.into_iter().map(|(n, m)| (n.to_string(), m)).collect(), ..MediaFactory::synthetic() }
 }
 
@@ -52,8 +54,9 @@ async fn switching_cameras_mid_call_changes_the_picture_without_renegotiating() 
     let alice = h.manager_with("alice", |c| c.media = cameras(vec![("Front", pattern(1280, 720)), ("Back", pattern(640, 360))])).await;
     let bob = h.manager("bob").await;
     connected_call(&alice, &bob, "bob", true).await;
-    let mut events = alice.subscribe();
     assert!(frames_arrive(&bob, 60).await, "video from the first camera");
+    // Listening from here: "media connected" of the call's own start may still be on its way.
+    let mut events = alice.subscribe();
     let before = bob.receive_counters().last_stamp_counter.load(Ordering::Relaxed);
     assert!(before >= 60, "the front camera has sent {before} pictures");
 
@@ -80,8 +83,7 @@ async fn switching_cameras_mid_call_changes_the_picture_without_renegotiating() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_unplugged_mid_call_falls_back_to_the_next_and_says_so() {
     let h = Harness::start().await;
-    let usb: Make = Arc::new(|| Box::new(Unplugged { inner: TestPattern::new(1280, 720), left: 90 }) as Box<dyn VideoSource>);
-    let alice = h.manager_with("alice", |c| c.media = cameras(vec![("USB camera", usb), ("Built-in camera", pattern(1280, 720))])).await;
+    let alice = h.manager_with("alice", |c| c.media = cameras(vec![("USB camera", unplugged_after(90)), ("Built-in camera", pattern(1280, 720))])).await;
     let bob = h.manager("bob").await;
     let mut events = alice.subscribe();
     connected_call(&alice, &bob, "bob", true).await;
@@ -104,8 +106,7 @@ async fn a_camera_unplugged_mid_call_falls_back_to_the_next_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_only_camera_unplugged_sends_a_camera_off_picture() {
     let h = Harness::start().await;
-    let usb: Make = Arc::new(|| Box::new(Unplugged { inner: TestPattern::new(1280, 720), left: 30 }) as Box<dyn VideoSource>);
-    let alice = h.manager_with("alice", |c| c.media = cameras(vec![("USB camera", usb)])).await;
+    let alice = h.manager_with("alice", |c| c.media = cameras(vec![("USB camera", unplugged_after(30))])).await;
     let bob = h.manager("bob").await;
     let mut events = alice.subscribe();
     connected_call(&alice, &bob, "bob", true).await;

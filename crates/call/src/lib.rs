@@ -15,7 +15,7 @@ pub mod session;
 pub mod stats;
 
 pub use machine::{CallEvent, CallState, Outcome, Role, Timeouts};
-pub use manager::{CallConfig, CallError, CallManager, MediaFactory};
+pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenVideo};
 pub use quality::{Preset, Quality};
 pub use session::NetConfig;
 pub use stats::StatsSample;

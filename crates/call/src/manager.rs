@@ -42,10 +42,13 @@ pub enum CallError {
     Stopped,
 }
 
+/// Opens a camera (or the synthetic pattern) for a call or a preview.
+pub type OpenVideo = Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>;
+
 /// Makes the media sources for each call: cameras and microphones, or synthetic ones.
 #[derive(Clone)]
 pub struct MediaFactory {
-    pub video: Vec<(String, Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>)>,
+    pub video: Vec<(String, OpenVideo)>,
     pub audio: Arc<dyn Fn() -> Box<dyn AudioSource> + Send + Sync>,
     /// Opens the speaker for received audio; `None` only decodes (headless peers, bots).
     pub output: Option<crate::pipeline::OpenOutput>,
@@ -71,11 +74,11 @@ impl MediaFactory {
     /// the microphone chosen when a call starts (read from `microphone`, opened on the media
     /// thread) and speakers for received audio.
     pub fn devices(microphone: Arc<std::sync::Mutex<Option<String>>>) -> Self {
-        let cameras: Vec<(String, Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>)> = media::camera::list_cameras()
+        let cameras: Vec<(String, OpenVideo)> = media::camera::list_cameras()
             .into_iter()
             .map(|c| {
                 let name = c.name.clone();
-                let open: Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync> = Arc::new(move || Box::new(media::camera::CameraSource::open(c.clone(), 1280, 720, 30)) as Box<dyn VideoSource>);
+                let open: OpenVideo = Arc::new(move || Box::new(media::camera::CameraSource::open(c.clone(), 1280, 720, 30)) as Box<dyn VideoSource>);
                 (name, open)
             })
             .collect();

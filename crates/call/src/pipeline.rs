@@ -112,6 +112,15 @@ impl MediaControl {
     }
 }
 
+/// What a media thread reports to the session; the call goes on.
+#[derive(Debug)]
+pub enum MediaTrouble {
+    /// A device or codec failed.
+    Error(String),
+    /// The camera stopped delivering; a black picture is sent until another is chosen.
+    CameraLost(String),
+}
+
 /// One encoded frame or packet for the RTP writer.
 #[derive(Debug)]
 pub struct Encoded {
@@ -191,8 +200,7 @@ pub fn spawn_video_sender(
     preview: Arc<FrameSink>,
     out: mpsc::Sender<Encoded>,
     counters: Arc<SendCounters>,
-    errors: mpsc::Sender<String>,
-    camera_lost: mpsc::Sender<String>,
+    errors: mpsc::Sender<MediaTrouble>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("simu-video-enc".into()).spawn(move || {
         let mut q = ctl.effective_quality();
@@ -201,7 +209,7 @@ pub fn spawn_video_sender(
         let mut enc = match VideoEncoder::new(ctl.video_codec().unwrap_or(VideoCodec::H264), settings(&q)) {
             Ok(e) => e,
             Err(e) => {
-                let _ = errors.try_send(e.to_string());
+                let _ = errors.try_send(MediaTrouble::Error(e.to_string()));
                 return;
             }
         };
@@ -213,7 +221,7 @@ pub fn spawn_video_sender(
                 version = v;
                 q = ctl.effective_quality();
                 if let Err(e) = enc.reconfigure(settings(&q)) {
-                    let _ = errors.try_send(e.to_string());
+                    let _ = errors.try_send(MediaTrouble::Error(e.to_string()));
                     return;
                 }
             }
@@ -224,7 +232,7 @@ pub fn spawn_video_sender(
                         enc = e;
                     }
                     Err(e) => {
-                        let _ = errors.try_send(e.to_string());
+                        let _ = errors.try_send(MediaTrouble::Error(e.to_string()));
                         return;
                     }
                 }
@@ -251,7 +259,7 @@ pub fn spawn_video_sender(
                     Err(e) => {
                         source_ok = false;
                         tracing::warn!(error = %e, camera = %source.name(), "camera stopped; sending a black picture until another is chosen");
-                        let _ = camera_lost.try_send(format!("{}: {e}", source.name()));
+                        let _ = errors.try_send(MediaTrouble::CameraLost(format!("{}: {e}", source.name())));
                         VideoFrame::black(q.width as usize, q.height as usize)
                     }
                 }
@@ -306,14 +314,14 @@ pub fn spawn_audio_sender(
     apm: Option<media::apm::AudioProcessor>,
     ctl: Arc<MediaControl>,
     out: mpsc::Sender<Encoded>,
-    errors: mpsc::Sender<String>,
+    errors: mpsc::Sender<MediaTrouble>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("simu-audio-enc".into()).spawn(move || {
         let mut kbps = ctl.quality().audio_kbps;
         let mut enc = match OpusEncoder::new(kbps * 1000) {
             Ok(e) => e,
             Err(e) => {
-                let _ = errors.try_send(e.to_string());
+                let _ = errors.try_send(MediaTrouble::Error(e.to_string()));
                 return;
             }
         };
@@ -336,7 +344,7 @@ pub fn spawn_audio_sender(
             let mut frame = if source_ok {
                 source.next_frame().unwrap_or_else(|e| {
                     source_ok = false;
-                    let _ = errors.try_send(format!("microphone: {e}"));
+                    let _ = errors.try_send(MediaTrouble::Error(format!("microphone: {e}")));
                     AudioFrame { samples: vec![0; media::AUDIO_FRAME_SAMPLES], capture_us: 0 }
                 })
             } else {

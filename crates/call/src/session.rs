@@ -5,10 +5,9 @@
 use crate::assembler::{AnyDepacketizer, FrameAssembler};
 use crate::codecs;
 use crate::keyframe::KeyframeRequests;
-use crate::pipeline::{self, Encoded, MediaControl, RecvCounters, SendCounters};
+use crate::pipeline::{self, Encoded, MediaControl, MediaTrouble, RecvCounters, SendCounters};
 use bytes::Bytes;
 use media::codec::VideoCodec;
-use std::collections::HashMap;
 use media::{AudioSource, FrameSink, VideoSource};
 use rtc::interceptor::Slot;
 use rtc::media::Sample;
@@ -23,6 +22,7 @@ use rtc::rtp::packetizer::Packetizer;
 use rtc::rtp::sequence::Sequencer;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use rtc::statistics::StatsSelector;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -210,11 +210,7 @@ async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
 /// Reassembles and forwards one remote track's media until it ends.
 async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: RemoteTrackCtx) {
     let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-    let codec = match track.codec(ssrc).await {
-        Some(c) => codecs::video_codec_of(&c.mime_type),
-        None => None,
-    };
-    let codec = codec.unwrap_or(VideoCodec::H264);
+    let codec = track.codec(ssrc).await.and_then(|c| codecs::video_codec_of(&c.mime_type)).unwrap_or(VideoCodec::H264);
     if kind == RtpCodecKind::Video {
         tracing::debug!(%codec, "receiving video");
     }
@@ -503,20 +499,17 @@ impl Session {
         let stop = Arc::new(AtomicBool::new(false));
 
         let send_counters = Arc::new(SendCounters::default());
-        let (err_tx, mut err_rx) = mpsc::channel::<String>(8);
-        let (lost_tx, mut lost_rx) = mpsc::channel::<String>(4);
+        let (err_tx, mut err_rx) = mpsc::channel::<MediaTrouble>(8);
         let mut threads = Vec::new();
         let mut tasks = Vec::new();
         let forward_errors = ev_tx.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(e) = err_rx.recv().await {
-                let _ = forward_errors.send(SessionEvent::MediaError(e)).await;
-            }
-        }));
-        let forward_lost = ev_tx.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(e) = lost_rx.recv().await {
-                let _ = forward_lost.send(SessionEvent::CameraLost(e)).await;
+                let ev = match e {
+                    MediaTrouble::Error(m) => SessionEvent::MediaError(m),
+                    MediaTrouble::CameraLost(m) => SessionEvent::CameraLost(m),
+                };
+                let _ = forward_errors.send(ev).await;
             }
         }));
         threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
@@ -540,7 +533,7 @@ impl Session {
             let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
             prefer_codecs(&pc, &video_codecs).await;
             let (tx, rx) = mpsc::channel(4);
-            threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone(), lost_tx.clone())?);
+            threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone())?);
             let pt = Arc::new(AtomicU8::new(0));
             tasks.push(spawn_video_writer(track.clone(), ssrc, pt.clone(), local.control.clone(), flow.clone(), rx));
             tasks.push(spawn_keyframe_listener(track.clone(), local.control.clone(), stop.clone()));
