@@ -53,12 +53,12 @@ impl Harness {
 
     pub async fn manager_with(&self, user: &str, f: impl FnOnce(&mut CallConfig)) -> CallManager {
         let rest = self.rest();
-        let t = rest.generate_nx_token(user, None).await.expect("nx token");
+        let t = rest.login_or_register(user, "harness-password").await.expect("nx token");
         let mut cfg = CallConfig {
             rest,
             nxws: t.nxws,
-            jid: NxId::parse_jid(&t.jid).expect("jid"),
-            token: t.token,
+            jid: NxId::parse_jid(&t.nxid).expect("jid"),
+            token: t.nxsm_token,
             display_name: user.to_string(),
             net: NetConfig { udp_addrs: vec!["127.0.0.1:0".into()], ..Default::default() },
             quality: Quality::default(),
@@ -76,7 +76,7 @@ impl Harness {
 /// The one history row of `room` as `user` sees it.
 pub async fn history_row(h: &Harness, user: &str, room: &str) -> nx::rest::CallRecord {
     let rest = h.rest();
-    rest.generate_nx_token(user, None).await.expect("token");
+    rest.login_or_register(user, "harness-password").await.expect("token");
     let page = rest.call_history(&nx::rest::HistoryQuery::default()).await.expect("history");
     page.results.into_iter().find(|r| r.room == room).unwrap_or_else(|| panic!("{user} has no row for {room}"))
 }

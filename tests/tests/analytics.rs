@@ -16,9 +16,9 @@ async fn analytics_survive_a_server_outage() {
     };
     let cfg = || server::ServerConfig { listen: addr, data_dir: data.path().to_path_buf(), echo: false, ..Default::default() };
     let server = server::start(cfg()).await.expect("server");
-    let rest = nx::RestClient::new(nx::RestConfig::new(server.base_url(), server::config::DEFAULT_API_KEY, server::config::DEFAULT_SECRET_KEY)).expect("rest");
-    rest.generate_nx_token("bob", None).await.expect("bob");
-    rest.generate_nx_token("alice", None).await.expect("alice");
+    let rest = nx::RestClient::new(nx::RestConfig::new(server.base_url(), server.state.cfg.api_key.clone(), server.state.cfg.secret_key.clone())).expect("rest");
+    rest.login_or_register("bob", "harness-password").await.expect("bob");
+    rest.login_or_register("alice", "harness-password").await.expect("alice");
     rest.start_p2p_call("bob", Some("call_down"), Some("audio")).await.expect("call");
     server.stop().await;
 

@@ -85,7 +85,7 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
 
     for user in ["alice", "+255700000002"] {
         let rest = h.rest();
-        rest.generate_nx_token(user, None).await.expect("token");
+        rest.login_or_register(user, "harness-password").await.expect("token");
         let page = rest.call_history(&HistoryQuery::default()).await.expect("history");
         assert_eq!(page.count, 1, "{user}: {page:?}");
         let r = &page.results[0];

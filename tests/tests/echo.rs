@@ -11,7 +11,7 @@ async fn echo_contact_returns_our_own_test_pattern() {
     let h = Harness::start().await;
     let contacts = {
         let rest = h.rest();
-        rest.generate_nx_token("alice", None).await.expect("token");
+        rest.login_or_register("alice", "harness-password").await.expect("token");
         rest.contacts().await.expect("contacts")
     };
     assert_eq!(contacts.contacts[0].nxid, h.jid("echo").to_string(), "echo is listed first");

@@ -44,7 +44,7 @@ async fn relay_only_call_through_real_coturn_with_minted_credentials() {
     .await;
     let creds = {
         let r = h.rest();
-        r.generate_nx_token("alice", None).await.expect("token");
+        r.login_or_register("alice", "harness-password").await.expect("token");
         r.webrtc_credentials().await.expect("credentials")
     };
     let turn = creds.ice_servers.iter().find(|s| s.urls.iter().any(|u| u.starts_with("turn:"))).expect("a TURN server is handed out");

@@ -83,8 +83,8 @@ async fn stale_signals_from_an_old_room_are_dropped() {
 
     let (rest, raw, _ev) = {
         let rest = h.rest();
-        let t = rest.generate_nx_token("bob", None).await.expect("token");
-        let (handle, ev, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("bob"), t.token));
+        let t = rest.login_or_register("bob", "harness-password").await.expect("token");
+        let (handle, ev, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("bob"), t.nxsm_token));
         (rest, handle, ev)
     };
     let _ = rest;
@@ -107,8 +107,8 @@ async fn a_garbage_offer_fails_the_call_with_a_clear_error() {
     let bob = h.manager("bob").await;
     let mut be = bob.subscribe();
     let rest = h.rest();
-    let t = rest.generate_nx_token("mallory", None).await.expect("token");
-    let (raw, mut rx, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("mallory"), t.token));
+    let t = rest.login_or_register("mallory", "harness-password").await.expect("token");
+    let (raw, mut rx, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("mallory"), t.nxsm_token));
     assert!(matches!(rx.recv().await, Some(nx::XmppEvent::Online { .. })));
     let inv = nx::Signal::CallInvitation { room_id: "call_x".into(), call_type: nx::CallType::Video, from_nx_id: h.jid("mallory").to_string(), from_name: "M".into(), timestamp: nx::signal::now_ms(), participants: vec![] };
     raw.send_body(&h.jid("bob"), inv.to_json()).await.expect("send");

@@ -14,13 +14,19 @@ pub struct Account {
     /// Phone number, username or NX ID.
     #[arg(long, env = "SIMU_USER")]
     pub user: String,
-    /// Password: signs in (registering on first use). Without it the tenant keys mint a token.
-    #[arg(long, env = "SIMU_PASSWORD")]
+    /// Password: signs in (registering on first use). Without it, a secret kept for this user
+    /// and server in a 0600 file (`$XDG_STATE_HOME/simu/devices/`) is the password.
+    #[arg(long, env = "SIMU_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
-    #[arg(long, env = "SIMU_API_KEY", default_value = server::config::DEFAULT_API_KEY)]
-    pub api_key: String,
-    #[arg(long, env = "SIMU_SECRET_KEY", default_value = server::config::DEFAULT_SECRET_KEY, hide_env_values = true)]
-    pub secret_key: String,
+    /// Tenant API key. For a server on this machine it is read from the server's data
+    /// directory when not given.
+    #[arg(long, env = "SIMU_API_KEY")]
+    pub api_key: Option<String>,
+    #[arg(long, env = "SIMU_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Data directory of a server on this machine (its `tenant.json` holds the tenant keys).
+    #[arg(long, env = "SIMU_DATA_DIR")]
+    pub server_data: Option<std::path::PathBuf>,
     /// Display name sent with invitations.
     #[arg(long)]
     pub name: Option<String>,
@@ -47,27 +53,68 @@ fn username(user: &str) -> &str {
     user.split('@').next().unwrap_or(user)
 }
 
-pub async fn sign_in(a: &Account) -> anyhow::Result<Session> {
-    let rest = RestClient::new(RestConfig::new(a.server.clone(), a.api_key.clone(), a.secret_key.clone()))?;
-    let name = username(&a.user);
-    match &a.password {
-        Some(pw) => {
-            let login = match rest.login(name, pw).await {
-                Ok(l) => l,
-                Err(RestError::Http { status: 401, .. }) => {
-                    rest.register(name, pw, None).await.context("registering a new account")?;
-                    rest.login(name, pw).await.context("signing in after registering")?
-                }
-                Err(e) => return Err(e).context("signing in"),
-            };
-            let jid = NxId::parse_jid(&login.nxid)?;
-            Ok(Session { rest, jid, token: login.nxsm_token, nxws: login.nxws })
-        }
-        None => {
-            let t = rest.generate_nx_token(name, None).await.context("getting an NX token")?;
-            Ok(Session { jid: NxId::parse_jid(&t.jid)?, token: t.token, nxws: t.nxws, rest })
+/// Whether `server` is an address on this machine.
+fn is_local(server: &str) -> bool {
+    url::Url::parse(server).ok().and_then(|u| u.host().map(|h| h.to_owned())).is_some_and(|h| match h {
+        url::Host::Domain(d) => d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    })
+}
+
+/// The tenant keys: given, or read from a server on this machine.
+fn tenant_keys(a: &Account) -> anyhow::Result<(String, String)> {
+    if let (Some(k), Some(s)) = (&a.api_key, &a.secret_key) {
+        return Ok((k.clone(), s.clone()));
+    }
+    let dir = a.server_data.clone().unwrap_or_else(|| server::ServerConfig::default().data_dir);
+    if !is_local(&a.server) && a.server_data.is_none() {
+        anyhow::bail!("give the server's tenant keys with --api-key and --secret-key (or SIMU_API_KEY / SIMU_SECRET_KEY)");
+    }
+    let keys = server::secrets::TenantKeys::read(&dir)
+        .with_context(|| format!("no tenant keys in {} (start `simu server` there first, or give --api-key and --secret-key)", dir.display()))?;
+    Ok((keys.api_key, keys.secret_key))
+}
+
+/// The per-device secret this CLI uses as the password of `user` on `server`, made once.
+fn device_secret(server: &str, user: &str) -> anyhow::Result<String> {
+    let safe = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '_' }).collect::<String>();
+    let dir = dirs_state().context("no home directory for the device secret")?.join("devices").join(safe(server));
+    server::secrets::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(safe(user));
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(s.trim().to_string()),
+        _ => {
+            let secret = server::secrets::random_hex(32);
+            server::secrets::write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(secret)
         }
     }
+}
+
+pub async fn sign_in(a: &Account) -> anyhow::Result<Session> {
+    let (api_key, secret_key) = tenant_keys(a)?;
+    let rest = RestClient::new(RestConfig::new(a.server.clone(), api_key, secret_key))?;
+    let name = username(&a.user);
+    let (pw, device) = match &a.password {
+        Some(pw) => (pw.clone(), false),
+        None => (device_secret(&a.server, name)?, true),
+    };
+    let login = match rest.login(name, &pw).await {
+        Ok(l) => l,
+        Err(RestError::Http { status: 401, .. }) => {
+            if let Err(e) = rest.register(name, &pw, None).await {
+                if device && e.status() == Some(400) {
+                    anyhow::bail!("{name} is taken on this server by another device or a password: sign in with --password ({e})");
+                }
+                return Err(e).context("registering a new account");
+            }
+            rest.login(name, &pw).await.context("signing in after registering")?
+        }
+        Err(e) => return Err(e).context("signing in"),
+    };
+    let jid = NxId::parse_jid(&login.nxid)?;
+    Ok(Session { rest, jid, token: login.nxsm_token, nxws: login.nxws })
 }
 
 /// Starts a CallManager with synthetic media for this account.

@@ -35,7 +35,7 @@ impl RestError {
 }
 
 /// Where the API is and the tenant (app) credentials.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RestConfig {
     /// Server root, e.g. `http://127.0.0.1:8787` (the client appends `/api/v1.0`).
     pub server: String,
@@ -55,12 +55,35 @@ impl RestConfig {
     }
 }
 
-#[derive(Debug, Default, Clone)]
+impl std::fmt::Debug for RestConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestConfig")
+            .field("server", &self.server)
+            .field("api_key", &self.api_key)
+            .field("secret_key", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[derive(Default, Clone, PartialEq)]
 struct Tokens {
     nx_token: Option<String>,
     nx_refresh: Option<String>,
     access: Option<String>,
     refresh: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let has = |t: &Option<String>| if t.is_some() { "<redacted>" } else { "<none>" };
+        f.debug_struct("Tokens")
+            .field("nx_token", &has(&self.nx_token))
+            .field("nx_refresh", &has(&self.nx_refresh))
+            .field("access", &has(&self.access))
+            .field("refresh", &has(&self.refresh))
+            .finish()
+    }
 }
 
 /// Accepts `urls` as a string or a list (both appear in the wild).
@@ -104,6 +127,11 @@ pub struct LoginResponse {
     pub nxsm_token: String,
     pub nxid: String,
     pub nxws: String,
+    /// NX refresh token, so the client renews its signaling token itself (Simu extension).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -271,6 +299,9 @@ pub struct RestClient {
     http: reqwest::Client,
     cfg: Arc<RestConfig>,
     tokens: Arc<RwLock<Tokens>>,
+    /// One refresh at a time: refresh tokens rotate and the server revokes a sign-in whose
+    /// refresh token is used twice, so two concurrent refreshes would sign the user out.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Extracts a human message from an error body (DRF `detail`, or field errors).
@@ -305,6 +336,8 @@ pub fn error_message(body: &str) -> String {
 enum Auth {
     Tenant,
     User,
+    /// The user's token when signed in, else tenant headers only.
+    UserIfAny,
 }
 
 impl RestClient {
@@ -315,7 +348,12 @@ impl RestClient {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| RestError::Network { url: cfg.server.clone(), reason: e.to_string() })?;
-        Ok(Self { http, cfg: Arc::new(cfg), tokens: Arc::new(RwLock::new(Tokens::default())) })
+        Ok(Self {
+            http,
+            cfg: Arc::new(cfg),
+            tokens: Arc::new(RwLock::new(Tokens::default())),
+            refreshing: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn config(&self) -> &RestConfig {
@@ -346,8 +384,9 @@ impl RestClient {
         query: Option<&HistoryQuery>,
         auth: Auth,
     ) -> Result<R, RestError> {
+        let seen = self.tokens.read().await.clone();
         let mut reply = self.send_once(method.clone(), path, body, query, &auth).await?;
-        if reply.0 == 401 && matches!(auth, Auth::User) && self.try_refresh().await {
+        if reply.0 == 401 && matches!(auth, Auth::User) && self.try_refresh(&seen).await {
             reply = self.send_once(method, path, body, query, &auth).await?;
         }
         decode(path, reply)
@@ -369,9 +408,9 @@ impl RestClient {
             .header("X-API-Key", &self.cfg.api_key)
             .header("X-Secret-Key", &self.cfg.secret_key)
             .header("Accept", "application/json");
-        if let Auth::User = auth {
+        if matches!(auth, Auth::User | Auth::UserIfAny) {
             let t = self.tokens.read().await.clone();
-            if t.nx_token.is_none() && t.access.is_none() {
+            if t.nx_token.is_none() && t.access.is_none() && matches!(auth, Auth::User) {
                 return Err(RestError::NotSignedIn);
             }
             if let Some(nx) = &t.nx_token {
@@ -399,9 +438,14 @@ impl RestClient {
         Ok((status, text))
     }
 
-    /// Refreshes whichever token can be refreshed; true if one was.
-    async fn try_refresh(&self) -> bool {
+    /// Refreshes whichever token can be refreshed; true if one was (by this call, or by
+    /// another since `seen` was read).
+    async fn try_refresh(&self, seen: &Tokens) -> bool {
+        let _one_at_a_time = self.refreshing.lock().await;
         let t = self.tokens.read().await.clone();
+        if t != *seen {
+            return true;
+        }
         if let Some(r) = t.nx_refresh {
             let body = serde_json::json!({ "refresh_token": r });
             let reply = self.send_once(reqwest::Method::POST, NX_REFRESH, Some(&body), None, &Auth::Tenant).await;
@@ -419,12 +463,18 @@ impl RestClient {
             #[derive(Deserialize)]
             struct Access {
                 access: String,
+                #[serde(default)]
+                refresh: Option<String>,
             }
             let body = serde_json::json!({ "refresh": r });
             let path = "/nexacon-auth/token/refresh/";
             let reply = self.send_once(reqwest::Method::POST, path, Some(&body), None, &Auth::Tenant).await;
             if let Ok(a) = reply.and_then(|r| decode::<Access>(path, r)) {
-                self.tokens.write().await.access = Some(a.access);
+                let mut w = self.tokens.write().await;
+                w.access = Some(a.access);
+                if let Some(r) = a.refresh {
+                    w.refresh = Some(r);
+                }
                 return true;
             }
         }
@@ -445,14 +495,34 @@ impl RestClient {
         t.access = Some(r.access.clone());
         t.refresh = Some(r.refresh.clone());
         t.nx_token = Some(r.nxsm_token.clone());
+        t.nx_refresh = r.refresh_token.clone();
         Ok(r)
     }
 
-    /// Mints an NX token for a user with the tenant credentials (the SDK's `generateXMPPToken`).
+    /// Signs in, registering the account first if there is none (first come, first served).
+    pub async fn login_or_register(&self, username: &str, password: &str) -> Result<LoginResponse, RestError> {
+        match self.login(username, password).await {
+            Err(RestError::Http { status: 401, .. }) => {
+                self.register(username, password, None).await?;
+                self.login(username, password).await
+            }
+            other => other,
+        }
+    }
+
+    /// Signs out everywhere (Simu extension): the server revokes every token of the user.
+    pub async fn logout(&self) -> Result<StatusResponse, RestError> {
+        let r = self.send::<(), _>(reqwest::Method::POST, "/nexacon-auth/logout/", None, None, Auth::User).await;
+        *self.tokens.write().await = Tokens::default();
+        r
+    }
+
+    /// An NX token (the SDK's `generateXMPPToken`): for the signed-in user, or, from a tenant
+    /// backend the server trusts, for any user.
     pub async fn generate_nx_token(&self, username: &str, host: Option<&str>) -> Result<NxTokenResponse, RestError> {
         let body = serde_json::json!({ "username": username, "host": host });
         let r: NxTokenResponse =
-            self.send(reqwest::Method::POST, "/nexacon-auth/nxm-token/", Some(&body), None, Auth::Tenant).await?;
+            self.send(reqwest::Method::POST, "/nexacon-auth/nxm-token/", Some(&body), None, Auth::UserIfAny).await?;
         let mut t = self.tokens.write().await;
         t.nx_token = Some(r.token.clone());
         t.nx_refresh = r.refresh_token.clone();
@@ -461,6 +531,7 @@ impl RestClient {
 
     /// Exchanges the stored NX refresh token for a new NX token.
     pub async fn refresh_nx_token(&self) -> Result<NxRefreshResponse, RestError> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let refresh = self.tokens.read().await.nx_refresh.clone().ok_or(RestError::NotSignedIn)?;
         let body = serde_json::json!({ "refresh_token": refresh });
         let r: NxRefreshResponse = self.send(reqwest::Method::POST, NX_REFRESH, Some(&body), None, Auth::Tenant).await?;
@@ -572,6 +643,14 @@ mod tests {
         .expect("parse");
         assert_eq!(c.ice_servers[0].urls, vec!["stun:a"]);
         assert_eq!(c.ice_servers[1].username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets_and_tokens() {
+        let c = RestClient::new(RestConfig::new("http://127.0.0.1:1", "app", "the-tenant-secret")).expect("client");
+        let text = format!("{c:?}");
+        assert!(!text.contains("the-tenant-secret"), "{text}");
+        assert!(text.contains("<redacted>"));
     }
 
     #[test]

@@ -17,13 +17,39 @@ pub enum ConfigError {
 }
 
 /// TURN relay settings (TURN REST API credentials, coturn `use-auth-secret`).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TurnConfig {
     /// e.g. `turn:127.0.0.1:3478?transport=udp`; empty disables TURN.
     pub urls: Vec<String>,
     pub shared_secret: String,
+    /// Lifetime of relay credentials: long enough for a call, short enough that a leaked one
+    /// soon stops working (clients fetch fresh ones before each call).
     pub ttl_seconds: u64,
+}
+
+impl Default for TurnConfig {
+    fn default() -> Self {
+        Self { urls: Vec::new(), shared_secret: String::new(), ttl_seconds: DEFAULT_TURN_TTL }
+    }
+}
+
+/// Default lifetime of TURN credentials (4 h; the protocol's reference uses 24 h).
+pub const DEFAULT_TURN_TTL: u64 = 4 * 3600;
+
+impl std::fmt::Debug for TurnConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnConfig").field("urls", &self.urls).field("shared_secret", &redact(&self.shared_secret)).field("ttl_seconds", &self.ttl_seconds).finish()
+    }
+}
+
+/// How a secret appears in logs and `Debug` output.
+pub fn redact(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        "<unset>"
+    } else {
+        "<redacted>"
+    }
 }
 
 /// Limits of the signaling endpoint.
@@ -38,8 +64,38 @@ pub struct Limits {
     pub stanza_burst: u32,
     /// Offline messages kept per user (oldest dropped first).
     pub offline_per_user: i64,
-    /// Sessions one user may have at once.
+    /// Offline messages one sender may leave for one recipient.
+    pub offline_per_sender: i64,
+    /// Sessions one user may have at once (counted from authentication, not only bound ones).
     pub sessions_per_user: usize,
+    /// Bytes a connection may buffer before it has authenticated.
+    pub pre_auth_bytes: usize,
+    /// Sustained WebSocket bytes per second per connection (frames and bytes are limited, not
+    /// only whole stanzas).
+    pub bytes_per_second: u32,
+    /// Sustained WebSocket frames per second per connection.
+    pub frames_per_second: u32,
+    /// Seconds without traffic before the server pings a session; a session that does not
+    /// answer within the same time is closed.
+    pub idle_ping_seconds: u64,
+    /// Argon2 hashes computed at once (each takes ~19 MiB); more requests wait their turn.
+    pub concurrent_hashes: usize,
+    /// Failed logins per account before it is locked out for a while (doubling each time).
+    pub login_failures_per_account: u32,
+    /// Failed logins per client address per minute before it is refused for a while.
+    pub login_failures_per_address: u32,
+    /// Seconds a client may take to send a request's headers (slowloris guard).
+    pub header_timeout_seconds: u64,
+    /// Seconds a connection may stay open without a request or a WebSocket frame.
+    pub idle_timeout_seconds: u64,
+    /// Open TCP connections in all.
+    pub max_connections: usize,
+    /// Open TCP connections from one address.
+    pub connections_per_address: usize,
+    /// Contacts one user may keep.
+    pub contacts_per_user: i64,
+    /// Analytics records one user may send for one call.
+    pub analytics_per_call: i64,
 }
 
 impl Default for Limits {
@@ -49,23 +105,39 @@ impl Default for Limits {
             stanzas_per_second: 200,
             stanza_burst: 1000,
             offline_per_user: 500,
+            offline_per_sender: 50,
             sessions_per_user: 10,
+            pre_auth_bytes: 16 * 1024,
+            bytes_per_second: 256 * 1024,
+            frames_per_second: 400,
+            idle_ping_seconds: 60,
+            concurrent_hashes: 2,
+            login_failures_per_account: 5,
+            login_failures_per_address: 20,
+            header_timeout_seconds: 10,
+            idle_timeout_seconds: 120,
+            max_connections: 4096,
+            connections_per_address: 128,
+            contacts_per_user: 2000,
+            analytics_per_call: 20,
         }
     }
 }
 
 /// Everything the server needs to run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// XMPP domain of NX IDs.
     pub domain: String,
-    /// Tenant (app) credentials required on every REST call.
+    /// Tenant (app) credentials required on every REST call. Empty: random per install, kept
+    /// in `<data_dir>/tenant.json` for local clients.
     pub api_key: String,
     pub secret_key: String,
     /// HS256 key for access, refresh and NX tokens; ejabberd's `jwt_key` must hold the same.
+    /// Empty: random per install (`<data_dir>/jwt.secret`). At least 32 bytes.
     pub jwt_secret: String,
     /// `nxws` handed to clients; empty means this server's own `/nx-websocket/`.
     pub nxws_url: String,
@@ -78,13 +150,33 @@ pub struct ServerConfig {
     pub echo: bool,
     /// Lifetime of NX tokens, seconds.
     pub nx_token_ttl: u64,
-    /// Lets `/nexacon-auth/nxm-token/` create unknown users (the tenant backend vouches for them).
-    pub auto_register: bool,
+    /// Server-to-server minting: `/nexacon-auth/nxm-token/` issues a token for *any* username
+    /// to whoever holds the tenant secret, creating unknown users (the seed's
+    /// `generateXMPPToken` run by a tenant backend). Whoever holds the secret can then act as
+    /// any user: turn it on only when the secret lives in a backend, never in end-user apps.
+    pub trusted_backend: bool,
 }
 
-/// Tenant credentials of a default local install; real deployments set their own.
-pub const DEFAULT_API_KEY: &str = "simu-local-key";
-pub const DEFAULT_SECRET_KEY: &str = "simu-local-secret";
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("domain", &self.domain)
+            .field("api_key", &self.api_key)
+            .field("secret_key", &redact(&self.secret_key))
+            .field("jwt_secret", &redact(&self.jwt_secret))
+            .field("nxws_url", &self.nxws_url)
+            .field("public_url", &self.public_url)
+            .field("stun_urls", &self.stun_urls)
+            .field("turn", &self.turn)
+            .field("limits", &self.limits)
+            .field("echo", &self.echo)
+            .field("nx_token_ttl", &self.nx_token_ttl)
+            .field("trusted_backend", &self.trusted_backend)
+            .finish()
+    }
+}
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -92,17 +184,17 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             data_dir: default_data_dir(),
             domain: "simu.local".into(),
-            api_key: DEFAULT_API_KEY.into(),
-            secret_key: DEFAULT_SECRET_KEY.into(),
+            api_key: String::new(),
+            secret_key: String::new(),
             jwt_secret: String::new(),
             nxws_url: String::new(),
             public_url: String::new(),
             stun_urls: Vec::new(),
-            turn: TurnConfig { ttl_seconds: 86400, ..Default::default() },
+            turn: TurnConfig::default(),
             limits: Limits::default(),
             echo: true,
             nx_token_ttl: 86400,
-            auto_register: true,
+            trusted_backend: false,
         }
     }
 }
@@ -179,9 +271,30 @@ mod tests {
         assert_eq!(c.limits.offline_per_user, 7);
         assert_eq!(c.limits.max_stanza_bytes, Limits::default().max_stanza_bytes);
         assert!(c.echo);
+        assert!(!c.trusted_backend, "minting for any user is off unless configured");
         std::fs::write(&path, "listen = 12").expect("write");
         assert!(matches!(ServerConfig::load(Some(&path)), Err(ConfigError::Parse(..))));
         assert!(matches!(ServerConfig::load(Some(&dir.join("missing.toml"))), Err(ConfigError::Read(..))));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let c = ServerConfig {
+            secret_key: "tenant-secret-value".into(),
+            jwt_secret: "jwt-secret-value-jwt-secret-value".into(),
+            turn: TurnConfig { shared_secret: "turn-secret-value".into(), ..Default::default() },
+            ..Default::default()
+        };
+        let text = format!("{c:?}");
+        for s in ["tenant-secret-value", "jwt-secret-value", "turn-secret-value"] {
+            assert!(!text.contains(s), "{s} leaked: {text}");
+        }
+        assert!(text.contains("<redacted>"));
     }
 }

@@ -3,8 +3,12 @@
 
 pub mod clock;
 pub mod config;
+pub mod http;
+pub mod passwords;
 pub mod rest;
+pub mod secrets;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod turn;
 pub mod xmpp;
@@ -16,7 +20,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use std::time::Duration;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +32,8 @@ pub enum ServerError {
     Bind(SocketAddr, std::io::Error),
     #[error("invalid domain {0:?}: {1}")]
     Domain(String, String),
-    #[error("cannot keep the signing key in {0}: {1}")]
-    Secret(String, std::io::Error),
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
 }
 
 /// Shared by every request handler.
@@ -42,6 +47,14 @@ pub struct AppState {
     pub nxws: String,
     /// Base of links this server makes.
     pub public_url: String,
+    /// Signs call links (a key of its own, not the token key).
+    pub link_key: Arc<[u8]>,
+    /// Argon2 under a concurrency bound.
+    pub passwords: passwords::Passwords,
+    /// Failed sign-ins per account.
+    pub account_failures: Arc<throttle::Throttle>,
+    /// Failed sign-ins and registrations per client address.
+    pub address_failures: Arc<throttle::Throttle>,
 }
 
 impl AppState {
@@ -58,7 +71,7 @@ pub struct ServerHandle {
     pub addr: SocketAddr,
     pub state: AppState,
     echo: Option<call::echo::EchoBot>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Option<watch::Sender<bool>>,
     task: JoinHandle<()>,
 }
 
@@ -84,41 +97,12 @@ impl ServerHandle {
             echo.stop().await;
         }
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
+        self.state.router.kick_all();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.task).await;
         self.task.abort();
     }
-}
-
-/// Reads the signing key from config, else from `<data>/jwt.secret`, creating it once.
-fn signing_secret(cfg: &ServerConfig) -> Result<Vec<u8>, ServerError> {
-    if !cfg.jwt_secret.is_empty() {
-        return Ok(cfg.jwt_secret.as_bytes().to_vec());
-    }
-    let path = cfg.data_dir.join("jwt.secret");
-    let err = |e| ServerError::Secret(path.display().to_string(), e);
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().as_bytes().to_vec()),
-        Ok(_) | Err(_) => {}
-    }
-    std::fs::create_dir_all(&cfg.data_dir).map_err(err)?;
-    let secret: String = (0..48).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-    write_private(&path, &secret).map_err(err)?;
-    Ok(secret.into_bytes())
-}
-
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    f.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl IntoResponse {
@@ -129,6 +113,10 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
         rate: st.cfg.limits.stanzas_per_second,
         burst: st.cfg.limits.stanza_burst,
         store: st.store.clone(),
+        pre_auth_bytes: st.cfg.limits.pre_auth_bytes,
+        bytes_per_second: st.cfg.limits.bytes_per_second,
+        frames_per_second: st.cfg.limits.frames_per_second,
+        idle_ping: std::time::Duration::from_secs(st.cfg.limits.idle_ping_seconds.max(1)),
     };
     let max = st.cfg.limits.max_stanza_bytes;
     ws.protocols(["xmpp"])
@@ -152,41 +140,41 @@ fn start_echo(state: &AppState, addr: SocketAddr, jid: nx::NxId) -> call::echo::
 /// Binds, migrates the database and starts serving.
 pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
     let echo_id = nx::NxId::new("echo", cfg.domain.clone()).map_err(|e| ServerError::Domain(cfg.domain.clone(), e.to_string()))?;
+    let install = secrets::load(&cfg)?;
     let store = store::Store::open(&cfg.data_dir).await?;
-    let secret = signing_secret(&cfg)?;
+    let secret = install.jwt;
     if cfg.jwt_secret.is_empty() {
         cfg.jwt_secret = String::from_utf8_lossy(&secret).into_owned();
     }
+    cfg.api_key = install.tenant.api_key;
+    cfg.secret_key = install.tenant.secret_key;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| ServerError::Bind(cfg.listen, e))?;
     let addr = listener.local_addr().map_err(|e| ServerError::Bind(cfg.listen, e))?;
     let nxws = if cfg.nxws_url.is_empty() { format!("ws://{addr}/nx-websocket/") } else { cfg.nxws_url.clone() };
     let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_string() };
-    let router = xmpp::Router::new(store.clone(), cfg.domain.clone(), cfg.limits.sessions_per_user, cfg.limits.offline_per_user);
+    let router = xmpp::Router::new(store.clone(), cfg.domain.clone(), cfg.limits.sessions_per_user, cfg.limits.offline_per_user, cfg.limits.offline_per_sender);
     if cfg.echo {
         store.create_user("echo", None, None).await?;
     }
-    let state = AppState { cfg: Arc::new(cfg), store, tokens: tokens::Tokens::new(&secret), router, nxws, public_url };
+    let l = &cfg.limits;
+    let passwords = passwords::Passwords::new(l.concurrent_hashes);
+    let account_failures = Arc::new(throttle::Throttle::new(l.login_failures_per_account, Duration::from_secs(15 * 60), Duration::from_secs(30), Duration::from_secs(3600)));
+    let address_failures = Arc::new(throttle::Throttle::new(l.login_failures_per_address, Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(3600)));
+    let front = http::FrontLimits {
+        max_connections: l.max_connections,
+        per_address: l.connections_per_address,
+        header_timeout: Duration::from_secs(l.header_timeout_seconds.max(1)),
+        idle_timeout: Duration::from_secs(l.idle_timeout_seconds.max(1)),
+    };
+    let state = AppState { cfg: Arc::new(cfg), store, tokens: tokens::Tokens::new(&secret), router, nxws, public_url, link_key: Arc::from(install.link), passwords, account_failures, address_failures };
     let app = axum::Router::new()
         .nest("/api/v1.0", rest::routes())
         .route("/nx-websocket/", get(websocket))
         .route("/nx-websocket", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state.clone());
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        // Signaling is many small messages: Nagle's algorithm would add tens of ms to each.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-        });
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    });
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(http::serve(listener, app, front, rx));
     tracing::info!(%addr, "simu-server listening");
     let echo = state.cfg.echo.then(|| start_echo(&state, addr, echo_id));
     Ok(ServerHandle { addr, state, echo, shutdown: Some(tx), task })

@@ -63,25 +63,115 @@ pub struct HistoryFilter {
     pub limit: i64,
 }
 
+/// What spending a refresh token found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// First use: a new token may be issued.
+    Fresh,
+    /// Used before: the family is revoked now.
+    Reused,
+    /// Not known (expired, revoked, or never issued here).
+    Unknown,
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist, else makes it 0600.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    opts.open(path)?;
+    crate::secrets::set_mode(path, 0o600)
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
 }
 
 impl Store {
-    /// Opens (creating if needed) `simu.db` in `dir` and runs migrations.
+    /// Opens (creating if needed) `simu.db` in `dir` and runs migrations. The directory is
+    /// made 0700 and the database 0600 before SQLite opens it (its WAL and shared-memory files
+    /// take the database's mode): it holds password hashes and offline messages.
+    /// `synchronous=FULL`: a commit is on disk before the client hears 201.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
+        let dir_err = |e| StoreError::Dir(dir.display().to_string(), e);
+        crate::secrets::private_dir(dir).map_err(dir_err)?;
+        let db = dir.join("simu.db");
+        private_file(&db).map_err(dir_err)?;
+        for extra in ["simu.db-wal", "simu.db-shm"] {
+            let p = dir.join(extra);
+            if p.exists() {
+                crate::secrets::set_mode(&p, 0o600).map_err(dir_err)?;
+            }
+        }
         let opts = SqliteConnectOptions::new()
-            .filename(dir.join("simu.db"))
+            .filename(&db)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// The user's current token version (`None`: no such user).
+    pub async fn token_version(&self, username: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT token_version FROM users WHERE username = ?").bind(username).fetch_optional(&self.pool).await?)
+    }
+
+    /// Revokes every token issued to the user so far (sign-out everywhere, password change).
+    pub async fn revoke_tokens(&self, username: &str) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let v: i64 = sqlx::query_scalar("UPDATE users SET token_version = token_version + 1 WHERE username = ? RETURNING token_version")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+        sqlx::query("DELETE FROM refresh_tokens WHERE username = ?").bind(username).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Remembers an issued refresh token (and forgets expired ones).
+    pub async fn save_refresh(&self, jti: &str, username: &str, family: &str, kind: &str, expires_at: u64) -> Result<(), StoreError> {
+        let now = i64::try_from(crate::clock::unix_now()).unwrap_or(i64::MAX);
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO refresh_tokens (jti, username, family, kind, expires_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(jti)
+            .bind(username)
+            .bind(family)
+            .bind(kind)
+            .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Spends a refresh token. A token used before (a stolen copy, or the legitimate one after
+    /// a thief's use) revokes its whole family, so both parties must sign in again.
+    pub async fn spend_refresh(&self, jti: &str) -> Result<RefreshUse, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh: Option<String> = sqlx::query_scalar("UPDATE refresh_tokens SET used = 1 WHERE jti = ? AND used = 0 RETURNING family")
+            .bind(jti)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if fresh.is_some() {
+            tx.commit().await?;
+            return Ok(RefreshUse::Fresh);
+        }
+        let family: Option<String> = sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE jti = ?").bind(jti).fetch_optional(&mut *tx).await?;
+        let Some(family) = family else {
+            return Ok(RefreshUse::Unknown);
+        };
+        sqlx::query("DELETE FROM refresh_tokens WHERE family = ?").bind(&family).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(RefreshUse::Reused)
     }
 
     pub async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -311,15 +401,27 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
-    /// Stores a stanza for an offline user, dropping their oldest beyond `cap`.
-    pub async fn store_offline(&self, recipient: &str, stanza: &str, cap: i64) -> Result<(), StoreError> {
+    /// Stores a stanza for an offline user. One sender keeps at most `per_sender` of them
+    /// (their own oldest go first), so nobody can fill another's queue with junk and push real
+    /// messages out; the whole queue keeps at most `cap`.
+    pub async fn store_offline(&self, recipient: &str, sender: &str, stanza: &str, cap: i64, per_sender: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO offline_messages (recipient, stanza, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO offline_messages (recipient, sender, stanza, created_at) VALUES (?, ?, ?, ?)")
             .bind(recipient)
+            .bind(sender)
             .bind(stanza)
             .bind(now_iso())
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM offline_messages WHERE recipient = ?1 AND sender = ?2 AND id NOT IN
+             (SELECT id FROM offline_messages WHERE recipient = ?1 AND sender = ?2 ORDER BY id DESC LIMIT ?3)",
+        )
+        .bind(recipient)
+        .bind(sender)
+        .bind(per_sender)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM offline_messages WHERE recipient = ?1 AND id NOT IN
              (SELECT id FROM offline_messages WHERE recipient = ?1 ORDER BY id DESC LIMIT ?2)",
@@ -332,17 +434,23 @@ impl Store {
         Ok(())
     }
 
-    /// Takes (and deletes) a user's offline stanzas, oldest first, with their times. One
-    /// statement, so it takes the write lock at once: a SELECT-then-DELETE transaction failed
-    /// with "database is locked" when many users signed in together (its lock upgrade does not
-    /// wait for the busy timeout).
-    pub async fn take_offline(&self, recipient: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("DELETE FROM offline_messages WHERE recipient = ? RETURNING id, stanza, created_at")
+    /// Up to `n` of a user's offline stanzas, oldest first: `(id, stanza, created_at)`.
+    pub async fn peek_offline(&self, recipient: &str, n: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, stanza, created_at FROM offline_messages WHERE recipient = ? ORDER BY id LIMIT ?")
             .bind(recipient)
+            .bind(n)
             .fetch_all(&self.pool)
             .await?;
-        let mut out: Vec<(i64, String, String)> = rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-        out.sort_by_key(|r| r.0);
-        Ok(out.into_iter().map(|(_, stanza, at)| (stanza, at)).collect())
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    /// Deletes offline stanzas by id (once delivered).
+    pub async fn delete_offline(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        sqlx::query("DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))").bind(list).execute(&self.pool).await?;
+        Ok(())
     }
 }

@@ -34,7 +34,7 @@ async fn register_login_and_refresh() {
 async fn wrong_tenant_keys_and_bad_tokens_are_refused() {
     let s = server().await;
     let bad = RestClient::new(RestConfig::new(s.handle.base_url(), "nope", "nope")).expect("client");
-    let e = bad.generate_nx_token("alice", None).await.expect_err("bad keys");
+    let e = bad.login_or_register("alice", "harness-password").await.expect_err("bad keys");
     assert_eq!(status(&e), 401);
     assert!(e.to_string().contains("API key"), "{e}");
     let r = s.rest();
@@ -52,7 +52,7 @@ async fn wrong_tenant_keys_and_bad_tokens_are_refused() {
 async fn a_401_refreshes_the_nx_token_once_and_retries() {
     let s = server().await;
     let r = s.rest();
-    let t = r.generate_nx_token("alice", None).await.expect("token");
+    let t = r.login_or_register("alice", "harness-password").await.expect("token");
     r.set_nx_token("stale".into(), t.refresh_token.clone()).await;
     r.contacts().await.expect("refreshed and retried");
     assert_ne!(r.nx_token().await.as_deref(), Some("stale"));
@@ -110,7 +110,7 @@ async fn seeded(s: &TestServer) -> RestClient {
         store.insert_history_at("mallory@simu.local", &HistoryRow { room: format!("m{i}"), ..row }).await.expect("seed");
     }
     let r = s.rest();
-    r.generate_nx_token("alice", None).await.expect("token");
+    r.login_or_register("alice", "harness-password").await.expect("token");
     r
 }
 
@@ -179,11 +179,11 @@ async fn sql_ish_and_malformed_filter_values_are_refused_or_harmless() {
 async fn analytics_only_for_your_own_calls_and_with_valid_values() {
     let s = server().await;
     let alice = s.rest();
-    alice.generate_nx_token("alice", None).await.expect("alice");
+    alice.login_or_register("alice", "harness-password").await.expect("alice");
     let bob = s.rest();
-    bob.generate_nx_token("bob", None).await.expect("bob");
+    bob.login_or_register("bob", "harness-password").await.expect("bob");
     let mallory = s.rest();
-    mallory.generate_nx_token("mallory", None).await.expect("mallory");
+    mallory.login_or_register("mallory", "harness-password").await.expect("mallory");
     let started = alice.start_p2p_call("bob", Some("call_42"), Some("video")).await.expect("call");
     assert_eq!(started.room, "call_42");
     let rec = |status: &str, d| AnalyticsRecord { room: "call_42".into(), call_type: "video".into(), status: status.into(), duration_seconds: d, metadata: Default::default() };
@@ -215,14 +215,14 @@ async fn credentials_links_contacts_and_presence() {
     .await;
     let (alice, _h, _e) = s.online("alice").await;
     let creds = alice.webrtc_credentials().await.expect("credentials");
-    assert_eq!(creds.ttl, 86400);
+    assert_eq!(creds.ttl, server::config::DEFAULT_TURN_TTL);
     let turn = &creds.ice_servers[1];
     let user = turn.username.clone().expect("username");
     let (expiry, who) = user.split_once(':').expect("expiry:user");
     assert_eq!(who, "alice@simu.local");
     assert_eq!(turn.credential.clone(), Some(server::turn::credential("s3cret", who, expiry.parse().expect("number")).1));
     let bob = s.rest();
-    bob.generate_nx_token("bob", None).await.expect("bob");
+    bob.login_or_register("bob", "harness-password").await.expect("bob");
     let url = alice.call_url("bob", "video", Some("call_7")).await.expect("link").call_url;
     let link = nx::signal::parse_call_link(&format!("Click to join: {url}")).expect("parses");
     assert_eq!((link.room.as_str(), link.caller.as_str()), ("call_7", "alice"));

@@ -46,7 +46,7 @@ async fn delivers_to_every_session_of_a_user() {
 #[tokio::test]
 async fn stores_messages_for_offline_users_and_replays_them_with_a_delay_stamp() {
     let s = server().await;
-    s.rest().generate_nx_token("carol", None).await.expect("carol exists");
+    s.rest().login_or_register("carol", "harness-password").await.expect("carol exists");
     let (_ra, alice, _ea) = s.online("alice").await;
     for i in 0..3 {
         alice.send_body(&s.jid("carol"), format!("m{i}")).await.expect("send");
@@ -169,7 +169,7 @@ async fn floods_are_cut_off_by_the_rate_limit() {
     })
     .await;
     let (_ra, alice, mut ea) = s.online("alice").await;
-    s.rest().generate_nx_token("bob", None).await.expect("bob");
+    s.rest().login_or_register("bob", "harness-password").await.expect("bob");
     for i in 0..50 {
         let _ = alice.send_body(&s.jid("bob"), format!("{i}")).await;
     }

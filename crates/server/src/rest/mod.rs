@@ -6,6 +6,7 @@ mod contacts;
 mod extract;
 mod history;
 
+pub use auth::RESERVED;
 pub use extract::{ApiError, AuthUser};
 
 use crate::AppState;
@@ -18,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/nexacon-auth/register/", post(auth::register))
         .route("/nexacon-auth/login/", post(auth::login))
         .route("/nexacon-auth/token/refresh/", post(auth::refresh_access))
+        .route("/nexacon-auth/logout/", post(auth::logout))
+        .route("/nexacon-auth/password/", post(auth::change_password))
         .route("/nexacon-auth/nxm-token/", post(auth::nx_token))
         .route("/nexacon-auth/nxm-token/refresh/", post(auth::nx_token_refresh))
         .route("/nx/call/", post(calls::start_call))

@@ -41,18 +41,58 @@ pub enum Delivery {
 /// Online sessions of every user, keyed by bare JID.
 pub struct Router {
     sessions: Mutex<HashMap<String, Vec<Session>>>,
+    /// Authenticated connections per user (bound or not), for the session limit.
+    seats: Arc<Mutex<HashMap<String, usize>>>,
     store: Store,
     domain: String,
     max_sessions: usize,
     offline_cap: i64,
+    offline_per_sender: i64,
+}
+
+/// One authenticated connection's place in its user's session count; given back on drop.
+pub struct Seat {
+    bare: String,
+    seats: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut map = self.seats.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.bare) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.bare);
+            }
+        }
+    }
 }
 
 /// Per-session outbound queue length; a session this far behind loses stanzas to offline storage.
 const SESSION_QUEUE: usize = 1024;
 
 impl Router {
-    pub fn new(store: Store, domain: String, max_sessions: usize, offline_cap: i64) -> Arc<Self> {
-        Arc::new(Self { sessions: Mutex::new(HashMap::new()), store, domain, max_sessions, offline_cap })
+    pub fn new(store: Store, domain: String, max_sessions: usize, offline_cap: i64, offline_per_sender: i64) -> Arc<Self> {
+        Arc::new(Self {
+            sessions: Mutex::new(HashMap::new()),
+            seats: Arc::new(Mutex::new(HashMap::new())),
+            store,
+            domain,
+            max_sessions,
+            offline_cap,
+            offline_per_sender,
+        })
+    }
+
+    /// A place in `bare`'s session count, or `None` when the user has `max_sessions` already.
+    pub fn take_seat(&self, bare: &str) -> Option<Seat> {
+        let mut map = self.seats.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(bare.to_string()).or_insert(0);
+        if *n >= self.max_sessions {
+            return None;
+        }
+        *n += 1;
+        Some(Seat { bare: bare.to_string(), seats: self.seats.clone() })
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Session>>> {
@@ -122,6 +162,13 @@ impl Router {
         list.len()
     }
 
+    /// Disconnects every session (server shutdown).
+    pub fn kick_all(&self) {
+        for s in self.lock().values().flatten() {
+            let _ = s.tx.try_send(Outbound::Kick);
+        }
+    }
+
     /// Sends to live sessions only: the full JID's, else every session of the bare JID.
     pub fn deliver_live(&self, to: &str, xml: &Arc<str>) -> usize {
         let (bare, resource) = match to.split_once('/') {
@@ -147,8 +194,14 @@ impl Router {
             .count()
     }
 
-    /// Routes a `<message>`: live delivery, else offline storage if the user exists.
+    /// Routes a `<message>` from the server itself.
     pub async fn route_message(&self, to: &str, el: &Element) -> Delivery {
+        self.route_message_from(&self.domain, to, el).await
+    }
+
+    /// Routes a `<message>` from `sender` (a bare JID): live delivery, else offline storage if
+    /// the user exists, within the sender's share of the recipient's queue.
+    pub async fn route_message_from(&self, sender: &str, to: &str, el: &Element) -> Delivery {
         let xml: Arc<str> = Arc::from(el.to_xml());
         let n = self.deliver_live(to, &xml);
         if n > 0 {
@@ -169,7 +222,7 @@ impl Router {
         if el.find("body").is_none() {
             return Delivery::Dropped;
         }
-        match self.store.store_offline(&id.to_string(), &el.to_xml(), self.offline_cap).await {
+        match self.store.store_offline(&id.to_string(), sender, &el.to_xml(), self.offline_cap, self.offline_per_sender).await {
             Ok(()) => Delivery::StoredOffline,
             Err(e) => {
                 tracing::error!(error = %e, "offline store failed");
@@ -178,24 +231,38 @@ impl Router {
         }
     }
 
-    /// Stored stanzas for a user, each with a XEP-0203 delay stamp.
-    pub async fn take_offline(&self, bare: &str) -> Vec<Element> {
-        let rows = match self.store.take_offline(bare).await {
+    /// Up to `n` of a user's stored stanzas, oldest first, each with its id and a XEP-0203
+    /// delay stamp. They stay stored until `forget_offline`.
+    pub async fn peek_offline(&self, bare: &str, n: i64) -> Vec<(i64, Element)> {
+        let rows = match self.store.peek_offline(bare, n).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "offline replay failed");
                 return Vec::new();
             }
         };
-        rows.into_iter()
-            .filter_map(|(xml, stamp)| {
-                let mut el = nx::xml::parse_element(&xml).ok()?;
-                el.children.push(nx::xml::Node::Element(
-                    Element::new("delay").attr("xmlns", NS_DELAY).attr("from", self.domain.clone()).attr("stamp", stamp),
-                ));
-                Some(el)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        let mut broken = Vec::new();
+        for (id, xml, stamp) in rows {
+            match nx::xml::parse_element(&xml) {
+                Ok(mut el) => {
+                    el.children.push(nx::xml::Node::Element(
+                        Element::new("delay").attr("xmlns", NS_DELAY).attr("from", self.domain.clone()).attr("stamp", stamp),
+                    ));
+                    out.push((id, el));
+                }
+                Err(_) => broken.push(id),
+            }
+        }
+        self.forget_offline(&broken).await;
+        out
+    }
+
+    /// Deletes stored stanzas that were delivered.
+    pub async fn forget_offline(&self, ids: &[i64]) {
+        if let Err(e) = self.store.delete_offline(ids).await {
+            tracing::error!(error = %e, "cannot delete replayed offline messages");
+        }
     }
 
     /// Presence of a user as the REST API reports it.

@@ -23,9 +23,16 @@ pub struct SessionCtx {
     pub rate: u32,
     pub burst: u32,
     pub store: crate::store::Store,
+    /// Bytes buffered before authentication.
+    pub pre_auth_bytes: usize,
+    /// Sustained bytes and frames per second (bursts of a few seconds' worth pass).
+    pub bytes_per_second: u32,
+    pub frames_per_second: u32,
+    /// Silence before the server pings; as long again without an answer closes the session.
+    pub idle_ping: Duration,
 }
 
-/// How long a client may take to authenticate.
+/// How long a client may take to authenticate and bind a resource.
 const AUTH_DEADLINE: Duration = Duration::from_secs(30);
 const MAX_AUTH_FAILURES: u32 = 3;
 
@@ -50,11 +57,16 @@ impl RateLimit {
     }
 
     fn allow(&mut self) -> bool {
+        self.take(1.0)
+    }
+
+    /// Takes `n` tokens if there are that many.
+    fn take(&mut self, n: f64) -> bool {
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
         self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.tokens >= n {
+            self.tokens -= n;
             true
         } else {
             false
@@ -71,6 +83,12 @@ struct Conn {
     auth_failures: u32,
     out_rx: Option<mpsc::Receiver<Outbound>>,
     sent_initial_presence: bool,
+    /// Offline messages are due to be replayed (after the initial presence).
+    replay_due: bool,
+    /// When the NX token used to authenticate expires.
+    token_expires: Option<Instant>,
+    /// Holds this connection's place in the user's session count from authentication on.
+    seat: Option<super::router::Seat>,
 }
 
 /// Why a session ends.
@@ -84,7 +102,7 @@ enum End {
 /// Serves one WebSocket until it closes.
 pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
     let (mut sink, mut stream) = socket.split();
-    let mut parser = StanzaParser::new(ctx.max_stanza);
+    let parser = StanzaParser::new(ctx.max_stanza);
     let mut limit = RateLimit::new(ctx.rate, ctx.burst);
     let mut conn = Conn {
         ctx,
@@ -95,9 +113,25 @@ pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
         auth_failures: 0,
         out_rx: None,
         sent_initial_presence: false,
+        replay_due: false,
+        token_expires: None,
+        seat: None,
     };
+    let mut parser = parser;
+    parser.set_max(conn.ctx.pre_auth_bytes.min(conn.ctx.max_stanza));
+    let frame_rate = conn.ctx.frames_per_second;
+    let byte_rate = conn.ctx.bytes_per_second;
+    let mut frames = RateLimit::new(frame_rate, frame_rate.saturating_mul(5));
+    let mut bytes = RateLimit::new(byte_rate, byte_rate.saturating_mul(5));
     let auth_deadline = tokio::time::sleep(AUTH_DEADLINE);
     tokio::pin!(auth_deadline);
+    let idle_ping = conn.ctx.idle_ping;
+    let mut last_heard = Instant::now();
+    let mut ping_sent: Option<Instant> = None;
+    let mut idle_tick = tokio::time::interval(Duration::from_secs(1).min(idle_ping));
+    let far_future = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86400);
+    let token_deadline = tokio::time::sleep_until(far_future);
+    tokio::pin!(token_deadline);
     let mut replies: Vec<Element> = Vec::new();
     let end = loop {
         let out_next = async {
@@ -114,6 +148,15 @@ pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::Gone,
                     Some(Ok(_)) => continue,
                 };
+                last_heard = Instant::now();
+                ping_sent = None;
+                // Frames and bytes count, not only whole stanzas: a stanza dribbled in many
+                // small frames costs the server per frame.
+                if !frames.allow() || !bytes.take(text.len() as f64) {
+                    tracing::info!(jid = %conn.full, "closing a connection that sends too fast");
+                    let _ = send_all(&mut sink, &[stanza::stream_error("policy-violation", "too much traffic; slow down"), stanza::close()]).await;
+                    break End::StreamError;
+                }
                 let elements = match parser.push(&text) {
                     Ok(v) => v,
                     Err(e) => {
@@ -147,6 +190,18 @@ pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
                 if let Some(e) = ended {
                     break e;
                 }
+                if conn.phase != Phase::PreAuth {
+                    parser.set_max(conn.ctx.max_stanza);
+                }
+                if let Some(exp) = conn.token_expires.take() {
+                    token_deadline.as_mut().reset(tokio::time::Instant::from_std(exp));
+                }
+                if conn.replay_due {
+                    conn.replay_due = false;
+                    if conn.replay_offline(&mut sink).await.is_err() {
+                        break End::Gone;
+                    }
+                }
             }
             out = out_next => match out {
                 Some(Outbound::Stanza(xml)) => {
@@ -156,9 +211,35 @@ pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
                 }
                 Some(Outbound::Kick) | None => break End::Gone,
             },
-            _ = &mut auth_deadline, if conn.phase == Phase::PreAuth => {
-                let _ = send_all(&mut sink, &[stanza::stream_error("connection-timeout", "authentication took too long"), stanza::close()]).await;
+            _ = &mut auth_deadline, if conn.phase != Phase::Bound => {
+                let _ = send_all(&mut sink, &[stanza::stream_error("connection-timeout", "authentication and binding took too long"), stanza::close()]).await;
                 break End::StreamError;
+            }
+            _ = &mut token_deadline => {
+                tracing::info!(jid = %conn.full, "closing a session whose token expired");
+                let _ = send_all(&mut sink, &[stanza::stream_error("not-authorized", "token expired; sign in again"), stanza::close()]).await;
+                break End::StreamError;
+            }
+            _ = idle_tick.tick() => {
+                let quiet = last_heard.elapsed();
+                if let Some(sent) = ping_sent {
+                    if sent.elapsed() >= idle_ping {
+                        tracing::info!(jid = %conn.full, "closing a session that stopped answering");
+                        let _ = send_all(&mut sink, &[stanza::stream_error("connection-timeout", "no answer to ping"), stanza::close()]).await;
+                        break End::StreamError;
+                    }
+                } else if quiet >= idle_ping {
+                    ping_sent = Some(Instant::now());
+                    let ping = Element::new("iq")
+                        .attr("xmlns", stanza::NS_CLIENT)
+                        .attr("type", "get")
+                        .attr("id", format!("srv-ping-{:08x}", rand::random::<u32>()))
+                        .attr("from", conn.domain().to_string())
+                        .child(Element::new("ping").attr("xmlns", NS_PING));
+                    if send_all(&mut sink, &[ping]).await.is_err() {
+                        break End::Gone;
+                    }
+                }
             }
         }
     };
@@ -168,6 +249,7 @@ pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
             let _ = conn.ctx.store.touch_last_seen(jid.local()).await;
         }
     }
+    drop(conn.seat.take());
     if matches!(end, End::StreamError) {
         let _ = sink.close().await;
     }
@@ -213,7 +295,7 @@ impl Conn {
                 out.push(stanza::close());
                 Some(End::Gone)
             }
-            ("auth", Phase::PreAuth) => self.auth(&el, out),
+            ("auth", Phase::PreAuth) => self.auth(&el, out).await,
             (_, Phase::PreAuth) => {
                 out.push(stanza::stream_error("not-authorized", "authenticate first"));
                 out.push(stanza::close());
@@ -242,16 +324,26 @@ impl Conn {
         }
     }
 
-    fn auth(&mut self, el: &Element, out: &mut Vec<Element>) -> Option<End> {
+    async fn auth(&mut self, el: &Element, out: &mut Vec<Element>) -> Option<End> {
         if el.get_attr("mechanism") != Some("PLAIN") {
             out.push(stanza::sasl_failure("invalid-mechanism", "only PLAIN is offered"));
             return None;
         }
-        match self.check_plain(&el.text_content()) {
-            Ok(jid) => {
+        match self.check_plain(&el.text_content()).await {
+            Ok((jid, exp)) => {
+                // The session limit applies from authentication, so authenticated but
+                // never-bound connections cannot pile up either.
+                let Some(seat) = self.ctx.router.take_seat(&jid.to_string()) else {
+                    out.push(stanza::sasl_failure("temporary-auth-failure", "too many sessions for this user"));
+                    out.push(stanza::close());
+                    return Some(End::StreamError);
+                };
                 tracing::debug!(%jid, "authenticated");
+                self.seat = Some(seat);
                 self.jid = Some(jid);
                 self.phase = Phase::Authed;
+                let left = Duration::from_secs(exp.saturating_sub(crate::clock::unix_now()));
+                self.token_expires = Some(Instant::now() + left);
                 out.push(Element::new("success").attr("xmlns", NS_SASL));
                 None
             }
@@ -268,8 +360,9 @@ impl Conn {
         }
     }
 
-    /// Checks `base64(authzid \0 authcid \0 token)` and returns the user's bare JID.
-    fn check_plain(&self, payload: &str) -> Result<NxId, &'static str> {
+    /// Checks `base64(authzid \0 authcid \0 token)`; returns the user's bare JID and when the
+    /// token expires.
+    async fn check_plain(&self, payload: &str) -> Result<(NxId, u64), &'static str> {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(payload.trim())
             .map_err(|_| "malformed SASL payload")?;
@@ -282,16 +375,27 @@ impl Conn {
             crate::tokens::TokenError::Expired => "token expired",
             _ => "invalid token",
         })?;
-        let jid = NxId::parse_jid(&claims.jid).map_err(|_| "invalid token")?;
+        let jid = NxId::parse_jid(claims.user()).map_err(|_| "invalid token")?;
         if jid.domain() != self.domain() {
             return Err("token is for another domain");
+        }
+        match self.ctx.store.token_version(jid.local()).await {
+            Ok(Some(v)) if v == claims.ver.unwrap_or(0) => {}
+            // Minted with the key for a user this store does not hold (tools, ejabberd's
+            // tokens): nothing to revoke.
+            Ok(None) if claims.ver.unwrap_or(0) == 0 => {}
+            Ok(_) => return Err("token revoked"),
+            Err(e) => {
+                tracing::error!(error = %e, "token version lookup failed");
+                return Err("temporary failure; try again");
+            }
         }
         let cid_ok = authcid == jid.local() || authcid == jid.to_string();
         let zid_ok = authzid.is_empty() || authzid == jid.to_string();
         if !cid_ok || !zid_ok {
             return Err("token does not belong to this user");
         }
-        Ok(jid)
+        Ok((jid, claims.exp))
     }
 
     async fn iq(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
@@ -357,6 +461,7 @@ impl Conn {
     }
 
     async fn message(&mut self, mut el: Element, out: &mut Vec<Element>) {
+        strip_delay(&mut el);
         let Some(to) = el.get_attr("to").map(str::to_string) else {
             out.push(stanza::bounce(&el, self.domain(), "modify", "bad-request", "message without a recipient"));
             return;
@@ -373,7 +478,8 @@ impl Conn {
                 return;
             }
         }
-        match self.ctx.router.route_message(&to, &el).await {
+        let sender = self.jid.as_ref().map(|j| j.to_string()).unwrap_or_default();
+        match self.ctx.router.route_message_from(&sender, &to, &el).await {
             Delivery::Delivered(_) | Delivery::StoredOffline => {}
             Delivery::NoSuchUser => {
                 if el.get_attr("type") != Some("error") {
@@ -392,17 +498,52 @@ impl Conn {
                 self.ctx.router.set_available(&jid.to_string(), self.session_id, available);
                 if available && !self.sent_initial_presence {
                     self.sent_initial_presence = true;
-                    for stored in self.ctx.router.take_offline(&jid.to_string()).await {
-                        self.ctx.router.deliver_live(&self.full, &Arc::from(stored.to_xml()));
-                    }
+                    self.replay_due = true;
                 }
             }
             Some(to) => {
+                strip_delay(&mut el);
                 set_attr(&mut el, "from", self.full.clone());
                 self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
             }
         }
     }
+}
+
+impl Conn {
+    /// Writes the user's offline messages to the socket, deleting each batch only once it was
+    /// written: a connection that dies during replay loses nothing (the rest comes next time).
+    async fn replay_offline<S>(&mut self, sink: &mut S) -> Result<(), axum::Error>
+    where
+        S: SinkExt<Message, Error = axum::Error> + Unpin,
+    {
+        let Some(jid) = self.jid.as_ref().map(|j| j.to_string()) else { return Ok(()) };
+        loop {
+            let batch = self.ctx.router.peek_offline(&jid, 50).await;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut sent = Vec::with_capacity(batch.len());
+            for (id, el) in batch {
+                if let Err(e) = sink.send(Message::Text(el.to_xml().into())).await {
+                    self.ctx.router.forget_offline(&sent).await;
+                    return Err(e);
+                }
+                sent.push(id);
+            }
+            if sink.flush().await.is_err() {
+                // Not known to be written: keep them for the next sign-in.
+                return Err(axum::Error::new(std::io::Error::other("flush failed")));
+            }
+            self.ctx.router.forget_offline(&sent).await;
+        }
+    }
+}
+
+/// Drops `<delay/>` elements a client put in: only the server stamps delays (a forged one
+/// makes a live invitation look like a replayed one, or carries a time that overflows).
+fn strip_delay(el: &mut Element) {
+    el.children.retain(|n| !matches!(n, nx::xml::Node::Element(c) if c.local_name() == "delay"));
 }
 
 /// Sets or replaces an attribute (the server's stamp always wins).

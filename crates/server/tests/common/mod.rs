@@ -37,9 +37,9 @@ impl TestServer {
     /// Signs a user in over REST (creating it) and connects signaling; waits until online.
     pub async fn online(&self, user: &str) -> (RestClient, XmppHandle, mpsc::Receiver<XmppEvent>) {
         let rest = self.rest();
-        let t = rest.generate_nx_token(user, None).await.expect("token");
-        let jid = NxId::parse_jid(&t.jid).expect("jid");
-        let (h, mut ev, _task) = XmppClient::start(XmppConfig::new(t.nxws, jid, t.token));
+        let t = rest.login_or_register(user, "harness-password").await.expect("token");
+        let jid = NxId::parse_jid(&t.nxid).expect("jid");
+        let (h, mut ev, _task) = XmppClient::start(XmppConfig::new(t.nxws, jid, t.nxsm_token));
         match tokio::time::timeout(Duration::from_secs(10), ev.recv()).await {
             Ok(Some(XmppEvent::Online { .. })) => {}
             other => panic!("{user} did not come online: {other:?}"),

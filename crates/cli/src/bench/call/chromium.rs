@@ -146,26 +146,31 @@ const FLAGS: &[&str] = &[
 ];
 
 /// Runs the plan between two Chromium tabs: their reports, and the browser's CPU and memory.
-pub async fn run(exe: &std::path::Path, server: &str, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
-    let rest = nx::RestClient::new(nx::RestConfig::new(server.to_string(), server::config::DEFAULT_API_KEY.to_string(), server::config::DEFAULT_SECRET_KEY.to_string()))?;
+pub async fn run(exe: &std::path::Path, srv: &server::ServerHandle, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
+    let server = srv.base_url();
+    let cfg = &srv.state.cfg;
     let mut configs = HashMap::new();
     let mut callee_jid = String::new();
     for role in ["callee", "caller"] {
-        let t = rest.generate_nx_token(&format!("chromium_bench_{role}"), None).await?;
+        // The bench runs the server in-process, so it mints the browsers' tokens itself.
+        let name = format!("chromium_bench_{role}");
+        srv.state.store.create_user(&name, None, None).await?;
+        let jid = format!("{name}@{}", cfg.domain);
+        let token = srv.mint_nx_token(&jid);
         if role == "callee" {
-            callee_jid = t.jid.split('/').next().unwrap_or(&t.jid).to_string();
+            callee_jid = jid.clone();
         }
         configs.insert(
             role.to_string(),
             serde_json::json!({
-                "nxws": t.nxws, "jid": t.jid, "token": t.token,
-                "apiKey": server::config::DEFAULT_API_KEY, "secretKey": server::config::DEFAULT_SECRET_KEY,
+                "nxws": srv.state.nxws, "jid": jid, "token": token,
+                "apiKey": cfg.api_key, "secretKey": cfg.secret_key,
                 "codec": plan.codec, "calls": plan.calls, "seconds": plan.seconds, "warmup": plan.warmup, "kbps": plan.kbps,
                 "callee": callee_jid,
             }),
         );
     }
-    let (origin, mut reports, site) = serve(server.to_string(), configs).await?;
+    let (origin, mut reports, site) = serve(server, configs).await?;
     let profile = tempfile::tempdir()?;
     let mut child = tokio::process::Command::new(exe)
         .args(FLAGS)

@@ -109,11 +109,12 @@ async fn collect(rx: &mut mpsc::Receiver<(String, Report)>, within: Duration) ->
 }
 
 /// Starts one Simu peer process; its reports go to `tx` tagged with `role`.
-fn spawn_peer(server: &str, role: &str, callee: Option<&str>, plan: &Plan, tx: mpsc::Sender<(String, Report)>) -> anyhow::Result<tokio::process::Child> {
+fn spawn_peer(server: &str, data: &std::path::Path, role: &str, callee: Option<&str>, plan: &Plan, tx: mpsc::Sender<(String, Report)>) -> anyhow::Result<tokio::process::Child> {
     let exe = std::env::current_exe().context("finding the simu binary")?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.args(["bench", "call-peer", "--server", server, "--media-ip", "127.0.0.1", "--user", &format!("simu_bench_{role}")])
         .args(["--codecs", &plan.codec, "--calls", &plan.calls.to_string(), "--seconds", &plan.seconds.to_string(), "--warmup", &plan.warmup.to_string(), "--kbps", &plan.kbps.to_string()])
+        .env("SIMU_DATA_DIR", data)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true);
@@ -139,11 +140,11 @@ fn spawn_peer(server: &str, role: &str, callee: Option<&str>, plan: &Plan, tx: m
     Ok(child)
 }
 
-async fn run_simu(server: &str, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
+async fn run_simu(server: &str, data: &std::path::Path, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
     let (tx, mut rx) = mpsc::channel(64);
-    let mut callee = spawn_peer(server, "callee", None, plan, tx.clone())?;
+    let mut callee = spawn_peer(server, data, "callee", None, plan, tx.clone())?;
     wait_online(&mut rx, "callee").await?;
-    let mut caller = spawn_peer(server, "caller", Some("simu_bench_callee"), plan, tx)?;
+    let mut caller = spawn_peer(server, data, "caller", Some("simu_bench_callee"), plan, tx)?;
     let pids = [callee.id(), caller.id()].into_iter().flatten().collect();
     let mut sampler = Sampler::start(pids, SAMPLE_EVERY);
     let reports = collect(&mut rx, plan.deadline()).await;
@@ -208,7 +209,7 @@ pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
     let cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
     let srv = server::start(cfg).await.context("starting simu-server")?;
     let url = srv.base_url();
-    let (reports, sampler) = run_simu(&url, &plan).await.context("Simu calls")?;
+    let (reports, sampler) = run_simu(&url, dir.path(), &plan).await.context("Simu calls")?;
     let simu = Summary::from_reports("simu", &reports, &sampler);
     let chrome = if a.no_chromium {
         None
@@ -216,7 +217,7 @@ pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
         eprintln!("{} not found: measuring Simu only", a.chromium.display());
         None
     } else {
-        let (reports, sampler) = chromium::run(&a.chromium, &url, &plan).await.context("Chromium calls")?;
+        let (reports, sampler) = chromium::run(&a.chromium, &srv, &plan).await.context("Chromium calls")?;
         Some(Summary::from_reports("chromium", &reports, &sampler))
     };
     if a.json {
