@@ -16,7 +16,7 @@ SIMU_DATA_DIR=$data $simu server --listen 127.0.0.1:$port > "$data/server.log" 2
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-tok() { $simu token --server "http://127.0.0.1:$port" --user "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
+tok() { SIMU_DATA_DIR=$data $simu token --server "http://127.0.0.1:$port" --user "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
 a=$(tok +255711000001); b=$(tok +255711000002)
 # Debian's python3-websockets lives with Debian's interpreter, not with a pyenv one on PATH.
 py=/usr/bin/python3

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 /// Where the embedded server listens.
 pub const EMBEDDED_ADDR: &str = "127.0.0.1:8787";
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct SignInReq {
     pub mode: Mode,
     #[serde(default)]
@@ -27,6 +27,49 @@ pub struct SignInReq {
     pub api_key: Option<String>,
     #[serde(default)]
     pub secret_key: Option<String>,
+    /// The user chose to connect to a server on another machine without TLS.
+    #[serde(default)]
+    pub allow_insecure: bool,
+}
+
+impl std::fmt::Debug for SignInReq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &Option<String>| if s.is_some() { "<redacted>" } else { "<none>" };
+        f.debug_struct("SignInReq")
+            .field("mode", &self.mode)
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &hidden(&self.password))
+            .field("api_key", &self.api_key)
+            .field("secret_key", &hidden(&self.secret_key))
+            .field("allow_insecure", &self.allow_insecure)
+            .finish()
+    }
+}
+
+/// Whether `url` names this machine (plain http is fine there).
+fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())).is_some_and(|h| match h {
+        url::Host::Domain(d) => d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    })
+}
+
+/// Asks the server on `base` to prove it holds this install's tenant secret, before any
+/// secret is sent to it: another user of this machine could be listening on the port.
+async fn verify_embedded(base: &str, keys: &server::secrets::TenantKeys) -> Result<(), String> {
+    let nonce = server::secrets::random_hex(16);
+    let url = format!("{base}/api/v1.0/simu/identity/?nonce={nonce}");
+    let reply = reqwest::Client::new().get(url).timeout(Duration::from_secs(3)).send().await.map_err(|e| format!("Cannot check the local server: {e}"))?;
+    let text = reply.text().await.unwrap_or_default();
+    let proof = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v.get("proof").and_then(|p| p.as_str()).map(str::to_string)).unwrap_or_default();
+    let expected = server::rest::identity_proof(&keys.secret_key, &nonce);
+    if server::rest::constant_time_eq(proof.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(format!("Another program is using {EMBEDDED_ADDR} and it is not your Simu server. Close it and try again."))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,16 +125,21 @@ impl Core {
         }
     }
 
-    /// Joins a simu-server already running on this machine, or starts one in-process.
-    async fn ensure_embedded(&self) -> Result<String, String> {
+    /// Joins this user's simu-server already running on this machine (after it proved who it
+    /// is), or starts one in-process; returns its address and tenant keys.
+    async fn ensure_embedded(&self) -> Result<(String, server::secrets::TenantKeys), String> {
         let base = format!("http://{EMBEDDED_ADDR}");
         let mut guard = self.embedded.lock().await;
-        if guard.is_some() {
-            return Ok(base);
+        if let Some(h) = guard.as_ref() {
+            let c = &h.state.cfg;
+            return Ok((base, server::secrets::TenantKeys { api_key: c.api_key.clone(), secret_key: c.secret_key.clone() }));
         }
         let probe = reqwest::Client::new().get(format!("{base}/healthz")).timeout(Duration::from_millis(800)).send().await;
         if probe.is_ok_and(|r| r.status().is_success()) {
-            return Ok(base);
+            let keys = server::secrets::TenantKeys::read(&embedded_data_dir())
+                .ok_or_else(|| format!("Another program is using {EMBEDDED_ADDR} and it is not your Simu server. Close it and try again."))?;
+            verify_embedded(&base, &keys).await?;
+            return Ok((base, keys));
         }
         let cfg = server::ServerConfig {
             listen: EMBEDDED_ADDR.parse().map_err(|e| format!("{e}"))?,
@@ -99,8 +147,10 @@ impl Core {
             ..Default::default()
         };
         let handle = server::start(cfg).await.map_err(|e| format!("Cannot start the local server: {e}"))?;
+        let c = &handle.state.cfg;
+        let keys = server::secrets::TenantKeys { api_key: c.api_key.clone(), secret_key: c.secret_key.clone() };
         *guard = Some(handle);
-        Ok(base)
+        Ok((base, keys))
     }
 
     pub async fn signed_in(&self) -> Option<SignedIn> {
@@ -119,11 +169,17 @@ impl Core {
             return Err("Enter a username or phone number.".into());
         }
         let (server, api_key, secret_key) = match req.mode {
-            Mode::Embedded => (self.ensure_embedded().await?, server::config::DEFAULT_API_KEY.to_string(), server::config::DEFAULT_SECRET_KEY.to_string()),
+            Mode::Embedded => {
+                let (base, keys) = self.ensure_embedded().await?;
+                (base, keys.api_key, keys.secret_key)
+            }
             Mode::Remote => {
                 let s = req.server.trim().trim_end_matches('/').to_string();
                 if !(s.starts_with("http://") || s.starts_with("https://")) {
                     return Err(format!("\"{s}\" is not a server address (try https://calls.example.com)."));
+                }
+                if s.starts_with("http://") && !is_loopback_url(&s) && !req.allow_insecure {
+                    return Err(format!("{s} is not encrypted (http): your password and calls' signaling could be read on the way. Use https, or tick \"Allow an unencrypted connection\"."));
                 }
                 let secret = req.secret_key.clone().or_else(|| self.profile.secret("tenant-secret")).unwrap_or_default();
                 (s, req.api_key.clone().unwrap_or_default(), secret)
@@ -132,23 +188,25 @@ impl Core {
         let rest = RestClient::new(RestConfig::new(server.clone(), api_key.clone(), secret_key.clone())).map_err(|e| explain(&e))?;
         let name = username.split('@').next().unwrap_or(&username).to_string();
         let password = req.password.clone().filter(|p| !p.is_empty()).or_else(|| self.profile.secret("password"));
-        let (jid, token, nxws) = match &password {
-            Some(pw) => {
-                let login = match rest.login(&name, pw).await {
-                    Ok(l) => l,
-                    Err(RestError::Http { status: 401, .. }) if req.mode == Mode::Embedded => {
-                        rest.register(&name, pw, None).await.map_err(|e| explain(&e))?;
-                        rest.login(&name, pw).await.map_err(|e| explain(&e))?
-                    }
-                    Err(e) => return Err(explain(&e)),
-                };
-                (login.nxid, login.nxsm_token, login.nxws)
-            }
-            None => {
-                let t = rest.generate_nx_token(&name, None).await.map_err(|e| explain(&e))?;
-                (t.jid, t.token, t.nxws)
-            }
+        // Without a password the profile's device secret proves who we are (registering the
+        // name on first use: first come, first served).
+        let (secret, typed) = match &password {
+            Some(pw) => (pw.clone(), true),
+            None => (self.profile.device_secret()?, false),
         };
+        let login = match rest.login(&name, &secret).await {
+            Ok(l) => l,
+            Err(RestError::Http { status: 401, message }) if req.mode == Mode::Embedded || !typed => match rest.register(&name, &secret, None).await {
+                Ok(_) => rest.login(&name, &secret).await.map_err(|e| explain(&e))?,
+                Err(RestError::Http { status: 400, .. }) if !typed => {
+                    return Err(format!("The name {name} is already taken on this server. If it is yours, sign in with its password."))
+                }
+                Err(RestError::Http { status: 400, .. }) => return Err(explain(&RestError::Http { status: 401, message })),
+                Err(e) => return Err(explain(&e)),
+            },
+            Err(e) => return Err(explain(&e)),
+        };
+        let (jid, token, nxws) = (login.nxid, login.nxsm_token, login.nxws);
         let jid = NxId::parse_jid(&jid).map_err(|e| e.to_string())?;
         self.sign_out().await;
         let kept = self.profile.load().unwrap_or_default();
@@ -202,7 +260,8 @@ impl Core {
     /// Signs in again with what the profile remembers.
     pub async fn resume(&self, app: &AppHandle) -> Result<Option<SignedIn>, String> {
         let Some(s) = self.profile.load() else { return Ok(None) };
-        let req = SignInReq { mode: s.mode, server: s.server, username: s.username, password: None, api_key: Some(s.api_key), secret_key: None };
+        let allow_insecure = s.server.starts_with("http://");
+        let req = SignInReq { mode: s.mode, server: s.server, username: s.username, password: None, api_key: Some(s.api_key), secret_key: None, allow_insecure };
         self.sign_in(app, req).await.map(Some)
     }
 

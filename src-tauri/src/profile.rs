@@ -96,6 +96,29 @@ impl Profile {
         }
     }
 
+    /// This profile's device secret: the password of a sign-in the user never types ("this
+    /// computer", or a server signed in to without a password). Kept in the OS keyring; where
+    /// there is none (no Secret Service), in a 0600 file in the profile's 0700 directory.
+    pub fn device_secret(&self) -> Result<String, String> {
+        if let Some(s) = self.secret("device-secret").filter(|s| s.len() >= 32) {
+            return Ok(s);
+        }
+        let file = self.dir.join("device.secret");
+        if let Ok(s) = std::fs::read_to_string(&file) {
+            if s.trim().len() >= 32 {
+                return Ok(s.trim().to_string());
+            }
+        }
+        let fresh = server::secrets::random_hex(32);
+        if self.set_secret("device-secret", &fresh).is_ok() && self.secret("device-secret").as_deref() == Some(fresh.as_str()) {
+            return Ok(fresh);
+        }
+        tracing::info!("no OS keyring: keeping the device secret in a private file");
+        server::secrets::private_dir(&self.dir).map_err(|e| format!("cannot protect {}: {e}", self.dir.display()))?;
+        server::secrets::write_private(&file, &fresh).map_err(|e| format!("cannot keep the device secret: {e}"))?;
+        Ok(fresh)
+    }
+
     /// Where the CallManager keeps undelivered analytics.
     pub fn analytics_dir(&self) -> PathBuf {
         self.dir.join("analytics")

@@ -20,7 +20,8 @@ const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ["ignore",
 const inNs = (ns, ...args) => sh("ip", "netns", "exec", ns, ...args);
 
 function spawnIn(ns, args) {
-  const p = spawn("ip", ["netns", "exec", ns, simu, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // SIMU_DATA_DIR: the CLI reads the server's tenant keys from its data directory.
+  const p = spawn("ip", ["netns", "exec", ns, simu, ...args], { env: { ...process.env, SIMU_DATA_DIR: dir }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   p.stdout.on("data", (d) => (out += d));
   p.stderr.on("data", (d) => (out += d));

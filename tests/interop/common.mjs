@@ -19,20 +19,24 @@ export async function startSimu() {
   const server = `http://127.0.0.1:${port}`;
   procs.push(spawn(simu, ["server", "--listen", `127.0.0.1:${port}`, "--data", dir], { stdio: "ignore" }));
   await waitPort(port);
+  // The CLI reads the server's tenant keys from its data directory.
+  const env = { ...process.env, SIMU_DATA_DIR: dir };
   return {
     server,
     /** Runs `simu ARGS --server ... --media-ip 127.0.0.1`, collecting its output. */
     run(args) {
-      const p = spawn(simu, [...args, "--server", server, "--media-ip", "127.0.0.1"], { stdio: ["ignore", "pipe", "pipe"] });
+      const p = spawn(simu, [...args, "--server", server, "--media-ip", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       p.stdout.on("data", (d) => (out += d));
       p.stderr.on("data", (d) => (out += d));
       procs.push(p);
       return { output: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
     },
-    /** An NX token for `user` (JSON: jid, token, nxws). */
+    /** An NX token for `user` (JSON: jid, token, nxws) with the tenant keys a page needs. */
     token(user) {
-      return JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", user]).toString());
+      const t = JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", user], { env }).toString());
+      const keys = JSON.parse(readFileSync(path.join(dir, "tenant.json"), "utf8"));
+      return { ...t, apiKey: keys.api_key, secretKey: keys.secret_key };
     },
     stop() {
       for (const p of procs.reverse()) p.kill("SIGTERM");
@@ -62,7 +66,7 @@ export async function startSite(server) {
 
 /** The peer config a page needs to sign in as `t` (from `token`). */
 export function peerConfig(t, origin, codec) {
-  return { nxws: t.nxws, jid: t.jid, token: t.token, rest: origin, apiKey: "simu-local-key", secretKey: "simu-local-secret", codec };
+  return { nxws: t.nxws, jid: t.jid, token: t.token, rest: origin, apiKey: t.apiKey, secretKey: t.secretKey, codec };
 }
 
 /** The last JSON line of a CLI's output that carries stats. */

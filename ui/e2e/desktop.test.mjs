@@ -50,9 +50,11 @@ async function token(user) {
 }
 
 async function rest(tok, method, p, body) {
+  // The app's embedded server keeps its tenant keys in its (private) data directory.
+  const keys = JSON.parse(readFileSync(path.join(env.XDG_DATA_HOME, "simu/server/tenant.json"), "utf8"));
   const r = await fetch(`${server}/api/v1.0${p}`, {
     method,
-    headers: { "content-type": "application/json", "X-API-Key": "simu-local-key", "X-Secret-Key": "simu-local-secret", "X-NX-Token": tok },
+    headers: { "content-type": "application/json", "X-API-Key": keys.api_key, "X-Secret-Key": keys.secret_key, "X-NX-Token": tok },
     body: body && JSON.stringify(body),
   });
   const text = await r.text();

@@ -38,7 +38,7 @@ export type CallEvent =
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
   resume: () => invoke<SignedIn | null>("resume"),
-  signIn: (req: { mode: Mode; server?: string; username: string; password?: string; api_key?: string; secret_key?: string }) =>
+  signIn: (req: { mode: Mode; server?: string; username: string; password?: string; api_key?: string; secret_key?: string; allow_insecure?: boolean }) =>
     invoke<SignedIn>("sign_in", { req }),
   signOut: () => invoke<void>("sign_out"),
   normalize: (input: string) => invoke<string>("normalize", { input }),

@@ -5,9 +5,11 @@ mod calls;
 mod contacts;
 mod extract;
 mod history;
+mod identity;
 
 pub use auth::RESERVED;
-pub use extract::{ApiError, AuthUser};
+pub use identity::identity_proof;
+pub use extract::{constant_time_eq, ApiError, AuthUser};
 
 use crate::AppState;
 use axum::routing::{delete, get, post};
@@ -34,4 +36,5 @@ pub fn routes() -> Router<AppState> {
         .route("/nx/contacts/", get(contacts::list).post(contacts::add))
         .route("/nx/contacts/{nxid}/", delete(contacts::remove))
         .route("/nx/presence/", get(contacts::presence))
+        .route("/simu/identity/", get(identity::identity))
 }

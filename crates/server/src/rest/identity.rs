@@ -1,0 +1,32 @@
+//! GET `/simu/identity/?nonce=`: proves that this server holds the install's tenant secret,
+//! so a client on the same machine can tell its own embedded server from a process of
+//! another user squatting on the port before it sends any secret (Simu extension).
+
+use super::extract::ApiError;
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::Json;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+#[derive(Deserialize)]
+pub struct IdentityQuery {
+    nonce: String,
+}
+
+/// `hex(HMAC-SHA256(secret, "simu-identity:" + nonce))`.
+pub fn identity_proof(secret: &str, nonce: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+    mac.update(b"simu-identity:");
+    mac.update(nonce.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub async fn identity(State(st): State<AppState>, Query(q): Query<IdentityQuery>) -> Result<Json<Value>, ApiError> {
+    if q.nonce.len() < 16 || q.nonce.len() > 128 || !q.nonce.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request("nonce: 16 to 128 hex digits"));
+    }
+    Ok(Json(json!({ "proof": identity_proof(&st.cfg.secret_key, &q.nonce) })))
+}
