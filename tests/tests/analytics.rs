@@ -24,7 +24,7 @@ async fn analytics_survive_a_server_outage() {
 
     let (queue, task) = AnalyticsQueue::start(rest.clone(), Some(spool.path().to_path_buf()));
     queue
-        .record(AnalyticsRecord { room: "call_down".into(), call_type: "audio".into(), status: "ended".into(), duration_seconds: 12, metadata: Default::default() })
+        .record(AnalyticsRecord { room: "call_down".into(), call_type: "audio".into(), status: "ended".into(), duration_seconds: 12, metadata: Default::default(), record_id: None })
         .await;
     let pending = spool.path().join("analytics-pending.jsonl");
     let kept = eventually(Duration::from_secs(5), || std::fs::read_to_string(&pending).ok().filter(|t| t.contains("call_down"))).await;

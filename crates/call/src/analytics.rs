@@ -36,12 +36,26 @@ fn load(path: &Option<PathBuf>) -> VecDeque<AnalyticsRecord> {
         .unwrap_or_default()
 }
 
+/// Replaces the spool file atomically and durably (fsync, rename, fsync of the folder); on any
+/// failure (a full disk) the temporary file is removed and the previous spool stays as it was.
 fn save(path: &Option<PathBuf>, pending: &VecDeque<AnalyticsRecord>) {
     let Some(p) = path else { return };
     let text: String = pending.iter().filter_map(|r| serde_json::to_string(r).ok()).map(|l| l + "\n").collect();
     // Per-process temporary name: two clients sharing a state folder must not rename each other's.
     let tmp = p.with_extension(format!("{}.tmp", std::process::id()));
-    if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p)) {
+    let written = (|| {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, p)?;
+        if let Some(dir) = p.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
         tracing::warn!(error = %e, path = %p.display(), "cannot keep pending analytics on disk");
     }
 }
@@ -58,7 +72,12 @@ impl AnalyticsQueue {
         (Self { tx }, task)
     }
 
-    pub async fn record(&self, r: AnalyticsRecord) {
+    /// Queues a record; it gets an idempotency key here, so every retry of it is the same
+    /// record to the server.
+    pub async fn record(&self, mut r: AnalyticsRecord) {
+        if r.record_id.is_none() {
+            r.record_id = Some(format!("{:032x}", rand::random::<u128>()));
+        }
         if self.tx.send(Msg::Record(r)).await.is_err() {
             tracing::warn!("analytics queue stopped; record lost");
         }

@@ -25,6 +25,10 @@ use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCPee
 const MAX_CALLS: usize = 8;
 /// An echo call ends by itself after this long.
 const MAX_CALL: Duration = Duration::from_secs(600);
+/// An accepted call whose offer has not come by then gives its slot back.
+const OFFER_WAIT: Duration = Duration::from_secs(20);
+/// Slots one caller may hold at once, so one account cannot make the echo busy for all.
+const CALLS_PER_PEER: usize = 2;
 
 /// Where the echo contact signs in.
 #[derive(Debug, Clone)]
@@ -198,7 +202,7 @@ async fn send(xmpp: &XmppHandle, to: &NxId, s: Signal) {
 async fn run(cfg: EchoConfig, xmpp: XmppHandle, mut rx: mpsc::Receiver<XmppEvent>, xmpp_task: tokio::task::JoinHandle<()>) {
     let (ev_tx, mut ev_rx) = mpsc::channel::<(String, Ev)>(256);
     let mut calls: HashMap<String, EchoCall> = HashMap::new();
-    let mut sweep = tokio::time::interval(Duration::from_secs(5));
+    let mut sweep = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
@@ -229,7 +233,11 @@ async fn run(cfg: EchoConfig, xmpp: XmppHandle, mut rx: mpsc::Receiver<XmppEvent
                 }
             }
             _ = sweep.tick() => {
-                let expired: Vec<String> = calls.iter().filter(|(_, c)| c.started.elapsed() > MAX_CALL).map(|(r, _)| r.clone()).collect();
+                let expired: Vec<String> = calls
+                    .iter()
+                    .filter(|(_, c)| c.started.elapsed() > MAX_CALL || (!c.remote_set && c.started.elapsed() > OFFER_WAIT))
+                    .map(|(r, _)| r.clone())
+                    .collect();
                 for room in expired {
                     if let Some(call) = calls.remove(&room) {
                         send(&xmpp, &call.peer, Signal::CallEnd { room_id: room, timestamp: now_ms(), reason: Some(EndReason::Timeout) }).await;
@@ -248,10 +256,11 @@ async fn run(cfg: EchoConfig, xmpp: XmppHandle, mut rx: mpsc::Receiver<XmppEvent
 async fn handle(cfg: &EchoConfig, xmpp: &XmppHandle, calls: &mut HashMap<String, EchoCall>, ev_tx: &mpsc::Sender<(String, Ev)>, from: NxId, signal: Signal, delayed: bool) {
     match signal {
         Signal::CallInvitation { room_id, timestamp, .. } => {
-            if calls.contains_key(&room_id) || (delayed && now_ms() - timestamp > 60_000) {
+            // Saturating: the timestamp is the caller's word and may be anything.
+            if calls.contains_key(&room_id) || (delayed && now_ms().saturating_sub(timestamp) > 60_000) {
                 return;
             }
-            if calls.len() >= MAX_CALLS {
+            if calls.len() >= MAX_CALLS || calls.values().filter(|c| c.peer == from).count() >= CALLS_PER_PEER {
                 send(xmpp, &from, Signal::CallResponse { room_id: room_id.clone(), accepted: false, timestamp: now_ms() }).await;
                 return;
             }

@@ -815,7 +815,7 @@ impl Driver {
                         serde_json::Value::Object(m) => m,
                         _ => serde_json::Map::new(),
                     };
-                    self.analytics.record(AnalyticsRecord { room, call_type: call_type.as_str().into(), status: status.into(), duration_seconds, metadata }).await;
+                    self.analytics.record(AnalyticsRecord { room, call_type: call_type.as_str().into(), status: status.into(), duration_seconds, metadata, record_id: None }).await;
                 }
             }
         }

@@ -13,6 +13,20 @@ pub enum IdError {
     NoDomain(String),
     #[error("invalid character {1:?} in address {0:?}")]
     InvalidChar(String, char),
+    #[error("address too long: {0} bytes")]
+    TooLong(usize),
+}
+
+/// Longest local part and domain kept (RFC 7622 allows 1023 bytes; nobody needs that).
+const MAX_LOCAL: usize = 256;
+const MAX_DOMAIN: usize = 253;
+
+/// Characters that render as nothing or reorder text: two IDs that look the same must be
+/// the same ID, so these are refused (zero-width spaces and joiners, bidi controls, BOM).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// A bare JID `<local>@<domain>`, the identity of a user in NX.
@@ -26,10 +40,14 @@ pub struct NxId {
 const FORBIDDEN_LOCAL: &[char] = &['"', '&', '\'', '/', ':', '<', '>', '@'];
 
 impl NxId {
-    /// Builds an ID from parts that are already normalised.
+    /// Builds an ID, case-folding ASCII letters in both parts (as XMPP's nodeprep and
+    /// nameprep do), so `Bob@SIMU.LOCAL` and `bob@simu.local` are one user.
     pub fn new(local: impl Into<String>, domain: impl Into<String>) -> Result<Self, IdError> {
-        let local = local.into();
+        let local = local.into().to_ascii_lowercase();
         let domain = domain.into().to_ascii_lowercase();
+        if local.len() > MAX_LOCAL || domain.len() > MAX_DOMAIN {
+            return Err(IdError::TooLong(local.len() + domain.len() + 1));
+        }
         if local.is_empty() {
             return Err(IdError::NoLocalPart(format!("@{domain}")));
         }
@@ -39,7 +57,7 @@ impl NxId {
         let whole = format!("{local}@{domain}");
         if let Some(c) = local
             .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || FORBIDDEN_LOCAL.contains(c))
+            .find(|c| c.is_whitespace() || c.is_control() || is_invisible(*c) || FORBIDDEN_LOCAL.contains(c))
         {
             return Err(IdError::InvalidChar(whole, c));
         }
@@ -167,6 +185,16 @@ mod tests {
             let got = NxId::normalize(input, *domain).map(|id| id.to_string());
             assert_eq!(got, want.clone().map(str::to_string), "input {input:?}");
         }
+    }
+
+    #[test]
+    fn case_folds_and_refuses_invisible_and_control_characters() {
+        assert_eq!(NxId::parse_jid("Bob@SIMU.LOCAL/Phone").expect("jid"), NxId::parse_jid("bob@simu.local").expect("jid"));
+        assert_eq!(NxId::normalize("ALICE", Some("Simu.Local")).expect("id").to_string(), "alice@simu.local");
+        for bad in ["bo\u{200B}b@x", "bob\u{202E}@x", "\u{FEFF}bob@x", "bo\u{7}b@x", "bo\u{2060}b@x"] {
+            assert!(matches!(NxId::parse_jid(bad), Err(IdError::InvalidChar(..))), "{bad:?} accepted");
+        }
+        assert!(matches!(NxId::parse_jid(&format!("{}@x", "a".repeat(300))), Err(IdError::TooLong(_))));
     }
 
     #[test]

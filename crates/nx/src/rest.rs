@@ -216,6 +216,9 @@ pub struct AnalyticsRecord {
     pub duration_seconds: u64,
     #[serde(default)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Idempotency key (Simu extension): the server records a retried record once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
 }
 
 /// Filters of GET `/nx/call-history/`.

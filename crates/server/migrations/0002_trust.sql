@@ -20,3 +20,7 @@ CREATE INDEX call_analytics_room_reporter ON call_analytics (room, reporter);
 -- Who left each offline message, so one sender cannot fill another user's queue.
 ALTER TABLE offline_messages ADD COLUMN sender TEXT NOT NULL DEFAULT '';
 CREATE INDEX offline_messages_sender ON offline_messages (recipient, sender);
+
+-- A history row the server filled in from the other party's report (the owner never
+-- reported); the owner's own report replaces it.
+ALTER TABLE call_history ADD COLUMN derived INTEGER NOT NULL DEFAULT 0;

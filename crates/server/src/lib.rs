@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod links;
 pub mod passwords;
 pub mod rest;
 pub mod secrets;

@@ -63,6 +63,59 @@ pub struct HistoryFilter {
     pub limit: i64,
 }
 
+/// One analytics report as the store needs it.
+pub struct OutcomeReport<'a> {
+    pub reporter: &'a str,
+    pub call_type: &'a str,
+    pub status: &'a str,
+    pub duration: i64,
+    pub metadata: &'a serde_json::Value,
+    /// The client's idempotency key: a retry with the same key records nothing new.
+    pub record_key: Option<&'a str>,
+}
+
+/// Bounds on what one party may record for one call.
+pub struct OutcomeLimits {
+    pub per_call: i64,
+    /// Seconds after set-up during which history rows may still change.
+    pub edit_window: i64,
+}
+
+/// What recording an outcome did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    New(i64),
+    /// Seen before (same idempotency key): the first record's id.
+    Duplicate(i64),
+    /// The reporter already sent as many records for this call as allowed.
+    TooMany,
+}
+
+const FINAL_RANK: u8 = 3;
+
+/// Order of outcomes: a row only moves to a higher rank; final outcomes share the top rank.
+fn outcome_rank(status: &str) -> u8 {
+    match status {
+        "initiated" => 0,
+        "calling" => 1,
+        "answered" => 2,
+        _ => FINAL_RANK,
+    }
+}
+
+/// What the other party's row says when only one side reported `status`.
+fn derived_outcome(status: &str, other_is_callee: bool) -> Option<&'static str> {
+    match status {
+        "ended" => Some("ended"),
+        "declined" => Some("declined"),
+        "failed" => Some("failed"),
+        "missed" | "cancelled" if other_is_callee => Some("missed"),
+        "missed" => Some("missed"),
+        "cancelled" => Some("cancelled"),
+        _ => None,
+    }
+}
+
 /// What spending a refresh token found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshUse {
@@ -262,43 +315,98 @@ impl Store {
         Ok(row.map(|r| Call { room: r.get(0), caller: r.get(1), callee: r.get(2), call_type: r.get(3) }))
     }
 
-    /// Records an analytics event and updates both parties' history rows.
-    pub async fn record_outcome(
-        &self,
-        call: &Call,
-        reporter: &str,
-        call_type: &str,
-        status: &str,
-        duration: i64,
-        metadata: &serde_json::Value,
-    ) -> Result<i64, StoreError> {
+    /// Records an analytics event from `reporter` and moves the reporter's own history row
+    /// forward (never back: a final outcome is final). The other party's row, while it has no
+    /// outcome of its own, gets one derived from this report (a callee who never answered an
+    /// abandoned call sees `missed`); their own report replaces it. Rows stop changing
+    /// `edit_window` seconds after the call was set up.
+    pub async fn record_outcome(&self, call: &Call, r: &OutcomeReport<'_>, limits: &OutcomeLimits) -> Result<Recorded, StoreError> {
         let now = now_iso();
-        let meta = metadata.to_string();
+        let meta = r.metadata.to_string();
         let mut tx = self.pool.begin().await?;
+        if let Some(key) = r.record_key {
+            let dup: Option<i64> = sqlx::query_scalar("SELECT id FROM call_analytics WHERE reporter = ? AND record_key = ?")
+                .bind(r.reporter)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(id) = dup {
+                return Ok(Recorded::Duplicate(id));
+            }
+        }
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_analytics WHERE room = ? AND reporter = ?")
+            .bind(&call.room)
+            .bind(r.reporter)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n >= limits.per_call {
+            return Ok(Recorded::TooMany);
+        }
         let id = sqlx::query(
-            "INSERT INTO call_analytics (room, reporter, call_type, status, duration_seconds, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO call_analytics (room, reporter, call_type, status, duration_seconds, metadata, created_at, record_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&call.room)
-        .bind(reporter)
-        .bind(call_type)
-        .bind(status)
-        .bind(duration)
+        .bind(r.reporter)
+        .bind(r.call_type)
+        .bind(r.status)
+        .bind(r.duration)
         .bind(&meta)
         .bind(&now)
+        .bind(r.record_key)
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        sqlx::query("UPDATE call_history SET status = ?, duration_seconds = ?, call_type = ?, metadata = ?, updated_at = ? WHERE room = ?")
-            .bind(status)
-            .bind(duration)
-            .bind(call_type)
-            .bind(&meta)
-            .bind(&now)
-            .bind(&call.room)
-            .execute(&mut *tx)
-            .await?;
+        let created: Option<String> = sqlx::query_scalar("SELECT created_at FROM calls WHERE room = ?").bind(&call.room).fetch_optional(&mut *tx).await?;
+        let open = created
+            .and_then(|c| time::OffsetDateTime::parse(&c, &time::format_description::well_known::Rfc3339).ok())
+            .is_some_and(|c| (time::OffsetDateTime::now_utc() - c).whole_seconds() <= limits.edit_window);
+        if open {
+            let mine: Option<(String, i64)> = sqlx::query_as("SELECT status, derived FROM call_history WHERE owner = ? AND room = ?")
+                .bind(r.reporter)
+                .bind(&call.room)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some((current, derived)) = mine {
+                if derived == 1 || outcome_rank(r.status) > outcome_rank(&current) {
+                    sqlx::query(
+                        "UPDATE call_history SET status = ?, duration_seconds = ?, call_type = ?, metadata = ?, updated_at = ?, derived = 0 WHERE owner = ? AND room = ?",
+                    )
+                    .bind(r.status)
+                    .bind(r.duration)
+                    .bind(r.call_type)
+                    .bind(&meta)
+                    .bind(&now)
+                    .bind(r.reporter)
+                    .bind(&call.room)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            let other = if r.reporter == call.caller { &call.callee } else { &call.caller };
+            let other_is_callee = other == &call.callee;
+            if let Some(derived) = derived_outcome(r.status, other_is_callee) {
+                let theirs: Option<(String, i64)> = sqlx::query_as("SELECT status, derived FROM call_history WHERE owner = ? AND room = ?")
+                    .bind(other)
+                    .bind(&call.room)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if theirs.is_some_and(|(st, d)| d == 1 || outcome_rank(&st) < FINAL_RANK) {
+                    sqlx::query(
+                        "UPDATE call_history SET status = ?, duration_seconds = ?, call_type = ?, updated_at = ?, derived = 1 WHERE owner = ? AND room = ?",
+                    )
+                    .bind(derived)
+                    .bind(r.duration)
+                    .bind(r.call_type)
+                    .bind(&now)
+                    .bind(other)
+                    .bind(&call.room)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
         tx.commit().await?;
-        Ok(id)
+        Ok(Recorded::New(id))
     }
 
     /// A page of one owner's history and the total count.
@@ -382,14 +490,40 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    pub async fn upsert_contact(&self, owner: &str, nxid: &str, name: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO contacts (owner, nxid, name) VALUES (?, ?, ?) ON CONFLICT(owner, nxid) DO UPDATE SET name = excluded.name")
-            .bind(owner)
-            .bind(nxid)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Adds or renames a contact; false (nothing stored) when the owner already has `cap`
+    /// other contacts.
+    pub async fn upsert_contact(&self, owner: &str, nxid: &str, name: &str, cap: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO contacts (owner, nxid, name) SELECT ?1, ?2, ?3
+             WHERE EXISTS (SELECT 1 FROM contacts WHERE owner = ?1 AND nxid = ?2)
+                OR (SELECT COUNT(*) FROM contacts WHERE owner = ?1) < ?4
+             ON CONFLICT(owner, nxid) DO UPDATE SET name = excluded.name",
+        )
+        .bind(owner)
+        .bind(nxid)
+        .bind(name)
+        .bind(cap)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn is_contact(&self, owner: &str, nxid: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM contacts WHERE owner = ? AND nxid = ?").bind(owner).bind(nxid).fetch_optional(&self.pool).await?.is_some())
+    }
+
+    /// Whether `a` and `b` had a call set up in the last `seconds`.
+    pub async fn had_call_with(&self, a: &str, b: &str, seconds: i64) -> Result<bool, StoreError> {
+        let since = crate::clock::iso(time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds));
+        let hit: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM calls WHERE ((caller = ?1 AND callee = ?2) OR (caller = ?2 AND callee = ?1)) AND created_at >= ?3 LIMIT 1",
+        )
+        .bind(a)
+        .bind(b)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hit.is_some())
     }
 
     pub async fn delete_contact(&self, owner: &str, nxid: &str) -> Result<bool, StoreError> {

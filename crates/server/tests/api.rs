@@ -186,7 +186,7 @@ async fn analytics_only_for_your_own_calls_and_with_valid_values() {
     mallory.login_or_register("mallory", "harness-password").await.expect("mallory");
     let started = alice.start_p2p_call("bob", Some("call_42"), Some("video")).await.expect("call");
     assert_eq!(started.room, "call_42");
-    let rec = |status: &str, d| AnalyticsRecord { room: "call_42".into(), call_type: "video".into(), status: status.into(), duration_seconds: d, metadata: Default::default() };
+    let rec = |status: &str, d| AnalyticsRecord { room: "call_42".into(), call_type: "video".into(), status: status.into(), duration_seconds: d, metadata: Default::default(), record_id: None };
     let e = mallory.record_analytics(&rec("ended", 5)).await.expect_err("not a participant");
     assert_eq!(status(&e), 404);
     let e = alice.record_analytics(&rec("exploded", 5)).await.expect_err("bad status");

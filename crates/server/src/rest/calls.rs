@@ -3,19 +3,17 @@
 
 use super::auth::user_id;
 use super::extract::{ApiError, AuthUser, Body};
-use crate::store::Call;
+use crate::store::{Call, OutcomeLimits, OutcomeReport, Recorded};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use hmac::{Hmac, Mac};
 use nx::signal::{now_ms, Signal};
 use nx::xml::Element;
 use nx::xmpp::NS_RECEIPTS;
 use nx::CallType;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 pub const ANALYTICS_STATUSES: &[&str] = &["initiated", "calling", "answered", "declined", "cancelled", "missed", "ended", "failed"];
 pub const CALL_TYPES: &[&str] = &["audio", "video", "p2p", "group"];
@@ -66,6 +64,9 @@ pub async fn start_call(State(st): State<AppState>, user: AuthUser, Body(req): B
     let call_type = check_type(&req.call_type, &["audio", "video"])?;
     let room = check_room(req.room)?;
     let to = callee(&st, &req.to).await?;
+    if to == user.jid {
+        return Err(ApiError::bad_request("to: cannot call yourself"));
+    }
     let call = Call { room: room.clone(), caller: user.jid.to_string(), callee: to.to_string(), call_type: call_type.clone() };
     if !st.store.create_call(&call).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "room: a call with this room exists"));
@@ -90,7 +91,11 @@ pub async fn start_group_call(State(st): State<AppState>, user: AuthUser, Body(r
     let room = check_room(req.room)?;
     let mut ids = Vec::new();
     for p in &req.participants {
-        ids.push(callee(&st, p).await?.to_string());
+        let id = callee(&st, p).await?;
+        if id == user.jid {
+            return Err(ApiError::bad_request("participants: cannot include yourself"));
+        }
+        ids.push(id.to_string());
     }
     for (i, p) in ids.iter().enumerate() {
         let call = Call { room: if i == 0 { room.clone() } else { format!("{room}.{i}") }, caller: user.jid.to_string(), callee: p.clone(), call_type: "group".into() };
@@ -148,23 +153,18 @@ pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req
     ))
 }
 
-/// Signature of a call link, so a link cannot be altered.
-pub fn sign_link(secret: &str, room: &str, caller: &str, call_type: &str, exp: u64) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
-    mac.update(format!("{room}|{caller}|{call_type}|{exp}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
 pub async fn call_url(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<Json<Value>, ApiError> {
     let call_type = check_type(&req.call_type, &["audio", "video", "p2p"])?;
     let room = check_room(req.room)?;
     let to = callee(&st, &req.to).await?;
-    let exp = crate::clock::unix_now() + 3600;
-    let caller = user.jid.local().to_string();
-    let sig = sign_link(&st.cfg.jwt_secret, &room, &caller, &call_type, exp);
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let call_url = format!("{}/call?room={}&caller={}&type={}&to={}&exp={exp}&sig={sig}", st.public_url, enc(&room), enc(&caller), enc(&call_type), enc(&to.to_string()));
-    Ok(Json(json!({ "call_url": call_url })))
+    let link = crate::links::CallLink {
+        room,
+        caller: user.jid.local().to_string(),
+        call_type,
+        to: to.to_string(),
+        exp: crate::clock::unix_now() + crate::links::LINK_TTL,
+    };
+    Ok(Json(json!({ "call_url": link.url(&st.public_url, &st.link_key) })))
 }
 
 #[derive(Deserialize)]
@@ -183,7 +183,10 @@ async fn own_call(st: &AppState, user: &AuthUser, room: &str) -> Result<Call, Ap
 
 pub async fn decline(State(st): State<AppState>, user: AuthUser, Body(req): Body<DeclineReq>) -> Result<Json<Value>, ApiError> {
     let call = own_call(&st, &user, &req.room).await?;
-    st.store.record_outcome(&call, &user.jid.to_string(), &call.call_type, "declined", 0, &json!({"declined_by": user.jid.to_string()})).await?;
+    let me = user.jid.to_string();
+    let meta = json!({ "declined_by": me });
+    let report = OutcomeReport { reporter: &me, call_type: &call.call_type, status: "declined", duration: 0, metadata: &meta, record_key: None };
+    st.store.record_outcome(&call, &report, &outcome_limits(&st)).await?;
     Ok(Json(json!({ "status": "declined", "room": call.room })))
 }
 
@@ -209,6 +212,16 @@ pub struct AnalyticsReq {
     duration_seconds: i64,
     #[serde(default)]
     metadata: Option<serde_json::Map<String, Value>>,
+    /// Idempotency key (Simu extension): a retry with the same key adds nothing.
+    #[serde(default)]
+    record_id: Option<String>,
+}
+
+/// How long after set-up a call's history rows may still change.
+const EDIT_WINDOW: i64 = 24 * 3600;
+
+fn outcome_limits(st: &AppState) -> OutcomeLimits {
+    OutcomeLimits { per_call: st.cfg.limits.analytics_per_call, edit_window: EDIT_WINDOW }
 }
 
 pub async fn analytics(State(st): State<AppState>, user: AuthUser, Body(req): Body<AnalyticsReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -221,9 +234,16 @@ pub async fn analytics(State(st): State<AppState>, user: AuthUser, Body(req): Bo
     if meta.to_string().len() > 8192 {
         return Err(ApiError::bad_request("metadata: at most 8 KiB"));
     }
+    if req.record_id.as_ref().is_some_and(|k| k.is_empty() || k.len() > 64) {
+        return Err(ApiError::bad_request("record_id: 1 to 64 characters"));
+    }
     let call = own_call(&st, &user, &req.room).await?;
     let duration = if status == "ended" { req.duration_seconds } else { 0 };
     let call_type = if call_type == "p2p" { call.call_type.clone() } else { call_type };
-    let id = st.store.record_outcome(&call, &user.jid.to_string(), &call_type, &status, duration, &meta).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "status": "success", "id": id }))))
+    let me = user.jid.to_string();
+    let report = OutcomeReport { reporter: &me, call_type: &call_type, status: &status, duration, metadata: &meta, record_key: req.record_id.as_deref() };
+    match st.store.record_outcome(&call, &report, &outcome_limits(&st)).await? {
+        Recorded::New(id) | Recorded::Duplicate(id) => Ok((StatusCode::CREATED, Json(json!({ "status": "success", "id": id })))),
+        Recorded::TooMany => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many analytics records for this call.")),
+    }
 }

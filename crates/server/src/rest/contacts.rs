@@ -33,14 +33,23 @@ pub struct AddReq {
     name: String,
 }
 
+/// Longest contact address stored.
+const MAX_CONTACT_ID: usize = 320;
+
 pub async fn add(State(st): State<AppState>, user: AuthUser, Body(req): Body<AddReq>) -> Result<Json<Value>, ApiError> {
+    if req.nxid.len() > MAX_CONTACT_ID {
+        return Err(ApiError::bad_request(format!("nxid: at most {MAX_CONTACT_ID} characters")));
+    }
     let id = nx::NxId::normalize(&req.nxid, Some(&st.cfg.domain)).map_err(|e| ApiError::bad_request(format!("nxid: {e}")))?;
     let name = req.name.trim();
-    if name.chars().count() > 100 {
-        return Err(ApiError::bad_request("name: at most 100 characters"));
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("name: at most 100 characters, no control characters"));
     }
     let name = if name.is_empty() { id.local().to_string() } else { name.to_string() };
-    st.store.upsert_contact(&user.jid.to_string(), &id.to_string(), &name).await?;
+    let me = user.jid.to_string();
+    if !st.store.upsert_contact(&me, &id.to_string(), &name, st.cfg.limits.contacts_per_user).await? {
+        return Err(ApiError::bad_request(format!("contacts: at most {} contacts", st.cfg.limits.contacts_per_user)));
+    }
     Ok(Json(contact_list(&st, &user.jid.to_string()).await?))
 }
 
@@ -52,10 +61,21 @@ pub async fn remove(State(st): State<AppState>, user: AuthUser, Path(nxid): Path
     Ok(Json(contact_list(&st, &user.jid.to_string()).await?))
 }
 
-pub async fn presence(State(st): State<AppState>, _user: AuthUser, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+/// Presence of the user's own account, their contacts, the echo contact, and whoever they
+/// had a call with in the last day. Anyone else, existing or not, is "offline" with no
+/// last-seen time, so the answer does not reveal which accounts exist.
+pub async fn presence(State(st): State<AppState>, user: AuthUser, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
     let who = q.get("user").filter(|u| !u.is_empty()).ok_or_else(|| ApiError::bad_request("user: required"))?;
     let id = user_id(&st, who)?;
-    let last_seen = st.store.user(id.local()).await?.ok_or_else(|| ApiError::not_found("User not found."))?.last_seen;
     let bare = id.to_string();
+    let me = user.jid.to_string();
+    let visible = bare == me
+        || (st.cfg.echo && bare == st.echo_jid())
+        || st.store.is_contact(&me, &bare).await?
+        || st.store.had_call_with(&me, &bare, 86400).await?;
+    if !visible {
+        return Ok(Json(json!({ "user": bare, "status": "offline", "last_seen": null })));
+    }
+    let last_seen = st.store.user(id.local()).await?.and_then(|u| u.last_seen);
     Ok(Json(json!({ "user": bare, "status": st.router.presence_status(&bare), "last_seen": last_seen })))
 }

@@ -175,8 +175,10 @@ impl Router {
             Some((b, r)) => (b, Some(r)),
             None => (to, None),
         };
+        // The same user however the address is cased (`Bob@SIMU.LOCAL`).
+        let Ok(bare) = NxId::parse_jid(bare).map(|id| id.to_string()) else { return 0 };
         let map = self.lock();
-        let Some(list) = map.get(bare) else { return 0 };
+        let Some(list) = map.get(&bare) else { return 0 };
         let exact: Vec<&Session> = match resource {
             Some(r) => list.iter().filter(|s| s.resource == r).collect(),
             None => Vec::new(),
