@@ -112,25 +112,6 @@ async fn reconnects_after_the_socket_is_killed() {
     assert_eq!(next_body(&mut eb).await.1, "after");
 }
 
-/// A raw WebSocket speaking XMPP by hand, for input no client library would send.
-async fn raw(s: &TestServer) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let (ws, _) = tokio_tungstenite::connect_async(s.handle.ws_url()).await.expect("ws");
-    ws
-}
-
-async fn read_until(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin), needle: &str) -> String {
-    let mut seen = String::new();
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-        if let Message::Text(t) = m {
-            seen.push_str(t.as_str());
-            if seen.contains(needle) {
-                return seen;
-            }
-        }
-    }
-    panic!("never saw {needle:?}; got {seen}");
-}
-
 #[tokio::test]
 async fn malformed_xml_gets_a_stream_error_and_others_keep_working() {
     let s = server().await;
