@@ -77,12 +77,21 @@ pub fn gpu_likely() -> bool {
     render_node && !forced_software
 }
 
+/// Origins of the app's own web view (custom protocol on Linux/macOS and Windows, and the
+/// Vite dev server of a development build).
+fn allowed_origin(origin: &str) -> bool {
+    matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost")
+        || (cfg!(debug_assertions) && matches!(origin, "http://127.0.0.1:5173" | "http://localhost:5173"))
+}
+
 /// Starts the frame server; returns its address and the token a client must present.
 pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(SocketAddr, String)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let token: String = (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
     let expected = format!("/frames?token={token}");
+    // Any page in a browser on this machine could try to open this socket: only the app's own
+    // web view may (browsers always send Origin; the token guards everything else).
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let _ = tcp.set_nodelay(true);
@@ -90,7 +99,8 @@ pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(So
             let expected = expected.clone();
             tokio::spawn(async move {
                 let check = |req: &tokio_tungstenite::tungstenite::handshake::server::Request, resp| {
-                    if req.uri().to_string() == expected {
+                    let origin_ok = req.headers().get("origin").is_none_or(|o| o.to_str().is_ok_and(allowed_origin));
+                    if origin_ok && server::rest::constant_time_eq(req.uri().to_string().as_bytes(), expected.as_bytes()) {
                         Ok(resp)
                     } else {
                         let mut r = tokio_tungstenite::tungstenite::handshake::server::ErrorResponse::new(Some("bad token".into()));
@@ -168,7 +178,25 @@ async fn serve(ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, si
 
 #[cfg(test)]
 mod tests {
-    use super::send_size;
+    use super::{allowed_origin, send_size};
+
+    #[tokio::test]
+    async fn only_the_apps_web_view_with_the_token_may_connect() {
+        let (_tx, rx) = tokio::sync::watch::channel(None);
+        let (addr, token) = super::start(rx).await.expect("start");
+        let connect = |path: String, origin: Option<&'static str>| async move {
+            let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}{path}")).expect("request");
+            if let Some(o) = origin {
+                req.headers_mut().insert("origin", o.parse().expect("header"));
+            }
+            tokio_tungstenite::connect_async(req).await.is_ok()
+        };
+        assert!(connect(format!("/frames?token={token}"), Some("tauri://localhost")).await);
+        assert!(connect(format!("/frames?token={token}"), None).await, "no Origin: not a browser page");
+        assert!(!connect(format!("/frames?token={token}"), Some("http://evil.example")).await);
+        assert!(!connect("/frames?token=0000".to_string(), Some("tauri://localhost")).await);
+        assert!(allowed_origin("tauri://localhost") && !allowed_origin("null"));
+    }
 
     #[test]
     fn shrinks_only_pictures_shown_at_half_size_or_less() {

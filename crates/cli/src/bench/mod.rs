@@ -1,5 +1,6 @@
 //! `simu bench ...`: benchmarks that compare against a reference measured in the same run.
 
+mod attack;
 mod call;
 mod display;
 mod signaling;
@@ -15,6 +16,9 @@ pub enum BenchCmd {
     /// A 1:1 call between two Simu peers on loopback (CPU, memory, setup, glass-to-glass, fps,
     /// bitrate), and the same between two Chromium tabs when Chromium is installed.
     Call(call::CallBenchArgs),
+    /// What floods cost a `simu server` process: a stanza dribbled in 16 000 frames, 200
+    /// concurrent wrong-password logins; `/healthz` latency throughout.
+    Attack(attack::AttackArgs),
     /// One Simu side of `bench call` (started by it).
     #[command(hide = true)]
     CallPeer(call::peer::PeerArgs),
@@ -25,6 +29,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
         BenchCmd::Signaling(a) => signaling::run(a).await,
         BenchCmd::Display(a) => display::run(a),
         BenchCmd::Call(a) => call::run(a).await,
+        BenchCmd::Attack(a) => attack::run(a).await,
         BenchCmd::CallPeer(a) => call::peer::run(a).await,
     }
 }
