@@ -508,3 +508,7 @@ impl CallMachine {
 #[cfg(test)]
 #[path = "machine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "machine_props.rs"]
+mod props;
