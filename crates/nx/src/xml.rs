@@ -285,6 +285,9 @@ impl StanzaParser {
                     b'?' => Lex::Until { term: b"?>", n: 0 },
                     b'!' => Lex::Bang { n: 0, cdata: false },
                     b'>' => return Err(XmlError::Malformed("empty tag".into())),
+                    b if !(b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80) => {
+                        return Err(XmlError::Malformed("a tag must start with a name".into()))
+                    }
                     _ => {
                         self.name_from = Some(i - 1);
                         self.name = None;
@@ -389,14 +392,38 @@ pub fn parse_element(s: &str) -> Result<Element, XmlError> {
 
 fn start_to_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+    if !valid_name(&name) {
+        return Err(XmlError::Malformed(format!("invalid element name {name:?}")));
+    }
     let mut el = Element::new(name);
     for a in s.attributes() {
         let a = a.map_err(|e| XmlError::Malformed(e.to_string()))?;
         let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        if !valid_name(&k) {
+            return Err(XmlError::Malformed(format!("invalid attribute name {k:?}")));
+        }
         let v = a.unescape_value().map_err(|e| XmlError::Malformed(e.to_string()))?;
+        valid_chars(&v)?;
         el.attrs.push((k, v.into_owned()));
     }
     Ok(el)
+}
+
+/// An XML name (letters, digits and `_ : - .`, not starting with a digit, `-` or `.`; any
+/// non-ASCII character is let through as XML 1.0 allows most).
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else { return false };
+    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':' || !c.is_ascii();
+    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// Refuses characters XML 1.0 does not allow in a document (controls other than tab, CR, LF).
+fn valid_chars(text: &str) -> Result<(), XmlError> {
+    match text.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (*c as u32) < 0x20) {
+        Some(c) => Err(XmlError::Malformed(format!("character U+{:04X} is not allowed in XML", c as u32))),
+        None => Ok(()),
+    }
 }
 
 /// Parses the first element in `s`. `Ok(None)` means more input is needed. A leading
@@ -449,6 +476,7 @@ fn parse_one(s: &str) -> Result<Option<(Option<Element>, usize)>, XmlError> {
             }
             Event::Text(t) => {
                 let text = t.unescape().map_err(|e| XmlError::Malformed(e.to_string()))?;
+                valid_chars(&text)?;
                 match stack.last_mut() {
                     Some(parent) => push_text(parent, &text),
                     None if text.trim().is_empty() => {}
@@ -564,6 +592,15 @@ mod tests {
         }
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].find("body").map(|b| b.text_content().len()), Some(60_000));
+    }
+
+    #[test]
+    fn refuses_bad_names_and_characters() {
+        // Found by the xml_stream fuzz target: `< />` parsed as a nameless element that
+        // serialised to `</>`.
+        for bad in ["< />", "<\t/>", "< a/>", "<'urn:x'/>", "<a 'b'='c'/>", "<a>\u{0}</a>", "<a b='\u{1}'/>"] {
+            assert!(matches!(StanzaParser::default().push(bad), Err(XmlError::Malformed(_))), "{bad:?}");
+        }
     }
 
     #[test]
