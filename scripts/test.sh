@@ -13,6 +13,10 @@ export SIMU_REQUIRE_INFRA=1
 export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
+# What floods cost the server (dribbled stanza, 200 bad logins), /healthz latency throughout.
+cargo run --locked -q -p simu-cli -- bench attack
+# Fuzz targets (libFuzzer via cargo-fuzz on stable), a short run each from the committed corpus.
+scripts/fuzz.sh 30
 scripts/interop-xmpp.sh
 # Simu <-> Chromium's own WebRTC, both ways, in a loopback-only network namespace.
 scripts/interop-chromium.sh
@@ -31,6 +35,7 @@ fi
 scripts/deps.sh desktop-test
 (cd ui && npm run build)
 CARGO_TARGET_DIR="$PWD/target" cargo build --locked --manifest-path src-tauri/Cargo.toml
+CARGO_TARGET_DIR="$PWD/target" cargo test --locked --manifest-path src-tauri/Cargo.toml
 if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked --version "^2" --root "$PWD/target/tools"
   export PATH="$PWD/target/tools/bin:$PATH"

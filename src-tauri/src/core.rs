@@ -194,16 +194,20 @@ impl Core {
             Some(pw) => (pw.clone(), true),
             None => (self.profile.device_secret()?, false),
         };
+        // Registering goes first where an account may be made: a sign-in attempt for a name
+        // that does not exist yet would count as a failed login.
+        let may_register = req.mode == Mode::Embedded || !typed;
+        if may_register {
+            match rest.register(&name, &secret, None).await {
+                Ok(_) | Err(RestError::Http { status: 400, .. }) => {}
+                Err(e) => return Err(explain(&e)),
+            }
+        }
         let login = match rest.login(&name, &secret).await {
             Ok(l) => l,
-            Err(RestError::Http { status: 401, message }) if req.mode == Mode::Embedded || !typed => match rest.register(&name, &secret, None).await {
-                Ok(_) => rest.login(&name, &secret).await.map_err(|e| explain(&e))?,
-                Err(RestError::Http { status: 400, .. }) if !typed => {
-                    return Err(format!("The name {name} is already taken on this server. If it is yours, sign in with its password."))
-                }
-                Err(RestError::Http { status: 400, .. }) => return Err(explain(&RestError::Http { status: 401, message })),
-                Err(e) => return Err(explain(&e)),
-            },
+            Err(RestError::Http { status: 401, .. }) if !typed => {
+                return Err(format!("The name {name} is already taken on this server. If it is yours, sign in with its password."))
+            }
             Err(e) => return Err(explain(&e)),
         };
         let (jid, token, nxws) = (login.nxid, login.nxsm_token, login.nxws);

@@ -100,16 +100,16 @@ pub async fn sign_in(a: &Account) -> anyhow::Result<Session> {
         Some(pw) => (pw.clone(), false),
         None => (device_secret(&a.server, name)?, true),
     };
+    // Registering goes first: a sign-in attempt for a name that does not exist yet would count
+    // as a failed login against this address.
+    match rest.register(name, &pw, None).await {
+        Ok(_) | Err(RestError::Http { status: 400, .. }) => {}
+        Err(e) => return Err(e).context("registering"),
+    }
     let login = match rest.login(name, &pw).await {
         Ok(l) => l,
-        Err(RestError::Http { status: 401, .. }) => {
-            if let Err(e) = rest.register(name, &pw, None).await {
-                if device && e.status() == Some(400) {
-                    anyhow::bail!("{name} is taken on this server by another device or a password: sign in with --password ({e})");
-                }
-                return Err(e).context("registering a new account");
-            }
-            rest.login(name, &pw).await.context("signing in after registering")?
+        Err(e @ RestError::Http { status: 401, .. }) if device => {
+            anyhow::bail!("{name} is taken on this server by another device or a password: sign in with --password ({e})")
         }
         Err(e) => return Err(e).context("signing in"),
     };

@@ -503,13 +503,12 @@ impl RestClient {
     }
 
     /// Signs in, registering the account first if there is none (first come, first served).
+    /// Registration goes first: a sign-in attempt for a name that does not exist yet would
+    /// count as a failed login against this address.
     pub async fn login_or_register(&self, username: &str, password: &str) -> Result<LoginResponse, RestError> {
-        match self.login(username, password).await {
-            Err(RestError::Http { status: 401, .. }) => {
-                self.register(username, password, None).await?;
-                self.login(username, password).await
-            }
-            other => other,
+        match self.register(username, password, None).await {
+            Ok(_) | Err(RestError::Http { status: 400, .. }) => self.login(username, password).await,
+            Err(e) => Err(e),
         }
     }
 

@@ -409,6 +409,14 @@ impl Store {
         Ok(Recorded::New(id))
     }
 
+    /// The idempotency keys of every analytics record a reporter sent, one per row.
+    pub async fn analytics_keys(&self, reporter: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT record_key FROM call_analytics WHERE reporter = ? AND record_key IS NOT NULL ORDER BY id")
+            .bind(reporter)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// A page of one owner's history and the total count.
     pub async fn history(&self, owner: &str, f: &HistoryFilter) -> Result<(i64, Vec<HistoryRow>), StoreError> {
         const WHERE: &str = "owner = ?1
