@@ -84,6 +84,8 @@ pub struct Limits {
     pub login_failures_per_account: u32,
     /// Failed logins per client address per minute before it is refused for a while.
     pub login_failures_per_address: u32,
+    /// Accounts one client address may register per hour.
+    pub registrations_per_address: u32,
     /// Seconds a client may take to send a request's headers (slowloris guard).
     pub header_timeout_seconds: u64,
     /// Seconds a connection may stay open without a request or a WebSocket frame.
@@ -114,6 +116,7 @@ impl Default for Limits {
             concurrent_hashes: 2,
             login_failures_per_account: 5,
             login_failures_per_address: 20,
+            registrations_per_address: 60,
             header_timeout_seconds: 10,
             idle_timeout_seconds: 120,
             max_connections: 4096,

@@ -54,8 +54,10 @@ pub struct AppState {
     pub passwords: passwords::Passwords,
     /// Failed sign-ins per account.
     pub account_failures: Arc<throttle::Throttle>,
-    /// Failed sign-ins and registrations per client address.
+    /// Failed sign-ins per client address.
     pub address_failures: Arc<throttle::Throttle>,
+    /// Registrations per client address.
+    pub registrations: Arc<throttle::Throttle>,
 }
 
 impl AppState {
@@ -161,13 +163,14 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
     let passwords = passwords::Passwords::new(l.concurrent_hashes);
     let account_failures = Arc::new(throttle::Throttle::new(l.login_failures_per_account, Duration::from_secs(15 * 60), Duration::from_secs(30), Duration::from_secs(3600)));
     let address_failures = Arc::new(throttle::Throttle::new(l.login_failures_per_address, Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(3600)));
+    let registrations = Arc::new(throttle::Throttle::new(l.registrations_per_address, Duration::from_secs(3600), Duration::from_secs(3600), Duration::from_secs(3600)));
     let front = http::FrontLimits {
         max_connections: l.max_connections,
         per_address: l.connections_per_address,
         header_timeout: Duration::from_secs(l.header_timeout_seconds.max(1)),
         idle_timeout: Duration::from_secs(l.idle_timeout_seconds.max(1)),
     };
-    let state = AppState { cfg: Arc::new(cfg), store, tokens: tokens::Tokens::new(&secret), router, nxws, public_url, link_key: Arc::from(install.link), passwords, account_failures, address_failures };
+    let state = AppState { cfg: Arc::new(cfg), store, tokens: tokens::Tokens::new(&secret), router, nxws, public_url, link_key: Arc::from(install.link), passwords, account_failures, address_failures, registrations };
     let app = axum::Router::new()
         .nest("/api/v1.0", rest::routes())
         .route("/nx-websocket/", get(websocket))

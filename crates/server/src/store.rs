@@ -203,6 +203,14 @@ impl Store {
             .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
             .execute(&self.pool)
             .await?;
+        // A user keeps at most this many live refresh tokens (oldest sign-ins go first).
+        sqlx::query(
+            "DELETE FROM refresh_tokens WHERE username = ?1 AND rowid NOT IN
+             (SELECT rowid FROM refresh_tokens WHERE username = ?1 ORDER BY rowid DESC LIMIT 200)",
+        )
+        .bind(username)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use nx::xml::Element;
 use nx::{XmppClient, XmppConfig, XmppEvent};
 use std::time::Duration;

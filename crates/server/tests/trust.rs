@@ -433,3 +433,13 @@ async fn a_server_beyond_loopback_refuses_the_old_public_keys() {
     let e = server::start(cfg).await.err().expect("refused");
     assert!(e.to_string().contains("tenant key"), "{e}");
 }
+
+#[tokio::test]
+async fn registrations_from_one_address_are_bounded() {
+    let s = server_with(|c| c.limits.registrations_per_address = 3).await;
+    for i in 0..3 {
+        s.rest().register(&format!("new{i}"), PW, None).await.expect("within the bound");
+    }
+    let e = s.rest().register("new9", PW, None).await.expect_err("over the bound");
+    assert_eq!(status(&e), 429, "{e}");
+}

@@ -78,6 +78,8 @@ pub struct RegisterReq {
 /// device secret. Proof of a phone number (SMS) is not checked here (docs/SECURITY.md).
 pub async fn register(State(st): State<AppState>, _t: Tenant, ip: ClientAddr, Body(req): Body<RegisterReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
     address_allowed(&st, &ip)?;
+    let address = ip.0.to_string();
+    st.registrations.check(&address, Instant::now()).map_err(|wait| ApiError::too_many(wait, "Too many new accounts from this address; try again later."))?;
     let id = user_id(&st, &req.username)?;
     check_password(&req.password)?;
     if is_reserved(&id) {
@@ -93,6 +95,7 @@ pub async fn register(State(st): State<AppState>, _t: Tenant, ip: ClientAddr, Bo
     if !st.store.create_user(id.local(), Some(&hash), req.email.as_deref()).await? {
         return Err(ApiError::bad_request("username: A user with that username already exists."));
     }
+    st.registrations.fail(&address, Instant::now());
     Ok((StatusCode::CREATED, Json(json!({ "username": id.local(), "email": req.email, "nxid": id.to_string() }))))
 }
 
