@@ -32,3 +32,41 @@ async fn echo_contact_returns_our_own_test_pattern() {
     alice.end_call().await.expect("end");
     wait_state(&alice, CallState::Idle, Duration::from_secs(5)).await;
 }
+
+/// One account cannot make the echo contact busy for everyone: invitations it never follows
+/// with an offer hold at most two slots, and forged timestamps change nothing.
+#[tokio::test]
+async fn one_caller_cannot_hold_every_echo_slot() {
+    let h = Harness::start().await;
+    let rest = h.rest();
+    let t = rest.login_or_register("mallory", "harness-password").await.expect("mallory");
+    let (xmpp, mut ev, _task) = nx::XmppClient::start(nx::XmppConfig::new(t.nxws, h.jid("mallory"), t.nxsm_token));
+    let mut answers = Vec::new();
+    for (i, ts) in [i64::MIN, i64::MAX, 0, 1].into_iter().enumerate() {
+        let inv = nx::Signal::CallInvitation {
+            room_id: format!("junk{i}"),
+            call_type: nx::CallType::Video,
+            from_nx_id: h.jid("mallory").to_string(),
+            from_name: "M".into(),
+            timestamp: ts,
+            participants: vec![],
+        };
+        xmpp.send_body(&h.jid("echo"), inv.to_json()).await.expect("send");
+    }
+    while answers.len() < 4 {
+        match tokio::time::timeout(Duration::from_secs(10), ev.recv()).await {
+            Ok(Some(nx::XmppEvent::Message { body, .. })) => {
+                if let Ok(nx::Signal::CallResponse { accepted, .. }) = nx::Signal::parse(&body) {
+                    answers.push(accepted);
+                }
+            }
+            Ok(Some(_)) => continue,
+            other => panic!("echo stopped answering: {other:?}"),
+        }
+    }
+    assert_eq!(answers.iter().filter(|a| **a).count(), 2, "two slots for one caller: {answers:?}");
+    let alice = h.manager("alice").await;
+    alice.initiate_call("echo", true, false).await.expect("dial");
+    wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
+    alice.end_call().await.expect("end");
+}
