@@ -80,10 +80,17 @@ impl Throttle {
         Some(wait)
     }
 
-    /// A success clears the key's failures (not its lockout history for the address case:
-    /// callers clear only account keys).
+    /// A success clears the key: its failures, lockout and history.
     pub fn succeed(&self, key: &str) {
         self.lock().remove(key);
+    }
+
+    /// Takes back one failure counted in advance for an attempt that succeeded (a lockout it
+    /// started stays).
+    pub fn forgive(&self, key: &str) {
+        if let Some(e) = self.lock().get_mut(key) {
+            e.failures = e.failures.saturating_sub(1);
+        }
     }
 }
 

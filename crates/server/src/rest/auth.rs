@@ -150,13 +150,17 @@ async fn check_login(st: &AppState, ip: &ClientAddr, username: &str, password: &
     if password.len() > MAX_PASSWORD {
         return Err(denied());
     }
+    // Every attempt counts as a failure until it succeeds, so a burst of concurrent guesses is
+    // throttled as much as the same guesses one after another.
+    let address = ip.0.to_string();
+    st.account_failures.fail(&account_key, now);
+    st.address_failures.fail(&address, now);
     let hash = st.store.user(id.local()).await?.and_then(|u| u.password_hash);
     if st.passwords.verify(password, hash.as_deref()).await? {
         st.account_failures.succeed(&account_key);
+        st.address_failures.forgive(&address);
         return Ok(id);
     }
-    st.account_failures.fail(&account_key, Instant::now());
-    st.address_failures.fail(&ip.0.to_string(), Instant::now());
     Err(denied())
 }
 
