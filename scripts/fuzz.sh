@@ -13,7 +13,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 cd fuzz
 cargo fuzz build
-for t in xml_stream signal_json nx_id links; do
+for t in xml_stream signal_json nx_id links sdp; do
   work=$(mktemp -d)
   cp corpus/"$t"/* "$work"/
   if ! cargo fuzz run "$t" "$work" -- -max_total_time="$secs" -max_len=4096 2>"$work.log"; then

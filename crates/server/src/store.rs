@@ -331,27 +331,13 @@ impl Store {
     pub async fn record_outcome(&self, call: &Call, r: &OutcomeReport<'_>, limits: &OutcomeLimits) -> Result<Recorded, StoreError> {
         let now = now_iso();
         let meta = r.metadata.to_string();
+        // The first statement writes, so the transaction takes the write lock at once (waiting
+        // out the busy timeout); a read first would fail to upgrade with "database is locked"
+        // when both parties report together.
         let mut tx = self.pool.begin().await?;
-        if let Some(key) = r.record_key {
-            let dup: Option<i64> = sqlx::query_scalar("SELECT id FROM call_analytics WHERE reporter = ? AND record_key = ?")
-                .bind(r.reporter)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(id) = dup {
-                return Ok(Recorded::Duplicate(id));
-            }
-        }
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_analytics WHERE room = ? AND reporter = ?")
-            .bind(&call.room)
-            .bind(r.reporter)
-            .fetch_one(&mut *tx)
-            .await?;
-        if n >= limits.per_call {
-            return Ok(Recorded::TooMany);
-        }
-        let id = sqlx::query(
-            "INSERT INTO call_analytics (room, reporter, call_type, status, duration_seconds, metadata, created_at, record_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        let inserted = sqlx::query(
+            "INSERT INTO call_analytics (room, reporter, call_type, status, duration_seconds, metadata, created_at, record_key)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(&call.room)
         .bind(r.reporter)
@@ -362,8 +348,25 @@ impl Store {
         .bind(&now)
         .bind(r.record_key)
         .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .await?;
+        if inserted.rows_affected() == 0 {
+            let id: i64 = sqlx::query_scalar("SELECT id FROM call_analytics WHERE reporter = ? AND record_key = ?")
+                .bind(r.reporter)
+                .bind(r.record_key)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(Recorded::Duplicate(id));
+        }
+        let id = inserted.last_insert_rowid();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_analytics WHERE room = ? AND reporter = ?")
+            .bind(&call.room)
+            .bind(r.reporter)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n > limits.per_call {
+            // Dropping the transaction rolls the insert back.
+            return Ok(Recorded::TooMany);
+        }
         let created: Option<String> = sqlx::query_scalar("SELECT created_at FROM calls WHERE room = ?").bind(&call.room).fetch_optional(&mut *tx).await?;
         let open = created
             .and_then(|c| time::OffsetDateTime::parse(&c, &time::format_description::well_known::Rfc3339).ok())

@@ -7,14 +7,9 @@ use crate::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
-
-#[derive(Deserialize)]
-pub struct IdentityQuery {
-    nonce: String,
-}
+use std::collections::HashMap;
 
 /// `hex(HMAC-SHA256(secret, "simu-identity:" + nonce))`.
 pub fn identity_proof(secret: &str, nonce: &str) -> String {
@@ -24,9 +19,10 @@ pub fn identity_proof(secret: &str, nonce: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-pub async fn identity(State(st): State<AppState>, Query(q): Query<IdentityQuery>) -> Result<Json<Value>, ApiError> {
-    if q.nonce.len() < 16 || q.nonce.len() > 128 || !q.nonce.chars().all(|c| c.is_ascii_hexdigit()) {
+pub async fn identity(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    let nonce = q.get("nonce").map(String::as_str).unwrap_or_default();
+    if nonce.len() < 16 || nonce.len() > 128 || !nonce.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_request("nonce: 16 to 128 hex digits"));
     }
-    Ok(Json(json!({ "proof": identity_proof(&st.cfg.secret_key, &q.nonce) })))
+    Ok(Json(json!({ "proof": identity_proof(&st.cfg.secret_key, nonce) })))
 }
