@@ -102,7 +102,8 @@ enum End {
 /// Serves one WebSocket until it closes.
 pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
     let (mut sink, mut stream) = socket.split();
-    let parser = StanzaParser::new(ctx.max_stanza);
+    // Small until the peer has authenticated.
+    let mut parser = StanzaParser::new(ctx.pre_auth_bytes.min(ctx.max_stanza));
     let mut limit = RateLimit::new(ctx.rate, ctx.burst);
     let mut conn = Conn {
         ctx,
@@ -117,8 +118,6 @@ pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
         token_expires: None,
         seat: None,
     };
-    let mut parser = parser;
-    parser.set_max(conn.ctx.pre_auth_bytes.min(conn.ctx.max_stanza));
     let frame_rate = conn.ctx.frames_per_second;
     let byte_rate = conn.ctx.bytes_per_second;
     let mut frames = RateLimit::new(frame_rate, frame_rate.saturating_mul(5));
