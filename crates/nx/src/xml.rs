@@ -485,6 +485,7 @@ fn parse_one(s: &str) -> Result<Option<(Option<Element>, usize)>, XmlError> {
             }
             Event::CData(c) => {
                 let text = String::from_utf8_lossy(&c.into_inner()).into_owned();
+                valid_chars(&text)?;
                 match stack.last_mut() {
                     Some(parent) => push_text(parent, &text),
                     None => return Err(XmlError::Malformed("CDATA outside an element".into())),
@@ -598,7 +599,7 @@ mod tests {
     fn refuses_bad_names_and_characters() {
         // Found by the xml_stream fuzz target: `< />` parsed as a nameless element that
         // serialised to `</>`.
-        for bad in ["< />", "<\t/>", "< a/>", "<'urn:x'/>", "<a 'b'='c'/>", "<a>\u{0}</a>", "<a b='\u{1}'/>"] {
+        for bad in ["< />", "<\t/>", "< a/>", "<'urn:x'/>", "<a 'b'='c'/>", "<a>\u{0}</a>", "<a b='\u{1}'/>", "<a><![CDATA[\u{1d}]]></a>"] {
             assert!(matches!(StanzaParser::default().push(bad), Err(XmlError::Malformed(_))), "{bad:?}");
         }
     }
