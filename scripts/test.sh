@@ -16,7 +16,7 @@ cargo test --workspace --locked
 # What floods cost the server (dribbled stanza, 200 bad logins), /healthz latency throughout.
 cargo run --locked -q -p simu-cli -- bench attack
 # Fuzz targets (libFuzzer via cargo-fuzz on stable), a short run each from the committed corpus.
-scripts/fuzz.sh 30
+SIMU_FUZZ_SEED=1 scripts/fuzz.sh 30
 scripts/interop-xmpp.sh
 # Simu <-> Chromium's own WebRTC, both ways, in a loopback-only network namespace.
 scripts/interop-chromium.sh
