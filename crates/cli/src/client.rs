@@ -77,18 +77,32 @@ fn tenant_keys(a: &Account) -> anyhow::Result<(String, String)> {
 }
 
 /// The per-device secret this CLI uses as the password of `user` on `server`, made once.
+/// Two `simu` processes signing in as a new user at once must end up with the same secret,
+/// so the file is published with a hard link, which fails if it exists (then theirs wins);
+/// a file that is there but unreadable or short is an error, never silently replaced (the
+/// account would be lost).
 fn device_secret(server: &str, user: &str) -> anyhow::Result<String> {
     let safe = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '_' }).collect::<String>();
     let dir = dirs_state().context("no home directory for the device secret")?.join("devices").join(safe(server));
     server::secrets::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(safe(user));
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => Ok(s.trim().to_string()),
-        _ => {
-            let secret = server::secrets::random_hex(32);
-            server::secrets::write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(secret)
-        }
+    let read = |p: &std::path::Path| -> anyhow::Result<String> {
+        let s = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        anyhow::ensure!(s.trim().len() >= 32, "{} does not hold a device secret; move it away to make a new one (the account then needs its password)", p.display());
+        Ok(s.trim().to_string())
+    };
+    if path.exists() {
+        return read(&path);
+    }
+    let secret = server::secrets::random_hex(32);
+    let tmp = dir.join(format!(".{}.{}", safe(user), std::process::id()));
+    server::secrets::write_private(&tmp, &secret).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(secret),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
+        Err(e) => Err(e).with_context(|| format!("cannot keep {}", path.display())),
     }
 }
 
