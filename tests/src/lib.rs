@@ -11,7 +11,10 @@ use tokio::sync::broadcast;
 pub mod pulse;
 
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
 
 pub struct Harness {
@@ -27,7 +30,12 @@ impl Harness {
     pub async fn start_with(f: impl FnOnce(&mut ServerConfig)) -> Self {
         init_tracing();
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), echo: true, ..Default::default() };
+        let mut cfg = ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: dir.path().to_path_buf(),
+            echo: true,
+            ..Default::default()
+        };
         f(&mut cfg);
         let server = server::start(cfg).await.expect("server starts");
         Self { server, _dir: dir }
@@ -35,7 +43,12 @@ impl Harness {
 
     pub fn rest(&self) -> RestClient {
         let c = &self.server.state.cfg;
-        RestClient::new(RestConfig::new(self.server.base_url(), c.api_key.clone(), c.secret_key.clone())).expect("rest")
+        RestClient::new(RestConfig::new(
+            self.server.base_url(),
+            c.api_key.clone(),
+            c.secret_key.clone(),
+        ))
+        .expect("rest")
     }
 
     pub fn domain(&self) -> String {
@@ -53,14 +66,20 @@ impl Harness {
 
     pub async fn manager_with(&self, user: &str, f: impl FnOnce(&mut CallConfig)) -> CallManager {
         let rest = self.rest();
-        let t = rest.login_or_register(user, "harness-password").await.expect("nx token");
+        let t = rest
+            .login_or_register(user, "harness-password")
+            .await
+            .expect("nx token");
         let mut cfg = CallConfig {
             rest,
             nxws: t.nxws,
             jid: NxId::parse_jid(&t.nxid).expect("jid"),
             token: t.nxsm_token,
             display_name: user.to_string(),
-            net: NetConfig { udp_addrs: vec!["127.0.0.1:0".into()], ..Default::default() },
+            net: NetConfig {
+                udp_addrs: vec!["127.0.0.1:0".into()],
+                ..Default::default()
+            },
             quality: Quality::default(),
             media: MediaFactory::synthetic(),
             analytics_dir: None,
@@ -76,9 +95,17 @@ impl Harness {
 /// The one history row of `room` as `user` sees it.
 pub async fn history_row(h: &Harness, user: &str, room: &str) -> nx::rest::CallRecord {
     let rest = h.rest();
-    rest.login_or_register(user, "harness-password").await.expect("token");
-    let page = rest.call_history(&nx::rest::HistoryQuery::default()).await.expect("history");
-    page.results.into_iter().find(|r| r.room == room).unwrap_or_else(|| panic!("{user} has no row for {room}"))
+    rest.login_or_register(user, "harness-password")
+        .await
+        .expect("token");
+    let page = rest
+        .call_history(&nx::rest::HistoryQuery::default())
+        .await
+        .expect("history");
+    page.results
+        .into_iter()
+        .find(|r| r.room == room)
+        .unwrap_or_else(|| panic!("{user} has no row for {room}"))
 }
 
 /// Waits until both parties' rows for `room` show `status` (analytics arrive asynchronously).
@@ -90,7 +117,11 @@ pub async fn wait_history_status(h: &Harness, users: &[&str], room: &str, status
             if row.status == status {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{user}: status {} instead of {status}", row.status);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{user}: status {} instead of {status}",
+                row.status
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -100,7 +131,10 @@ pub async fn wait_history_status(h: &Harness, users: &[&str], room: &str, status
 pub async fn connected_call(a: &CallManager, b: &CallManager, callee: &str, video: bool) -> String {
     let mut be = b.subscribe();
     let room = a.initiate_call(callee, true, video).await.expect("dial");
-    wait_event(&mut be, Duration::from_secs(15), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
+    wait_event(&mut be, Duration::from_secs(15), |e| {
+        matches!(e, CallEvent::IncomingCall { .. })
+    })
+    .await;
     b.accept_call(true, video).await.expect("accept");
     wait_state(a, CallState::Connected, Duration::from_secs(30)).await;
     wait_state(b, CallState::Connected, Duration::from_secs(30)).await;
@@ -109,18 +143,33 @@ pub async fn connected_call(a: &CallManager, b: &CallManager, callee: &str, vide
 
 pub async fn wait_online(m: &CallManager) {
     let mut w = m.signaling_online();
-    let online = matches!(tokio::time::timeout(Duration::from_secs(10), w.wait_for(|on| *on)).await, Ok(Ok(_)));
+    let online = matches!(
+        tokio::time::timeout(Duration::from_secs(10), w.wait_for(|on| *on)).await,
+        Ok(Ok(_))
+    );
     assert!(online, "signaling online in time");
 }
 
 pub async fn wait_state(m: &CallManager, s: CallState, within: Duration) {
     let mut w = m.state_watch();
-    let reached = matches!(tokio::time::timeout(within, w.wait_for(|x| *x == s)).await, Ok(Ok(_)));
-    assert!(reached, "state {:?} not reached within {within:?}; now {:?}", s, m.state());
+    let reached = matches!(
+        tokio::time::timeout(within, w.wait_for(|x| *x == s)).await,
+        Ok(Ok(_))
+    );
+    assert!(
+        reached,
+        "state {:?} not reached within {within:?}; now {:?}",
+        s,
+        m.state()
+    );
 }
 
 /// Waits for the first event matching `pred` and returns it.
-pub async fn wait_event(rx: &mut broadcast::Receiver<CallEvent>, within: Duration, mut pred: impl FnMut(&CallEvent) -> bool) -> CallEvent {
+pub async fn wait_event(
+    rx: &mut broadcast::Receiver<CallEvent>,
+    within: Duration,
+    mut pred: impl FnMut(&CallEvent) -> bool,
+) -> CallEvent {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -151,7 +200,9 @@ pub async fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -
 pub fn infra_env(name: &str) -> Option<String> {
     match std::env::var(name).ok().filter(|v| !v.is_empty()) {
         Some(v) => Some(v),
-        None if std::env::var("SIMU_REQUIRE_INFRA").as_deref() == Ok("1") => panic!("{name} is not set: run infra/up.sh first"),
+        None if std::env::var("SIMU_REQUIRE_INFRA").as_deref() == Ok("1") => {
+            panic!("{name} is not set: run infra/up.sh first")
+        }
         None => {
             eprintln!("skipping: {name} not set (run infra/up.sh and source its env file)");
             None

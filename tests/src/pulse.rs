@@ -27,7 +27,10 @@ impl Drop for Pulse {
 fn tone_file(dir: &std::path::Path) -> PathBuf {
     let path = dir.join("tone.raw");
     let bytes: Vec<u8> = (0..480_000)
-        .flat_map(|i| (((i as f32 * std::f32::consts::TAU * 440.0 / 48_000.0).sin() * 16_384.0) as i16).to_le_bytes())
+        .flat_map(|i| {
+            (((i as f32 * std::f32::consts::TAU * 440.0 / 48_000.0).sin() * 16_384.0) as i16)
+                .to_le_bytes()
+        })
         .collect();
     std::fs::write(&path, bytes).expect("tone file");
     path
@@ -56,9 +59,22 @@ pub fn pulse() -> (MutexGuard<'static, ()>, Pulse) {
     .expect("asoundrc");
     std::env::set_var("HOME", &home);
     let daemon = Command::new("pulseaudio")
-        .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--disable-shm=yes", "--log-target=stderr"])
-        .arg(format!("--load=module-native-protocol-unix socket={} auth-anonymous=1", socket.display()))
-        .args(["--load=module-null-sink sink_name=simu_out rate=48000", "--load=module-null-sink sink_name=simu_mic rate=48000", "--load=module-null-sink sink_name=simu_alt rate=48000"])
+        .args([
+            "-n",
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--disable-shm=yes",
+            "--log-target=stderr",
+        ])
+        .arg(format!(
+            "--load=module-native-protocol-unix socket={} auth-anonymous=1",
+            socket.display()
+        ))
+        .args([
+            "--load=module-null-sink sink_name=simu_out rate=48000",
+            "--load=module-null-sink sink_name=simu_mic rate=48000",
+            "--load=module-null-sink sink_name=simu_alt rate=48000",
+        ])
         .env("HOME", dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -71,17 +87,37 @@ pub fn pulse() -> (MutexGuard<'static, ()>, Pulse) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let tone = Command::new("pacat")
-        .args(["-d", "simu_mic", "--raw", "--format=s16le", "--rate=48000", "--channels=1"])
+        .args([
+            "-d",
+            "simu_mic",
+            "--raw",
+            "--format=s16le",
+            "--rate=48000",
+            "--channels=1",
+        ])
         .arg(tone_file(dir.path()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("pacat (Debian package pulseaudio-utils)");
-    let pulse = Pulse { _dir: dir, daemon, tone };
-    assert!(pactl(&["set-default-source", "simu_mic.monitor"]) && pactl(&["set-default-sink", "simu_out"]), "pulseaudio did not come up");
+    let pulse = Pulse {
+        _dir: dir,
+        daemon,
+        tone,
+    };
+    assert!(
+        pactl(&["set-default-source", "simu_mic.monitor"])
+            && pactl(&["set-default-sink", "simu_out"]),
+        "pulseaudio did not come up"
+    );
     (turn, pulse)
 }
 
 pub fn pactl(args: &[&str]) -> bool {
-    Command::new("pactl").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("pactl")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

@@ -10,9 +10,15 @@ use std::time::Duration;
 
 /// Zero crossings per second and RMS level (dBFS) of 48 kHz samples.
 fn pitch_and_level(samples: &[f32]) -> (f32, f32) {
-    let ups = samples.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+    let ups = samples
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
     let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
-    (ups as f32 * 48_000.0 / samples.len().max(1) as f32, 20.0 * rms.max(1e-9).log10())
+    (
+        ups as f32 * 48_000.0 / samples.len().max(1) as f32,
+        20.0 * rms.max(1e-9).log10(),
+    )
 }
 
 /// Reads `secs` of frames after the device first delivers sound (warm-up: up to 3 s).
@@ -36,12 +42,21 @@ fn record(mic: &mut Microphone, secs: f32) -> Vec<f32> {
 fn microphone_hears_the_tone_at_48k() {
     let _p = pulse();
     let inputs = list_inputs();
-    assert!(inputs.iter().any(|d| d.is_default), "a default input among {inputs:?}");
+    assert!(
+        inputs.iter().any(|d| d.is_default),
+        "a default input among {inputs:?}"
+    );
     let mut mic = Microphone::open(None).expect("default microphone");
     let samples = record(&mut mic, 0.6);
     let (pitch, level) = pitch_and_level(&samples[4800..]);
-    assert!((pitch - 440.0).abs() < 15.0, "440 Hz from the tone, heard {pitch} Hz");
-    assert!((level + 9.0).abs() < 2.0, "-6 dBFS peak is -9 dBFS RMS, got {level}");
+    assert!(
+        (pitch - 440.0).abs() < 15.0,
+        "440 Hz from the tone, heard {pitch} Hz"
+    );
+    assert!(
+        (level + 9.0).abs() < 2.0,
+        "-6 dBFS peak is -9 dBFS RMS, got {level}"
+    );
 }
 
 #[test]
@@ -56,23 +71,46 @@ fn speaker_test_tone_reaches_the_output_device() {
     let name = player.join().expect("player").expect("speaker test");
     assert!(!name.is_empty());
     let (pitch, level) = pitch_and_level(&samples[4800..]);
-    let gaps: Vec<usize> = samples.chunks(960).map(pitch_and_level).enumerate().filter(|(_, c)| c.1 < -40.0).map(|(i, _)| i).collect();
-    assert!(gaps.is_empty(), "no silent 20 ms while the tone plays: {gaps:?}");
-    assert!((pitch - 660.0).abs() < 15.0, "660 Hz at the sink, got {pitch}");
-    assert!((level + 15.0).abs() < 3.0, "played at -12 dBFS peak (-15 dBFS RMS), got {level}");
+    let gaps: Vec<usize> = samples
+        .chunks(960)
+        .map(pitch_and_level)
+        .enumerate()
+        .filter(|(_, c)| c.1 < -40.0)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        gaps.is_empty(),
+        "no silent 20 ms while the tone plays: {gaps:?}"
+    );
+    assert!(
+        (pitch - 660.0).abs() < 15.0,
+        "660 Hz at the sink, got {pitch}"
+    );
+    assert!(
+        (level + 15.0).abs() < 3.0,
+        "played at -12 dBFS peak (-15 dBFS RMS), got {level}"
+    );
 }
 
 #[test]
 fn a_missing_device_is_a_clear_error() {
     let _p = pulse();
-    assert_eq!(Microphone::open(Some("no such microphone")).err(), Some(DeviceError::NotFound("no such microphone".into())));
-    assert!(matches!(speaker_test(Some("no such speaker"), 440.0, Duration::from_millis(10)), Err(DeviceError::NotFound(_))));
+    assert_eq!(
+        Microphone::open(Some("no such microphone")).err(),
+        Some(DeviceError::NotFound("no such microphone".into()))
+    );
+    assert!(matches!(
+        speaker_test(Some("no such speaker"), 440.0, Duration::from_millis(10)),
+        Err(DeviceError::NotFound(_))
+    ));
 }
 
 /// Opens real speakers for received audio.
 fn with_speaker(cfg: &mut call::CallConfig) {
     cfg.media.output = Some(std::sync::Arc::new(|name: Option<&str>| {
-        media::devices::Speaker::open(name).map(|s| Box::new(s) as Box<dyn media::AudioSink>).map_err(|e| e.to_string())
+        media::devices::Speaker::open(name)
+            .map(|s| Box::new(s) as Box<dyn media::AudioSink>)
+            .map_err(|e| e.to_string())
     }));
 }
 
@@ -85,7 +123,11 @@ fn hears(sink: &str, hz: f32) -> bool {
         let f = mic.next_frame().expect("frame");
         let samples: Vec<f32> = f.samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
         let (pitch, level) = pitch_and_level(&samples);
-        run = if level > -40.0 && (pitch - hz).abs() < 60.0 { run + 1 } else { 0 };
+        run = if level > -40.0 && (pitch - hz).abs() < 60.0 {
+            run + 1
+        } else {
+            0
+        };
         if run >= 20 {
             return true;
         }
@@ -101,12 +143,35 @@ async fn received_audio_plays_on_the_chosen_speaker_and_follows_a_switch() {
     let bob = h.manager_with("bob", with_speaker).await;
     e2e::connected_call(&alice, &bob, "bob", false).await;
     // Alice's synthetic microphone is a 440 Hz tone; Bob plays it on the default output.
-    assert!(tokio::task::spawn_blocking(|| hears("simu_out", 440.0)).await.expect("listener"), "the tone on Bob's default output");
-    assert!(list_outputs().iter().any(|d| d.name == "pipewire"), "a second output: {:?}", list_outputs());
-    bob.set_speaker(Some("pipewire".into())).await.expect("switch");
-    assert!(tokio::task::spawn_blocking(|| hears("simu_alt", 440.0)).await.expect("listener"), "the tone moved to the other output");
+    assert!(
+        tokio::task::spawn_blocking(|| hears("simu_out", 440.0))
+            .await
+            .expect("listener"),
+        "the tone on Bob's default output"
+    );
+    assert!(
+        list_outputs().iter().any(|d| d.name == "pipewire"),
+        "a second output: {:?}",
+        list_outputs()
+    );
+    bob.set_speaker(Some("pipewire".into()))
+        .await
+        .expect("switch");
+    assert!(
+        tokio::task::spawn_blocking(|| hears("simu_alt", 440.0))
+            .await
+            .expect("listener"),
+        "the tone moved to the other output"
+    );
     // A device that will not open leaves playback where it was instead of going silent.
-    bob.set_speaker(Some("no such speaker".into())).await.expect("switch");
-    assert!(tokio::task::spawn_blocking(|| hears("simu_alt", 440.0)).await.expect("listener"), "still on the working output");
+    bob.set_speaker(Some("no such speaker".into()))
+        .await
+        .expect("switch");
+    assert!(
+        tokio::task::spawn_blocking(|| hears("simu_alt", 440.0))
+            .await
+            .expect("listener"),
+        "still on the working output"
+    );
     alice.end_call().await.expect("end");
 }

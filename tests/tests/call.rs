@@ -13,10 +13,21 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
     let mut bob_events = bob.subscribe();
     let mut alice_events = alice.subscribe();
 
-    let room = alice.initiate_call("+255700000002", true, true).await.expect("dial");
-    let incoming = wait_event(&mut bob_events, Duration::from_secs(10), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
+    let room = alice
+        .initiate_call("+255700000002", true, true)
+        .await
+        .expect("dial");
+    let incoming = wait_event(&mut bob_events, Duration::from_secs(10), |e| {
+        matches!(e, CallEvent::IncomingCall { .. })
+    })
+    .await;
     match incoming {
-        CallEvent::IncomingCall { room: r, caller, caller_name, call_type } => {
+        CallEvent::IncomingCall {
+            room: r,
+            caller,
+            caller_name,
+            call_type,
+        } => {
             assert_eq!(r, room);
             assert_eq!(caller, h.jid("alice").to_string());
             assert_eq!(caller_name, "alice");
@@ -27,34 +38,86 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
     bob.accept_call(true, true).await.expect("accept");
     wait_state(&alice, CallState::Connected, Duration::from_secs(20)).await;
     wait_state(&bob, CallState::Connected, Duration::from_secs(20)).await;
-    alice.start_stats_collection(Duration::from_millis(1000)).await.expect("stats");
-    bob.start_stats_collection(Duration::from_millis(1000)).await.expect("stats");
+    alice
+        .start_stats_collection(Duration::from_millis(1000))
+        .await
+        .expect("stats");
+    bob.start_stats_collection(Duration::from_millis(1000))
+        .await
+        .expect("stats");
 
     tokio::time::sleep(Duration::from_secs(4)).await;
     for (who, m) in [("alice", &alice), ("bob", &bob)] {
-        let s = m.latest_stats().unwrap_or_else(|| panic!("{who} has stats"));
-        assert!(s.video.frames_received > 30, "{who} decoded {} frames", s.video.frames_received);
-        assert_eq!((s.video.frame_width, s.video.frame_height), (1280, 720), "{who}");
-        assert!(s.video.bitrate > 100_000, "{who} video bitrate {}", s.video.bitrate);
-        assert!(s.audio.packets_received > 50, "{who} audio packets {}", s.audio.packets_received);
-        assert!(s.audio.bitrate > 0 && s.video_out.bytes_sent > 0 && s.audio_out.packets_sent > 0, "{who}: {s:?}");
+        let s = m
+            .latest_stats()
+            .unwrap_or_else(|| panic!("{who} has stats"));
+        assert!(
+            s.video.frames_received > 30,
+            "{who} decoded {} frames",
+            s.video.frames_received
+        );
+        assert_eq!(
+            (s.video.frame_width, s.video.frame_height),
+            (1280, 720),
+            "{who}"
+        );
+        assert!(
+            s.video.bitrate > 100_000,
+            "{who} video bitrate {}",
+            s.video.bitrate
+        );
+        assert!(
+            s.audio.packets_received > 50,
+            "{who} audio packets {}",
+            s.audio.packets_received
+        );
+        assert!(
+            s.audio.bitrate > 0 && s.video_out.bytes_sent > 0 && s.audio_out.packets_sent > 0,
+            "{who}: {s:?}"
+        );
         let v = serde_json::to_value(&s).expect("json");
         for (group, keys) in [
-            ("video", &["bitrate", "packetsReceived", "packetsLost", "bytesReceived", "framesReceived", "frameWidth", "frameHeight"][..]),
-            ("audio", &["bitrate", "packetsReceived", "packetsLost", "bytesReceived"][..]),
+            (
+                "video",
+                &[
+                    "bitrate",
+                    "packetsReceived",
+                    "packetsLost",
+                    "bytesReceived",
+                    "framesReceived",
+                    "frameWidth",
+                    "frameHeight",
+                ][..],
+            ),
+            (
+                "audio",
+                &["bitrate", "packetsReceived", "packetsLost", "bytesReceived"][..],
+            ),
             ("videoOut", &["packetsSent", "bytesSent"][..]),
             ("audioOut", &["packetsSent", "bytesSent"][..]),
         ] {
             for k in keys {
-                assert!(v[group].get(*k).is_some(), "{who}: {group}.{k} missing in {v}");
+                assert!(
+                    v[group].get(*k).is_some(),
+                    "{who}: {group}.{k} missing in {v}"
+                );
             }
         }
         assert_eq!(s.codec, "H264/opus", "{who}: both prefer H.264 by default");
         let counters = m.receive_counters();
-        assert!(counters.stamped_frames.load(std::sync::atomic::Ordering::Relaxed) > 30, "{who}: stamps read back from decoded pixels");
+        assert!(
+            counters
+                .stamped_frames
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 30,
+            "{who}: stamps read back from decoded pixels"
+        );
     }
 
-    alice.set_quality_preset(call::Preset::Poor).await.expect("preset");
+    alice
+        .set_quality_preset(call::Preset::Poor)
+        .await
+        .expect("preset");
     let mut stats = bob.stats_stream();
     let seen = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -70,28 +133,62 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
     assert_eq!(seen.video.frame_width, 640);
     // The target bitrate is read when a sample is taken; the size only once the encoder thread
     // has encoded a frame at it, so wait for a sample that shows the whole preset.
-    let poor = |s: &call::StatsSample| s.video_out.target_bitrate == 500_000 && (s.video_out.frame_width, s.video_out.frame_height) == (640, 480);
+    let poor = |s: &call::StatsSample| {
+        s.video_out.target_bitrate == 500_000
+            && (s.video_out.frame_width, s.video_out.frame_height) == (640, 480)
+    };
     let a = eventually(Duration::from_secs(5), || alice.latest_stats().filter(poor)).await;
     let a = a.expect("alice's own stats show the Poor preset: 500 kbps target, 640x480");
-    assert_eq!((a.video_out.frame_width, a.video_out.frame_height, a.video_out.fps), (640, 480, 15));
+    assert_eq!(
+        (
+            a.video_out.frame_width,
+            a.video_out.frame_height,
+            a.video_out.fps
+        ),
+        (640, 480, 15)
+    );
 
     alice.end_call().await.expect("end");
-    let ended = wait_event(&mut bob_events, Duration::from_secs(10), |e| matches!(e, CallEvent::CallEnded { .. })).await;
-    assert!(matches!(ended, CallEvent::CallEnded { outcome: Outcome::Ended, .. }), "{ended:?}");
-    let _ = wait_event(&mut alice_events, Duration::from_secs(5), |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    let ended = wait_event(&mut bob_events, Duration::from_secs(10), |e| {
+        matches!(e, CallEvent::CallEnded { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            ended,
+            CallEvent::CallEnded {
+                outcome: Outcome::Ended,
+                ..
+            }
+        ),
+        "{ended:?}"
+    );
+    let _ = wait_event(&mut alice_events, Duration::from_secs(5), |e| {
+        matches!(e, CallEvent::CallEnded { .. })
+    })
+    .await;
     wait_state(&bob, CallState::Idle, Duration::from_secs(5)).await;
     alice.dispose().await;
     bob.dispose().await;
 
     for user in ["alice", "+255700000002"] {
         let rest = h.rest();
-        rest.login_or_register(user, "harness-password").await.expect("token");
-        let page = rest.call_history(&HistoryQuery::default()).await.expect("history");
+        rest.login_or_register(user, "harness-password")
+            .await
+            .expect("token");
+        let page = rest
+            .call_history(&HistoryQuery::default())
+            .await
+            .expect("history");
         assert_eq!(page.count, 1, "{user}: {page:?}");
         let r = &page.results[0];
         assert_eq!(r.room, room);
         assert_eq!(r.status, "ended", "{user}");
-        assert!(r.duration_seconds >= 4, "{user}: duration {}", r.duration_seconds);
+        assert!(
+            r.duration_seconds >= 4,
+            "{user}: duration {}",
+            r.duration_seconds
+        );
         assert_eq!(r.call_type, "video");
     }
 }
@@ -99,19 +196,40 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negotiates_vp8_when_the_caller_offers_only_vp8() {
     let h = Harness::start().await;
-    let alice = h.manager_with("alice", |c| c.media.codecs = vec![media::codec::VideoCodec::Vp8]).await;
+    let alice = h
+        .manager_with("alice", |c| {
+            c.media.codecs = vec![media::codec::VideoCodec::Vp8]
+        })
+        .await;
     let bob = h.manager("bob").await;
     connected_call(&alice, &bob, "bob", true).await;
     for m in [&alice, &bob] {
-        m.start_stats_collection(Duration::from_millis(500)).await.expect("stats");
+        m.start_stats_collection(Duration::from_millis(500))
+            .await
+            .expect("stats");
     }
     for (who, m) in [("alice", &alice), ("bob", &bob)] {
         let counters = m.receive_counters();
-        let got = eventually(Duration::from_secs(10), || (counters.stamped_frames.load(std::sync::atomic::Ordering::Relaxed) > 30).then_some(())).await;
+        let got = eventually(Duration::from_secs(10), || {
+            (counters
+                .stamped_frames
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 30)
+                .then_some(())
+        })
+        .await;
         assert!(got.is_some(), "{who} decoded stamped VP8 frames");
-        let s = eventually(Duration::from_secs(5), || m.latest_stats().filter(|s| s.video.frames_received > 0)).await.expect("stats");
+        let s = eventually(Duration::from_secs(5), || {
+            m.latest_stats().filter(|s| s.video.frames_received > 0)
+        })
+        .await
+        .expect("stats");
         assert_eq!(s.codec, "VP8/opus", "{who}");
-        assert_eq!((s.video.frame_width, s.video.frame_height), (1280, 720), "{who}");
+        assert_eq!(
+            (s.video.frame_width, s.video.frame_height),
+            (1280, 720),
+            "{who}"
+        );
         assert_eq!(s.video.decode_errors, 0, "{who}");
     }
     alice.end_call().await.expect("end");

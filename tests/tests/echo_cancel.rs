@@ -36,8 +36,13 @@ struct RoomMic(Air);
 impl AudioSource for RoomMic {
     fn next_frame(&mut self) -> Result<AudioFrame, SourceError> {
         let mut air = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let samples = (0..AUDIO_FRAME_SAMPLES).map(|_| air.pop_front().unwrap_or(0)).collect();
-        Ok(AudioFrame { samples, capture_us: media::now_micros() })
+        let samples = (0..AUDIO_FRAME_SAMPLES)
+            .map(|_| air.pop_front().unwrap_or(0))
+            .collect();
+        Ok(AudioFrame {
+            samples,
+            capture_us: media::now_micros(),
+        })
     }
 
     fn name(&self) -> String {
@@ -50,7 +55,9 @@ fn room(apm: Option<ApmSettings>) -> MediaFactory {
     let (a, b) = (air.clone(), air);
     MediaFactory {
         audio: Arc::new(move || Box::new(RoomMic(a.clone())) as Box<dyn AudioSource>),
-        output: Some(Arc::new(move |_: Option<&str>| Ok(Box::new(RoomSpeaker(b.clone())) as Box<dyn AudioSink>))),
+        output: Some(Arc::new(move |_: Option<&str>| {
+            Ok(Box::new(RoomSpeaker(b.clone())) as Box<dyn AudioSink>)
+        })),
         audio_processing: apm,
         ..MediaFactory::synthetic()
     }
@@ -82,6 +89,13 @@ async fn echo_canceller_stops_the_far_end_hearing_itself() {
     let open = level_bob_hears(&h, None, "open").await;
     let cancelled = level_bob_hears(&h, Some(ApmSettings::default()), "aec").await;
     eprintln!("measure: Bob hears his own tone at {open:.1} dBFS without processing, {cancelled:.1} dBFS with it");
-    assert!(open > -45.0, "without processing the echo comes back ({open:.1} dBFS)");
-    assert!(cancelled < open - 20.0, "the echo canceller removed only {:.1} dB", open - cancelled);
+    assert!(
+        open > -45.0,
+        "without processing the echo comes back ({open:.1} dBFS)"
+    );
+    assert!(
+        cancelled < open - 20.0,
+        "the echo canceller removed only {:.1} dB",
+        open - cancelled
+    );
 }

@@ -13,7 +13,13 @@ async fn camera_preview_shows_frames_until_stopped_or_a_call_starts() {
     let name = alice.preview_camera(true).await.expect("preview");
     assert!(!name.is_empty());
     let start = sink.frames();
-    assert!(eventually(Duration::from_secs(3), || (sink.frames() >= start + 10).then_some(())).await.is_some(), "preview frames");
+    assert!(
+        eventually(Duration::from_secs(3), || (sink.frames() >= start + 10)
+            .then_some(()))
+        .await
+        .is_some(),
+        "preview frames"
+    );
     assert_eq!(sink.size(), (1280, 720));
     alice.preview_camera(false).await.expect("stop");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -29,5 +35,9 @@ async fn camera_preview_shows_frames_until_stopped_or_a_call_starts() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = sink.frames();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sink.frames(), after, "the call ended the preview; nothing feeds the sink now");
+    assert_eq!(
+        sink.frames(),
+        after,
+        "the call ended the preview; nothing feeds the sink now"
+    );
 }

@@ -12,13 +12,25 @@ async fn a_password_user_stays_reachable_after_the_token_expires() {
     let alice = h.manager("alice").await;
     let bob = h.manager("bob").await;
     let mut online = alice.signaling_online();
-    let dropped = tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| !*o)).await.map(|r| r.is_ok());
-    assert_eq!(dropped, Ok(true), "the server ends a session whose token expired");
+    let dropped = tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| !*o))
+        .await
+        .map(|r| r.is_ok());
+    assert_eq!(
+        dropped,
+        Ok(true),
+        "the server ends a session whose token expired"
+    );
     let back = tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| *o)).await;
-    assert!(matches!(back, Ok(Ok(_))), "alice renewed her token and came back online");
+    assert!(
+        matches!(back, Ok(Ok(_))),
+        "alice renewed her token and came back online"
+    );
     let mut ae = alice.subscribe();
     bob.initiate_call("alice", true, false).await.expect("dial");
-    wait_event(&mut ae, Duration::from_secs(15), |e| matches!(e, CallEvent::IncomingCall { .. })).await;
+    wait_event(&mut ae, Duration::from_secs(15), |e| {
+        matches!(e, CallEvent::IncomingCall { .. })
+    })
+    .await;
     bob.dispose().await;
     alice.dispose().await;
 }

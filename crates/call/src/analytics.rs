@@ -30,9 +30,15 @@ fn retryable(e: &RestError) -> bool {
 }
 
 fn load(path: &Option<PathBuf>) -> VecDeque<AnalyticsRecord> {
-    let Some(p) = path else { return VecDeque::new() };
+    let Some(p) = path else {
+        return VecDeque::new();
+    };
     std::fs::read_to_string(p)
-        .map(|t| t.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -40,7 +46,11 @@ fn load(path: &Option<PathBuf>) -> VecDeque<AnalyticsRecord> {
 /// failure (a full disk) the temporary file is removed and the previous spool stays as it was.
 fn save(path: &Option<PathBuf>, pending: &VecDeque<AnalyticsRecord>) {
     let Some(p) = path else { return };
-    let text: String = pending.iter().filter_map(|r| serde_json::to_string(r).ok()).map(|l| l + "\n").collect();
+    let text: String = pending
+        .iter()
+        .filter_map(|r| serde_json::to_string(r).ok())
+        .map(|l| l + "\n")
+        .collect();
     // Per-process temporary name: two clients sharing a state folder must not rename each other's.
     let tmp = p.with_extension(format!("{}.tmp", std::process::id()));
     let written = (|| {
@@ -93,7 +103,10 @@ impl AnalyticsQueue {
     }
 }
 
-async fn deliver(rest: &RestClient, pending: &mut VecDeque<AnalyticsRecord>) -> Result<(), RestError> {
+async fn deliver(
+    rest: &RestClient,
+    pending: &mut VecDeque<AnalyticsRecord>,
+) -> Result<(), RestError> {
     while let Some(r) = pending.front() {
         match rest.record_analytics(r).await {
             Ok(_) => {
@@ -115,7 +128,11 @@ async fn run(rest: RestClient, path: Option<PathBuf>, mut rx: mpsc::Receiver<Msg
     let mut backoff = Duration::from_secs(1);
     let mut retry_at = tokio::time::Instant::now();
     loop {
-        let wait = if pending.is_empty() { None } else { Some(retry_at) };
+        let wait = if pending.is_empty() {
+            None
+        } else {
+            Some(retry_at)
+        };
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Msg::Record(r)) => {

@@ -84,7 +84,14 @@ pub struct FrameAssembler<D: Depacketizer> {
 
 impl<D: Depacketizer> FrameAssembler<D> {
     pub fn new(depacketizer: D, max_wait: Duration) -> Self {
-        Self { depacketizer, packets: BTreeMap::new(), next: None, highest: None, lost: false, max_wait }
+        Self {
+            depacketizer,
+            packets: BTreeMap::new(),
+            next: None,
+            highest: None,
+            lost: false,
+            max_wait,
+        }
     }
 
     fn extend(&mut self, seq: u16) -> u64 {
@@ -95,8 +102,12 @@ impl<D: Depacketizer> FrameAssembler<D> {
             return e;
         };
         let base = h & !0xffff;
-        let candidates = [base.wrapping_sub(0x1_0000), base, base + 0x1_0000].map(|b| b + u64::from(seq));
-        let e = candidates.into_iter().min_by_key(|c| c.abs_diff(h)).unwrap_or(base + u64::from(seq));
+        let candidates =
+            [base.wrapping_sub(0x1_0000), base, base + 0x1_0000].map(|b| b + u64::from(seq));
+        let e = candidates
+            .into_iter()
+            .min_by_key(|c| c.abs_diff(h))
+            .unwrap_or(base + u64::from(seq));
         if e > h {
             self.highest = Some(e);
         }
@@ -109,7 +120,10 @@ impl<D: Depacketizer> FrameAssembler<D> {
         if self.next.is_some_and(|n| e < n) {
             return;
         }
-        self.packets.entry(e).or_insert(Slot { packet, arrived: now });
+        self.packets.entry(e).or_insert(Slot {
+            packet,
+            arrived: now,
+        });
         while self.packets.len() > MAX_PACKETS {
             self.packets.pop_first();
             self.lost = true;
@@ -139,7 +153,10 @@ impl<D: Depacketizer> FrameAssembler<D> {
 
     /// Where a frame can start after a loss: the first buffered partition head.
     fn resync(&mut self) -> Option<u64> {
-        let (&e, _) = self.packets.iter().find(|(_, s)| self.depacketizer.is_partition_head(&s.packet.payload))?;
+        let (&e, _) = self
+            .packets
+            .iter()
+            .find(|(_, s)| self.depacketizer.is_partition_head(&s.packet.payload))?;
         if self.packets.range(..e).next().is_some() {
             self.lost = true;
         }
@@ -158,7 +175,10 @@ impl<D: Depacketizer> FrameAssembler<D> {
                 // The marker was never set, but the next frame has begun right after.
                 return Some(e - 1);
             }
-            if self.depacketizer.is_partition_tail(p.header.marker, &p.payload) {
+            if self
+                .depacketizer
+                .is_partition_tail(p.header.marker, &p.payload)
+            {
                 return Some(e);
             }
             e += 1;
@@ -168,7 +188,10 @@ impl<D: Depacketizer> FrameAssembler<D> {
     fn emit(&mut self, start: u64, end: u64) -> Frame {
         let rest = self.packets.split_off(&(end + 1));
         let parts = std::mem::replace(&mut self.packets, rest);
-        let timestamp = parts.get(&start).map(|s| s.packet.header.timestamp).unwrap_or(0);
+        let timestamp = parts
+            .get(&start)
+            .map(|s| s.packet.header.timestamp)
+            .unwrap_or(0);
         let mut data = BytesMut::new();
         let mut bad = false;
         for s in parts.values() {
@@ -182,13 +205,22 @@ impl<D: Depacketizer> FrameAssembler<D> {
         }
         self.next = Some(end + 1);
         let after_loss = std::mem::take(&mut self.lost) || bad;
-        Frame { data: data.freeze(), timestamp, after_loss }
+        Frame {
+            data: data.freeze(),
+            timestamp,
+            after_loss,
+        }
     }
 
     /// Gives up on the frame that should start at `start`: drops its packets and resyncs.
     fn drop_frame_at(&mut self, start: u64) {
-        let ts = self.packets.range(start..).next().map(|(_, s)| s.packet.header.timestamp);
-        self.packets.retain(|&e, s| e > start && Some(s.packet.header.timestamp) != ts);
+        let ts = self
+            .packets
+            .range(start..)
+            .next()
+            .map(|(_, s)| s.packet.header.timestamp);
+        self.packets
+            .retain(|&e, s| e > start && Some(s.packet.header.timestamp) != ts);
         self.lost = true;
         self.next = None;
     }
@@ -202,12 +234,22 @@ mod tests {
     /// VP8 payloads: a 1-byte descriptor (S bit on the first packet of a frame) + 3 bytes.
     fn pkt(seq: u16, ts: u32, first: bool, marker: bool, byte: u8) -> Packet {
         let desc = if first { 0x10 } else { 0x00 };
-        Packet { header: Header { sequence_number: seq, timestamp: ts, marker, ..Default::default() }, payload: Bytes::from(vec![desc, byte, byte, byte]) }
+        Packet {
+            header: Header {
+                sequence_number: seq,
+                timestamp: ts,
+                marker,
+                ..Default::default()
+            },
+            payload: Bytes::from(vec![desc, byte, byte, byte]),
+        }
     }
 
     /// A frame of `n` packets starting at `seq`, payload bytes `tag`.
     fn frame(seq: u16, ts: u32, n: u16, tag: u8) -> Vec<Packet> {
-        (0..n).map(|i| pkt(seq.wrapping_add(i), ts, i == 0, i + 1 == n, tag)).collect()
+        (0..n)
+            .map(|i| pkt(seq.wrapping_add(i), ts, i == 0, i + 1 == n, tag))
+            .collect()
     }
 
     /// What a frame of `n` packets tagged `tag` depacketizes to.
@@ -228,7 +270,9 @@ mod tests {
         a.push(t, f[1].clone());
         assert_eq!(a.pop(t), None, "not complete yet");
         a.push(t, f[2].clone());
-        let out = a.pop(t).expect("complete without waiting for the next frame");
+        let out = a
+            .pop(t)
+            .expect("complete without waiting for the next frame");
         assert_eq!(out.data.to_vec(), data(7, 3));
         assert_eq!(out.timestamp, 3000);
         assert!(!out.after_loss);
@@ -257,10 +301,18 @@ mod tests {
         for p in [&f1[0], &f1[2], &f2[0], &f2[1]] {
             a.push(t, p.clone());
         }
-        assert_eq!(a.pop(t + Duration::from_millis(50)), None, "frame 1 holds frame 2 while a resend may come");
+        assert_eq!(
+            a.pop(t + Duration::from_millis(50)),
+            None,
+            "frame 1 holds frame 2 while a resend may come"
+        );
         let late = t + Duration::from_millis(60);
         a.push(late, f1[1].clone());
-        assert_eq!(a.pop(late).map(|f| f.data.to_vec()), Some(data(1, 3)), "the resend completes it");
+        assert_eq!(
+            a.pop(late).map(|f| f.data.to_vec()),
+            Some(data(1, 3)),
+            "the resend completes it"
+        );
         assert!(a.pop(late).is_some_and(|f| !f.after_loss));
 
         let f3 = frame(6, 6000, 3, 3);
@@ -269,11 +321,17 @@ mod tests {
             a.push(late, p.clone());
         }
         assert_eq!(a.pop(late), None);
-        let out = a.pop(late + Duration::from_millis(250)).expect("gave up on frame 3");
+        let out = a
+            .pop(late + Duration::from_millis(250))
+            .expect("gave up on frame 3");
         assert_eq!(out.data.to_vec(), data(4, 2));
         assert!(out.after_loss, "the decoder is told frames were lost");
         a.push(late, f3[1].clone());
-        assert_eq!(a.pop(late + Duration::from_millis(300)), None, "a resend after giving up is ignored");
+        assert_eq!(
+            a.pop(late + Duration::from_millis(300)),
+            None,
+            "a resend after giving up is ignored"
+        );
     }
 
     #[test]

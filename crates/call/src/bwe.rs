@@ -25,7 +25,12 @@ pub struct RateController {
 impl RateController {
     /// Starts at `start` bps, kept within `min..=max`.
     pub fn new(start: u64, min: u64, max: u64) -> Self {
-        Self { estimate: start as f64, min: min as f64, max: max as f64, last: None }
+        Self {
+            estimate: start as f64,
+            min: min as f64,
+            max: max as f64,
+            last: None,
+        }
     }
 
     /// One step with cumulative video bytes sent (with retransmissions) and encoded; returns
@@ -47,7 +52,10 @@ impl RateController {
                 self.estimate = self.estimate.clamp(self.min, self.max);
             }
         }
-        if self.last.is_none_or(|(_, e0)| encoded.saturating_sub(e0) >= MIN_BYTES) {
+        if self
+            .last
+            .is_none_or(|(_, e0)| encoded.saturating_sub(e0) >= MIN_BYTES)
+        {
             self.last = Some((sent, encoded));
         }
         self.estimate as u64
@@ -83,21 +91,35 @@ mod tests {
     fn settles_under_a_300_kbit_cap_within_a_few_seconds() {
         let e = run(300_000.0, 0.0, 20);
         assert!(e[5] <= 330_000, "after 6 s: {e:?}");
-        assert!(e[10..].iter().all(|&b| (200_000..=330_000).contains(&b)), "stays near the cap: {e:?}");
+        assert!(
+            e[10..].iter().all(|&b| (200_000..=330_000).contains(&b)),
+            "stays near the cap: {e:?}"
+        );
     }
 
     #[test]
     fn holds_through_moderate_random_loss_and_grows_on_a_clean_link() {
         let lossy = run(10_000_000.0, 0.05, 10);
-        assert!(lossy.iter().all(|&b| b == 1_100_000), "5% loss is not congestion: {lossy:?}");
+        assert!(
+            lossy.iter().all(|&b| b == 1_100_000),
+            "5% loss is not congestion: {lossy:?}"
+        );
         let clean = run(10_000_000.0, 0.0, 30);
-        assert_eq!(*clean.last().unwrap_or(&0), 5_000_000, "grows to the ceiling: {clean:?}");
+        assert_eq!(
+            *clean.last().unwrap_or(&0),
+            5_000_000,
+            "grows to the ceiling: {clean:?}"
+        );
     }
 
     #[test]
     fn waits_for_enough_data() {
         let mut c = RateController::new(1_000_000, 60_000, 5_000_000);
         assert_eq!(c.update(0, 0), 1_000_000);
-        assert_eq!(c.update(4_000, 3_000), 1_000_000, "3 kB are too little to judge");
+        assert_eq!(
+            c.update(4_000, 3_000),
+            1_000_000,
+            "3 kB are too little to judge"
+        );
     }
 }

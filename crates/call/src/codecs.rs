@@ -2,8 +2,12 @@
 //! order the user prefers (the first both sides support is sent).
 
 use media::codec::VideoCodec;
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
 
 pub const OPUS_PT: u8 = 111;
 pub const H264_PT: u8 = 102;
@@ -23,8 +27,16 @@ pub fn opus() -> RTCRtpCodec {
 }
 
 fn video_feedback() -> Vec<RTCPFeedback> {
-    let fb = |typ: &str, parameter: &str| RTCPFeedback { typ: typ.to_owned(), parameter: parameter.to_owned() };
-    vec![fb("goog-remb", ""), fb("ccm", "fir"), fb("nack", ""), fb("nack", "pli")]
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    vec![
+        fb("goog-remb", ""),
+        fb("ccm", "fir"),
+        fb("nack", ""),
+        fb("nack", "pli"),
+    ]
 }
 
 pub fn h264() -> RTCRtpCodec {
@@ -32,20 +44,35 @@ pub fn h264() -> RTCRtpCodec {
         mime_type: MIME_TYPE_H264.to_owned(),
         clock_rate: 90000,
         channels: 0,
-        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned(),
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .to_owned(),
         rtcp_feedback: video_feedback(),
     }
 }
 
 pub fn vp8() -> RTCRtpCodec {
-    RTCRtpCodec { mime_type: MIME_TYPE_VP8.to_owned(), clock_rate: 90000, channels: 0, sdp_fmtp_line: String::new(), rtcp_feedback: video_feedback() }
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: video_feedback(),
+    }
 }
 
 /// The RTP description and payload type Simu uses for `c`.
 pub fn video(c: VideoCodec) -> RTCRtpCodecParameters {
     match c {
-        VideoCodec::H264 => RTCRtpCodecParameters { rtp_codec: h264(), payload_type: H264_PT, ..Default::default() },
-        VideoCodec::Vp8 => RTCRtpCodecParameters { rtp_codec: vp8(), payload_type: VP8_PT, ..Default::default() },
+        VideoCodec::H264 => RTCRtpCodecParameters {
+            rtp_codec: h264(),
+            payload_type: H264_PT,
+            ..Default::default()
+        },
+        VideoCodec::Vp8 => RTCRtpCodecParameters {
+            rtp_codec: vp8(),
+            payload_type: VP8_PT,
+            ..Default::default()
+        },
     }
 }
 
@@ -61,7 +88,14 @@ pub fn video_codec_of(mime: &str) -> Option<VideoCodec> {
 /// A media engine with Opus and the video codecs in `prefs` order (all of ours when empty).
 pub fn media_engine(prefs: &[VideoCodec]) -> Result<MediaEngine, rtc::shared::error::Error> {
     let mut me = MediaEngine::default();
-    me.register_codec(RTCRtpCodecParameters { rtp_codec: opus(), payload_type: OPUS_PT, ..Default::default() }, RtpCodecKind::Audio)?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus(),
+            payload_type: OPUS_PT,
+            ..Default::default()
+        },
+        RtpCodecKind::Audio,
+    )?;
     for c in ordered(prefs) {
         me.register_codec(video(c), RtpCodecKind::Video)?;
     }
@@ -71,7 +105,11 @@ pub fn media_engine(prefs: &[VideoCodec]) -> Result<MediaEngine, rtc::shared::er
 /// `prefs` without repeats, or the default order when empty.
 pub fn ordered(prefs: &[VideoCodec]) -> Vec<VideoCodec> {
     let mut out: Vec<VideoCodec> = Vec::new();
-    for c in if prefs.is_empty() { &DEFAULT_VIDEO_CODECS[..] } else { prefs } {
+    for c in if prefs.is_empty() {
+        &DEFAULT_VIDEO_CODECS[..]
+    } else {
+        prefs
+    } {
         if !out.contains(c) {
             out.push(*c);
         }
@@ -86,7 +124,10 @@ mod tests {
     #[test]
     fn preference_order_is_kept_without_repeats() {
         assert_eq!(ordered(&[]), DEFAULT_VIDEO_CODECS.to_vec());
-        assert_eq!(ordered(&[VideoCodec::Vp8, VideoCodec::Vp8, VideoCodec::H264]), vec![VideoCodec::Vp8, VideoCodec::H264]);
+        assert_eq!(
+            ordered(&[VideoCodec::Vp8, VideoCodec::Vp8, VideoCodec::H264]),
+            vec![VideoCodec::Vp8, VideoCodec::H264]
+        );
         assert_eq!(video_codec_of("video/VP8"), Some(VideoCodec::Vp8));
         assert_eq!(video_codec_of("video/AV1"), None);
     }

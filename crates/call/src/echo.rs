@@ -10,7 +10,9 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +21,9 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::Track;
-use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+};
 
 /// Calls the echo contact takes at once; more callers hear "busy".
 const MAX_CALLS: usize = 8;
@@ -56,7 +60,10 @@ struct Reflector {
 impl PeerConnectionEventHandler for Reflector {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         if let Ok(init) = event.candidate.to_json() {
-            let _ = self.events.send((self.room.clone(), Ev::Candidate(init))).await;
+            let _ = self
+                .events
+                .send((self.room.clone(), Ev::Candidate(init)))
+                .await;
         }
     }
 
@@ -68,7 +75,11 @@ impl PeerConnectionEventHandler for Reflector {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let kind = track.kind().await;
-        let out = if kind == RtpCodecKind::Video { self.video_out.clone() } else { self.audio_out.clone() };
+        let out = if kind == RtpCodecKind::Video {
+            self.video_out.clone()
+        } else {
+            self.audio_out.clone()
+        };
         let in_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
         let out_ssrc = out.ssrcs().await.first().copied().unwrap_or(0);
         let upstream = track.clone();
@@ -93,9 +104,14 @@ impl PeerConnectionEventHandler for Reflector {
                 let mut last = Instant::now() - Duration::from_secs(1);
                 loop {
                     match tokio::time::timeout(Duration::from_millis(250), local.poll()).await {
-                        Ok(Some(TrackLocalEvent::OnRtcpPacket(_))) if last.elapsed() > Duration::from_millis(200) => {
+                        Ok(Some(TrackLocalEvent::OnRtcpPacket(_)))
+                            if last.elapsed() > Duration::from_millis(200) =>
+                        {
                             last = Instant::now();
-                            let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: in_ssrc };
+                            let pli = PictureLossIndication {
+                                sender_ssrc: 0,
+                                media_ssrc: in_ssrc,
+                            };
                             if upstream.write_rtcp(vec![Box::new(pli)]).await.is_err() {
                                 break;
                             }
@@ -111,14 +127,25 @@ impl PeerConnectionEventHandler for Reflector {
 
 fn out_track(kind: RtpCodecKind) -> Arc<TrackLocalStaticRTP> {
     let ssrc = rand::random::<u32>();
-    let (name, codec) = if kind == RtpCodecKind::Video { ("video", codecs::h264()) } else { ("audio", codecs::opus()) };
+    let (name, codec) = if kind == RtpCodecKind::Video {
+        ("video", codecs::h264())
+    } else {
+        ("audio", codecs::opus())
+    };
     let id = format!("echo-{name}-{ssrc:08x}");
     Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         format!("echo-{ssrc:08x}"),
         id.clone(),
         id,
         kind,
-        vec![RTCRtpEncodingParameters { rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() }, codec, ..Default::default() }],
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
     )))
 }
 
@@ -132,27 +159,56 @@ struct EchoCall {
 }
 
 impl EchoCall {
-    async fn start(net: &NetConfig, room: &str, peer: NxId, events: mpsc::Sender<(String, Ev)>) -> Result<Self, SessionError> {
+    async fn start(
+        net: &NetConfig,
+        room: &str,
+        peer: NxId,
+        events: mpsc::Sender<(String, Ev)>,
+    ) -> Result<Self, SessionError> {
         let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let handler = Arc::new(Reflector { events, room: room.to_string(), video_out: out_track(RtpCodecKind::Video), audio_out: out_track(RtpCodecKind::Audio), tasks: tasks.clone() });
+        let handler = Arc::new(Reflector {
+            events,
+            room: room.to_string(),
+            video_out: out_track(RtpCodecKind::Video),
+            audio_out: out_track(RtpCodecKind::Audio),
+            tasks: tasks.clone(),
+        });
         let (v, a) = (handler.video_out.clone(), handler.audio_out.clone());
         // It sends back the caller's own packets: one codec both ways keeps that simple.
         let pc = build_peer(net, handler, &[media::codec::VideoCodec::H264]).await?;
-        pc.add_track(a as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
-        pc.add_track(v as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
-        Ok(Self { peer, pc, remote_set: false, pending: Vec::new(), started: Instant::now(), tasks })
+        pc.add_track(a as Arc<dyn TrackLocal>)
+            .await
+            .map_err(rtc_err)?;
+        pc.add_track(v as Arc<dyn TrackLocal>)
+            .await
+            .map_err(rtc_err)?;
+        Ok(Self {
+            peer,
+            pc,
+            remote_set: false,
+            pending: Vec::new(),
+            started: Instant::now(),
+            tasks,
+        })
     }
 
     async fn answer(&mut self, sdp: String) -> Result<String, SessionError> {
-        let offer = RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.pc.set_remote_description(offer).await.map_err(|e| SessionError::Sdp(e.to_string()))?;
+        let offer =
+            RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(|e| SessionError::Sdp(e.to_string()))?;
         self.remote_set = true;
         for c in std::mem::take(&mut self.pending) {
             let _ = self.pc.add_ice_candidate(c).await;
         }
         let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
         let sdp = answer.sdp.clone();
-        self.pc.set_local_description(answer).await.map_err(rtc_err)?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(rtc_err)?;
         Ok(sdp)
     }
 
@@ -168,7 +224,12 @@ impl EchoCall {
 
     async fn close(self) {
         let _ = self.pc.close().await;
-        for t in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -182,7 +243,11 @@ pub struct EchoBot {
 
 impl EchoBot {
     pub fn start(cfg: EchoConfig) -> Self {
-        let (xmpp, rx, xmpp_task) = XmppClient::start(XmppConfig::new(cfg.nxws.clone(), cfg.jid.clone(), cfg.token.clone()));
+        let (xmpp, rx, xmpp_task) = XmppClient::start(XmppConfig::new(
+            cfg.nxws.clone(),
+            cfg.jid.clone(),
+            cfg.token.clone(),
+        ));
         let task = tokio::spawn(run(cfg, xmpp.clone(), rx, xmpp_task));
         Self { xmpp, task }
     }
@@ -199,7 +264,12 @@ async fn send(xmpp: &XmppHandle, to: &NxId, s: Signal) {
     }
 }
 
-async fn run(cfg: EchoConfig, xmpp: XmppHandle, mut rx: mpsc::Receiver<XmppEvent>, xmpp_task: tokio::task::JoinHandle<()>) {
+async fn run(
+    cfg: EchoConfig,
+    xmpp: XmppHandle,
+    mut rx: mpsc::Receiver<XmppEvent>,
+    xmpp_task: tokio::task::JoinHandle<()>,
+) {
     let (ev_tx, mut ev_rx) = mpsc::channel::<(String, Ev)>(256);
     let mut calls: HashMap<String, EchoCall> = HashMap::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(2));
@@ -253,44 +323,118 @@ async fn run(cfg: EchoConfig, xmpp: XmppHandle, mut rx: mpsc::Receiver<XmppEvent
     xmpp_task.abort();
 }
 
-async fn handle(cfg: &EchoConfig, xmpp: &XmppHandle, calls: &mut HashMap<String, EchoCall>, ev_tx: &mpsc::Sender<(String, Ev)>, from: NxId, signal: Signal, delayed: bool) {
+async fn handle(
+    cfg: &EchoConfig,
+    xmpp: &XmppHandle,
+    calls: &mut HashMap<String, EchoCall>,
+    ev_tx: &mpsc::Sender<(String, Ev)>,
+    from: NxId,
+    signal: Signal,
+    delayed: bool,
+) {
     match signal {
-        Signal::CallInvitation { room_id, timestamp, .. } => {
+        Signal::CallInvitation {
+            room_id, timestamp, ..
+        } => {
             // Saturating: the timestamp is the caller's word and may be anything.
-            if calls.contains_key(&room_id) || (delayed && now_ms().saturating_sub(timestamp) > 60_000) {
+            if calls.contains_key(&room_id)
+                || (delayed && now_ms().saturating_sub(timestamp) > 60_000)
+            {
                 return;
             }
-            if calls.len() >= MAX_CALLS || calls.values().filter(|c| c.peer == from).count() >= CALLS_PER_PEER {
-                send(xmpp, &from, Signal::CallResponse { room_id: room_id.clone(), accepted: false, timestamp: now_ms() }).await;
+            if calls.len() >= MAX_CALLS
+                || calls.values().filter(|c| c.peer == from).count() >= CALLS_PER_PEER
+            {
+                send(
+                    xmpp,
+                    &from,
+                    Signal::CallResponse {
+                        room_id: room_id.clone(),
+                        accepted: false,
+                        timestamp: now_ms(),
+                    },
+                )
+                .await;
                 return;
             }
             match EchoCall::start(&cfg.net, &room_id, from.clone(), ev_tx.clone()).await {
                 Ok(call) => {
                     calls.insert(room_id.clone(), call);
-                    send(xmpp, &from, Signal::CallResponse { room_id, accepted: true, timestamp: now_ms() }).await;
+                    send(
+                        xmpp,
+                        &from,
+                        Signal::CallResponse {
+                            room_id,
+                            accepted: true,
+                            timestamp: now_ms(),
+                        },
+                    )
+                    .await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "echo: cannot start a session");
-                    send(xmpp, &from, Signal::CallResponse { room_id, accepted: false, timestamp: now_ms() }).await;
+                    send(
+                        xmpp,
+                        &from,
+                        Signal::CallResponse {
+                            room_id,
+                            accepted: false,
+                            timestamp: now_ms(),
+                        },
+                    )
+                    .await;
                 }
             }
         }
         Signal::Offer { room_id, sdp, .. } => {
-            let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) else { return };
+            let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) else {
+                return;
+            };
             match call.answer(sdp).await {
-                Ok(answer) => send(xmpp, &from, Signal::Answer { room_id, sdp: answer, sdp_type: "answer".into() }).await,
+                Ok(answer) => {
+                    send(
+                        xmpp,
+                        &from,
+                        Signal::Answer {
+                            room_id,
+                            sdp: answer,
+                            sdp_type: "answer".into(),
+                        },
+                    )
+                    .await
+                }
                 Err(e) => {
                     tracing::info!(error = %e, "echo: bad offer");
                     if let Some(call) = calls.remove(&room_id) {
-                        send(xmpp, &from, Signal::CallEnd { room_id, timestamp: now_ms(), reason: Some(EndReason::Failed) }).await;
+                        send(
+                            xmpp,
+                            &from,
+                            Signal::CallEnd {
+                                room_id,
+                                timestamp: now_ms(),
+                                reason: Some(EndReason::Failed),
+                            },
+                        )
+                        .await;
                         call.close().await;
                     }
                 }
             }
         }
-        Signal::IceCandidate { room_id, candidate, sdp_mid, sdp_mline_index } => {
+        Signal::IceCandidate {
+            room_id,
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        } => {
             if let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) {
-                call.candidate(RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index, ..Default::default() }).await;
+                call.candidate(RTCIceCandidateInit {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                    ..Default::default()
+                })
+                .await;
             }
         }
         Signal::CallEnd { room_id, .. } => {

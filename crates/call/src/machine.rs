@@ -26,7 +26,11 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { ring: RING_TIMEOUT, connect: CONNECT_TIMEOUT, recover: RECOVER_TIMEOUT }
+        Self {
+            ring: RING_TIMEOUT,
+            connect: CONNECT_TIMEOUT,
+            recover: RECOVER_TIMEOUT,
+        }
     }
 }
 
@@ -77,53 +81,124 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CallEvent {
-    StateChanged { state: CallState },
-    IncomingCall { room: String, caller_name: String, caller: String, call_type: CallType },
+    StateChanged {
+        state: CallState,
+    },
+    IncomingCall {
+        room: String,
+        caller_name: String,
+        caller: String,
+        call_type: CallType,
+    },
     /// The incoming screen must go (caller cancelled, or it rang out).
-    IncomingWithdrawn { room: String, outcome: Outcome },
-    CallEnded { room: String, outcome: Outcome, reason: String, duration_seconds: u64 },
+    IncomingWithdrawn {
+        room: String,
+        outcome: Outcome,
+    },
+    CallEnded {
+        room: String,
+        outcome: Outcome,
+        reason: String,
+        duration_seconds: u64,
+    },
     /// Media flows both ways; `connected` means this, not just signaling done.
-    MediaConnected { room: String },
-    LocalMediaAvailable { audio: bool, video: bool },
-    RemoteMediaAvailable { kind: String },
-    Reconnecting { room: String },
+    MediaConnected {
+        room: String,
+    },
+    LocalMediaAvailable {
+        audio: bool,
+        video: bool,
+    },
+    RemoteMediaAvailable {
+        kind: String,
+    },
+    Reconnecting {
+        room: String,
+    },
     /// The camera in use stopped mid-call; `now_using` is the one switched to, or `None` when
     /// there is no other (a black picture is sent).
-    CameraLost { camera: String, now_using: Option<String>, message: String },
-    Error { message: String },
+    CameraLost {
+        camera: String,
+        now_using: Option<String>,
+        message: String,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// Work for the driver.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Send { to: NxId, signal: Signal },
+    Send {
+        to: NxId,
+        signal: Signal,
+    },
     /// Register the call over REST (`/nx/webrtc/call/`), which also invites the callee.
-    RegisterCall { to: NxId, room: String, call_type: CallType },
+    RegisterCall {
+        to: NxId,
+        room: String,
+        call_type: CallType,
+    },
     /// Tell the REST API the call was declined.
-    DeclineOverRest { room: String },
+    DeclineOverRest {
+        room: String,
+    },
     /// Fetch ICE servers, create the peer connection and local media. The caller then offers.
-    StartMedia { role: Role, room: String, peer: NxId, audio: bool, video: bool },
+    StartMedia {
+        role: Role,
+        room: String,
+        peer: NxId,
+        audio: bool,
+        video: bool,
+    },
     /// Hand an offer, answer or candidate to the peer connection.
-    ApplyRemote { signal: Signal },
+    ApplyRemote {
+        signal: Signal,
+    },
     RestartIce,
     StopMedia,
     Emit(CallEvent),
-    RecordAnalytics { room: String, call_type: CallType, status: &'static str, duration_seconds: u64, metadata: serde_json::Value },
+    RecordAnalytics {
+        room: String,
+        call_type: CallType,
+        status: &'static str,
+        duration_seconds: u64,
+        metadata: serde_json::Value,
+    },
 }
 
 /// Inputs from the user, the network and the media engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Dial { to: NxId, room: String, audio: bool, video: bool },
-    DialFailed { message: String },
-    Accept { audio: bool, video: bool },
+    Dial {
+        to: NxId,
+        room: String,
+        audio: bool,
+        video: bool,
+    },
+    DialFailed {
+        message: String,
+    },
+    Accept {
+        audio: bool,
+        video: bool,
+    },
     Reject,
     Hangup,
     /// A signaling message; `delayed` if the server replayed it from offline storage.
-    Signal { from: NxId, signal: Signal, delayed: bool },
+    Signal {
+        from: NxId,
+        signal: Signal,
+        delayed: bool,
+    },
     MediaConnected,
-    MediaFailed { reason: String },
-    MediaError { message: String },
+    MediaFailed {
+        reason: String,
+    },
+    MediaError {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -148,7 +223,14 @@ struct Call {
 
 impl Call {
     /// A call that has just started ringing.
-    fn ringing(room: String, peer: NxId, peer_name: String, call_type: CallType, role: Role, ring_deadline: Instant) -> Self {
+    fn ringing(
+        room: String,
+        peer: NxId,
+        peer_name: String,
+        call_type: CallType,
+        role: Role,
+        ring_deadline: Instant,
+    ) -> Self {
         Self {
             room,
             peer,
@@ -182,7 +264,10 @@ pub struct CallMachine {
 }
 
 fn media_signal(s: &Signal) -> bool {
-    matches!(s, Signal::Offer { .. } | Signal::Answer { .. } | Signal::IceCandidate { .. })
+    matches!(
+        s,
+        Signal::Offer { .. } | Signal::Answer { .. } | Signal::IceCandidate { .. }
+    )
 }
 
 impl CallMachine {
@@ -191,7 +276,15 @@ impl CallMachine {
     }
 
     pub fn with_timeouts(me: NxId, my_name: impl Into<String>, timeouts: Timeouts) -> Self {
-        Self { me, my_name: my_name.into(), state: CallState::Idle, call: None, recent_rooms: VecDeque::new(), dropped_stale: 0, timeouts }
+        Self {
+            me,
+            my_name: my_name.into(),
+            state: CallState::Idle,
+            call: None,
+            recent_rooms: VecDeque::new(),
+            dropped_stale: 0,
+            timeouts,
+        }
     }
 
     pub fn state(&self) -> CallState {
@@ -214,7 +307,10 @@ impl CallMachine {
     /// The earliest moment `on_timeout` has work to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         let c = self.call.as_ref()?;
-        [c.ring_deadline, c.connect_deadline, c.recover_deadline].into_iter().flatten().min()
+        [c.ring_deadline, c.connect_deadline, c.recover_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn set_state(&mut self, s: CallState, out: &mut Vec<Action>) {
@@ -225,11 +321,25 @@ impl CallMachine {
     }
 
     fn call_end(&self, c: &Call, reason: EndReason) -> Action {
-        Action::Send { to: c.peer.clone(), signal: Signal::CallEnd { room_id: c.room.clone(), timestamp: now_ms(), reason: Some(reason) } }
+        Action::Send {
+            to: c.peer.clone(),
+            signal: Signal::CallEnd {
+                room_id: c.room.clone(),
+                timestamp: now_ms(),
+                reason: Some(reason),
+            },
+        }
     }
 
     /// Ends the current call: analytics once, events, back to idle.
-    fn finish(&mut self, outcome: Outcome, reason: &str, ended_by: &str, now: Instant, out: &mut Vec<Action>) {
+    fn finish(
+        &mut self,
+        outcome: Outcome,
+        reason: &str,
+        ended_by: &str,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         let Some(c) = self.call.take() else { return };
         if c.media_started {
             out.push(Action::StopMedia);
@@ -239,7 +349,10 @@ impl CallMachine {
             _ => 0,
         };
         if c.role == Role::Callee && !c.accepted {
-            out.push(Action::Emit(CallEvent::IncomingWithdrawn { room: c.room.clone(), outcome }));
+            out.push(Action::Emit(CallEvent::IncomingWithdrawn {
+                room: c.room.clone(),
+                outcome,
+            }));
         }
         out.push(Action::RecordAnalytics {
             room: c.room.clone(),
@@ -250,7 +363,12 @@ impl CallMachine {
                 "ended_by": ended_by, "role": c.role, "reason": reason, "peer": c.peer.to_string(), "is_group": false,
             }),
         });
-        out.push(Action::Emit(CallEvent::CallEnded { room: c.room.clone(), outcome, reason: reason.to_string(), duration_seconds: duration }));
+        out.push(Action::Emit(CallEvent::CallEnded {
+            room: c.room.clone(),
+            outcome,
+            reason: reason.to_string(),
+            duration_seconds: duration,
+        }));
         self.remember(&c.room);
         self.set_state(CallState::Ended, out);
         self.set_state(CallState::Idle, out);
@@ -267,26 +385,51 @@ impl CallMachine {
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         match input {
-            Input::Dial { to, room, audio, video } => self.dial(to, room, audio, video, now, &mut out),
+            Input::Dial {
+                to,
+                room,
+                audio,
+                video,
+            } => self.dial(to, room, audio, video, now, &mut out),
             Input::DialFailed { message } => {
-                if self.call.as_ref().is_some_and(|c| c.role == Role::Caller && !c.accepted) {
-                    out.push(Action::Emit(CallEvent::Error { message: message.clone() }));
+                if self
+                    .call
+                    .as_ref()
+                    .is_some_and(|c| c.role == Role::Caller && !c.accepted)
+                {
+                    out.push(Action::Emit(CallEvent::Error {
+                        message: message.clone(),
+                    }));
                     self.finish(Outcome::Failed, &message, "local", now, &mut out);
                 }
             }
             Input::Accept { audio, video } => self.accept(audio, video, now, &mut out),
             Input::Reject => {
-                if let Some(c) = self.call.as_ref().filter(|c| c.role == Role::Callee && !c.accepted) {
+                if let Some(c) = self
+                    .call
+                    .as_ref()
+                    .filter(|c| c.role == Role::Callee && !c.accepted)
+                {
                     out.push(Action::Send {
                         to: c.peer.clone(),
-                        signal: Signal::CallResponse { room_id: c.room.clone(), accepted: false, timestamp: now_ms() },
+                        signal: Signal::CallResponse {
+                            room_id: c.room.clone(),
+                            accepted: false,
+                            timestamp: now_ms(),
+                        },
                     });
-                    out.push(Action::DeclineOverRest { room: c.room.clone() });
+                    out.push(Action::DeclineOverRest {
+                        room: c.room.clone(),
+                    });
                     self.finish(Outcome::Declined, "declined", "callee", now, &mut out);
                 }
             }
             Input::Hangup => self.hangup(now, &mut out),
-            Input::Signal { from, signal, delayed } => self.signal(from, signal, delayed, now, &mut out),
+            Input::Signal {
+                from,
+                signal,
+                delayed,
+            } => self.signal(from, signal, delayed, now, &mut out),
             Input::MediaConnected => {
                 if let Some(c) = self.call.as_mut() {
                     c.connect_deadline = None;
@@ -315,7 +458,9 @@ impl CallMachine {
             }
             Input::MediaError { message } => {
                 if self.call.is_some() {
-                    out.push(Action::Emit(CallEvent::Error { message: message.clone() }));
+                    out.push(Action::Emit(CallEvent::Error {
+                        message: message.clone(),
+                    }));
                     if let Some(c) = &self.call {
                         out.push(self.call_end(c, EndReason::Failed));
                     }
@@ -326,22 +471,49 @@ impl CallMachine {
         out
     }
 
-    fn dial(&mut self, to: NxId, room: String, audio: bool, video: bool, now: Instant, out: &mut Vec<Action>) {
+    fn dial(
+        &mut self,
+        to: NxId,
+        room: String,
+        audio: bool,
+        video: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         if self.call.is_some() {
-            out.push(Action::Emit(CallEvent::Error { message: "already in a call".into() }));
+            out.push(Action::Emit(CallEvent::Error {
+                message: "already in a call".into(),
+            }));
             return;
         }
         if to == self.me {
-            out.push(Action::Emit(CallEvent::Error { message: "you cannot call yourself".into() }));
+            out.push(Action::Emit(CallEvent::Error {
+                message: "you cannot call yourself".into(),
+            }));
             return;
         }
-        let call_type = if video { CallType::Video } else { CallType::Audio };
-        let mut call = Call::ringing(room.clone(), to.clone(), to.local().to_string(), call_type, Role::Caller, now + self.timeouts.ring);
+        let call_type = if video {
+            CallType::Video
+        } else {
+            CallType::Audio
+        };
+        let mut call = Call::ringing(
+            room.clone(),
+            to.clone(),
+            to.local().to_string(),
+            call_type,
+            Role::Caller,
+            now + self.timeouts.ring,
+        );
         call.audio = audio;
         call.video = video;
         self.call = Some(call);
         self.set_state(CallState::Calling, out);
-        out.push(Action::RegisterCall { to: to.clone(), room: room.clone(), call_type });
+        out.push(Action::RegisterCall {
+            to: to.clone(),
+            room: room.clone(),
+            call_type,
+        });
         out.push(Action::Send {
             to,
             signal: Signal::CallInvitation {
@@ -356,8 +528,14 @@ impl CallMachine {
     }
 
     fn accept(&mut self, audio: bool, video: bool, now: Instant, out: &mut Vec<Action>) {
-        let Some(c) = self.call.as_mut().filter(|c| c.role == Role::Callee && !c.accepted) else {
-            out.push(Action::Emit(CallEvent::Error { message: "no incoming call to accept".into() }));
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.role == Role::Callee && !c.accepted)
+        else {
+            out.push(Action::Emit(CallEvent::Error {
+                message: "no incoming call to accept".into(),
+            }));
             return;
         };
         c.accepted = true;
@@ -367,11 +545,28 @@ impl CallMachine {
         c.connect_deadline = Some(now + self.timeouts.connect);
         c.media_started = true;
         let (room, peer) = (c.room.clone(), c.peer.clone());
-        let start = Action::StartMedia { role: Role::Callee, room: room.clone(), peer: peer.clone(), audio: c.audio, video: c.video };
+        let start = Action::StartMedia {
+            role: Role::Callee,
+            room: room.clone(),
+            peer: peer.clone(),
+            audio: c.audio,
+            video: c.video,
+        };
         let early = std::mem::take(&mut c.early);
-        out.push(Action::Send { to: peer, signal: Signal::CallResponse { room_id: room, accepted: true, timestamp: now_ms() } });
+        out.push(Action::Send {
+            to: peer,
+            signal: Signal::CallResponse {
+                room_id: room,
+                accepted: true,
+                timestamp: now_ms(),
+            },
+        });
         out.push(start);
-        out.extend(early.into_iter().map(|signal| Action::ApplyRemote { signal }));
+        out.extend(
+            early
+                .into_iter()
+                .map(|signal| Action::ApplyRemote { signal }),
+        );
         self.set_state(CallState::Calling, out);
     }
 
@@ -383,12 +578,26 @@ impl CallMachine {
             }
             (Role::Caller, false, _) => {
                 out.push(self.call_end(&c, EndReason::Cancelled));
-                self.finish(Outcome::Cancelled, "cancelled by caller", "caller", now, out);
+                self.finish(
+                    Outcome::Cancelled,
+                    "cancelled by caller",
+                    "caller",
+                    now,
+                    out,
+                );
             }
             (role, true, connected) => {
                 out.push(self.call_end(&c, EndReason::Hangup));
-                let outcome = if connected { Outcome::Ended } else { Outcome::Cancelled };
-                let by = if role == Role::Caller { "caller" } else { "callee" };
+                let outcome = if connected {
+                    Outcome::Ended
+                } else {
+                    Outcome::Cancelled
+                };
+                let by = if role == Role::Caller {
+                    "caller"
+                } else {
+                    "callee"
+                };
                 self.finish(outcome, "hangup", by, now, out);
             }
         }
@@ -398,8 +607,23 @@ impl CallMachine {
         out.extend(self.handle(input, now));
     }
 
-    fn signal(&mut self, from: NxId, signal: Signal, delayed: bool, now: Instant, out: &mut Vec<Action>) {
-        if let Signal::CallInvitation { room_id, call_type, from_nx_id, from_name, timestamp, .. } = &signal {
+    fn signal(
+        &mut self,
+        from: NxId,
+        signal: Signal,
+        delayed: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if let Signal::CallInvitation {
+            room_id,
+            call_type,
+            from_nx_id,
+            from_name,
+            timestamp,
+            ..
+        } = &signal
+        {
             let age_ms = now_ms().saturating_sub(*timestamp);
             let stale = (delayed || *timestamp > 0) && age_ms > STALE_INVITATION.as_millis() as i64;
             if stale || self.recent_rooms.iter().any(|r| r == room_id) {
@@ -413,20 +637,51 @@ impl CallMachine {
                 }
                 out.push(Action::Send {
                     to: from.clone(),
-                    signal: Signal::CallResponse { room_id: room_id.clone(), accepted: false, timestamp: now_ms() },
+                    signal: Signal::CallResponse {
+                        room_id: room_id.clone(),
+                        accepted: false,
+                        timestamp: now_ms(),
+                    },
                 });
                 out.push(Action::Send {
                     to: from,
-                    signal: Signal::CallEnd { room_id: room_id.clone(), timestamp: now_ms(), reason: Some(EndReason::Busy) },
+                    signal: Signal::CallEnd {
+                        room_id: room_id.clone(),
+                        timestamp: now_ms(),
+                        reason: Some(EndReason::Busy),
+                    },
                 });
                 return;
             }
-            let caller = NxId::parse_jid(from_nx_id).ok().filter(|id| *id == from).unwrap_or_else(|| from.clone());
-            let name = if from_name.trim().is_empty() { caller.local().to_string() } else { from_name.clone() };
-            let call_type = if call_type.has_video() { CallType::Video } else { CallType::Audio };
-            self.call = Some(Call::ringing(room_id.clone(), caller.clone(), name.clone(), call_type, Role::Callee, now + self.timeouts.ring));
+            let caller = NxId::parse_jid(from_nx_id)
+                .ok()
+                .filter(|id| *id == from)
+                .unwrap_or_else(|| from.clone());
+            let name = if from_name.trim().is_empty() {
+                caller.local().to_string()
+            } else {
+                from_name.clone()
+            };
+            let call_type = if call_type.has_video() {
+                CallType::Video
+            } else {
+                CallType::Audio
+            };
+            self.call = Some(Call::ringing(
+                room_id.clone(),
+                caller.clone(),
+                name.clone(),
+                call_type,
+                Role::Callee,
+                now + self.timeouts.ring,
+            ));
             self.set_state(CallState::Incoming, out);
-            out.push(Action::Emit(CallEvent::IncomingCall { room: room_id.clone(), caller_name: name, caller: caller.to_string(), call_type }));
+            out.push(Action::Emit(CallEvent::IncomingCall {
+                room: room_id.clone(),
+                caller_name: name,
+                caller: caller.to_string(),
+                call_type,
+            }));
             return;
         }
         let Some(c) = self.call.as_mut() else {
@@ -439,23 +694,42 @@ impl CallMachine {
             return;
         }
         match signal {
-            Signal::CallResponse { accepted: true, .. } | Signal::CallAccepted { .. } if c.role == Role::Caller && !c.accepted => {
+            Signal::CallResponse { accepted: true, .. } | Signal::CallAccepted { .. }
+                if c.role == Role::Caller && !c.accepted =>
+            {
                 c.accepted = true;
                 c.ring_deadline = None;
                 c.connect_deadline = Some(now + self.timeouts.connect);
                 c.media_started = true;
-                let (role, room, peer, audio, video) = (c.role, c.room.clone(), c.peer.clone(), c.audio, c.video);
+                let (role, room, peer, audio, video) =
+                    (c.role, c.room.clone(), c.peer.clone(), c.audio, c.video);
                 let early = std::mem::take(&mut c.early);
-                out.push(Action::StartMedia { role, room, peer, audio, video });
-                out.extend(early.into_iter().map(|signal| Action::ApplyRemote { signal }));
+                out.push(Action::StartMedia {
+                    role,
+                    room,
+                    peer,
+                    audio,
+                    video,
+                });
+                out.extend(
+                    early
+                        .into_iter()
+                        .map(|signal| Action::ApplyRemote { signal }),
+                );
             }
-            Signal::CallResponse { accepted: false, .. } if c.role == Role::Caller && !c.accepted => {
+            Signal::CallResponse {
+                accepted: false, ..
+            } if c.role == Role::Caller && !c.accepted => {
                 self.finish(Outcome::Declined, "declined", "callee", now, out);
             }
             Signal::CallEnd { reason, .. } => {
                 let (outcome, why) = match (c.accepted, c.role, reason) {
-                    (_, Role::Caller, Some(EndReason::Busy)) if !c.accepted => (Outcome::Busy, "busy"),
-                    (false, Role::Callee, Some(EndReason::Timeout)) => (Outcome::Missed, "no answer"),
+                    (_, Role::Caller, Some(EndReason::Busy)) if !c.accepted => {
+                        (Outcome::Busy, "busy")
+                    }
+                    (false, Role::Callee, Some(EndReason::Timeout)) => {
+                        (Outcome::Missed, "no answer")
+                    }
                     (false, Role::Callee, _) => (Outcome::Cancelled, "cancelled by caller"),
                     (false, Role::Caller, _) => (Outcome::Declined, "declined"),
                     (true, _, Some(EndReason::Failed)) => (Outcome::Failed, "peer failed"),
@@ -480,16 +754,28 @@ impl CallMachine {
     /// Fires whatever deadlines have passed.
     pub fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
-        let Some(c) = self.call.clone() else { return out };
+        let Some(c) = self.call.clone() else {
+            return out;
+        };
         if c.ring_deadline.is_some_and(|d| now >= d) {
             if c.role == Role::Caller {
                 out.push(self.call_end(&c, EndReason::Timeout));
             }
             self.finish(Outcome::Missed, "no answer", "timeout", now, &mut out);
-        } else if c.connect_deadline.is_some_and(|d| now >= d) || c.recover_deadline.is_some_and(|d| now >= d) {
-            out.push(Action::Emit(CallEvent::Error { message: "could not establish media with the other side".into() }));
+        } else if c.connect_deadline.is_some_and(|d| now >= d)
+            || c.recover_deadline.is_some_and(|d| now >= d)
+        {
+            out.push(Action::Emit(CallEvent::Error {
+                message: "could not establish media with the other side".into(),
+            }));
             out.push(self.call_end(&c, EndReason::Failed));
-            self.finish(Outcome::Failed, "media connection failed", "timeout", now, &mut out);
+            self.finish(
+                Outcome::Failed,
+                "media connection failed",
+                "timeout",
+                now,
+                &mut out,
+            );
         }
         out
     }

@@ -16,7 +16,8 @@ enum Step {
 }
 
 fn peer() -> impl Strategy<Value = NxId> {
-    prop_oneof![Just("bob@simu.local"), Just("carol@simu.local")].prop_map(|s| NxId::parse_jid(s).expect("jid"))
+    prop_oneof![Just("bob@simu.local"), Just("carol@simu.local")]
+        .prop_map(|s| NxId::parse_jid(s).expect("jid"))
 }
 
 fn room() -> impl Strategy<Value = String> {
@@ -34,27 +35,69 @@ fn signal() -> impl Strategy<Value = Signal> {
             timestamp: t,
             participants: vec![],
         }),
-        (room(), any::<bool>()).prop_map(|(r, a)| Signal::CallResponse { room_id: r, accepted: a, timestamp: 0 }),
-        room().prop_map(|r| Signal::CallAccepted { room_id: r, timestamp: 0 }),
-        room().prop_map(|r| Signal::CallEnd { room_id: r, timestamp: 0, reason: None }),
-        room().prop_map(|r| Signal::Offer { room_id: r, sdp: "v=0".into(), sdp_type: "offer".into() }),
-        room().prop_map(|r| Signal::Answer { room_id: r, sdp: "v=0".into(), sdp_type: "answer".into() }),
-        room().prop_map(|r| Signal::IceCandidate { room_id: r, candidate: "candidate:x".into(), sdp_mid: None, sdp_mline_index: Some(0) }),
+        (room(), any::<bool>()).prop_map(|(r, a)| Signal::CallResponse {
+            room_id: r,
+            accepted: a,
+            timestamp: 0
+        }),
+        room().prop_map(|r| Signal::CallAccepted {
+            room_id: r,
+            timestamp: 0
+        }),
+        room().prop_map(|r| Signal::CallEnd {
+            room_id: r,
+            timestamp: 0,
+            reason: None
+        }),
+        room().prop_map(|r| Signal::Offer {
+            room_id: r,
+            sdp: "v=0".into(),
+            sdp_type: "offer".into()
+        }),
+        room().prop_map(|r| Signal::Answer {
+            room_id: r,
+            sdp: "v=0".into(),
+            sdp_type: "answer".into()
+        }),
+        room().prop_map(|r| Signal::IceCandidate {
+            room_id: r,
+            candidate: "candidate:x".into(),
+            sdp_mid: None,
+            sdp_mline_index: Some(0)
+        }),
         Just(Signal::Unknown),
     ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (peer(), room(), any::<bool>()).prop_map(|(to, room, video)| Step::Input(Input::Dial { to, room, audio: true, video })),
-        Just(Step::Input(Input::DialFailed { message: "x".into() })),
-        any::<bool>().prop_map(|v| Step::Input(Input::Accept { audio: true, video: v })),
+        (peer(), room(), any::<bool>()).prop_map(|(to, room, video)| Step::Input(Input::Dial {
+            to,
+            room,
+            audio: true,
+            video
+        })),
+        Just(Step::Input(Input::DialFailed {
+            message: "x".into()
+        })),
+        any::<bool>().prop_map(|v| Step::Input(Input::Accept {
+            audio: true,
+            video: v
+        })),
         Just(Step::Input(Input::Reject)),
         Just(Step::Input(Input::Hangup)),
-        (peer(), signal(), any::<bool>()).prop_map(|(from, signal, delayed)| Step::Input(Input::Signal { from, signal, delayed })),
+        (peer(), signal(), any::<bool>()).prop_map(|(from, signal, delayed)| Step::Input(
+            Input::Signal {
+                from,
+                signal,
+                delayed
+            }
+        )),
         Just(Step::Input(Input::MediaConnected)),
         Just(Step::Input(Input::MediaFailed { reason: "x".into() })),
-        Just(Step::Input(Input::MediaError { message: "x".into() })),
+        Just(Step::Input(Input::MediaError {
+            message: "x".into()
+        })),
         (0u64..120).prop_map(Step::Wait),
     ]
 }
@@ -71,19 +114,37 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn step(&mut self, before: Option<String>, actions: &[Action], after: Option<&str>) -> Result<(), TestCaseError> {
+    fn step(
+        &mut self,
+        before: Option<String>,
+        actions: &[Action],
+        after: Option<&str>,
+    ) -> Result<(), TestCaseError> {
         for a in actions {
             if let Action::RecordAnalytics { room, .. } = a {
-                let Some((cur, n)) = self.current.as_ref().filter(|(r, _)| Some(r) == before.as_ref()) else {
-                    return Err(TestCaseError::fail(format!("an outcome for {room} with no call under way")));
+                let Some((cur, n)) = self
+                    .current
+                    .as_ref()
+                    .filter(|(r, _)| Some(r) == before.as_ref())
+                else {
+                    return Err(TestCaseError::fail(format!(
+                        "an outcome for {room} with no call under way"
+                    )));
                 };
                 prop_assert_eq!(cur, room);
                 let count = self.outcomes.entry(*n).or_default();
                 *count += 1;
-                prop_assert!(*count <= 1, "two analytics outcomes for one call in {}", room);
+                prop_assert!(
+                    *count <= 1,
+                    "two analytics outcomes for one call in {}",
+                    room
+                );
             }
         }
-        let ended = self.current.as_ref().is_some_and(|(_, n)| self.outcomes.contains_key(n));
+        let ended = self
+            .current
+            .as_ref()
+            .is_some_and(|(_, n)| self.outcomes.contains_key(n));
         match after {
             Some(r) if ended || self.current.as_ref().is_none_or(|(c, _)| c != r) => {
                 self.instances += 1;

@@ -18,7 +18,11 @@ fn analytics(actions: &[Action]) -> Vec<(&'static str, u64)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::RecordAnalytics { status, duration_seconds, .. } => Some((*status, *duration_seconds)),
+            Action::RecordAnalytics {
+                status,
+                duration_seconds,
+                ..
+            } => Some((*status, *duration_seconds)),
             _ => None,
         })
         .collect()
@@ -35,11 +39,22 @@ fn states(actions: &[Action]) -> Vec<CallState> {
 }
 
 fn invitation(room: &str, from: &str) -> Signal {
-    Signal::CallInvitation { room_id: room.into(), call_type: CallType::Video, from_nx_id: from.into(), from_name: "Bob".into(), timestamp: now_ms(), participants: vec![] }
+    Signal::CallInvitation {
+        room_id: room.into(),
+        call_type: CallType::Video,
+        from_nx_id: from.into(),
+        from_name: "Bob".into(),
+        timestamp: now_ms(),
+        participants: vec![],
+    }
 }
 
 fn sig(from: &str, signal: Signal) -> Input {
-    Input::Signal { from: id(from), signal, delayed: false }
+    Input::Signal {
+        from: id(from),
+        signal,
+        delayed: false,
+    }
 }
 
 const ALICE: &str = "alice@x";
@@ -47,9 +62,21 @@ const BOB: &str = "bob@x";
 
 fn dialing(t0: Instant) -> CallMachine {
     let mut m = CallMachine::new(id(ALICE), "Alice");
-    let a = m.handle(Input::Dial { to: id(BOB), room: "call_1".into(), audio: true, video: true }, t0);
+    let a = m.handle(
+        Input::Dial {
+            to: id(BOB),
+            room: "call_1".into(),
+            audio: true,
+            video: true,
+        },
+        t0,
+    );
     assert_eq!(states(&a), [CallState::Calling]);
-    assert!(a.contains(&Action::RegisterCall { to: id(BOB), room: "call_1".into(), call_type: CallType::Video }));
+    assert!(a.contains(&Action::RegisterCall {
+        to: id(BOB),
+        room: "call_1".into(),
+        call_type: CallType::Video
+    }));
     assert_eq!(sends(&a), [(BOB.to_string(), "call_invitation")]);
     m
 }
@@ -58,8 +85,24 @@ fn dialing(t0: Instant) -> CallMachine {
 fn caller_connects_and_records_an_ended_call_with_its_duration() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    let a = m.handle(sig(BOB, Signal::CallResponse { room_id: "call_1".into(), accepted: true, timestamp: 0 }), t0 + Duration::from_secs(3));
-    assert!(matches!(a[0], Action::StartMedia { role: Role::Caller, .. }));
+    let a = m.handle(
+        sig(
+            BOB,
+            Signal::CallResponse {
+                room_id: "call_1".into(),
+                accepted: true,
+                timestamp: 0,
+            },
+        ),
+        t0 + Duration::from_secs(3),
+    );
+    assert!(matches!(
+        a[0],
+        Action::StartMedia {
+            role: Role::Caller,
+            ..
+        }
+    ));
     let a = m.handle(Input::MediaConnected, t0 + Duration::from_secs(4));
     assert_eq!(states(&a), [CallState::Connected]);
     let a = m.handle(Input::Hangup, t0 + Duration::from_secs(46));
@@ -73,7 +116,17 @@ fn caller_connects_and_records_an_ended_call_with_its_duration() {
 fn declined_call_records_declined() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    let a = m.handle(sig(BOB, Signal::CallResponse { room_id: "call_1".into(), accepted: false, timestamp: 0 }), t0);
+    let a = m.handle(
+        sig(
+            BOB,
+            Signal::CallResponse {
+                room_id: "call_1".into(),
+                accepted: false,
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     assert_eq!(analytics(&a), [("declined", 0)]);
     assert_eq!(m.state(), CallState::Idle);
 }
@@ -86,7 +139,16 @@ fn unanswered_call_is_missed_after_sixty_seconds() {
     assert!(m.on_timeout(t0 + Duration::from_secs(59)).is_empty());
     let a = m.on_timeout(t0 + RING_TIMEOUT);
     assert_eq!(sends(&a), [(BOB.to_string(), "call_end")]);
-    assert!(a.iter().any(|x| matches!(x, Action::Send { signal: Signal::CallEnd { reason: Some(EndReason::Timeout), .. }, .. })));
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::Send {
+            signal: Signal::CallEnd {
+                reason: Some(EndReason::Timeout),
+                ..
+            },
+            ..
+        }
+    )));
     assert_eq!(analytics(&a), [("missed", 0)]);
     assert_eq!(m.state(), CallState::Idle);
 }
@@ -98,13 +160,31 @@ fn callee_screen_is_withdrawn_when_the_call_rings_out() {
     let a = m.handle(sig(ALICE, invitation("call_1", ALICE)), t0);
     assert_eq!(states(&a), [CallState::Incoming]);
     assert!(a.iter().any(|x| matches!(x, Action::Emit(CallEvent::IncomingCall { caller_name, .. }) if caller_name == "Bob")));
-    let a = m.handle(sig(ALICE, Signal::CallEnd { room_id: "call_1".into(), timestamp: 0, reason: Some(EndReason::Timeout) }), t0 + RING_TIMEOUT);
-    assert!(a.iter().any(|x| matches!(x, Action::Emit(CallEvent::IncomingWithdrawn { outcome: Outcome::Missed, .. }))));
+    let a = m.handle(
+        sig(
+            ALICE,
+            Signal::CallEnd {
+                room_id: "call_1".into(),
+                timestamp: 0,
+                reason: Some(EndReason::Timeout),
+            },
+        ),
+        t0 + RING_TIMEOUT,
+    );
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::Emit(CallEvent::IncomingWithdrawn {
+            outcome: Outcome::Missed,
+            ..
+        })
+    )));
     assert_eq!(analytics(&a), [("missed", 0)]);
     let mut m = CallMachine::new(id(BOB), "Bob");
     m.handle(sig(ALICE, invitation("call_2", ALICE)), t0);
     let a = m.on_timeout(t0 + RING_TIMEOUT);
-    assert!(a.iter().any(|x| matches!(x, Action::Emit(CallEvent::IncomingWithdrawn { .. }))));
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::Emit(CallEvent::IncomingWithdrawn { .. }))));
     assert!(sends(&a).is_empty(), "callee's own ring-out sends nothing");
 }
 
@@ -120,7 +200,10 @@ fn caller_hanging_up_while_ringing_is_cancelled_on_both_sides() {
         Action::Send { signal, .. } => Some(signal.clone()),
         _ => None,
     });
-    let b = callee.handle(sig(ALICE, end.expect("call_end sent")), t0 + Duration::from_secs(5));
+    let b = callee.handle(
+        sig(ALICE, end.expect("call_end sent")),
+        t0 + Duration::from_secs(5),
+    );
     assert_eq!(analytics(&b), [("cancelled", 0)]);
     assert_eq!(callee.state(), CallState::Idle);
 }
@@ -130,8 +213,23 @@ fn rejects_call_when_busy() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
     let a = m.handle(sig("carol@x", invitation("call_9", "carol@x")), t0);
-    assert_eq!(sends(&a), [("carol@x".to_string(), "call_response"), ("carol@x".to_string(), "call_end")]);
-    assert!(matches!(&a[0], Action::Send { signal: Signal::CallResponse { accepted: false, .. }, .. }));
+    assert_eq!(
+        sends(&a),
+        [
+            ("carol@x".to_string(), "call_response"),
+            ("carol@x".to_string(), "call_end")
+        ]
+    );
+    assert!(matches!(
+        &a[0],
+        Action::Send {
+            signal: Signal::CallResponse {
+                accepted: false,
+                ..
+            },
+            ..
+        }
+    ));
     assert_eq!(m.room(), Some("call_1"), "the current call is untouched");
 }
 
@@ -139,16 +237,64 @@ fn rejects_call_when_busy() {
 fn drops_stale_signals_from_other_rooms_and_replayed_invitations() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    let a = m.handle(sig(BOB, Signal::CallResponse { room_id: "old_room".into(), accepted: true, timestamp: 0 }), t0);
+    let a = m.handle(
+        sig(
+            BOB,
+            Signal::CallResponse {
+                room_id: "old_room".into(),
+                accepted: true,
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     assert!(a.is_empty());
-    let a = m.handle(sig("eve@x", Signal::CallResponse { room_id: "call_1".into(), accepted: true, timestamp: 0 }), t0);
+    let a = m.handle(
+        sig(
+            "eve@x",
+            Signal::CallResponse {
+                room_id: "call_1".into(),
+                accepted: true,
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     assert!(a.is_empty(), "a third party cannot answer our call");
     assert_eq!(m.dropped_stale(), 2);
 
     let mut idle = CallMachine::new(id(BOB), "Bob");
-    assert!(idle.handle(sig(ALICE, Signal::CallEnd { room_id: "x".into(), timestamp: 0, reason: None }), t0).is_empty());
-    let old = Signal::CallInvitation { room_id: "r".into(), call_type: CallType::Audio, from_nx_id: ALICE.into(), from_name: String::new(), timestamp: now_ms() - 120_000, participants: vec![] };
-    assert!(idle.handle(Input::Signal { from: id(ALICE), signal: old, delayed: true }, t0).is_empty());
+    assert!(idle
+        .handle(
+            sig(
+                ALICE,
+                Signal::CallEnd {
+                    room_id: "x".into(),
+                    timestamp: 0,
+                    reason: None
+                }
+            ),
+            t0
+        )
+        .is_empty());
+    let old = Signal::CallInvitation {
+        room_id: "r".into(),
+        call_type: CallType::Audio,
+        from_nx_id: ALICE.into(),
+        from_name: String::new(),
+        timestamp: now_ms() - 120_000,
+        participants: vec![],
+    };
+    assert!(idle
+        .handle(
+            Input::Signal {
+                from: id(ALICE),
+                signal: old,
+                delayed: true
+            },
+            t0
+        )
+        .is_empty());
     assert_eq!(idle.state(), CallState::Idle);
 }
 
@@ -157,10 +303,18 @@ fn duplicate_invitation_for_the_same_room_is_ignored() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id(BOB), "Bob");
     m.handle(sig(ALICE, invitation("call_1", ALICE)), t0);
-    assert!(m.handle(sig(ALICE, invitation("call_1", ALICE)), t0).is_empty());
+    assert!(m
+        .handle(sig(ALICE, invitation("call_1", ALICE)), t0)
+        .is_empty());
     let a = m.handle(Input::Reject, t0);
-    assert!(a.contains(&Action::DeclineOverRest { room: "call_1".into() }));
-    assert!(m.handle(sig(ALICE, invitation("call_1", ALICE)), t0).is_empty(), "an ended room does not ring again");
+    assert!(a.contains(&Action::DeclineOverRest {
+        room: "call_1".into()
+    }));
+    assert!(
+        m.handle(sig(ALICE, invitation("call_1", ALICE)), t0)
+            .is_empty(),
+        "an ended room does not ring again"
+    );
 }
 
 #[test]
@@ -168,14 +322,39 @@ fn callee_accepts_then_applies_early_offer_and_candidates_in_order() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id(BOB), "Bob");
     m.handle(sig(ALICE, invitation("call_1", ALICE)), t0);
-    let offer = Signal::Offer { room_id: "call_1".into(), sdp: "v=0".into(), sdp_type: "offer".into() };
-    let cand = Signal::IceCandidate { room_id: "call_1".into(), candidate: "candidate:1".into(), sdp_mid: Some("0".into()), sdp_mline_index: Some(0) };
+    let offer = Signal::Offer {
+        room_id: "call_1".into(),
+        sdp: "v=0".into(),
+        sdp_type: "offer".into(),
+    };
+    let cand = Signal::IceCandidate {
+        room_id: "call_1".into(),
+        candidate: "candidate:1".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    };
     assert!(m.handle(sig(ALICE, offer.clone()), t0).is_empty());
     assert!(m.handle(sig(ALICE, cand.clone()), t0).is_empty());
-    let a = m.handle(Input::Accept { audio: true, video: false }, t0);
+    let a = m.handle(
+        Input::Accept {
+            audio: true,
+            video: false,
+        },
+        t0,
+    );
     assert_eq!(sends(&a), [(ALICE.to_string(), "call_response")]);
-    let rest: Vec<&Action> = a.iter().skip_while(|x| !matches!(x, Action::StartMedia { .. })).collect();
-    assert!(matches!(rest[0], Action::StartMedia { role: Role::Callee, video: false, .. }));
+    let rest: Vec<&Action> = a
+        .iter()
+        .skip_while(|x| !matches!(x, Action::StartMedia { .. }))
+        .collect();
+    assert!(matches!(
+        rest[0],
+        Action::StartMedia {
+            role: Role::Callee,
+            video: false,
+            ..
+        }
+    ));
     assert_eq!(rest[1], &Action::ApplyRemote { signal: offer });
     assert_eq!(rest[2], &Action::ApplyRemote { signal: cand });
     assert_eq!(m.state(), CallState::Calling);
@@ -185,11 +364,30 @@ fn callee_accepts_then_applies_early_offer_and_candidates_in_order() {
 fn failed_media_restarts_ice_once_then_fails_the_call() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    m.handle(sig(BOB, Signal::CallAccepted { room_id: "call_1".into(), timestamp: 0 }), t0);
+    m.handle(
+        sig(
+            BOB,
+            Signal::CallAccepted {
+                room_id: "call_1".into(),
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     m.handle(Input::MediaConnected, t0);
-    let a = m.handle(Input::MediaFailed { reason: "ice failed".into() }, t0 + Duration::from_secs(10));
+    let a = m.handle(
+        Input::MediaFailed {
+            reason: "ice failed".into(),
+        },
+        t0 + Duration::from_secs(10),
+    );
     assert!(a.contains(&Action::RestartIce));
-    let a = m.handle(Input::MediaFailed { reason: "ice failed".into() }, t0 + Duration::from_secs(12));
+    let a = m.handle(
+        Input::MediaFailed {
+            reason: "ice failed".into(),
+        },
+        t0 + Duration::from_secs(12),
+    );
     assert!(!a.contains(&Action::RestartIce), "only one restart");
     let a = m.on_timeout(t0 + Duration::from_secs(10) + RECOVER_TIMEOUT);
     assert_eq!(analytics(&a), [("failed", 0)]);
@@ -200,9 +398,23 @@ fn failed_media_restarts_ice_once_then_fails_the_call() {
 fn recovery_clears_the_failure_deadline() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    m.handle(sig(BOB, Signal::CallAccepted { room_id: "call_1".into(), timestamp: 0 }), t0);
+    m.handle(
+        sig(
+            BOB,
+            Signal::CallAccepted {
+                room_id: "call_1".into(),
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     m.handle(Input::MediaConnected, t0);
-    m.handle(Input::MediaFailed { reason: "ice failed".into() }, t0);
+    m.handle(
+        Input::MediaFailed {
+            reason: "ice failed".into(),
+        },
+        t0,
+    );
     m.handle(Input::MediaConnected, t0 + Duration::from_secs(2));
     assert_eq!(m.next_deadline(), None);
     assert_eq!(m.state(), CallState::Connected);
@@ -212,7 +424,16 @@ fn recovery_clears_the_failure_deadline() {
 fn media_that_never_connects_fails_the_call() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    m.handle(sig(BOB, Signal::CallAccepted { room_id: "call_1".into(), timestamp: 0 }), t0);
+    m.handle(
+        sig(
+            BOB,
+            Signal::CallAccepted {
+                room_id: "call_1".into(),
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     let a = m.on_timeout(t0 + CONNECT_TIMEOUT);
     assert_eq!(analytics(&a), [("failed", 0)]);
 }
@@ -221,19 +442,57 @@ fn media_that_never_connects_fails_the_call() {
 fn busy_reply_ends_the_callers_attempt_as_declined() {
     let t0 = Instant::now();
     let mut m = dialing(t0);
-    let a = m.handle(sig(BOB, Signal::CallResponse { room_id: "call_1".into(), accepted: false, timestamp: 0 }), t0);
+    let a = m.handle(
+        sig(
+            BOB,
+            Signal::CallResponse {
+                room_id: "call_1".into(),
+                accepted: false,
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
     assert_eq!(analytics(&a), [("declined", 0)]);
-    assert!(m.handle(sig(BOB, Signal::CallEnd { room_id: "call_1".into(), timestamp: 0, reason: Some(EndReason::Busy) }), t0).is_empty());
+    assert!(m
+        .handle(
+            sig(
+                BOB,
+                Signal::CallEnd {
+                    room_id: "call_1".into(),
+                    timestamp: 0,
+                    reason: Some(EndReason::Busy)
+                }
+            ),
+            t0
+        )
+        .is_empty());
 }
 
 #[test]
 fn cannot_call_yourself_or_dial_twice() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id(ALICE), "Alice");
-    let a = m.handle(Input::Dial { to: id(ALICE), room: "r".into(), audio: true, video: false }, t0);
+    let a = m.handle(
+        Input::Dial {
+            to: id(ALICE),
+            room: "r".into(),
+            audio: true,
+            video: false,
+        },
+        t0,
+    );
     assert!(matches!(a[0], Action::Emit(CallEvent::Error { .. })));
     let mut m = dialing(t0);
-    let a = m.handle(Input::Dial { to: id("carol@x"), room: "r2".into(), audio: true, video: false }, t0);
+    let a = m.handle(
+        Input::Dial {
+            to: id("carol@x"),
+            room: "r2".into(),
+            audio: true,
+            video: false,
+        },
+        t0,
+    );
     assert!(matches!(a[0], Action::Emit(CallEvent::Error { .. })));
     assert_eq!(m.room(), Some("call_1"));
 }

@@ -62,8 +62,15 @@ impl MediaFactory {
     /// The synthetic camera (1280x720 stamped pattern) and a 440 Hz tone.
     pub fn synthetic() -> Self {
         Self {
-            video: vec![("Synthetic test pattern".into(), Arc::new(|| Box::new(media::pattern::TestPattern::new(1280, 720)) as Box<dyn VideoSource>))],
-            audio: Arc::new(|| Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>),
+            video: vec![(
+                "Synthetic test pattern".into(),
+                Arc::new(|| {
+                    Box::new(media::pattern::TestPattern::new(1280, 720)) as Box<dyn VideoSource>
+                }),
+            )],
+            audio: Arc::new(|| {
+                Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>
+            }),
             output: None,
             codecs: Vec::new(),
             audio_processing: None,
@@ -78,19 +85,28 @@ impl MediaFactory {
             .into_iter()
             .map(|c| {
                 let name = c.name.clone();
-                let open: OpenVideo = Arc::new(move || Box::new(media::camera::CameraSource::open(c.clone(), 1280, 720, 30)) as Box<dyn VideoSource>);
+                let open: OpenVideo = Arc::new(move || {
+                    Box::new(media::camera::CameraSource::open(c.clone(), 1280, 720, 30))
+                        as Box<dyn VideoSource>
+                });
                 (name, open)
             })
             .collect();
         let synthetic = Self::synthetic();
         Self {
-            video: if cameras.is_empty() { synthetic.video.clone() } else { cameras },
+            video: if cameras.is_empty() {
+                synthetic.video.clone()
+            } else {
+                cameras
+            },
             audio: Arc::new(move || {
                 let name = microphone.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 Box::new(media::devices::LazyMicrophone::new(name)) as Box<dyn AudioSource>
             }),
             output: Some(Arc::new(|name: Option<&str>| {
-                media::devices::Speaker::open(name).map(|s| Box::new(s) as Box<dyn media::AudioSink>).map_err(|e| e.to_string())
+                media::devices::Speaker::open(name)
+                    .map(|s| Box::new(s) as Box<dyn media::AudioSink>)
+                    .map_err(|e| e.to_string())
             })),
             audio_processing: Some(media::apm::ApmSettings::default()),
             ..synthetic
@@ -116,8 +132,16 @@ pub struct CallConfig {
 }
 
 enum Cmd {
-    Dial { to: String, audio: bool, video: bool, reply: oneshot::Sender<Result<String, CallError>> },
-    Accept { audio: bool, video: bool },
+    Dial {
+        to: String,
+        audio: bool,
+        video: bool,
+        reply: oneshot::Sender<Result<String, CallError>>,
+    },
+    Accept {
+        audio: bool,
+        video: bool,
+    },
     Reject,
     End,
     AudioEnabled(bool),
@@ -127,7 +151,10 @@ enum Cmd {
     SwitchCamera(oneshot::Sender<Result<String, CallError>>),
     SelectCamera(String, oneshot::Sender<Result<String, CallError>>),
     Preview(bool, oneshot::Sender<Result<String, CallError>>),
-    Quality(Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>, oneshot::Sender<Result<Quality, CallError>>),
+    Quality(
+        Box<dyn FnOnce(Quality) -> Result<Quality, QualityError> + Send>,
+        oneshot::Sender<Result<Quality, CallError>>,
+    ),
     Stats(Option<Duration>),
     DropSignaling,
     RestartIce,
@@ -164,9 +191,31 @@ impl CallManager {
         let counters = Arc::new(RecvCounters::default());
         let jid = cfg.jid.clone();
         let camera_names = cfg.media.video.iter().map(|(n, _)| n.clone()).collect();
-        let driver = Driver::new(cfg, events.clone(), state_tx, sig_tx, stats_tx, stats_stream.clone(), local_video.clone(), remote_video.clone(), counters.clone());
+        let driver = Driver::new(
+            cfg,
+            events.clone(),
+            state_tx,
+            sig_tx,
+            stats_tx,
+            stats_stream.clone(),
+            local_video.clone(),
+            remote_video.clone(),
+            counters.clone(),
+        );
         tokio::spawn(driver.run(cmd_rx));
-        Self { cmd: cmd_tx, events, state: state_rx, signaling: sig_rx, latest_stats: stats_rx, stats_stream, local_video, remote_video, counters, jid, camera_names }
+        Self {
+            cmd: cmd_tx,
+            events,
+            state: state_rx,
+            signaling: sig_rx,
+            latest_stats: stats_rx,
+            stats_stream,
+            local_video,
+            remote_video,
+            counters,
+            jid,
+            camera_names,
+        }
     }
 
     async fn send(&self, c: Cmd) -> Result<(), CallError> {
@@ -174,9 +223,20 @@ impl CallManager {
     }
 
     /// Calls `to` (a number, username or NX ID); returns the room.
-    pub async fn initiate_call(&self, to: &str, audio: bool, video: bool) -> Result<String, CallError> {
+    pub async fn initiate_call(
+        &self,
+        to: &str,
+        audio: bool,
+        video: bool,
+    ) -> Result<String, CallError> {
         let (tx, rx) = oneshot::channel();
-        self.send(Cmd::Dial { to: to.to_string(), audio, video, reply: tx }).await?;
+        self.send(Cmd::Dial {
+            to: to.to_string(),
+            audio,
+            video,
+            reply: tx,
+        })
+        .await?;
         rx.await.map_err(|_| CallError::Stopped)?
     }
 
@@ -211,7 +271,10 @@ impl CallManager {
     }
 
     /// The video codecs to offer, most preferred first (empty: Simu's default); from the next call.
-    pub async fn set_video_codecs(&self, codecs: Vec<media::codec::VideoCodec>) -> Result<(), CallError> {
+    pub async fn set_video_codecs(
+        &self,
+        codecs: Vec<media::codec::VideoCodec>,
+    ) -> Result<(), CallError> {
         self.send(Cmd::VideoCodecs(codecs)).await
     }
 
@@ -247,15 +310,24 @@ impl CallManager {
         self.camera_names.clone()
     }
 
-    async fn change_quality(&self, f: impl FnOnce(Quality) -> Result<Quality, QualityError> + Send + 'static) -> Result<Quality, CallError> {
+    async fn change_quality(
+        &self,
+        f: impl FnOnce(Quality) -> Result<Quality, QualityError> + Send + 'static,
+    ) -> Result<Quality, CallError> {
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Quality(Box::new(f), tx)).await?;
         rx.await.map_err(|_| CallError::Stopped)?
     }
 
     /// Resolution and frame rate, applied to the live call.
-    pub async fn set_video_quality(&self, width: u32, height: u32, fps: u32) -> Result<Quality, CallError> {
-        self.change_quality(move |q| q.with_video(width, height, fps)).await
+    pub async fn set_video_quality(
+        &self,
+        width: u32,
+        height: u32,
+        fps: u32,
+    ) -> Result<Quality, CallError> {
+        self.change_quality(move |q| q.with_video(width, height, fps))
+            .await
     }
 
     pub async fn set_audio_bitrate(&self, kbps: u32) -> Result<Quality, CallError> {
@@ -273,7 +345,8 @@ impl CallManager {
 
     /// Samples statistics every `interval` (the SDK uses 2 s).
     pub async fn start_stats_collection(&self, interval: Duration) -> Result<(), CallError> {
-        self.send(Cmd::Stats(Some(interval.max(Duration::from_millis(100))))).await
+        self.send(Cmd::Stats(Some(interval.max(Duration::from_millis(100)))))
+            .await
     }
 
     pub async fn stop_stats_collection(&self) -> Result<(), CallError> {
@@ -390,10 +463,19 @@ impl Driver {
         remote_video: Arc<FrameSink>,
         counters: Arc<RecvCounters>,
     ) -> Self {
-        let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(cfg.nxws.clone(), cfg.jid.clone(), cfg.token.clone()));
-        let (analytics, analytics_task) = AnalyticsQueue::start(cfg.rest.clone(), cfg.analytics_dir.clone());
+        let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(
+            cfg.nxws.clone(),
+            cfg.jid.clone(),
+            cfg.token.clone(),
+        ));
+        let (analytics, analytics_task) =
+            AnalyticsQueue::start(cfg.rest.clone(), cfg.analytics_dir.clone());
         Self {
-            machine: CallMachine::with_timeouts(cfg.jid.clone(), cfg.display_name.clone(), cfg.timeouts),
+            machine: CallMachine::with_timeouts(
+                cfg.jid.clone(),
+                cfg.display_name.clone(),
+                cfg.timeouts,
+            ),
             quality: cfg.quality,
             cfg,
             events,
@@ -528,7 +610,12 @@ impl Driver {
     async fn command(&mut self, cmd: Cmd) {
         let now = Instant::now();
         match cmd {
-            Cmd::Dial { to, audio, video, reply } => {
+            Cmd::Dial {
+                to,
+                audio,
+                video,
+                reply,
+            } => {
                 let to = match NxId::normalize(&to, Some(self.cfg.jid.domain())) {
                     Ok(id) => id,
                     Err(e) => {
@@ -543,7 +630,15 @@ impl Driver {
                 let room = format!("call_{}", nx::signal::now_ms());
                 self.audio_on = audio;
                 self.video_on = video;
-                let actions = self.machine.handle(Input::Dial { to, room: room.clone(), audio, video }, now);
+                let actions = self.machine.handle(
+                    Input::Dial {
+                        to,
+                        room: room.clone(),
+                        audio,
+                        video,
+                    },
+                    now,
+                );
                 let _ = reply.send(Ok(room));
                 self.execute(actions).await;
             }
@@ -588,12 +683,20 @@ impl Driver {
             Cmd::Preview(on, reply) => {
                 self.stop_preview();
                 let Some((name, make)) = self.cfg.media.video.get(self.camera) else {
-                    let _ = reply.send(if on { Err(CallError::NoCamera) } else { Ok(String::new()) });
+                    let _ = reply.send(if on {
+                        Err(CallError::NoCamera)
+                    } else {
+                        Ok(String::new())
+                    });
                     return;
                 };
                 if on && self.session.is_none() {
                     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                    if let Err(e) = crate::pipeline::spawn_preview(make(), self.local_video.clone(), stop.clone()) {
+                    if let Err(e) = crate::pipeline::spawn_preview(
+                        make(),
+                        self.local_video.clone(),
+                        stop.clone(),
+                    ) {
                         let _ = reply.send(Err(CallError::Media(e.to_string())));
                         return;
                     }
@@ -648,8 +751,15 @@ impl Driver {
                 tracing::debug!(%jid, "signaling online");
                 let _ = self.sig_tx.send(true);
             }
-            XmppEvent::Message { from, body, delayed, .. } => {
-                let Ok(from) = NxId::parse_jid(&from) else { return };
+            XmppEvent::Message {
+                from,
+                body,
+                delayed,
+                ..
+            } => {
+                let Ok(from) = NxId::parse_jid(&from) else {
+                    return;
+                };
                 let signal = match Signal::parse(&body) {
                     Ok(Signal::Unknown) => {
                         tracing::debug!(%from, "ignoring unknown signaling message type");
@@ -665,10 +775,19 @@ impl Driver {
                         return;
                     }
                 };
-                let actions = self.machine.handle(Input::Signal { from, signal, delayed }, Instant::now());
+                let actions = self.machine.handle(
+                    Input::Signal {
+                        from,
+                        signal,
+                        delayed,
+                    },
+                    Instant::now(),
+                );
                 self.execute(actions).await;
             }
-            XmppEvent::Bounce { from, condition, .. } => {
+            XmppEvent::Bounce {
+                from, condition, ..
+            } => {
                 tracing::info!(%from, %condition, "signaling message bounced");
             }
             XmppEvent::Offline { reason, retry_in } => {
@@ -677,8 +796,13 @@ impl Driver {
             }
             XmppEvent::Failed(reason) => {
                 let _ = self.sig_tx.send(false);
-                self.emit(CallEvent::Error { message: format!("signaling: {reason}") });
-                self.restart_signaling(reason.contains("expired") || reason.contains("invalid token")).await;
+                self.emit(CallEvent::Error {
+                    message: format!("signaling: {reason}"),
+                });
+                self.restart_signaling(
+                    reason.contains("expired") || reason.contains("invalid token"),
+                )
+                .await;
             }
             XmppEvent::Closed => {}
         }
@@ -687,7 +811,10 @@ impl Driver {
     /// Restarts signaling after a final failure, refreshing the NX token, at most once a
     /// minute; a restart asked for sooner is scheduled for when the minute is up.
     async fn restart_signaling(&mut self, refresh: bool) {
-        if let Some(t) = self.last_token_refresh.filter(|t| t.elapsed() < SIGNALING_RESTART_GAP) {
+        if let Some(t) = self
+            .last_token_refresh
+            .filter(|t| t.elapsed() < SIGNALING_RESTART_GAP)
+        {
             let (parked_tx, parked_rx) = mpsc::channel(1);
             self.xmpp_rx = parked_rx;
             self.parked_tx = Some(parked_tx);
@@ -702,14 +829,20 @@ impl Driver {
             match self.cfg.rest.refresh_nx_token().await {
                 Ok(r) => token = r.token,
                 Err(e) => {
-                    self.emit(CallEvent::Error { message: format!("cannot refresh the signaling token: {e}") });
+                    self.emit(CallEvent::Error {
+                        message: format!("cannot refresh the signaling token: {e}"),
+                    });
                     return;
                 }
             }
         }
         self.cfg.token = token.clone();
         self.xmpp_task.abort();
-        let (h, rx, task) = XmppClient::start(XmppConfig::new(self.cfg.nxws.clone(), self.cfg.jid.clone(), token));
+        let (h, rx, task) = XmppClient::start(XmppConfig::new(
+            self.cfg.nxws.clone(),
+            self.cfg.jid.clone(),
+            token,
+        ));
         self.xmpp = h;
         self.xmpp_rx = rx;
         self.xmpp_task = task;
@@ -719,8 +852,18 @@ impl Driver {
         let now = Instant::now();
         match ev {
             SessionEvent::LocalCandidate(c) => {
-                let (Some(room), Some(peer)) = (self.machine.room().map(str::to_string), self.machine.peer().cloned()) else { return };
-                let signal = Signal::IceCandidate { room_id: room, candidate: c.candidate, sdp_mid: c.sdp_mid, sdp_mline_index: c.sdp_mline_index };
+                let (Some(room), Some(peer)) = (
+                    self.machine.room().map(str::to_string),
+                    self.machine.peer().cloned(),
+                ) else {
+                    return;
+                };
+                let signal = Signal::IceCandidate {
+                    room_id: room,
+                    candidate: c.candidate,
+                    sdp_mid: c.sdp_mid,
+                    sdp_mline_index: c.sdp_mline_index,
+                };
                 self.send_signal(&peer, &signal).await;
             }
             SessionEvent::MediaFlowing => {
@@ -733,15 +876,33 @@ impl Driver {
             }
             SessionEvent::Disconnected => {
                 if let Some(room) = self.machine.room() {
-                    self.emit(CallEvent::Reconnecting { room: room.to_string() });
+                    self.emit(CallEvent::Reconnecting {
+                        room: room.to_string(),
+                    });
                 }
             }
-            SessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable { kind: kind.to_string() }),
+            SessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
+                kind: kind.to_string(),
+            }),
             SessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
             SessionEvent::CameraLost(message) => {
-                let lost = self.cfg.media.video.get(self.camera).map(|(n, _)| n.clone()).unwrap_or_default();
-                let now_using = if self.cfg.media.video.len() > 1 { self.use_camera((self.camera + 1) % self.cfg.media.video.len()) } else { None };
-                self.emit(CallEvent::CameraLost { camera: lost, now_using, message });
+                let lost = self
+                    .cfg
+                    .media
+                    .video
+                    .get(self.camera)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_default();
+                let now_using = if self.cfg.media.video.len() > 1 {
+                    self.use_camera((self.camera + 1) % self.cfg.media.video.len())
+                } else {
+                    None
+                };
+                self.emit(CallEvent::CameraLost {
+                    camera: lost,
+                    now_using,
+                    message,
+                });
             }
         }
     }
@@ -769,12 +930,25 @@ impl Driver {
         while let Some(a) = queue.pop_front() {
             match a {
                 Action::Send { to, signal } => self.send_signal(&to, &signal).await,
-                Action::RegisterCall { to, room, call_type } => {
-                    let res = self.cfg.rest.start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str())).await;
+                Action::RegisterCall {
+                    to,
+                    room,
+                    call_type,
+                } => {
+                    let res = self
+                        .cfg
+                        .rest
+                        .start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str()))
+                        .await;
                     if let Err(e) = res {
                         tracing::info!(error = %e, "call registration failed");
                         queue.clear();
-                        queue.extend(self.machine.handle(Input::DialFailed { message: e.to_string() }, Instant::now()));
+                        queue.extend(self.machine.handle(
+                            Input::DialFailed {
+                                message: e.to_string(),
+                            },
+                            Instant::now(),
+                        ));
                     }
                 }
                 Action::DeclineOverRest { room } => {
@@ -785,10 +959,21 @@ impl Driver {
                         }
                     });
                 }
-                Action::StartMedia { role, room, peer, audio, video } => {
+                Action::StartMedia {
+                    role,
+                    room,
+                    peer,
+                    audio,
+                    video,
+                } => {
                     if let Err(e) = self.start_media(role, audio, video).await {
                         tracing::warn!(error = %e, "media start failed");
-                        queue.extend(self.machine.handle(Input::MediaError { message: format!("cannot start media: {e}") }, Instant::now()));
+                        queue.extend(self.machine.handle(
+                            Input::MediaError {
+                                message: format!("cannot start media: {e}"),
+                            },
+                            Instant::now(),
+                        ));
                         continue;
                     }
                     self.emit(CallEvent::LocalMediaAvailable { audio, video });
@@ -798,7 +983,10 @@ impl Driver {
                 }
                 Action::ApplyRemote { signal } => self.apply_remote(signal, &mut queue).await,
                 Action::RestartIce => {
-                    if let (Some(room), Some(peer)) = (self.machine.room().map(str::to_string), self.machine.peer().cloned()) {
+                    if let (Some(room), Some(peer)) = (
+                        self.machine.room().map(str::to_string),
+                        self.machine.peer().cloned(),
+                    ) {
                         self.offer(&room, &peer, true, &mut queue).await;
                     }
                 }
@@ -810,43 +998,100 @@ impl Driver {
                     self.role = None;
                 }
                 Action::Emit(e) => self.emit(e),
-                Action::RecordAnalytics { room, call_type, status, duration_seconds, metadata } => {
+                Action::RecordAnalytics {
+                    room,
+                    call_type,
+                    status,
+                    duration_seconds,
+                    metadata,
+                } => {
                     let metadata = match metadata {
                         serde_json::Value::Object(m) => m,
                         _ => serde_json::Map::new(),
                     };
-                    self.analytics.record(AnalyticsRecord { room, call_type: call_type.as_str().into(), status: status.into(), duration_seconds, metadata, record_id: None }).await;
+                    self.analytics
+                        .record(AnalyticsRecord {
+                            room,
+                            call_type: call_type.as_str().into(),
+                            status: status.into(),
+                            duration_seconds,
+                            metadata,
+                            record_id: None,
+                        })
+                        .await;
                 }
             }
         }
     }
 
-    async fn offer(&mut self, room: &str, peer: &NxId, restart: bool, queue: &mut std::collections::VecDeque<Action>) {
-        let Some(s) = self.session.as_mut() else { return };
+    async fn offer(
+        &mut self,
+        room: &str,
+        peer: &NxId,
+        restart: bool,
+        queue: &mut std::collections::VecDeque<Action>,
+    ) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
         match s.create_offer(restart).await {
             Ok(sdp) => {
-                let signal = Signal::Offer { room_id: room.to_string(), sdp, sdp_type: "offer".into() };
+                let signal = Signal::Offer {
+                    room_id: room.to_string(),
+                    sdp,
+                    sdp_type: "offer".into(),
+                };
                 self.send_signal(peer, &signal).await;
             }
-            Err(e) => queue.extend(self.machine.handle(Input::MediaError { message: e.to_string() }, Instant::now())),
+            Err(e) => queue.extend(self.machine.handle(
+                Input::MediaError {
+                    message: e.to_string(),
+                },
+                Instant::now(),
+            )),
         }
     }
 
-    async fn apply_remote(&mut self, signal: Signal, queue: &mut std::collections::VecDeque<Action>) {
-        let (Some(room), Some(peer)) = (self.machine.room().map(str::to_string), self.machine.peer().cloned()) else { return };
-        let Some(s) = self.session.as_mut() else { return };
+    async fn apply_remote(
+        &mut self,
+        signal: Signal,
+        queue: &mut std::collections::VecDeque<Action>,
+    ) {
+        let (Some(room), Some(peer)) = (
+            self.machine.room().map(str::to_string),
+            self.machine.peer().cloned(),
+        ) else {
+            return;
+        };
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
         let res: Result<(), SessionError> = match signal {
             Signal::Offer { sdp, .. } => match s.apply_offer(sdp).await {
                 Ok(answer) => {
-                    let signal = Signal::Answer { room_id: room, sdp: answer, sdp_type: "answer".into() };
+                    let signal = Signal::Answer {
+                        room_id: room,
+                        sdp: answer,
+                        sdp_type: "answer".into(),
+                    };
                     self.send_signal(&peer, &signal).await;
                     Ok(())
                 }
                 Err(e) => Err(e),
             },
             Signal::Answer { sdp, .. } => s.apply_answer(sdp).await,
-            Signal::IceCandidate { candidate, sdp_mid, sdp_mline_index, .. } => {
-                let init = rtc::peer_connection::transport::RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index, ..Default::default() };
+            Signal::IceCandidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+                ..
+            } => {
+                let init = rtc::peer_connection::transport::RTCIceCandidateInit {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                    ..Default::default()
+                };
                 if let Err(e) = s.add_candidate(init).await {
                     tracing::debug!(error = %e, "remote candidate refused");
                 }
@@ -856,43 +1101,82 @@ impl Driver {
         };
         if let Err(e) = res {
             tracing::warn!(error = %e, "remote description refused");
-            queue.extend(self.machine.handle(Input::MediaError { message: e.to_string() }, Instant::now()));
+            queue.extend(self.machine.handle(
+                Input::MediaError {
+                    message: e.to_string(),
+                },
+                Instant::now(),
+            ));
         }
     }
 
-    async fn start_media(&mut self, role: Role, audio: bool, video: bool) -> Result<(), SessionError> {
+    async fn start_media(
+        &mut self,
+        role: Role,
+        audio: bool,
+        video: bool,
+    ) -> Result<(), SessionError> {
         if let Some(old) = self.session.take() {
             old.close().await;
         }
         let mut net = self.cfg.net.clone();
-        match tokio::time::timeout(Duration::from_secs(5), self.cfg.rest.webrtc_credentials()).await {
+        match tokio::time::timeout(Duration::from_secs(5), self.cfg.rest.webrtc_credentials()).await
+        {
             Ok(Ok(c)) => net.ice_servers = c.ice_servers,
-            Ok(Err(e)) => tracing::warn!(error = %e, "no ICE servers from the server; using host candidates only"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "no ICE servers from the server; using host candidates only")
+            }
             Err(_) => tracing::warn!("ICE server request timed out; using host candidates only"),
         }
         self.stop_preview();
         let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
         let video_src = if video {
-            self.cfg.media.video.get(self.camera).map(|(_, make)| make())
+            self.cfg
+                .media
+                .video
+                .get(self.camera)
+                .map(|(_, make)| make())
         } else {
             None
         };
         let local = crate::session::LocalMedia {
-            audio: if audio { Some((self.cfg.media.audio)()) } else { None },
+            audio: if audio {
+                Some((self.cfg.media.audio)())
+            } else {
+                None
+            },
             codecs: self.cfg.media.codecs.clone(),
-            apm: self.cfg.media.audio_processing.filter(|_| audio).map(media::apm::AudioProcessor::new),
+            apm: self
+                .cfg
+                .media
+                .audio_processing
+                .filter(|_| audio)
+                .map(media::apm::AudioProcessor::new),
             video: video_src,
             control,
             preview: self.local_video.clone(),
         };
-        self.output = self.cfg.media.output.clone().map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
-        let remote = RemoteMedia { video: self.remote_video.clone(), counters: self.counters.clone(), output: self.output.clone() };
+        self.output = self
+            .cfg
+            .media
+            .output
+            .clone()
+            .map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
+        let remote = RemoteMedia {
+            video: self.remote_video.clone(),
+            counters: self.counters.clone(),
+            output: self.output.clone(),
+        };
         let (session, rx) = Session::start(&net, local, remote).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);
         // Start at the user's full rate; the controller only backs off on reported loss.
         let start = u64::from(self.quality.video_kbps + self.quality.audio_kbps) * 1000;
-        self.rate = Some(crate::bwe::RateController::new(start, 60_000, start.max(60_000) * 5 / 2));
+        self.rate = Some(crate::bwe::RateController::new(
+            start,
+            60_000,
+            start.max(60_000) * 5 / 2,
+        ));
         self.role = Some(role);
         self.collector = StatsCollector::default();
         Ok(())
@@ -923,7 +1207,11 @@ impl Driver {
             video_codec: s.control().video_codec(),
         };
         let lat = self.counters.latencies_us();
-        let fresh: Vec<u64> = if lat.len() >= self.latency_seen { lat[self.latency_seen.min(lat.len())..].to_vec() } else { lat.clone() };
+        let fresh: Vec<u64> = if lat.len() >= self.latency_seen {
+            lat[self.latency_seen.min(lat.len())..].to_vec()
+        } else {
+            lat.clone()
+        };
         self.latency_seen = lat.len();
         let g2g = median_ms(fresh);
         let sample = self.collector.sample(Instant::now(), raw, local, g2g);

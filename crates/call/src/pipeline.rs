@@ -52,12 +52,18 @@ impl MediaControl {
     }
 
     fn take_new_camera(&self) -> Option<Box<dyn VideoSource>> {
-        self.next_camera.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.next_camera
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Switches the encoder to `c` (from its next frame, starting with a keyframe).
     pub fn set_video_codec(&self, c: VideoCodec) {
-        let v = VideoCodec::ALL.iter().position(|x| *x == c).map_or(0, |i| i as u8 + 1);
+        let v = VideoCodec::ALL
+            .iter()
+            .position(|x| *x == c)
+            .map_or(0, |i| i as u8 + 1);
         self.video_codec.store(v, Ordering::Release);
     }
 
@@ -90,7 +96,8 @@ impl MediaControl {
         let before = self.effective_quality();
         let old = self.estimate_bps.swap(bps, Ordering::Relaxed);
         let after = self.effective_quality();
-        let moved = (after.width, after.height, after.fps) != (before.width, before.height, before.fps)
+        let moved = (after.width, after.height, after.fps)
+            != (before.width, before.height, before.fps)
             || after.video_kbps.abs_diff(before.video_kbps) * 10 > before.video_kbps;
         if moved {
             self.quality_version.fetch_add(1, Ordering::Release);
@@ -177,7 +184,12 @@ impl RecvCounters {
 
     /// Glass-to-glass latencies of recent stamped frames, microseconds.
     pub fn latencies_us(&self) -> Vec<u64> {
-        self.latencies_us.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect()
+        self.latencies_us
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Last decoded audio level in dBFS.
@@ -316,58 +328,71 @@ pub fn spawn_audio_sender(
     out: mpsc::Sender<Encoded>,
     errors: mpsc::Sender<MediaTrouble>,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("simu-audio-enc".into()).spawn(move || {
-        let mut kbps = ctl.quality().audio_kbps;
-        let mut enc = match OpusEncoder::new(kbps * 1000) {
-            Ok(e) => e,
-            Err(e) => {
-                let _ = errors.try_send(MediaTrouble::Error(e.to_string()));
-                return;
-            }
-        };
-        let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
-        let mut next = Instant::now();
-        let mut source_ok = true;
-        while !ctl.stopped() {
-            sleep_until(next);
-            next += frame_len;
-            if Instant::now() > next + frame_len * 5 {
-                next = Instant::now() + frame_len;
-            }
-            let want = ctl.quality().audio_kbps;
-            if want != kbps {
-                if let Err(e) = enc.set_bitrate(want * 1000) {
-                    tracing::warn!(error = %e, "audio bitrate change refused");
-                }
-                kbps = want;
-            }
-            let mut frame = if source_ok {
-                source.next_frame().unwrap_or_else(|e| {
-                    source_ok = false;
-                    let _ = errors.try_send(MediaTrouble::Error(format!("microphone: {e}")));
-                    AudioFrame { samples: vec![0; media::AUDIO_FRAME_SAMPLES], capture_us: 0 }
-                })
-            } else {
-                AudioFrame { samples: vec![0; media::AUDIO_FRAME_SAMPLES], capture_us: 0 }
-            };
-            if let Some(a) = &apm {
-                a.process_capture(&mut frame);
-            }
-            if !ctl.audio_enabled.load(Ordering::Relaxed) {
-                frame.samples.fill(0);
-            }
-            let data = match enc.encode(&frame) {
-                Ok(d) => Bytes::copy_from_slice(d),
+    std::thread::Builder::new()
+        .name("simu-audio-enc".into())
+        .spawn(move || {
+            let mut kbps = ctl.quality().audio_kbps;
+            let mut enc = match OpusEncoder::new(kbps * 1000) {
+                Ok(e) => e,
                 Err(e) => {
-                    tracing::warn!(error = %e, "audio encode failed");
-                    continue;
+                    let _ = errors.try_send(MediaTrouble::Error(e.to_string()));
+                    return;
                 }
             };
-            if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded { data, duration: frame_len, codec: None, key: false }) {
-                break;
+            let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
+            let mut next = Instant::now();
+            let mut source_ok = true;
+            while !ctl.stopped() {
+                sleep_until(next);
+                next += frame_len;
+                if Instant::now() > next + frame_len * 5 {
+                    next = Instant::now() + frame_len;
+                }
+                let want = ctl.quality().audio_kbps;
+                if want != kbps {
+                    if let Err(e) = enc.set_bitrate(want * 1000) {
+                        tracing::warn!(error = %e, "audio bitrate change refused");
+                    }
+                    kbps = want;
+                }
+                let mut frame = if source_ok {
+                    source.next_frame().unwrap_or_else(|e| {
+                        source_ok = false;
+                        let _ = errors.try_send(MediaTrouble::Error(format!("microphone: {e}")));
+                        AudioFrame {
+                            samples: vec![0; media::AUDIO_FRAME_SAMPLES],
+                            capture_us: 0,
+                        }
+                    })
+                } else {
+                    AudioFrame {
+                        samples: vec![0; media::AUDIO_FRAME_SAMPLES],
+                        capture_us: 0,
+                    }
+                };
+                if let Some(a) = &apm {
+                    a.process_capture(&mut frame);
+                }
+                if !ctl.audio_enabled.load(Ordering::Relaxed) {
+                    frame.samples.fill(0);
+                }
+                let data = match enc.encode(&frame) {
+                    Ok(d) => Bytes::copy_from_slice(d),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audio encode failed");
+                        continue;
+                    }
+                };
+                if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded {
+                    data,
+                    duration: frame_len,
+                    codec: None,
+                    key: false,
+                }) {
+                    break;
+                }
             }
-        }
-    })
+        })
 }
 
 /// Waits for the next item, giving up when the session stops or the sender is gone.
@@ -393,61 +418,71 @@ pub fn spawn_video_receiver(
     counters: Arc<RecvCounters>,
     need_keyframe: mpsc::Sender<()>,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("simu-video-dec".into()).spawn(move || {
-        let mut dec: Option<VideoDecoder> = None;
-        while let Some((codec, au)) = next_item(&rx, &stop) {
-            if dec.as_ref().is_none_or(|d| d.codec() != codec) {
-                match VideoDecoder::new(codec) {
-                    Ok(d) => dec = Some(d),
-                    Err(e) => {
-                        tracing::error!(error = %e, "no video decoder");
-                        return;
-                    }
-                }
-            }
-            let Some(d) = dec.as_mut() else { continue };
-            match d.decode(&au) {
-                Ok(Some(mut frame)) => {
-                    let now = media::now_micros();
-                    if let Some(s) = stamp::read(&frame) {
-                        frame.capture_us = s.capture_us;
-                        counters.last_stamp_counter.store(u64::from(s.counter), Ordering::Relaxed);
-                        counters.stamped_frames.fetch_add(1, Ordering::Relaxed);
-                        if now >= s.capture_us && now - s.capture_us < 10_000_000 {
-                            counters.push_latency(now - s.capture_us);
+    std::thread::Builder::new()
+        .name("simu-video-dec".into())
+        .spawn(move || {
+            let mut dec: Option<VideoDecoder> = None;
+            while let Some((codec, au)) = next_item(&rx, &stop) {
+                if dec.as_ref().is_none_or(|d| d.codec() != codec) {
+                    match VideoDecoder::new(codec) {
+                        Ok(d) => dec = Some(d),
+                        Err(e) => {
+                            tracing::error!(error = %e, "no video decoder");
+                            return;
                         }
                     }
-                    counters.video_frames.fetch_add(1, Ordering::Relaxed);
-                    sink.push(frame);
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    counters.video_decode_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(error = %e, "video decode failed; asking for a keyframe");
-                    let _ = need_keyframe.try_send(());
+                let Some(d) = dec.as_mut() else { continue };
+                match d.decode(&au) {
+                    Ok(Some(mut frame)) => {
+                        let now = media::now_micros();
+                        if let Some(s) = stamp::read(&frame) {
+                            frame.capture_us = s.capture_us;
+                            counters
+                                .last_stamp_counter
+                                .store(u64::from(s.counter), Ordering::Relaxed);
+                            counters.stamped_frames.fetch_add(1, Ordering::Relaxed);
+                            if now >= s.capture_us && now - s.capture_us < 10_000_000 {
+                                counters.push_latency(now - s.capture_us);
+                            }
+                        }
+                        counters.video_frames.fetch_add(1, Ordering::Relaxed);
+                        sink.push(frame);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        counters.video_decode_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(error = %e, "video decode failed; asking for a keyframe");
+                        let _ = need_keyframe.try_send(());
+                    }
                 }
             }
-        }
-    })
+        })
 }
 
 /// Feeds a camera into a display sink at its own pace (a settings preview; no encoding).
-pub fn spawn_preview(mut source: Box<dyn VideoSource>, sink: Arc<FrameSink>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("simu-preview".into()).spawn(move || {
-        let frame_len = Duration::from_millis(33);
-        let mut next = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            sleep_until(next);
-            next += frame_len;
-            match source.next_frame() {
-                Ok(f) => sink.push(f),
-                Err(e) => {
-                    tracing::warn!(error = %e, "camera preview stopped");
-                    break;
+pub fn spawn_preview(
+    mut source: Box<dyn VideoSource>,
+    sink: Arc<FrameSink>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("simu-preview".into())
+        .spawn(move || {
+            let frame_len = Duration::from_millis(33);
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                sleep_until(next);
+                next += frame_len;
+                match source.next_frame() {
+                    Ok(f) => sink.push(f),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "camera preview stopped");
+                        break;
+                    }
                 }
             }
-        }
-    })
+        })
 }
 
 /// Opens an output device by name (`None`: the system default).
@@ -463,7 +498,11 @@ pub struct AudioOutput {
 
 impl AudioOutput {
     pub fn new(open: OpenOutput, choice: Option<String>) -> Arc<Self> {
-        Arc::new(Self { open, choice: Mutex::new(choice), version: AtomicU64::new(0) })
+        Arc::new(Self {
+            open,
+            choice: Mutex::new(choice),
+            version: AtomicU64::new(0),
+        })
     }
 
     /// Switches playback to `device` from the next packet on.
@@ -473,7 +512,10 @@ impl AudioOutput {
     }
 
     fn current(&self) -> Option<String> {
-        self.choice.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.choice
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -487,7 +529,12 @@ struct Playback {
 
 impl Playback {
     fn new(output: Arc<AudioOutput>) -> Self {
-        Self { output, sink: None, version: u64::MAX, retry_at: None }
+        Self {
+            output,
+            sink: None,
+            version: u64::MAX,
+            retry_at: None,
+        }
     }
 
     fn play(&mut self, frame: &AudioFrame) {
@@ -528,55 +575,68 @@ pub fn spawn_audio_receiver(
     counters: Arc<RecvCounters>,
     output: Option<Arc<AudioOutput>>,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("simu-audio-dec".into()).spawn(move || {
-        let mut dec = match OpusDecoder::new() {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "no Opus decoder");
-                return;
-            }
-        };
-        let mut playback = output.map(Playback::new);
-        let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
-        let mut next = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            sleep_until(next);
-            next += frame_len;
-            if Instant::now() > next + frame_len * 5 {
-                next = Instant::now() + frame_len;
-            }
-            let (playout, target, stats) = {
-                let mut j = jb.lock().unwrap_or_else(|p| p.into_inner());
-                let p = j.pop();
-                (p, j.target(), j.stats)
-            };
-            counters.audio_jitter_target_ms.store(target.as_millis() as u64, Ordering::Relaxed);
-            counters.audio_concealed.store(stats.concealed + stats.stretched, Ordering::Relaxed);
-            counters.audio_fec_recovered.store(stats.fec, Ordering::Relaxed);
-            let pcm = match &playout {
-                Playout::Waiting => continue,
-                Playout::Packet(p) => dec.decode(p),
-                Playout::Fec(next_packet) => dec.decode_fec(next_packet),
-                Playout::Conceal => dec.conceal(),
-            };
-            match pcm {
-                Ok(samples) => {
-                    let frame = AudioFrame { samples: samples.to_vec(), capture_us: 0 };
-                    let level = frame.level_dbfs();
-                    counters.audio_level_centi_db.store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
-                    counters.audio_frames.fetch_add(1, Ordering::Relaxed);
-                    if let Some(a) = &apm {
-                        a.analyze_render(&frame);
-                    }
-                    if let Some(p) = &mut playback {
-                        p.play(&frame);
-                    }
-                }
+    std::thread::Builder::new()
+        .name("simu-audio-dec".into())
+        .spawn(move || {
+            let mut dec = match OpusDecoder::new() {
+                Ok(d) => d,
                 Err(e) => {
-                    counters.audio_decode_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(error = %e, "audio decode failed");
+                    tracing::error!(error = %e, "no Opus decoder");
+                    return;
+                }
+            };
+            let mut playback = output.map(Playback::new);
+            let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                sleep_until(next);
+                next += frame_len;
+                if Instant::now() > next + frame_len * 5 {
+                    next = Instant::now() + frame_len;
+                }
+                let (playout, target, stats) = {
+                    let mut j = jb.lock().unwrap_or_else(|p| p.into_inner());
+                    let p = j.pop();
+                    (p, j.target(), j.stats)
+                };
+                counters
+                    .audio_jitter_target_ms
+                    .store(target.as_millis() as u64, Ordering::Relaxed);
+                counters
+                    .audio_concealed
+                    .store(stats.concealed + stats.stretched, Ordering::Relaxed);
+                counters
+                    .audio_fec_recovered
+                    .store(stats.fec, Ordering::Relaxed);
+                let pcm = match &playout {
+                    Playout::Waiting => continue,
+                    Playout::Packet(p) => dec.decode(p),
+                    Playout::Fec(next_packet) => dec.decode_fec(next_packet),
+                    Playout::Conceal => dec.conceal(),
+                };
+                match pcm {
+                    Ok(samples) => {
+                        let frame = AudioFrame {
+                            samples: samples.to_vec(),
+                            capture_us: 0,
+                        };
+                        let level = frame.level_dbfs();
+                        counters
+                            .audio_level_centi_db
+                            .store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
+                        counters.audio_frames.fetch_add(1, Ordering::Relaxed);
+                        if let Some(a) = &apm {
+                            a.analyze_render(&frame);
+                        }
+                        if let Some(p) = &mut playback {
+                            p.play(&frame);
+                        }
+                    }
+                    Err(e) => {
+                        counters.audio_decode_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(error = %e, "audio decode failed");
+                    }
                 }
             }
-        }
-    })
+        })
 }

@@ -24,9 +24,27 @@ pub enum Preset {
 impl Preset {
     pub fn quality(self) -> Quality {
         match self {
-            Preset::Poor => Quality { width: 640, height: 480, fps: 15, video_kbps: 500, audio_kbps: 32 },
-            Preset::Medium => Quality { width: 1280, height: 720, fps: 30, video_kbps: 1000, audio_kbps: 64 },
-            Preset::Good => Quality { width: 1920, height: 1080, fps: 30, video_kbps: 2000, audio_kbps: 128 },
+            Preset::Poor => Quality {
+                width: 640,
+                height: 480,
+                fps: 15,
+                video_kbps: 500,
+                audio_kbps: 32,
+            },
+            Preset::Medium => Quality {
+                width: 1280,
+                height: 720,
+                fps: 30,
+                video_kbps: 1000,
+                audio_kbps: 64,
+            },
+            Preset::Good => Quality {
+                width: 1920,
+                height: 1080,
+                fps: 30,
+                video_kbps: 2000,
+                audio_kbps: 128,
+            },
         }
     }
 }
@@ -68,21 +86,32 @@ impl Quality {
         if !(1..=60).contains(&fps) {
             return Err(QualityError::Fps(fps));
         }
-        Ok(Self { width: width & !1, height: height & !1, fps, ..self })
+        Ok(Self {
+            width: width & !1,
+            height: height & !1,
+            fps,
+            ..self
+        })
     }
 
     pub fn with_video_kbps(self, kbps: u32) -> Result<Self, QualityError> {
         if !(50..=20_000).contains(&kbps) {
             return Err(QualityError::Bitrate(kbps, 50, 20_000));
         }
-        Ok(Self { video_kbps: kbps, ..self })
+        Ok(Self {
+            video_kbps: kbps,
+            ..self
+        })
     }
 
     pub fn with_audio_kbps(self, kbps: u32) -> Result<Self, QualityError> {
         if !(6..=510).contains(&kbps) {
             return Err(QualityError::Bitrate(kbps, 6, 510));
         }
-        Ok(Self { audio_kbps: kbps, ..self })
+        Ok(Self {
+            audio_kbps: kbps,
+            ..self
+        })
     }
 }
 
@@ -102,7 +131,13 @@ pub fn adapt(q: Quality, estimate_bps: Option<u64>) -> Quality {
     } else {
         (q.width, q.height, q.fps)
     };
-    Quality { width: w, height: h, fps, video_kbps: kbps, audio_kbps: q.audio_kbps }
+    Quality {
+        width: w,
+        height: h,
+        fps,
+        video_kbps: kbps,
+        audio_kbps: q.audio_kbps,
+    }
 }
 
 #[cfg(test)]
@@ -111,8 +146,26 @@ mod tests {
 
     #[test]
     fn presets_match_protocol_section_6() {
-        assert_eq!(Preset::Poor.quality(), Quality { width: 640, height: 480, fps: 15, video_kbps: 500, audio_kbps: 32 });
-        assert_eq!(Quality::default(), Quality { width: 1280, height: 720, fps: 30, video_kbps: 1000, audio_kbps: 64 });
+        assert_eq!(
+            Preset::Poor.quality(),
+            Quality {
+                width: 640,
+                height: 480,
+                fps: 15,
+                video_kbps: 500,
+                audio_kbps: 32
+            }
+        );
+        assert_eq!(
+            Quality::default(),
+            Quality {
+                width: 1280,
+                height: 720,
+                fps: 30,
+                video_kbps: 1000,
+                audio_kbps: 64
+            }
+        );
         assert_eq!(Preset::Good.quality().video_kbps, 2000);
         assert_eq!("good".parse::<Preset>(), Ok(Preset::Good));
     }
@@ -124,20 +177,43 @@ mod tests {
         assert!(q.with_video(640, 480, 0).is_err());
         assert!(q.with_video_kbps(0).is_err());
         assert!(q.with_audio_kbps(1000).is_err());
-        assert_eq!(q.with_video(641, 481, 15).map(|q| (q.width, q.height)), Ok((640, 480)));
+        assert_eq!(
+            q.with_video(641, 481, 15).map(|q| (q.width, q.height)),
+            Ok((640, 480))
+        );
     }
 
     #[test]
     fn the_estimate_steers_bitrate_then_size_within_the_users_caps() {
         let q = Preset::Medium.quality();
         assert_eq!(adapt(q, None), q, "no estimate yet: the preset");
-        assert_eq!(adapt(q, Some(5_000_000)), q, "plenty: the preset, never more");
+        assert_eq!(
+            adapt(q, Some(5_000_000)),
+            q,
+            "plenty: the preset, never more"
+        );
         let a = adapt(q, Some(800_000));
-        assert_eq!((a.video_kbps, a.width, a.height), (736, 1280, 720), "a little short: lower bitrate, same size");
+        assert_eq!(
+            (a.video_kbps, a.width, a.height),
+            (736, 1280, 720),
+            "a little short: lower bitrate, same size"
+        );
         let b = adapt(q, Some(300_000));
-        assert_eq!((b.video_kbps, b.width, b.height, b.fps), (236, 640, 360, 30), "300 kbit/s: half size");
+        assert_eq!(
+            (b.video_kbps, b.width, b.height, b.fps),
+            (236, 640, 360, 30),
+            "300 kbit/s: half size"
+        );
         let c = adapt(q, Some(150_000));
-        assert_eq!((c.video_kbps, c.width, c.height, c.fps), (86, 320, 180, 15), "very thin: quarter size, 15 fps");
-        assert_eq!(adapt(q, Some(10_000)).video_kbps, 50, "a floor keeps frames coming");
+        assert_eq!(
+            (c.video_kbps, c.width, c.height, c.fps),
+            (86, 320, 180, 15),
+            "very thin: quarter size, 15 fps"
+        );
+        assert_eq!(
+            adapt(q, Some(10_000)).video_kbps,
+            50,
+            "a floor keeps frames coming"
+        );
     }
 }

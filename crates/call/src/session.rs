@@ -12,7 +12,9 @@ use media::{AudioSource, FrameSink, VideoSource};
 use rtc::interceptor::Slot;
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::{register_default_interceptors, Registry};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    register_default_interceptors, Registry,
+};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::RTCIceTransportPolicy;
 use rtc::peer_connection::sdp::RTCSessionDescription;
@@ -20,7 +22,9 @@ use rtc::peer_connection::transport::{RTCIceCandidateInit, RTCIceServer};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::packetizer::Packetizer;
 use rtc::rtp::sequence::Sequencer;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
 use rtc::statistics::StatsSelector;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -31,8 +35,10 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCPeerConnectionState};
 use webrtc::peer_connection::RTCPeerConnectionIceEvent;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCPeerConnectionState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -78,7 +84,10 @@ impl NetConfig {
     /// set-up, or a host with no multicast route (offline, or a bare network namespace), cannot
     /// open; webrtc would then fail the whole call, so such set-ups skip mDNS.
     fn mdns(&self) -> bool {
-        let loopback_only = self.udp_addrs.iter().all(|a| a.parse::<std::net::SocketAddr>().is_ok_and(|s| s.ip().is_loopback()));
+        let loopback_only = self.udp_addrs.iter().all(|a| {
+            a.parse::<std::net::SocketAddr>()
+                .is_ok_and(|s| s.ip().is_loopback())
+        });
         !loopback_only && multicast_available()
     }
 }
@@ -88,7 +97,12 @@ fn multicast_available() -> bool {
     static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *OK.get_or_init(|| {
         let ok = std::net::UdpSocket::bind("0.0.0.0:0")
-            .and_then(|s| s.join_multicast_v4(&std::net::Ipv4Addr::new(224, 0, 0, 251), &std::net::Ipv4Addr::UNSPECIFIED))
+            .and_then(|s| {
+                s.join_multicast_v4(
+                    &std::net::Ipv4Addr::new(224, 0, 0, 251),
+                    &std::net::Ipv4Addr::UNSPECIFIED,
+                )
+            })
             .is_ok();
         if !ok {
             tracing::info!("no multicast route: mDNS candidates will not be resolved");
@@ -99,7 +113,11 @@ fn multicast_available() -> bool {
 
 impl Default for NetConfig {
     fn default() -> Self {
-        Self { ice_servers: Vec::new(), relay_only: false, udp_addrs: vec!["0.0.0.0:0".into()] }
+        Self {
+            ice_servers: Vec::new(),
+            relay_only: false,
+            udp_addrs: vec!["0.0.0.0:0".into()],
+        }
     }
 }
 
@@ -135,7 +153,10 @@ struct Flow {
 
 impl Flow {
     async fn maybe_report(&self, events: &mpsc::Sender<SessionEvent>) {
-        if self.connected.load(Ordering::Acquire) && self.got_media.load(Ordering::Acquire) && !self.reported.swap(true, Ordering::AcqRel) {
+        if self.connected.load(Ordering::Acquire)
+            && self.got_media.load(Ordering::Acquire)
+            && !self.reported.swap(true, Ordering::AcqRel)
+        {
             let _ = events.send(SessionEvent::MediaFlowing).await;
         }
     }
@@ -154,7 +175,11 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
             Ok(init) => {
-                let _ = self.ctx.events.send(SessionEvent::LocalCandidate(init)).await;
+                let _ = self
+                    .ctx
+                    .events
+                    .send(SessionEvent::LocalCandidate(init))
+                    .await;
             }
             Err(e) => tracing::warn!(error = %e, "unusable local candidate"),
         }
@@ -175,7 +200,11 @@ impl PeerConnectionEventHandler for Handler {
             }
             RTCPeerConnectionState::Failed => {
                 self.ctx.flow.connected.store(false, Ordering::Release);
-                let _ = self.ctx.events.send(SessionEvent::Failed("ICE connection failed".into())).await;
+                let _ = self
+                    .ctx
+                    .events
+                    .send(SessionEvent::Failed("ICE connection failed".into()))
+                    .await;
             }
             _ => {}
         }
@@ -183,10 +212,17 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let kind = track.kind().await;
-        let label = if kind == RtpCodecKind::Video { "video" } else { "audio" };
+        let label = if kind == RtpCodecKind::Video {
+            "video"
+        } else {
+            "audio"
+        };
         let _ = self.ctx.events.send(SessionEvent::RemoteTrack(label)).await;
         let task = tokio::spawn(run_remote_track(track, kind, self.ctx.clone()));
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task);
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(task);
     }
 }
 
@@ -201,7 +237,10 @@ struct RemoteTrackCtx {
 }
 
 async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
-    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc: ssrc,
+    };
     if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
         tracing::debug!(error = %e, "PLI not sent");
     }
@@ -210,11 +249,18 @@ async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
 /// Reassembles and forwards one remote track's media until it ends.
 async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: RemoteTrackCtx) {
     let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-    let codec = track.codec(ssrc).await.and_then(|c| codecs::video_codec_of(&c.mime_type)).unwrap_or(VideoCodec::H264);
+    let codec = track
+        .codec(ssrc)
+        .await
+        .and_then(|c| codecs::video_codec_of(&c.mime_type))
+        .unwrap_or(VideoCodec::H264);
     if kind == RtpCodecKind::Video {
         tracing::debug!(%codec, "receiving video");
     }
-    let mut builder = FrameAssembler::new(AnyDepacketizer::for_codec(codec), Duration::from_millis(500));
+    let mut builder = FrameAssembler::new(
+        AnyDepacketizer::for_codec(codec),
+        Duration::from_millis(500),
+    );
     let mut freeze_check = tokio::time::interval(Duration::from_millis(500));
     let mut last_frames = 0u64;
     let mut last_pli = Instant::now() - Duration::from_secs(1);
@@ -268,14 +314,24 @@ async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: 
 }
 
 /// Writes encoded media into a local track once negotiation has fixed the payload type.
-fn spawn_writer(track: Arc<TrackLocalStaticSample>, ssrc: u32, pt: Arc<AtomicU8>, flow: Arc<Flow>, mut rx: mpsc::Receiver<Encoded>) -> tokio::task::JoinHandle<()> {
+fn spawn_writer(
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    pt: Arc<AtomicU8>,
+    flow: Arc<Flow>,
+    mut rx: mpsc::Receiver<Encoded>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
             let p = pt.load(Ordering::Acquire);
             if p == 0 || !flow.connected.load(Ordering::Acquire) {
                 continue;
             }
-            let sample = Sample { data: e.data, duration: e.duration, ..Sample::new(Instant::now()) };
+            let sample = Sample {
+                data: e.data,
+                duration: e.duration,
+                ..Sample::new(Instant::now())
+            };
             if let Err(err) = track.sample_writer(ssrc, p).write_sample(&sample).await {
                 tracing::trace!(error = %err, "sample not written");
             }
@@ -285,7 +341,14 @@ fn spawn_writer(track: Arc<TrackLocalStaticSample>, ssrc: u32, pt: Arc<AtomicU8>
 
 /// Packetizes encoded video with the negotiated codec's payloader and writes it to the track
 /// (the crate's sample track fixes one codec when it is created, before negotiation).
-fn spawn_video_writer(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pt: Arc<AtomicU8>, ctl: Arc<MediaControl>, flow: Arc<Flow>, mut rx: mpsc::Receiver<Encoded>) -> tokio::task::JoinHandle<()> {
+fn spawn_video_writer(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    pt: Arc<AtomicU8>,
+    ctl: Arc<MediaControl>,
+    flow: Arc<Flow>,
+    mut rx: mpsc::Receiver<Encoded>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let sequencer: Box<dyn Sequencer> = Box::new(rtc::rtp::sequence::new_random_sequencer());
         let mut packetizers: HashMap<VideoCodec, Box<dyn Packetizer + Send>> = HashMap::new();
@@ -293,7 +356,9 @@ fn spawn_video_writer(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pt: Arc<Atomic
         let mut started = false;
         while let Some(e) = rx.recv().await {
             let p = pt.load(Ordering::Acquire);
-            let Some(codec) = e.codec.filter(|c| Some(*c) == ctl.video_codec()) else { continue };
+            let Some(codec) = e.codec.filter(|c| Some(*c) == ctl.video_codec()) else {
+                continue;
+            };
             if p == 0 || !flow.connected.load(Ordering::Acquire) {
                 started = false;
                 continue;
@@ -305,13 +370,23 @@ fn spawn_video_writer(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pt: Arc<Atomic
             started = true;
             let packetizer = match packetizers.entry(codec) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => match codecs::video(codec).rtp_codec.payloader() {
-                    Ok(payloader) => v.insert(Box::new(rtc::rtp::packetizer::new_packetizer(Instant::now(), RTP_MTU, 0, ssrc, payloader, sequencer.clone(), 90_000))),
-                    Err(err) => {
-                        tracing::warn!(error = %err, %codec, "no RTP payloader");
-                        continue;
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    match codecs::video(codec).rtp_codec.payloader() {
+                        Ok(payloader) => v.insert(Box::new(rtc::rtp::packetizer::new_packetizer(
+                            Instant::now(),
+                            RTP_MTU,
+                            0,
+                            ssrc,
+                            payloader,
+                            sequencer.clone(),
+                            90_000,
+                        ))),
+                        Err(err) => {
+                            tracing::warn!(error = %err, %codec, "no RTP payloader");
+                            continue;
+                        }
                     }
-                },
+                }
             };
             let samples = (e.duration.as_secs_f64() * 90_000.0) as u32;
             let packets = match packetizer.packetize(Instant::now(), &e.data, samples) {
@@ -332,7 +407,11 @@ fn spawn_video_writer(track: Arc<TrackLocalStaticRTP>, ssrc: u32, pt: Arc<Atomic
 }
 
 /// Turns inbound PLI/FIR on the local video track into encoder keyframes.
-fn spawn_keyframe_listener(track: Arc<dyn TrackLocal>, ctl: Arc<MediaControl>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+fn spawn_keyframe_listener(
+    track: Arc<dyn TrackLocal>,
+    ctl: Arc<MediaControl>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
             match tokio::time::timeout(Duration::from_millis(250), track.poll()).await {
@@ -394,19 +473,32 @@ pub struct Session {
 
 /// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery.
 /// (The crate's GCC + pacer is not used: see `bwe.rs`.)
-pub async fn build_peer(net: &NetConfig, handler: Arc<dyn PeerConnectionEventHandler>, video_codecs: &[VideoCodec]) -> Result<Arc<dyn PeerConnection>, SessionError> {
+pub async fn build_peer(
+    net: &NetConfig,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+    video_codecs: &[VideoCodec],
+) -> Result<Arc<dyn PeerConnection>, SessionError> {
     let mut me = codecs::media_engine(video_codecs).map_err(rtc_err)?;
     let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
     let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
     // The default NACK generator asks for a missing packet every 100 ms without end; on a
     // saturated link the resends then crowd out new video (20-30 Mbit/s of resends measured
     // through a 300 kbit/s cap). Three requests per packet, like a receiver that gives up.
-    let registry = registry.with(Slot::NackGenerator, rtc::interceptor::NackGeneratorBuilder::new().with_max_nacks_per_packet(3).build());
+    let registry = registry.with(
+        Slot::NackGenerator,
+        rtc::interceptor::NackGeneratorBuilder::new()
+            .with_max_nacks_per_packet(3)
+            .build(),
+    );
     let mut cfg = RTCConfigurationBuilder::new().with_ice_servers(to_rtc_servers(&net.ice_servers));
     if net.relay_only {
         cfg = cfg.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
     }
-    let mdns = if net.mdns() { rtc::ice::mdns::MulticastDnsMode::QueryOnly } else { rtc::ice::mdns::MulticastDnsMode::Disabled };
+    let mdns = if net.mdns() {
+        rtc::ice::mdns::MulticastDnsMode::QueryOnly
+    } else {
+        rtc::ice::mdns::MulticastDnsMode::Disabled
+    };
     // Connectivity checks every 50 ms (the crate's default is 200 ms; RFC 8445's pacing is 50 ms)
     // for as long in total as the default 7 x 200 ms: a call connects ~150 ms sooner.
     let settings = rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder::new()
@@ -429,7 +521,11 @@ pub async fn build_peer(net: &NetConfig, handler: Arc<dyn PeerConnectionEventHan
 fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
     servers
         .iter()
-        .map(|s| RTCIceServer { urls: s.urls.clone(), username: s.username.clone().unwrap_or_default(), credential: s.credential.clone().unwrap_or_default() })
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
         .collect()
 }
 
@@ -439,7 +535,12 @@ async fn prefer_codecs(pc: &Arc<dyn PeerConnection>, prefs: &[VideoCodec]) {
     let params: Vec<_> = prefs.iter().map(|c| codecs::video(*c)).collect();
     for t in pc.get_transceivers().await {
         let is_video = match t.sender().await {
-            Ok(Some(s)) => s.get_parameters().await.is_ok_and(|p| p.rtp_parameters.codecs.iter().any(|c| c.rtp_codec.mime_type.starts_with("video/"))),
+            Ok(Some(s)) => s.get_parameters().await.is_ok_and(|p| {
+                p.rtp_parameters
+                    .codecs
+                    .iter()
+                    .any(|c| c.rtp_codec.mime_type.starts_with("video/"))
+            }),
             _ => false,
         };
         if is_video {
@@ -450,12 +551,27 @@ async fn prefer_codecs(pc: &Arc<dyn PeerConnection>, prefs: &[VideoCodec]) {
     }
 }
 
-pub(crate) fn local_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
-    Ok(Arc::new(TrackLocalStaticSample::new(Instant::now(), media_track(kind, codec, ssrc)).map_err(rtc_err)?))
+pub(crate) fn local_track(
+    kind: RtpCodecKind,
+    codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+    ssrc: u32,
+) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
+    Ok(Arc::new(
+        TrackLocalStaticSample::new(Instant::now(), media_track(kind, codec, ssrc))
+            .map_err(rtc_err)?,
+    ))
 }
 
-fn media_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
-    let name = if kind == RtpCodecKind::Video { "video" } else { "audio" };
+fn media_track(
+    kind: RtpCodecKind,
+    codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+    ssrc: u32,
+) -> MediaStreamTrack {
+    let name = if kind == RtpCodecKind::Video {
+        "video"
+    } else {
+        "audio"
+    };
     // Track ids must differ from the peer's: the crate routes inbound RTCP by track id, and a
     // shared id sends the peer's PLI to our remote track instead of our sender.
     let id = format!("simu-{name}-{ssrc:08x}");
@@ -465,7 +581,10 @@ fn media_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCR
         id,
         kind,
         vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
             codec,
             ..Default::default()
         }],
@@ -474,9 +593,17 @@ fn media_track(kind: RtpCodecKind, codec: rtc::rtp_transceiver::rtp_sender::RTCR
 
 impl Session {
     /// Builds the peer connection, adds local tracks and starts the media threads.
-    pub async fn start(net: &NetConfig, local: LocalMedia, remote: RemoteMedia) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
+    pub async fn start(
+        net: &NetConfig,
+        local: LocalMedia,
+        remote: RemoteMedia,
+    ) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
-        let flow = Arc::new(Flow { connected: AtomicBool::new(false), got_media: AtomicBool::new(false), reported: AtomicBool::new(false) });
+        let flow = Arc::new(Flow {
+            connected: AtomicBool::new(false),
+            got_media: AtomicBool::new(false),
+            reported: AtomicBool::new(false),
+        });
         let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<(VideoCodec, Bytes)>(8);
         let audio_jb = Arc::new(std::sync::Mutex::new(media::jitter::JitterBuffer::default()));
         let need_keyframe = Arc::new(Notify::new());
@@ -512,31 +639,83 @@ impl Session {
                 let _ = forward_errors.send(ev).await;
             }
         }));
-        threads.push(pipeline::spawn_video_receiver(video_rx, stop.clone(), remote.video.clone(), remote.counters.clone(), need_keyframe_sender(need_keyframe))?);
-        threads.push(pipeline::spawn_audio_receiver(local.apm.clone(), audio_jb, stop.clone(), remote.counters.clone(), remote.output.clone())?);
+        threads.push(pipeline::spawn_video_receiver(
+            video_rx,
+            stop.clone(),
+            remote.video.clone(),
+            remote.counters.clone(),
+            need_keyframe_sender(need_keyframe),
+        )?);
+        threads.push(pipeline::spawn_audio_receiver(
+            local.apm.clone(),
+            audio_jb,
+            stop.clone(),
+            remote.counters.clone(),
+            remote.output.clone(),
+        )?);
 
         let mut audio = None;
         if let Some(src) = local.audio {
             let ssrc = rand::random::<u32>();
             let track = local_track(RtpCodecKind::Audio, codecs::opus(), ssrc)?;
-            let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+            let sender = pc
+                .add_track(track.clone() as Arc<dyn TrackLocal>)
+                .await
+                .map_err(rtc_err)?;
             let (tx, rx) = mpsc::channel(16);
-            threads.push(pipeline::spawn_audio_sender(src, local.apm.clone(), local.control.clone(), tx, err_tx.clone())?);
+            threads.push(pipeline::spawn_audio_sender(
+                src,
+                local.apm.clone(),
+                local.control.clone(),
+                tx,
+                err_tx.clone(),
+            )?);
             let pt = Arc::new(AtomicU8::new(0));
-            tasks.push(spawn_writer(track.clone(), ssrc, pt.clone(), flow.clone(), rx));
+            tasks.push(spawn_writer(
+                track.clone(),
+                ssrc,
+                pt.clone(),
+                flow.clone(),
+                rx,
+            ));
             audio = Some(LocalTrack { sender, pt });
         }
         let mut video = None;
         if let Some(src) = local.video {
             let ssrc = rand::random::<u32>();
-            let track = Arc::new(TrackLocalStaticRTP::new(media_track(RtpCodecKind::Video, codecs::video(video_codecs[0]).rtp_codec, ssrc)));
-            let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err)?;
+            let track = Arc::new(TrackLocalStaticRTP::new(media_track(
+                RtpCodecKind::Video,
+                codecs::video(video_codecs[0]).rtp_codec,
+                ssrc,
+            )));
+            let sender = pc
+                .add_track(track.clone() as Arc<dyn TrackLocal>)
+                .await
+                .map_err(rtc_err)?;
             prefer_codecs(&pc, &video_codecs).await;
             let (tx, rx) = mpsc::channel(4);
-            threads.push(pipeline::spawn_video_sender(src, local.control.clone(), local.preview.clone(), tx, send_counters.clone(), err_tx.clone())?);
+            threads.push(pipeline::spawn_video_sender(
+                src,
+                local.control.clone(),
+                local.preview.clone(),
+                tx,
+                send_counters.clone(),
+                err_tx.clone(),
+            )?);
             let pt = Arc::new(AtomicU8::new(0));
-            tasks.push(spawn_video_writer(track.clone(), ssrc, pt.clone(), local.control.clone(), flow.clone(), rx));
-            tasks.push(spawn_keyframe_listener(track.clone(), local.control.clone(), stop.clone()));
+            tasks.push(spawn_video_writer(
+                track.clone(),
+                ssrc,
+                pt.clone(),
+                local.control.clone(),
+                flow.clone(),
+                rx,
+            ));
+            tasks.push(spawn_keyframe_listener(
+                track.clone(),
+                local.control.clone(),
+                stop.clone(),
+            ));
             video = Some(LocalTrack { sender, pt });
         }
         let session = Self {
@@ -578,7 +757,9 @@ impl Session {
                                 tracing::debug!(%codec, pt = c.payload_type, "sending video");
                                 self.control.set_video_codec(codec);
                             }
-                            None => tracing::warn!(mime = %c.rtp_codec.mime_type, "negotiated a video codec we cannot encode"),
+                            None => {
+                                tracing::warn!(mime = %c.rtp_codec.mime_type, "negotiated a video codec we cannot encode")
+                            }
                         }
                     }
                     t.pt.store(c.payload_type, Ordering::Release);
@@ -604,25 +785,39 @@ impl Session {
         }
         let offer = self.pc.create_offer(None).await.map_err(rtc_err)?;
         let sdp = offer.sdp.clone();
-        self.pc.set_local_description(offer).await.map_err(rtc_err)?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(rtc_err)?;
         Ok(sdp)
     }
 
     /// Applies a remote offer and returns the answer's SDP.
     pub async fn apply_offer(&mut self, sdp: String) -> Result<String, SessionError> {
-        let desc = RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.pc.set_remote_description(desc).await.map_err(|e| SessionError::Sdp(e.to_string()))?;
+        let desc =
+            RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| SessionError::Sdp(e.to_string()))?;
         self.flush_candidates().await;
         let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
         let out = answer.sdp.clone();
-        self.pc.set_local_description(answer).await.map_err(rtc_err)?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(rtc_err)?;
         self.after_negotiation().await;
         Ok(out)
     }
 
     pub async fn apply_answer(&mut self, sdp: String) -> Result<(), SessionError> {
-        let desc = RTCSessionDescription::answer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.pc.set_remote_description(desc).await.map_err(|e| SessionError::Sdp(e.to_string()))?;
+        let desc =
+            RTCSessionDescription::answer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| SessionError::Sdp(e.to_string()))?;
         self.flush_candidates().await;
         self.after_negotiation().await;
         Ok(())
@@ -648,8 +843,16 @@ impl Session {
         let mut s = RawStats::default();
         for i in report.inbound_rtp_streams() {
             let r = &i.received_rtp_stream_stats;
-            let clock = if r.rtp_stream_stats.kind == RtpCodecKind::Video { f64::from(self.video_clock) } else { 48_000.0 };
-            let target = if r.rtp_stream_stats.kind == RtpCodecKind::Video { &mut s.video_in } else { &mut s.audio_in };
+            let clock = if r.rtp_stream_stats.kind == RtpCodecKind::Video {
+                f64::from(self.video_clock)
+            } else {
+                48_000.0
+            };
+            let target = if r.rtp_stream_stats.kind == RtpCodecKind::Video {
+                &mut s.video_in
+            } else {
+                &mut s.audio_in
+            };
             target.packets_received += r.packets_received;
             target.packets_lost += r.packets_lost;
             target.bytes_received += i.bytes_received;
@@ -658,7 +861,11 @@ impl Session {
         }
         for o in report.outbound_rtp_streams() {
             let r = &o.sent_rtp_stream_stats;
-            let target = if r.rtp_stream_stats.kind == RtpCodecKind::Video { &mut s.video_out } else { &mut s.audio_out };
+            let target = if r.rtp_stream_stats.kind == RtpCodecKind::Video {
+                &mut s.video_out
+            } else {
+                &mut s.audio_out
+            };
             target.packets_sent += r.packets_sent;
             target.bytes_sent += r.bytes_sent;
         }
@@ -681,7 +888,12 @@ impl Session {
             .filter(|o| o.sent_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video)
             .map(|o| o.sent_rtp_stream_stats.bytes_sent)
             .sum();
-        (sent, self.send_counters.video_payload_bytes.load(Ordering::Relaxed))
+        (
+            sent,
+            self.send_counters
+                .video_payload_bytes
+                .load(Ordering::Relaxed),
+        )
     }
 
     /// Stops media threads and closes the connection.
@@ -694,7 +906,12 @@ impl Session {
         for t in self.tasks.drain(..) {
             t.abort();
         }
-        for t in self.remote_tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for t in self
+            .remote_tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
         let threads = std::mem::take(&mut self.threads);

@@ -116,12 +116,22 @@ fn rate(now: u64, before: u64, secs: f64) -> u64 {
 }
 
 impl StatsCollector {
-    pub fn sample(&mut self, now: Instant, raw: RawStats, local: LocalCounters, g2g_ms: Option<f64>) -> StatsSample {
+    pub fn sample(
+        &mut self,
+        now: Instant,
+        raw: RawStats,
+        local: LocalCounters,
+        g2g_ms: Option<f64>,
+    ) -> StatsSample {
         let (secs, p, pl) = match &self.prev {
             Some((t, p, pl)) => (now.saturating_duration_since(*t).as_secs_f64(), *p, *pl),
             None => (0.0, RawStats::default(), LocalCounters::default()),
         };
-        let fps = if secs > 0.0 { local.frames_decoded.saturating_sub(pl.frames_decoded) as f64 / secs } else { 0.0 };
+        let fps = if secs > 0.0 {
+            local.frames_decoded.saturating_sub(pl.frames_decoded) as f64 / secs
+        } else {
+            0.0
+        };
         let s = StatsSample {
             video: VideoIn {
                 bitrate: rate(raw.video_in.bytes_received, p.video_in.bytes_received, secs),
@@ -167,7 +177,10 @@ impl StatsCollector {
             },
             rtt_ms: raw.rtt_ms,
             glass_to_glass_ms: g2g_ms,
-            codec: format!("{}/opus", local.video_codec.map_or("none", |c| c.rtp_name())),
+            codec: format!(
+                "{}/opus",
+                local.video_codec.map_or("none", |c| c.rtp_name())
+            ),
             timestamp_ms: nx::signal::now_ms(),
         };
         self.prev = Some((now, raw, local));
@@ -188,12 +201,28 @@ mod tests {
         c.sample(t0, raw, LocalCounters::default(), None);
         raw.video_in.bytes_received = 250_000;
         raw.audio_out.bytes_sent = 16_000;
-        let s = c.sample(t0 + Duration::from_secs(2), raw, LocalCounters { frames_decoded: 60, ..Default::default() }, None);
+        let s = c.sample(
+            t0 + Duration::from_secs(2),
+            raw,
+            LocalCounters {
+                frames_decoded: 60,
+                ..Default::default()
+            },
+            None,
+        );
         assert_eq!(s.video.bitrate, 1_000_000);
         assert_eq!(s.audio_out.bitrate, 64_000);
         assert_eq!(s.video.fps, 30.0);
         let v = serde_json::to_value(&s).expect("json");
-        for key in ["bitrate", "packetsReceived", "packetsLost", "bytesReceived", "framesReceived", "frameWidth", "frameHeight"] {
+        for key in [
+            "bitrate",
+            "packetsReceived",
+            "packetsLost",
+            "bytesReceived",
+            "framesReceived",
+            "frameWidth",
+            "frameHeight",
+        ] {
             assert!(v["video"].get(key).is_some(), "video.{key}");
         }
         for key in ["bitrate", "packetsReceived", "packetsLost", "bytesReceived"] {

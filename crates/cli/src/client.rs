@@ -55,11 +55,14 @@ fn username(user: &str) -> &str {
 
 /// Whether `server` is an address on this machine.
 fn is_local(server: &str) -> bool {
-    url::Url::parse(server).ok().and_then(|u| u.host().map(|h| h.to_owned())).is_some_and(|h| match h {
-        url::Host::Domain(d) => d == "localhost",
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    })
+    url::Url::parse(server)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+        .is_some_and(|h| match h {
+            url::Host::Domain(d) => d == "localhost",
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        })
 }
 
 /// The tenant keys: given, or read from a server on this machine.
@@ -67,7 +70,10 @@ fn tenant_keys(a: &Account) -> anyhow::Result<(String, String)> {
     if let (Some(k), Some(s)) = (&a.api_key, &a.secret_key) {
         return Ok((k.clone(), s.clone()));
     }
-    let dir = a.server_data.clone().unwrap_or_else(|| server::ServerConfig::default().data_dir);
+    let dir = a
+        .server_data
+        .clone()
+        .unwrap_or_else(|| server::ServerConfig::default().data_dir);
     if !is_local(&a.server) && a.server_data.is_none() {
         anyhow::bail!("give the server's tenant keys with --api-key and --secret-key (or SIMU_API_KEY / SIMU_SECRET_KEY)");
     }
@@ -82,12 +88,27 @@ fn tenant_keys(a: &Account) -> anyhow::Result<(String, String)> {
 /// a file that is there but unreadable or short is an error, never silently replaced (the
 /// account would be lost).
 fn device_secret(server: &str, user: &str) -> anyhow::Result<String> {
-    let safe = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '_' }).collect::<String>();
-    let dir = dirs_state().context("no home directory for the device secret")?.join("devices").join(safe(server));
-    server::secrets::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let safe = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    let dir = dirs_state()
+        .context("no home directory for the device secret")?
+        .join("devices")
+        .join(safe(server));
+    server::secrets::private_dir(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(safe(user));
     let read = |p: &std::path::Path| -> anyhow::Result<String> {
-        let s = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let s =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
         anyhow::ensure!(s.trim().len() >= 32, "{} does not hold a device secret; move it away to make a new one (the account then needs its password)", p.display());
         Ok(s.trim().to_string())
     };
@@ -96,7 +117,8 @@ fn device_secret(server: &str, user: &str) -> anyhow::Result<String> {
     }
     let secret = server::secrets::random_hex(32);
     let tmp = dir.join(format!(".{}.{}", safe(user), std::process::id()));
-    server::secrets::write_private(&tmp, &secret).with_context(|| format!("cannot write {}", tmp.display()))?;
+    server::secrets::write_private(&tmp, &secret)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     let linked = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
     match linked {
@@ -128,7 +150,12 @@ pub async fn sign_in(a: &Account) -> anyhow::Result<Session> {
         Err(e) => return Err(e).context("signing in"),
     };
     let jid = NxId::parse_jid(&login.nxid)?;
-    Ok(Session { rest, jid, token: login.nxsm_token, nxws: login.nxws })
+    Ok(Session {
+        rest,
+        jid,
+        token: login.nxsm_token,
+        nxws: login.nxws,
+    })
 }
 
 /// Starts a CallManager with synthetic media for this account.
@@ -140,17 +167,30 @@ pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManage
         nxws: s.nxws,
         jid: s.jid,
         token: s.token,
-        net: NetConfig { udp_addrs: vec![format!("{}:0", a.media_ip)], relay_only: a.relay, ..Default::default() },
+        net: NetConfig {
+            udp_addrs: vec![format!("{}:0", a.media_ip)],
+            relay_only: a.relay,
+            ..Default::default()
+        },
         quality,
-        media: MediaFactory { codecs: a.codecs.clone(), ..MediaFactory::synthetic() },
+        media: MediaFactory {
+            codecs: a.codecs.clone(),
+            ..MediaFactory::synthetic()
+        },
         // One spool per user: several headless clients may run side by side.
         analytics_dir: dirs_state().map(|d| d.join("analytics").join(username(&a.user))),
         timeouts: Timeouts::default(),
     };
     let m = CallManager::start(cfg);
     let mut online = m.signaling_online();
-    let up = matches!(tokio::time::timeout(std::time::Duration::from_secs(15), online.wait_for(|o| *o)).await, Ok(Ok(_)));
-    anyhow::ensure!(up, "signaling did not come online (is the server reachable?)");
+    let up = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(15), online.wait_for(|o| *o)).await,
+        Ok(Ok(_))
+    );
+    anyhow::ensure!(
+        up,
+        "signaling did not come online (is the server reachable?)"
+    );
     Ok(m)
 }
 
@@ -158,6 +198,8 @@ pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManage
 fn dirs_state() -> Option<std::path::PathBuf> {
     std::env::var_os("XDG_STATE_HOME")
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state"))
+        })
         .map(|p| p.join("simu"))
 }

@@ -29,7 +29,11 @@ pub async fn server(a: ServerArgs) -> anyhow::Result<i32> {
         cfg.data_dir = d;
     }
     let handle = server::start(cfg).await?;
-    println!("simu-server listening on {} (signaling {})", handle.base_url(), handle.state.nxws);
+    println!(
+        "simu-server listening on {} (signaling {})",
+        handle.base_url(),
+        handle.state.nxws
+    );
     wait_for_ctrl_c().await;
     handle.stop().await;
     Ok(0)
@@ -69,8 +73,21 @@ fn print_event(json: bool, e: &CallEvent) {
     } else {
         match e {
             CallEvent::StateChanged { state } => println!("state: {state:?}"),
-            CallEvent::IncomingCall { caller_name, caller, call_type, .. } => println!("incoming {} call from {caller_name} ({caller})", call_type.as_str()),
-            CallEvent::CallEnded { outcome, reason, duration_seconds, .. } => println!("call ended: {outcome:?} ({reason}), {duration_seconds} s"),
+            CallEvent::IncomingCall {
+                caller_name,
+                caller,
+                call_type,
+                ..
+            } => println!(
+                "incoming {} call from {caller_name} ({caller})",
+                call_type.as_str()
+            ),
+            CallEvent::CallEnded {
+                outcome,
+                reason,
+                duration_seconds,
+                ..
+            } => println!("call ended: {outcome:?} ({reason}), {duration_seconds} s"),
             CallEvent::MediaConnected { .. } => println!("connected: media flowing"),
             CallEvent::Error { message } => eprintln!("error: {message}"),
             other => tracing::info!(?other, "event"),
@@ -206,7 +223,11 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
     if let Some(s) = stats {
         println!("{}", serde_json::to_string(&s)?);
     }
-    Ok(if connected && outcome == Some(call::Outcome::Ended) { 0 } else { 1 })
+    Ok(if connected && outcome == Some(call::Outcome::Ended) {
+        0
+    } else {
+        1
+    })
 }
 
 #[derive(Args)]
@@ -258,10 +279,25 @@ pub async fn history(a: HistoryArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string(&page)?);
         return Ok(0);
     }
-    println!("{} call(s){}", page.count, if page.next.is_some() { " (more pages)" } else { "" });
+    println!(
+        "{} call(s){}",
+        page.count,
+        if page.next.is_some() {
+            " (more pages)"
+        } else {
+            ""
+        }
+    );
     for r in &page.results {
-        let arrow = if r.direction == "outgoing" { "->" } else { "<-" };
-        println!("{:20}  {arrow} {:28} {:6} {:10} {:>5} s", r.created_at, r.peer, r.call_type, r.status, r.duration_seconds);
+        let arrow = if r.direction == "outgoing" {
+            "->"
+        } else {
+            "<-"
+        };
+        println!(
+            "{:20}  {arrow} {:28} {:6} {:10} {:>5} s",
+            r.created_at, r.peer, r.call_type, r.status, r.duration_seconds
+        );
     }
     Ok(0)
 }
@@ -274,6 +310,9 @@ pub struct TokenArgs {
 
 pub async fn token(a: TokenArgs) -> anyhow::Result<i32> {
     let s = sign_in(&a.account).await?;
-    println!("{}", serde_json::json!({ "jid": s.jid.to_string(), "token": s.token, "nxws": s.nxws }));
+    println!(
+        "{}",
+        serde_json::json!({ "jid": s.jid.to_string(), "token": s.token, "nxws": s.nxws })
+    );
     Ok(0)
 }

@@ -7,7 +7,11 @@ mod commands;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "simu", version, about = "Simu video calls: headless client, server and benchmarks")]
+#[command(
+    name = "simu",
+    version,
+    about = "Simu video calls: headless client, server and benchmarks"
+)]
 struct Cli {
     /// Log filter (also RUST_LOG), e.g. `info` or `call=debug`.
     #[arg(long, global = true, default_value = "warn,rtc_ice=error,rtc=error")]
@@ -36,8 +40,13 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = std::env::var("RUST_LOG").unwrap_or(cli.log.clone());
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_writer(std::io::stderr).init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let code = rt.block_on(async move {
         match cli.cmd {
             Command::Server(a) => commands::server(a).await,

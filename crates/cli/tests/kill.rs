@@ -23,7 +23,10 @@ fn start(port: u16, dir: &std::path::Path) -> std::process::Child {
 
 async fn wait_up(base: &str) {
     for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -32,25 +35,49 @@ async fn wait_up(base: &str) {
 }
 
 fn record(room: &str, key: &str) -> AnalyticsRecord {
-    AnalyticsRecord { room: room.into(), call_type: "audio".into(), status: "ended".into(), duration_seconds: 1, metadata: Default::default(), record_id: Some(key.into()) }
+    AnalyticsRecord {
+        room: room.into(),
+        call_type: "audio".into(),
+        status: "ended".into(),
+        duration_seconds: 1,
+        metadata: Default::default(),
+        record_id: Some(key.into()),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_analytics_survive_kill_9_and_retries_do_not_double() {
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(port, dir.path());
     wait_up(&base).await;
     let keys = server::secrets::TenantKeys::read(dir.path()).expect("tenant keys");
     let mut clients = Vec::new();
     for i in 0..CLIENTS {
-        let r = RestClient::new(RestConfig::new(base.clone(), keys.api_key.clone(), keys.secret_key.clone())).expect("client");
-        r.login_or_register(&format!("u{i}"), "kill-test-password").await.expect("sign in");
+        let r = RestClient::new(RestConfig::new(
+            base.clone(),
+            keys.api_key.clone(),
+            keys.secret_key.clone(),
+        ))
+        .expect("client");
+        r.login_or_register(&format!("u{i}"), "kill-test-password")
+            .await
+            .expect("sign in");
         clients.push(r);
     }
     for (i, r) in clients.iter().enumerate() {
-        r.start_p2p_call(&format!("u{}", (i + 1) % CLIENTS), Some(&format!("room{i}")), Some("audio")).await.expect("call");
+        r.start_p2p_call(
+            &format!("u{}", (i + 1) % CLIENTS),
+            Some(&format!("room{i}")),
+            Some("audio"),
+        )
+        .await
+        .expect("call");
     }
     // Acknowledged (201) keys, per client.
     let acked: Arc<Mutex<HashMap<usize, HashSet<String>>>> = Arc::default();
@@ -60,8 +87,16 @@ async fn acknowledged_analytics_survive_kill_9_and_retries_do_not_double() {
         tasks.push(tokio::spawn(async move {
             for n in 0..RECORDS {
                 let key = format!("c{i}-r{n}");
-                if r.record_analytics(&record(&format!("room{i}"), &key)).await.is_ok() {
-                    acked.lock().expect("lock").entry(i).or_default().insert(key);
+                if r.record_analytics(&record(&format!("room{i}"), &key))
+                    .await
+                    .is_ok()
+                {
+                    acked
+                        .lock()
+                        .expect("lock")
+                        .entry(i)
+                        .or_default()
+                        .insert(key);
                 }
             }
         }));
@@ -74,28 +109,48 @@ async fn acknowledged_analytics_survive_kill_9_and_retries_do_not_double() {
     }
     let acked = acked.lock().expect("lock").clone();
     let acked_total: usize = acked.values().map(HashSet::len).sum();
-    assert!(acked_total > 0 && acked_total < CLIENTS * RECORDS, "the kill landed mid-way ({acked_total} acknowledged)");
+    assert!(
+        acked_total > 0 && acked_total < CLIENTS * RECORDS,
+        "the kill landed mid-way ({acked_total} acknowledged)"
+    );
 
     let mut server = start(port, dir.path());
     wait_up(&base).await;
     // Every client retries everything it sent (a lost 201 looks the same as a failure).
     for (i, r) in clients.iter().enumerate() {
         for n in 0..RECORDS {
-            r.record_analytics(&record(&format!("room{i}"), &format!("c{i}-r{n}"))).await.expect("retry after restart");
+            r.record_analytics(&record(&format!("room{i}"), &format!("c{i}-r{n}")))
+                .await
+                .expect("retry after restart");
         }
     }
     server.kill().expect("stop");
     let _ = server.wait();
 
-    let store = server::store::Store::open(dir.path()).await.expect("open the database");
+    let store = server::store::Store::open(dir.path())
+        .await
+        .expect("open the database");
     for i in 0..CLIENTS {
-        let rows = store.analytics_keys(&format!("u{i}@simu.local")).await.expect("rows");
+        let rows = store
+            .analytics_keys(&format!("u{i}@simu.local"))
+            .await
+            .expect("rows");
         let unique: HashSet<&String> = rows.iter().collect();
-        assert_eq!(unique.len(), rows.len(), "client {i}: a retry doubled a row");
+        assert_eq!(
+            unique.len(),
+            rows.len(),
+            "client {i}: a retry doubled a row"
+        );
         assert_eq!(rows.len(), RECORDS, "client {i}: every record landed once");
         for key in acked.get(&i).into_iter().flatten() {
-            assert!(unique.contains(key), "client {i}: acknowledged {key} was lost");
+            assert!(
+                unique.contains(key),
+                "client {i}: acknowledged {key} was lost"
+            );
         }
     }
-    println!("kill -9: {acked_total} of {} records acknowledged before the kill; all kept, none doubled", CLIENTS * RECORDS);
+    println!(
+        "kill -9: {acked_total} of {} records acknowledged before the kill; all kept, none doubled",
+        CLIENTS * RECORDS
+    );
 }

@@ -13,7 +13,11 @@ pub struct Tone {
 
 impl Tone {
     pub fn new(freq: f32, dbfs: f32) -> Self {
-        Self { freq, amplitude: 32767.0 * 10f32.powf(dbfs / 20.0), phase: 0.0 }
+        Self {
+            freq,
+            amplitude: 32767.0 * 10f32.powf(dbfs / 20.0),
+            phase: 0.0,
+        }
     }
 
     pub fn frame_at(&mut self, capture_us: u64) -> AudioFrame {
@@ -25,7 +29,10 @@ impl Tone {
                 s as i16
             })
             .collect();
-        AudioFrame { samples, capture_us }
+        AudioFrame {
+            samples,
+            capture_us,
+        }
     }
 }
 
@@ -51,6 +58,9 @@ mod tests {
         let f = t.frame_at(0);
         assert_eq!(f.samples.len(), AUDIO_FRAME_SAMPLES);
         let level = f.level_dbfs();
-        assert!((level - (-15.0)).abs() < 0.5, "sine RMS is 3 dB under peak, got {level}");
+        assert!(
+            (level - (-15.0)).abs() < 0.5,
+            "sine RMS is 3 dB under peak, got {level}"
+        );
     }
 }

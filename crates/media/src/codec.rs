@@ -140,15 +140,29 @@ mod tests {
     fn every_codec_round_trips_the_test_pattern_with_its_stamp() {
         for codec in VideoCodec::ALL {
             let mut p = crate::pattern::TestPattern::new(640, 360);
-            let mut enc = VideoEncoder::new(codec, VideoEncodeSettings { bitrate_bps: 800_000, fps: 30.0 }).expect("encoder");
+            let mut enc = VideoEncoder::new(
+                codec,
+                VideoEncodeSettings {
+                    bitrate_bps: 800_000,
+                    fps: 30.0,
+                },
+            )
+            .expect("encoder");
             let mut dec = VideoDecoder::new(codec).expect("decoder");
             for i in 0..10u64 {
                 let (bytes, key) = enc.encode(&p.frame_at(i * 33_000)).expect("encode");
                 assert_eq!(key, i == 0, "{codec}: only the first frame is a keyframe");
                 let bytes = bytes.to_vec();
-                let out = dec.decode(&bytes).expect("decode").unwrap_or_else(|| panic!("{codec}: a picture for frame {i}"));
+                let out = dec
+                    .decode(&bytes)
+                    .expect("decode")
+                    .unwrap_or_else(|| panic!("{codec}: a picture for frame {i}"));
                 assert_eq!((out.width, out.height), (640, 360), "{codec}");
-                assert_eq!(crate::stamp::read(&out).map(|s| s.counter), Some(i as u32), "{codec}: frame {i}");
+                assert_eq!(
+                    crate::stamp::read(&out).map(|s| s.counter),
+                    Some(i as u32),
+                    "{codec}: frame {i}"
+                );
             }
         }
     }

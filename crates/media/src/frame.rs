@@ -14,7 +14,11 @@ pub struct VideoFrame {
 
 impl std::fmt::Debug for VideoFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "VideoFrame({}x{}, t={})", self.width, self.height, self.capture_us)
+        write!(
+            f,
+            "VideoFrame({}x{}, t={})",
+            self.width, self.height, self.capture_us
+        )
     }
 }
 
@@ -24,7 +28,12 @@ impl VideoFrame {
         let (w, h) = (width & !1, height & !1);
         let mut data = vec![16u8; w * h * 3 / 2];
         data[w * h..].fill(128);
-        Self { width: w, height: h, data, capture_us: 0 }
+        Self {
+            width: w,
+            height: h,
+            data,
+            capture_us: 0,
+        }
     }
 
     pub fn y_plane(&self) -> &[u8] {
@@ -51,7 +60,14 @@ impl VideoFrame {
     }
 
     /// Copies a decoder's (possibly strided) planes into a packed frame.
-    pub fn from_planes(width: usize, height: usize, y: &[u8], u: &[u8], v: &[u8], strides: (usize, usize, usize)) -> Self {
+    pub fn from_planes(
+        width: usize,
+        height: usize,
+        y: &[u8],
+        u: &[u8],
+        v: &[u8],
+        strides: (usize, usize, usize),
+    ) -> Self {
         let (cw, ch) = (width / 2, height / 2);
         let mut data = Vec::with_capacity(width * height * 3 / 2);
         for row in 0..height {
@@ -63,7 +79,12 @@ impl VideoFrame {
         for row in 0..ch {
             data.extend_from_slice(&v[row * strides.2..row * strides.2 + cw]);
         }
-        Self { width, height, data, capture_us: 0 }
+        Self {
+            width,
+            height,
+            data,
+            capture_us: 0,
+        }
     }
 }
 
@@ -98,7 +119,11 @@ impl AudioFrame {
         if self.samples.is_empty() {
             return -100.0;
         }
-        let sum: f64 = self.samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        let sum: f64 = self
+            .samples
+            .iter()
+            .map(|&s| f64::from(s) * f64::from(s))
+            .sum();
         let rms = (sum / self.samples.len() as f64).sqrt() / 32768.0;
         if rms <= 1e-5 {
             -100.0

@@ -2,7 +2,9 @@
 
 use crate::frame::VideoFrame;
 use openh264::decoder::Decoder;
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType};
+use openh264::encoder::{
+    BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType,
+};
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
@@ -25,12 +27,18 @@ fn make_encoder(s: VideoEncodeSettings) -> Result<Encoder, CodecError> {
         .skip_frames(false)
         .complexity(openh264::encoder::Complexity::Low)
         .intra_frame_period(IntraFramePeriod::from_num_frames((s.fps as u32).max(1) * 4));
-    Encoder::with_api_config(OpenH264API::from_source(), cfg).map_err(|e| CodecError::Encode("H.264", e.to_string()))
+    Encoder::with_api_config(OpenH264API::from_source(), cfg)
+        .map_err(|e| CodecError::Encode("H.264", e.to_string()))
 }
 
 impl H264Encoder {
     pub fn new(settings: VideoEncodeSettings) -> Result<Self, CodecError> {
-        Ok(Self { enc: make_encoder(settings)?, settings, force_key: true, out: Vec::new() })
+        Ok(Self {
+            enc: make_encoder(settings)?,
+            settings,
+            force_key: true,
+            out: Vec::new(),
+        })
     }
 
     /// Applies new settings; OpenH264's wrapper has no live bitrate knob, so the encoder is
@@ -60,8 +68,14 @@ impl H264Encoder {
             self.enc.force_intra_frame();
         }
         let ts = openh264::Timestamp::from_millis(frame.capture_us / 1000);
-        let bs = self.enc.encode_at(frame, ts).map_err(|e| CodecError::Encode("H.264", e.to_string()))?;
-        let key = matches!(bs.frame_type(), openh264::encoder::FrameType::IDR | openh264::encoder::FrameType::I);
+        let bs = self
+            .enc
+            .encode_at(frame, ts)
+            .map_err(|e| CodecError::Encode("H.264", e.to_string()))?;
+        let key = matches!(
+            bs.frame_type(),
+            openh264::encoder::FrameType::IDR | openh264::encoder::FrameType::I
+        );
         self.out.clear();
         bs.write_vec(&mut self.out);
         Ok((&self.out, key))
@@ -75,7 +89,9 @@ pub struct H264Decoder {
 
 impl H264Decoder {
     pub fn new() -> Result<Self, CodecError> {
-        Ok(Self { dec: Decoder::new().map_err(|e| CodecError::Decode("H.264", e.to_string()))? })
+        Ok(Self {
+            dec: Decoder::new().map_err(|e| CodecError::Decode("H.264", e.to_string()))?,
+        })
     }
 
     /// Decodes one Annex B access unit; `Ok(None)` when it completed no picture.
@@ -83,7 +99,14 @@ impl H264Decoder {
         match self.dec.decode(annexb) {
             Ok(Some(yuv)) => {
                 let (w, h) = yuv.dimensions();
-                Ok(Some(VideoFrame::from_planes(w, h, yuv.y(), yuv.u(), yuv.v(), yuv.strides())))
+                Ok(Some(VideoFrame::from_planes(
+                    w,
+                    h,
+                    yuv.y(),
+                    yuv.u(),
+                    yuv.v(),
+                    yuv.strides(),
+                )))
             }
             Ok(None) => Ok(None),
             Err(e) => Err(CodecError::Decode("H.264", e.to_string())),

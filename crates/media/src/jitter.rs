@@ -59,7 +59,11 @@ const CAPACITY: usize = 200;
 
 impl Default for JitterBuffer {
     fn default() -> Self {
-        Self::new(Duration::from_millis(20), Duration::from_millis(40), Duration::from_millis(400))
+        Self::new(
+            Duration::from_millis(20),
+            Duration::from_millis(40),
+            Duration::from_millis(400),
+        )
     }
 }
 
@@ -89,17 +93,28 @@ impl JitterBuffer {
     /// Audio held, as play time.
     pub fn depth(&self) -> Duration {
         match (self.next, self.highest) {
-            (Some(n), Some(h)) if h >= n => Duration::from_secs_f64((h - n + 1) as f64 * self.frame_ms / 1000.0),
+            (Some(n), Some(h)) if h >= n => {
+                Duration::from_secs_f64((h - n + 1) as f64 * self.frame_ms / 1000.0)
+            }
             _ => Duration::ZERO,
         }
     }
 
     /// Extends a 16-bit sequence number next to the highest seen.
     fn extend(&self, seq: u16) -> u64 {
-        let Some(h) = self.highest else { return u64::from(seq) + (1 << 16) };
+        let Some(h) = self.highest else {
+            return u64::from(seq) + (1 << 16);
+        };
         let base = h & !0xffff;
-        let candidates = [base.wrapping_sub(1 << 16) | u64::from(seq), base | u64::from(seq), (base + (1 << 16)) | u64::from(seq)];
-        candidates.into_iter().min_by_key(|c| c.abs_diff(h)).unwrap_or(base | u64::from(seq))
+        let candidates = [
+            base.wrapping_sub(1 << 16) | u64::from(seq),
+            base | u64::from(seq),
+            (base + (1 << 16)) | u64::from(seq),
+        ];
+        candidates
+            .into_iter()
+            .min_by_key(|c| c.abs_diff(h))
+            .unwrap_or(base | u64::from(seq))
     }
 
     /// A packet arrived: `seq` and `media_ms` (RTP timestamp in ms) from its header.
@@ -108,7 +123,14 @@ impl JitterBuffer {
         if let Some(h) = self.highest {
             // A jump of more than the capacity means the sender restarted: start over.
             if s.abs_diff(h) > CAPACITY as u64 {
-                *self = Self { stats: self.stats, ..Self::new(Duration::from_secs_f64(self.frame_ms / 1000.0), Duration::from_secs_f64(self.min_ms / 1000.0), Duration::from_secs_f64(self.max_ms / 1000.0)) };
+                *self = Self {
+                    stats: self.stats,
+                    ..Self::new(
+                        Duration::from_secs_f64(self.frame_ms / 1000.0),
+                        Duration::from_secs_f64(self.min_ms / 1000.0),
+                        Duration::from_secs_f64(self.max_ms / 1000.0),
+                    )
+                };
                 return self.push(seq, media_ms, payload, now);
             }
         }
@@ -146,8 +168,16 @@ impl JitterBuffer {
 
     /// The next 20 ms of playout.
     pub fn pop(&mut self) -> Playout {
-        let (Some(mut next), Some(highest)) = (self.next, self.highest) else { return Playout::Waiting };
-        let frames_held = |n: u64| if highest >= n { (highest - n + 1) as f64 } else { 0.0 };
+        let (Some(mut next), Some(highest)) = (self.next, self.highest) else {
+            return Playout::Waiting;
+        };
+        let frames_held = |n: u64| {
+            if highest >= n {
+                (highest - n + 1) as f64
+            } else {
+                0.0
+            }
+        };
         if !self.started {
             if frames_held(next) * self.frame_ms < self.target_ms {
                 return Playout::Waiting;
@@ -155,7 +185,9 @@ impl JitterBuffer {
             self.started = true;
         }
         // Too deep (the sender's clock runs fast, or jitter fell): drop one frame.
-        if frames_held(next) * self.frame_ms > self.target_ms + 3.0 * self.frame_ms && self.packets.contains_key(&next) {
+        if frames_held(next) * self.frame_ms > self.target_ms + 3.0 * self.frame_ms
+            && self.packets.contains_key(&next)
+        {
             self.packets.remove(&next);
             next += 1;
             self.stats.dropped += 1;
@@ -201,14 +233,29 @@ mod tests {
     /// Feeds packets `seqs` one per 20 ms with the given extra delays and pops once per 20 ms.
     fn run(jb: &mut JitterBuffer, seqs: &[u16], delay_ms: impl Fn(usize) -> u64) -> Vec<Playout> {
         let t0 = Instant::now();
-        let mut arrivals: Vec<(Instant, u16, f64)> = seqs.iter().enumerate().map(|(i, &s)| (t0 + Duration::from_millis(i as u64 * 20 + delay_ms(i)), s, i as f64 * 20.0)).collect();
+        let mut arrivals: Vec<(Instant, u16, f64)> = seqs
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                (
+                    t0 + Duration::from_millis(i as u64 * 20 + delay_ms(i)),
+                    s,
+                    i as f64 * 20.0,
+                )
+            })
+            .collect();
         arrivals.sort_by_key(|a| a.0);
         let mut out = Vec::new();
         let mut k = 0;
         for tick in 0..seqs.len() + 40 {
             let now = t0 + Duration::from_millis(tick as u64 * 20);
             while k < arrivals.len() && arrivals[k].0 <= now {
-                jb.push(arrivals[k].1, arrivals[k].2, pkt(arrivals[k].1), arrivals[k].0);
+                jb.push(
+                    arrivals[k].1,
+                    arrivals[k].2,
+                    pkt(arrivals[k].1),
+                    arrivals[k].0,
+                );
                 k += 1;
             }
             out.push(jb.pop());
@@ -230,13 +277,22 @@ mod tests {
     #[test]
     fn a_single_loss_uses_the_next_packets_fec_and_a_burst_is_concealed() {
         let mut jb = JitterBuffer::default();
-        let seqs: Vec<u16> = (0..60).filter(|s| *s != 10 && !(30..33).contains(s)).collect();
+        let seqs: Vec<u16> = (0..60)
+            .filter(|s| *s != 10 && !(30..33).contains(s))
+            .collect();
         let out = run(&mut jb, &seqs, |_| 0);
-        assert!(out.contains(&Playout::Fec(pkt(11))), "frame 10 rebuilt from 11's FEC");
+        assert!(
+            out.contains(&Playout::Fec(pkt(11))),
+            "frame 10 rebuilt from 11's FEC"
+        );
         assert_eq!(jb.stats.fec, 2, "10, and 32 from 33");
         assert_eq!(jb.stats.concealed, 2, "30 and 31 concealed");
         let played: Vec<u16> = out.iter().filter_map(id).collect();
-        assert_eq!(played.iter().filter(|&&s| s == 11).count(), 2, "11 is used for FEC and then played");
+        assert_eq!(
+            played.iter().filter(|&&s| s == 11).count(),
+            2,
+            "11 is used for FEC and then played"
+        );
     }
 
     #[test]
@@ -244,11 +300,23 @@ mod tests {
         let mut calm = JitterBuffer::default();
         let seqs: Vec<u16> = (0..200).collect();
         run(&mut calm, &seqs, |_| 0);
-        assert_eq!(calm.target(), Duration::from_millis(40), "no jitter: the floor");
+        assert_eq!(
+            calm.target(),
+            Duration::from_millis(40),
+            "no jitter: the floor"
+        );
         let mut rough = JitterBuffer::default();
         let out = run(&mut rough, &seqs, |i| (i as u64 * 37) % 100);
-        assert!(rough.target() >= Duration::from_millis(80), "up to 100 ms of jitter, target {:?}", rough.target());
-        assert!(rough.stats.late + rough.stats.fec + rough.stats.concealed <= 12, "late packets stay rare once adapted: {:?}", rough.stats);
+        assert!(
+            rough.target() >= Duration::from_millis(80),
+            "up to 100 ms of jitter, target {:?}",
+            rough.target()
+        );
+        assert!(
+            rough.stats.late + rough.stats.fec + rough.stats.concealed <= 12,
+            "late packets stay rare once adapted: {:?}",
+            rough.stats
+        );
         assert!(out.iter().filter_map(id).count() >= 190);
     }
 
@@ -263,13 +331,25 @@ mod tests {
             let due = tick * 101 / 100;
             let before = (tick.saturating_sub(1)) * 101 / 100;
             for s in if tick == 0 { 0..=0 } else { before + 1..=due } {
-                fast.push(s as u16, s as f64 * 20.0 * 100.0 / 101.0, pkt(s as u16), now);
+                fast.push(
+                    s as u16,
+                    s as f64 * 20.0 * 100.0 / 101.0,
+                    pkt(s as u16),
+                    now,
+                );
             }
             fast.pop();
             max_depth = max_depth.max(fast.depth());
         }
-        assert!(max_depth <= Duration::from_millis(160), "depth stayed bounded: {max_depth:?}");
-        assert!(fast.stats.dropped >= 25, "about one frame in a hundred dropped: {:?}", fast.stats);
+        assert!(
+            max_depth <= Duration::from_millis(160),
+            "depth stayed bounded: {max_depth:?}"
+        );
+        assert!(
+            fast.stats.dropped >= 25,
+            "about one frame in a hundred dropped: {:?}",
+            fast.stats
+        );
         // And 1% slow: the buffer runs dry now and then and is refilled by concealment.
         let mut slow = JitterBuffer::default();
         for tick in 0..3000u64 {
@@ -280,7 +360,11 @@ mod tests {
             }
             slow.pop();
         }
-        assert!(slow.stats.stretched >= 25 && slow.stats.late == 0, "{:?}", slow.stats);
+        assert!(
+            slow.stats.stretched >= 25 && slow.stats.late == 0,
+            "{:?}",
+            slow.stats
+        );
     }
 
     #[test]
@@ -293,6 +377,10 @@ mod tests {
         jb.push(30_000, 10_000.0, pkt(30_000), t);
         jb.push(30_001, 10_020.0, pkt(30_001), t + Duration::from_millis(20));
         jb.push(30_002, 10_040.0, pkt(30_002), t + Duration::from_millis(40));
-        assert_eq!(jb.pop(), Playout::Packet(pkt(30_000)), "a new stream plays from its first packet");
+        assert_eq!(
+            jb.pop(),
+            Playout::Packet(pkt(30_000)),
+            "a new stream plays from its first packet"
+        );
     }
 }

@@ -16,7 +16,15 @@ impl TestPattern {
     pub fn new(width: usize, height: usize) -> Self {
         let (w, h) = (width & !1, height & !1);
         let mut base = VideoFrame::black(w, h);
-        let bars: [(u8, u8, u8); 7] = [(180, 128, 128), (168, 44, 136), (145, 147, 44), (133, 63, 52), (63, 193, 204), (51, 109, 212), (28, 212, 120)];
+        let bars: [(u8, u8, u8); 7] = [
+            (180, 128, 128),
+            (168, 44, 136),
+            (145, 147, 44),
+            (133, 63, 52),
+            (63, 193, 204),
+            (51, 109, 212),
+            (28, 212, 120),
+        ];
         let (cw, ch) = (w / 2, h / 2);
         let ysize = w * h;
         for row in 0..h {
@@ -31,7 +39,12 @@ impl TestPattern {
                 base.data[ysize + cw * ch + row * cw + col] = bar.2;
             }
         }
-        Self { width: w, height: h, counter: 0, base }
+        Self {
+            width: w,
+            height: h,
+            counter: 0,
+            base,
+        }
     }
 
     /// The next picture, stamped with its counter and `capture_us`.
@@ -54,7 +67,13 @@ impl TestPattern {
         for row in by..(by + size).min(h) {
             y[row * w + bx..row * w + (bx + size).min(w)].fill(235);
         }
-        stamp::write(&mut f, Stamp { counter: self.counter, capture_us });
+        stamp::write(
+            &mut f,
+            Stamp {
+                counter: self.counter,
+                capture_us,
+            },
+        );
         self.counter = self.counter.wrapping_add(1);
         f
     }
@@ -88,7 +107,19 @@ mod tests {
         let a = p.frame_at(10);
         let b = p.frame_at(20);
         assert_ne!(a.data, b.data);
-        assert_eq!(stamp::read(&a), Some(Stamp { counter: 0, capture_us: 10 }));
-        assert_eq!(stamp::read(&b), Some(Stamp { counter: 1, capture_us: 20 }));
+        assert_eq!(
+            stamp::read(&a),
+            Some(Stamp {
+                counter: 0,
+                capture_us: 10
+            })
+        );
+        assert_eq!(
+            stamp::read(&b),
+            Some(Stamp {
+                counter: 1,
+                capture_us: 20
+            })
+        );
     }
 }

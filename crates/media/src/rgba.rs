@@ -28,7 +28,11 @@ pub fn to_rgba(src: &VideoFrame, width: usize, height: usize) -> Vec<u8> {
         .map(|col| {
             let fx = ((col as u64 * step_x) + (step_x >> 1)).saturating_sub(1 << 15);
             let x0 = ((fx >> 16) as usize).min(sw - 2);
-            let wx = if (fx >> 16) as usize >= sw - 1 { 256 } else { ((fx >> 8) & 0xff) as u16 };
+            let wx = if (fx >> 16) as usize >= sw - 1 {
+                256
+            } else {
+                ((fx >> 8) & 0xff) as u16
+            };
             (x0 as u32, wx, (x0 / 2) as u16)
         })
         .collect();
@@ -49,7 +53,10 @@ pub fn to_rgba(src: &VideoFrame, width: usize, height: usize) -> Vec<u8> {
         let crow = y0 / 2;
         if crow != last_chroma_row {
             last_chroma_row = crow;
-            let (cu, cv) = (&u[crow * cw..(crow + 1) * cw], &v[crow * cw..(crow + 1) * cw]);
+            let (cu, cv) = (
+                &u[crow * cw..(crow + 1) * cw],
+                &v[crow * cw..(crow + 1) * cw],
+            );
             for ((c, &uu), &vv) in chroma.iter_mut().zip(cu).zip(cv) {
                 let (du, dv) = (i32::from(uu) - 128, i32::from(vv) - 128);
                 *c = (V_TO_R * dv, -U_TO_G * du - V_TO_G * dv, U_TO_B * du);
@@ -89,9 +96,16 @@ mod tests {
     #[test]
     fn converts_limited_range_black_white_and_primaries() {
         assert_eq!(&to_rgba(&solid(16, 128, 128), 8, 8)[..4], &[0, 0, 0, 255]);
-        assert_eq!(&to_rgba(&solid(235, 128, 128), 8, 8)[..4], &[255, 255, 255, 255]);
+        assert_eq!(
+            &to_rgba(&solid(235, 128, 128), 8, 8)[..4],
+            &[255, 255, 255, 255]
+        );
         let red = to_rgba(&solid(81, 90, 240), 4, 4);
-        assert!(red[0] > 240 && red[1] < 10 && red[2] < 10, "{:?}", &red[..4]);
+        assert!(
+            red[0] > 240 && red[1] < 10 && red[2] < 10,
+            "{:?}",
+            &red[..4]
+        );
     }
 
     #[test]

@@ -12,9 +12,30 @@ pub fn resize(src: &VideoFrame, width: usize, height: usize) -> VideoFrame {
     out.capture_us = src.capture_us;
     let (cw, ch) = (w / 2, h / 2);
     let y_len = w * h;
-    plane(src.y_plane(), src.width, src.height, &mut out.data[..y_len], w, h);
-    plane(src.u_plane(), src.width / 2, src.height / 2, &mut out.data[y_len..y_len + cw * ch], cw, ch);
-    plane(src.v_plane(), src.width / 2, src.height / 2, &mut out.data[y_len + cw * ch..], cw, ch);
+    plane(
+        src.y_plane(),
+        src.width,
+        src.height,
+        &mut out.data[..y_len],
+        w,
+        h,
+    );
+    plane(
+        src.u_plane(),
+        src.width / 2,
+        src.height / 2,
+        &mut out.data[y_len..y_len + cw * ch],
+        cw,
+        ch,
+    );
+    plane(
+        src.v_plane(),
+        src.width / 2,
+        src.height / 2,
+        &mut out.data[y_len + cw * ch..],
+        cw,
+        ch,
+    );
     out
 }
 
@@ -28,7 +49,10 @@ fn plane(src: &[u8], sw: usize, sh: usize, dst: &mut [u8], dw: usize, dh: usize)
             let sx = col * sw / dw;
             *px = if box_filter {
                 let sx1 = (sx + 1).min(sw - 1);
-                let s = u16::from(src[sy * sw + sx]) + u16::from(src[sy * sw + sx1]) + u16::from(src[sy1 * sw + sx]) + u16::from(src[sy1 * sw + sx1]);
+                let s = u16::from(src[sy * sw + sx])
+                    + u16::from(src[sy * sw + sx1])
+                    + u16::from(src[sy1 * sw + sx])
+                    + u16::from(src[sy1 * sw + sx1]);
                 (s / 4) as u8
             } else {
                 src[sy * sw + sx]

@@ -19,7 +19,10 @@ impl FrameSink {
     }
 
     pub fn push(&self, frame: VideoFrame) {
-        self.size.store(((frame.width as u64) << 32) | frame.height as u64, Ordering::Relaxed);
+        self.size.store(
+            ((frame.width as u64) << 32) | frame.height as u64,
+            Ordering::Relaxed,
+        );
         self.frames.fetch_add(1, Ordering::Relaxed);
         let mut l = self.latest.lock().unwrap_or_else(|p| p.into_inner());
         *l = Some(Arc::new(frame));
@@ -27,7 +30,10 @@ impl FrameSink {
 
     /// The newest picture, shared without copying.
     pub fn latest(&self) -> Option<Arc<VideoFrame>> {
-        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.latest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn frames(&self) -> u64 {

@@ -17,7 +17,11 @@ pub struct Stamp {
 }
 
 fn checksum(counter: u32, us: u64) -> u8 {
-    counter.to_le_bytes().iter().chain(us.to_le_bytes().iter()).fold(0x5au8, |a, b| a.rotate_left(1) ^ b)
+    counter
+        .to_le_bytes()
+        .iter()
+        .chain(us.to_le_bytes().iter())
+        .fold(0x5au8, |a, b| a.rotate_left(1) ^ b)
 }
 
 fn bits(s: Stamp) -> [bool; BITS] {
@@ -84,7 +88,10 @@ pub fn read(frame: &VideoFrame) -> Option<Stamp> {
     let counter = (v >> 72) as u32;
     let us = (v >> 8) as u64;
     let sum = v as u8;
-    (sync == SYNC && sum == checksum(counter, us)).then_some(Stamp { counter, capture_us: us })
+    (sync == SYNC && sum == checksum(counter, us)).then_some(Stamp {
+        counter,
+        capture_us: us,
+    })
 }
 
 #[cfg(test)]
@@ -94,7 +101,10 @@ mod tests {
     #[test]
     fn round_trips_counter_and_time() {
         let mut f = VideoFrame::black(1280, 720);
-        let s = Stamp { counter: 123_456, capture_us: 1_763_000_000_123_456 };
+        let s = Stamp {
+            counter: 123_456,
+            capture_us: 1_763_000_000_123_456,
+        };
         write(&mut f, s);
         assert_eq!(read(&f), Some(s));
         assert_eq!(read(&VideoFrame::black(1280, 720)), None);

@@ -38,7 +38,15 @@ unsafe impl Send for Vp8Encoder {}
 impl Vp8Encoder {
     pub fn new(settings: VideoEncodeSettings) -> Result<Self, CodecError> {
         // The picture size is fixed by the first frame; start with a placeholder context.
-        Ok(Self { ctx: Box::new(unsafe { std::mem::zeroed() }), cfg: None, settings, size: (0, 0), force_key: true, pts: 0, out: Vec::new() })
+        Ok(Self {
+            ctx: Box::new(unsafe { std::mem::zeroed() }),
+            cfg: None,
+            settings,
+            size: (0, 0),
+            force_key: true,
+            pts: 0,
+            out: Vec::new(),
+        })
     }
 
     fn open(&mut self, w: usize, h: usize) -> Result<(), CodecError> {
@@ -52,11 +60,16 @@ impl Vp8Encoder {
             if rc != vpx::VPX_CODEC_OK {
                 return Err(e(format!("default config: {rc:?}")));
             }
-            let cfg = self.cfg.insert(Box::from_raw(Box::into_raw(fresh).cast::<vpx::vpx_codec_enc_cfg_t>()));
+            let cfg = self.cfg.insert(Box::from_raw(
+                Box::into_raw(fresh).cast::<vpx::vpx_codec_enc_cfg_t>(),
+            ));
             let c = &mut **cfg;
             c.g_w = w as c_uint;
             c.g_h = h as c_uint;
-            c.g_timebase = vpx::vpx_rational { num: 1, den: 90_000 };
+            c.g_timebase = vpx::vpx_rational {
+                num: 1,
+                den: 90_000,
+            };
             // One thread: libvpx's VP8 row threads spin-wait on each other, which burned most of
             // two cores in a 720p call on a 2-core machine for no gain in speed.
             c.g_threads = 1;
@@ -74,16 +87,38 @@ impl Vp8Encoder {
             c.rc_dropframe_thresh = 0;
             c.kf_mode = vpx::vpx_kf_mode::VPX_KF_AUTO;
             c.kf_max_dist = 3000;
-            let rc = vpx::vpx_codec_enc_init_ver(&mut *self.ctx, iface, &**cfg, 0, vpx::VPX_ENCODER_ABI_VERSION as c_int);
+            let rc = vpx::vpx_codec_enc_init_ver(
+                &mut *self.ctx,
+                iface,
+                &**cfg,
+                0,
+                vpx::VPX_ENCODER_ABI_VERSION as c_int,
+            );
             if rc != vpx::VPX_CODEC_OK {
                 *self.ctx = std::mem::zeroed();
                 return Err(e(format!("init {w}x{h}: {rc:?}")));
             }
             // Speed -6 is what browsers use for camera video on desktops.
-            vpx::vpx_codec_control_(&mut *self.ctx, vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, -6 as c_int);
-            vpx::vpx_codec_control_(&mut *self.ctx, vpx::vp8e_enc_control_id::VP8E_SET_STATIC_THRESHOLD as c_int, 1 as c_uint);
-            vpx::vpx_codec_control_(&mut *self.ctx, vpx::vp8e_enc_control_id::VP8E_SET_NOISE_SENSITIVITY as c_int, 0 as c_uint);
-            vpx::vpx_codec_control_(&mut *self.ctx, vpx::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as c_int, 300 as c_uint);
+            vpx::vpx_codec_control_(
+                &mut *self.ctx,
+                vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int,
+                -6 as c_int,
+            );
+            vpx::vpx_codec_control_(
+                &mut *self.ctx,
+                vpx::vp8e_enc_control_id::VP8E_SET_STATIC_THRESHOLD as c_int,
+                1 as c_uint,
+            );
+            vpx::vpx_codec_control_(
+                &mut *self.ctx,
+                vpx::vp8e_enc_control_id::VP8E_SET_NOISE_SENSITIVITY as c_int,
+                0 as c_uint,
+            );
+            vpx::vpx_codec_control_(
+                &mut *self.ctx,
+                vpx::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as c_int,
+                300 as c_uint,
+            );
         }
         self.size = (w, h);
         self.force_key = true;
@@ -104,12 +139,17 @@ impl Vp8Encoder {
             return Ok(());
         }
         self.settings = settings;
-        let Some(cfg) = self.cfg.as_mut().filter(|_| self.size != (0, 0)) else { return Ok(()) };
+        let Some(cfg) = self.cfg.as_mut().filter(|_| self.size != (0, 0)) else {
+            return Ok(());
+        };
         cfg.rc_target_bitrate = (settings.bitrate_bps / 1000).max(30);
         // SAFETY: the context and config are live and ours.
         let rc = unsafe { vpx::vpx_codec_enc_config_set(&mut *self.ctx, &**cfg) };
         if rc != vpx::VPX_CODEC_OK {
-            return Err(CodecError::Encode("VP8", err("new bitrate", &mut *self.ctx, rc)));
+            return Err(CodecError::Encode(
+                "VP8",
+                err("new bitrate", &mut *self.ctx, rc),
+            ));
         }
         Ok(())
     }
@@ -121,15 +161,30 @@ impl Vp8Encoder {
 
     /// Encodes one picture: the VP8 frame (empty if dropped) and whether it is a keyframe.
     pub fn encode(&mut self, frame: &VideoFrame) -> Result<(&[u8], bool), CodecError> {
-        if frame.width < 2 || frame.height < 2 || frame.data.len() < frame.width * frame.height * 3 / 2 {
-            return Err(CodecError::Encode("VP8", format!("bad picture {}x{} ({} bytes)", frame.width, frame.height, frame.data.len())));
+        if frame.width < 2
+            || frame.height < 2
+            || frame.data.len() < frame.width * frame.height * 3 / 2
+        {
+            return Err(CodecError::Encode(
+                "VP8",
+                format!(
+                    "bad picture {}x{} ({} bytes)",
+                    frame.width,
+                    frame.height,
+                    frame.data.len()
+                ),
+            ));
         }
         if self.size != (frame.width, frame.height) {
             self.open(frame.width, frame.height)?;
         }
         let (w, h) = (frame.width, frame.height);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let flags = if std::mem::take(&mut self.force_key) { vpx::VPX_EFLAG_FORCE_KF as vpx::vpx_enc_frame_flags_t } else { 0 };
+        let flags = if std::mem::take(&mut self.force_key) {
+            vpx::VPX_EFLAG_FORCE_KF as vpx::vpx_enc_frame_flags_t
+        } else {
+            0
+        };
         let duration = (90_000.0 / f64::from(self.settings.fps.max(1.0))) as u64;
         self.out.clear();
         let mut key = false;
@@ -138,7 +193,16 @@ impl Vp8Encoder {
         unsafe {
             let mut img: vpx::vpx_image_t = std::mem::zeroed();
             let base = frame.data.as_ptr() as *mut u8;
-            if vpx::vpx_img_wrap(&mut img, vpx::vpx_img_fmt::VPX_IMG_FMT_I420, w as c_uint, h as c_uint, 1, base).is_null() {
+            if vpx::vpx_img_wrap(
+                &mut img,
+                vpx::vpx_img_fmt::VPX_IMG_FMT_I420,
+                w as c_uint,
+                h as c_uint,
+                1,
+                base,
+            )
+            .is_null()
+            {
                 return Err(CodecError::Encode("VP8", "cannot wrap picture".into()));
             }
             img.planes[0] = base;
@@ -147,7 +211,14 @@ impl Vp8Encoder {
             img.stride[0] = w as c_int;
             img.stride[1] = cw as c_int;
             img.stride[2] = cw as c_int;
-            let rc = vpx::vpx_codec_encode(&mut *self.ctx, &img, self.pts, duration as _, flags, vpx::VPX_DL_REALTIME as _);
+            let rc = vpx::vpx_codec_encode(
+                &mut *self.ctx,
+                &img,
+                self.pts,
+                duration as _,
+                flags,
+                vpx::VPX_DL_REALTIME as _,
+            );
             self.pts += duration as i64;
             if rc != vpx::VPX_CODEC_OK {
                 return Err(CodecError::Encode("VP8", err("encode", &mut *self.ctx, rc)));
@@ -160,7 +231,10 @@ impl Vp8Encoder {
                 }
                 if (*pkt).kind == vpx::vpx_codec_cx_pkt_kind::VPX_CODEC_CX_FRAME_PKT {
                     let f = (*pkt).data.frame;
-                    self.out.extend_from_slice(std::slice::from_raw_parts(f.buf as *const u8, f.sz as usize));
+                    self.out.extend_from_slice(std::slice::from_raw_parts(
+                        f.buf as *const u8,
+                        f.sz as usize,
+                    ));
                     key |= f.flags & vpx::VPX_FRAME_IS_KEY != 0;
                 }
             }
@@ -188,8 +262,18 @@ impl Vp8Decoder {
         // SAFETY: a zeroed context initialised by libvpx; the box keeps its address.
         unsafe {
             let mut ctx: Box<vpx::vpx_codec_ctx_t> = Box::new(std::mem::zeroed());
-            let cfg = vpx::vpx_codec_dec_cfg_t { threads: 1, w: 0, h: 0 };
-            let rc = vpx::vpx_codec_dec_init_ver(&mut *ctx, vpx::vpx_codec_vp8_dx(), &cfg, 0, vpx::VPX_DECODER_ABI_VERSION as c_int);
+            let cfg = vpx::vpx_codec_dec_cfg_t {
+                threads: 1,
+                w: 0,
+                h: 0,
+            };
+            let rc = vpx::vpx_codec_dec_init_ver(
+                &mut *ctx,
+                vpx::vpx_codec_vp8_dx(),
+                &cfg,
+                0,
+                vpx::VPX_DECODER_ABI_VERSION as c_int,
+            );
             if rc != vpx::VPX_CODEC_OK {
                 return Err(CodecError::Decode("VP8", format!("init: {rc:?}")));
             }
@@ -205,7 +289,13 @@ impl Vp8Decoder {
         // SAFETY: libvpx reads `data` during the call; the image it returns stays valid until
         // the next decode call and is copied out before that.
         unsafe {
-            let rc = vpx::vpx_codec_decode(&mut *self.ctx, data.as_ptr(), data.len() as c_uint, ptr::null_mut(), 0);
+            let rc = vpx::vpx_codec_decode(
+                &mut *self.ctx,
+                data.as_ptr(),
+                data.len() as c_uint,
+                ptr::null_mut(),
+                0,
+            );
             if rc != vpx::VPX_CODEC_OK {
                 return Err(CodecError::Decode("VP8", err("decode", &mut *self.ctx, rc)));
             }
@@ -216,13 +306,29 @@ impl Vp8Decoder {
             }
             let i = &*img;
             if i.fmt != vpx::vpx_img_fmt::VPX_IMG_FMT_I420 {
-                return Err(CodecError::Decode("VP8", format!("unexpected picture format {:?}", i.fmt)));
+                return Err(CodecError::Decode(
+                    "VP8",
+                    format!("unexpected picture format {:?}", i.fmt),
+                ));
             }
             let (w, h) = (i.d_w as usize, i.d_h as usize);
             let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-            let s = [i.stride[0] as usize, i.stride[1] as usize, i.stride[2] as usize];
-            let plane = |p: usize, rows: usize, width: usize| std::slice::from_raw_parts(i.planes[p], s[p] * (rows - 1) + width);
-            Ok(Some(VideoFrame::from_planes(w, h, plane(0, h, w), plane(1, ch, cw), plane(2, ch, cw), (s[0], s[1], s[2]))))
+            let s = [
+                i.stride[0] as usize,
+                i.stride[1] as usize,
+                i.stride[2] as usize,
+            ];
+            let plane = |p: usize, rows: usize, width: usize| {
+                std::slice::from_raw_parts(i.planes[p], s[p] * (rows - 1) + width)
+            };
+            Ok(Some(VideoFrame::from_planes(
+                w,
+                h,
+                plane(0, h, w),
+                plane(1, ch, cw),
+                plane(2, ch, cw),
+                (s[0], s[1], s[2]),
+            )))
         }
     }
 }
@@ -241,26 +347,44 @@ mod tests {
 
     #[test]
     fn keyframes_on_request_and_new_sizes_and_bitrates_live() {
-        let mut enc = Vp8Encoder::new(VideoEncodeSettings { bitrate_bps: 500_000, fps: 30.0 }).expect("encoder");
+        let mut enc = Vp8Encoder::new(VideoEncodeSettings {
+            bitrate_bps: 500_000,
+            fps: 30.0,
+        })
+        .expect("encoder");
         let mut dec = Vp8Decoder::new().expect("decoder");
         let mut p = TestPattern::new(320, 180);
         assert!(enc.encode(&p.frame_at(0)).expect("first").1);
         assert!(!enc.encode(&p.frame_at(33_000)).expect("second").1);
-        enc.reconfigure(VideoEncodeSettings { bitrate_bps: 200_000, fps: 15.0 }).expect("bitrate");
-        assert!(!enc.encode(&p.frame_at(66_000)).expect("after a bitrate change").1, "no keyframe for a bitrate change");
+        enc.reconfigure(VideoEncodeSettings {
+            bitrate_bps: 200_000,
+            fps: 15.0,
+        })
+        .expect("bitrate");
+        assert!(
+            !enc.encode(&p.frame_at(66_000))
+                .expect("after a bitrate change")
+                .1,
+            "no keyframe for a bitrate change"
+        );
         enc.request_keyframe();
         assert!(enc.encode(&p.frame_at(99_000)).expect("asked").1);
         let mut big = TestPattern::new(640, 360);
         let (bytes, key) = enc.encode(&big.frame_at(132_000)).expect("bigger");
         assert!(key, "a new size starts with a keyframe");
-        let out = dec.decode(&bytes.to_vec()).expect("decode").expect("picture");
+        let out = dec
+            .decode(&bytes.to_vec())
+            .expect("decode")
+            .expect("picture");
         assert_eq!((out.width, out.height), (640, 360));
     }
 
     #[test]
     fn garbage_is_a_decode_error_not_a_crash() {
         let mut dec = Vp8Decoder::new().expect("decoder");
-        assert!(dec.decode(&[0x9d, 0x01, 0x2a, 0xff, 0xff, 0, 0, 0, 0]).is_err());
+        assert!(dec
+            .decode(&[0x9d, 0x01, 0x2a, 0xff, 0xff, 0, 0, 0, 0])
+            .is_err());
         assert!(matches!(dec.decode(&[]), Ok(None)));
     }
 }

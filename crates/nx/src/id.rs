@@ -55,10 +55,9 @@ impl NxId {
             return Err(IdError::NoDomain(local));
         }
         let whole = format!("{local}@{domain}");
-        if let Some(c) = local
-            .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || is_invisible(*c) || FORBIDDEN_LOCAL.contains(c))
-        {
+        if let Some(c) = local.chars().find(|c| {
+            c.is_whitespace() || c.is_control() || is_invisible(*c) || FORBIDDEN_LOCAL.contains(c)
+        }) {
             return Err(IdError::InvalidChar(whole, c));
         }
         if let Some(c) = domain
@@ -125,7 +124,9 @@ impl NxId {
 
     /// The resource of a full JID, if any.
     pub fn resource_of(jid: &str) -> Option<&str> {
-        jid.split_once('/').map(|(_, r)| r).filter(|r| !r.is_empty())
+        jid.split_once('/')
+            .map(|(_, r)| r)
+            .filter(|r| !r.is_empty())
     }
 }
 
@@ -167,19 +168,43 @@ mod tests {
             ("255788811191", d, Ok("+255788811191@example.org")),
             ("+255788811191", d, Ok("+255788811191@example.org")),
             ("(255) 788-811-191", d, Ok("+255788811191@example.org")),
-            ("+255788811191@Host.Example/nexacon_3", d, Ok("+255788811191@host.example")),
+            (
+                "+255788811191@Host.Example/nexacon_3",
+                d,
+                Ok("+255788811191@host.example"),
+            ),
             ("255788811191@host", None, Ok("+255788811191@host")),
             ("alice", d, Ok("alice@example.org")),
             ("alice@other.net", d, Ok("alice@other.net")),
             ("echo", d, Ok("echo@example.org")),
             ("", d, Err(IdError::Empty)),
             ("   ", d, Err(IdError::Empty)),
-            ("@example.org", d, Err(IdError::NoLocalPart("@example.org".into()))),
+            (
+                "@example.org",
+                d,
+                Err(IdError::NoLocalPart("@example.org".into())),
+            ),
             ("+", d, Err(IdError::NoLocalPart("+".into()))),
-            ("255788811191", None, Err(IdError::NoDomain("255788811191".into()))),
-            ("al<ice", d, Err(IdError::InvalidChar("al<ice@example.org".into(), '<'))),
-            ("bob@exa mple", d, Err(IdError::InvalidChar("bob@exa mple".into(), ' '))),
-            ("a:b", d, Err(IdError::InvalidChar("a:b@example.org".into(), ':'))),
+            (
+                "255788811191",
+                None,
+                Err(IdError::NoDomain("255788811191".into())),
+            ),
+            (
+                "al<ice",
+                d,
+                Err(IdError::InvalidChar("al<ice@example.org".into(), '<')),
+            ),
+            (
+                "bob@exa mple",
+                d,
+                Err(IdError::InvalidChar("bob@exa mple".into(), ' ')),
+            ),
+            (
+                "a:b",
+                d,
+                Err(IdError::InvalidChar("a:b@example.org".into(), ':')),
+            ),
         ];
         for (input, domain, want) in cases {
             let got = NxId::normalize(input, *domain).map(|id| id.to_string());
@@ -189,12 +214,32 @@ mod tests {
 
     #[test]
     fn case_folds_and_refuses_invisible_and_control_characters() {
-        assert_eq!(NxId::parse_jid("Bob@SIMU.LOCAL/Phone").expect("jid"), NxId::parse_jid("bob@simu.local").expect("jid"));
-        assert_eq!(NxId::normalize("ALICE", Some("Simu.Local")).expect("id").to_string(), "alice@simu.local");
-        for bad in ["bo\u{200B}b@x", "bob\u{202E}@x", "\u{FEFF}bob@x", "bo\u{7}b@x", "bo\u{2060}b@x"] {
-            assert!(matches!(NxId::parse_jid(bad), Err(IdError::InvalidChar(..))), "{bad:?} accepted");
+        assert_eq!(
+            NxId::parse_jid("Bob@SIMU.LOCAL/Phone").expect("jid"),
+            NxId::parse_jid("bob@simu.local").expect("jid")
+        );
+        assert_eq!(
+            NxId::normalize("ALICE", Some("Simu.Local"))
+                .expect("id")
+                .to_string(),
+            "alice@simu.local"
+        );
+        for bad in [
+            "bo\u{200B}b@x",
+            "bob\u{202E}@x",
+            "\u{FEFF}bob@x",
+            "bo\u{7}b@x",
+            "bo\u{2060}b@x",
+        ] {
+            assert!(
+                matches!(NxId::parse_jid(bad), Err(IdError::InvalidChar(..))),
+                "{bad:?} accepted"
+            );
         }
-        assert!(matches!(NxId::parse_jid(&format!("{}@x", "a".repeat(300))), Err(IdError::TooLong(_))));
+        assert!(matches!(
+            NxId::parse_jid(&format!("{}@x", "a".repeat(300))),
+            Err(IdError::TooLong(_))
+        ));
     }
 
     #[test]

@@ -45,7 +45,11 @@ pub struct RestConfig {
 }
 
 impl RestConfig {
-    pub fn new(server: impl Into<String>, api_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+    pub fn new(
+        server: impl Into<String>,
+        api_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
         Self {
             server: server.into().trim_end_matches('/').to_string(),
             api_key: api_key.into(),
@@ -311,7 +315,11 @@ pub struct RestClient {
 pub fn error_message(body: &str) -> String {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
         let t = body.trim();
-        return if t.is_empty() { "no details".into() } else { t.chars().take(300).collect() };
+        return if t.is_empty() {
+            "no details".into()
+        } else {
+            t.chars().take(300).collect()
+        };
     };
     for key in ["detail", "error", "message"] {
         if let Some(s) = v.get(key).and_then(|m| m.as_str()) {
@@ -323,7 +331,13 @@ pub fn error_message(body: &str) -> String {
             .iter()
             .map(|(k, val)| match val {
                 serde_json::Value::Array(a) => {
-                    format!("{k}: {}", a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" "))
+                    format!(
+                        "{k}: {}",
+                        a.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
                 }
                 serde_json::Value::String(s) => format!("{k}: {s}"),
                 other => format!("{k}: {other}"),
@@ -350,7 +364,10 @@ impl RestClient {
             .timeout(cfg.timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| RestError::Network { url: cfg.server.clone(), reason: e.to_string() })?;
+            .map_err(|e| RestError::Network {
+                url: cfg.server.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(Self {
             http,
             cfg: Arc::new(cfg),
@@ -388,7 +405,9 @@ impl RestClient {
         auth: Auth,
     ) -> Result<R, RestError> {
         let seen = self.tokens.read().await.clone();
-        let mut reply = self.send_once(method.clone(), path, body, query, &auth).await?;
+        let mut reply = self
+            .send_once(method.clone(), path, body, query, &auth)
+            .await?;
         if reply.0 == 401 && matches!(auth, Auth::User) && self.try_refresh(&seen).await {
             reply = self.send_once(method, path, body, query, &auth).await?;
         }
@@ -433,11 +452,17 @@ impl RestClient {
             if e.is_timeout() {
                 RestError::Timeout(url.clone())
             } else {
-                RestError::Network { url: url.clone(), reason: root_cause(&e) }
+                RestError::Network {
+                    url: url.clone(),
+                    reason: root_cause(&e),
+                }
             }
         })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| RestError::Network { url: url.clone(), reason: e.to_string() })?;
+        let text = resp.text().await.map_err(|e| RestError::Network {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
         Ok((status, text))
     }
 
@@ -451,7 +476,15 @@ impl RestClient {
         }
         if let Some(r) = t.nx_refresh {
             let body = serde_json::json!({ "refresh_token": r });
-            let reply = self.send_once(reqwest::Method::POST, NX_REFRESH, Some(&body), None, &Auth::Tenant).await;
+            let reply = self
+                .send_once(
+                    reqwest::Method::POST,
+                    NX_REFRESH,
+                    Some(&body),
+                    None,
+                    &Auth::Tenant,
+                )
+                .await;
             if let Ok(resp) = reply.and_then(|r| decode::<NxRefreshResponse>(NX_REFRESH, r)) {
                 let mut w = self.tokens.write().await;
                 w.nx_token = Some(resp.token);
@@ -471,7 +504,15 @@ impl RestClient {
             }
             let body = serde_json::json!({ "refresh": r });
             let path = "/nexacon-auth/token/refresh/";
-            let reply = self.send_once(reqwest::Method::POST, path, Some(&body), None, &Auth::Tenant).await;
+            let reply = self
+                .send_once(
+                    reqwest::Method::POST,
+                    path,
+                    Some(&body),
+                    None,
+                    &Auth::Tenant,
+                )
+                .await;
             if let Ok(a) = reply.and_then(|r| decode::<Access>(path, r)) {
                 let mut w = self.tokens.write().await;
                 w.access = Some(a.access);
@@ -484,16 +525,36 @@ impl RestClient {
         false
     }
 
-    pub async fn register(&self, username: &str, password: &str, email: Option<&str>) -> Result<UserInfo, RestError> {
-        let body = serde_json::json!({ "username": username, "password": password, "email": email });
-        self.send(reqwest::Method::POST, "/nexacon-auth/register/", Some(&body), None, Auth::Tenant).await
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        email: Option<&str>,
+    ) -> Result<UserInfo, RestError> {
+        let body =
+            serde_json::json!({ "username": username, "password": password, "email": email });
+        self.send(
+            reqwest::Method::POST,
+            "/nexacon-auth/register/",
+            Some(&body),
+            None,
+            Auth::Tenant,
+        )
+        .await
     }
 
     /// Password login; keeps the JWTs and the NX token for later calls.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginResponse, RestError> {
         let body = serde_json::json!({ "username": username, "password": password });
-        let r: LoginResponse =
-            self.send(reqwest::Method::POST, "/nexacon-auth/login/", Some(&body), None, Auth::Tenant).await?;
+        let r: LoginResponse = self
+            .send(
+                reqwest::Method::POST,
+                "/nexacon-auth/login/",
+                Some(&body),
+                None,
+                Auth::Tenant,
+            )
+            .await?;
         let mut t = self.tokens.write().await;
         t.access = Some(r.access.clone());
         t.refresh = Some(r.refresh.clone());
@@ -505,26 +566,51 @@ impl RestClient {
     /// Signs in, registering the account first if there is none (first come, first served).
     /// Registration goes first: a sign-in attempt for a name that does not exist yet would
     /// count as a failed login against this address.
-    pub async fn login_or_register(&self, username: &str, password: &str) -> Result<LoginResponse, RestError> {
+    pub async fn login_or_register(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResponse, RestError> {
         match self.register(username, password, None).await {
-            Ok(_) | Err(RestError::Http { status: 400, .. }) => self.login(username, password).await,
+            Ok(_) | Err(RestError::Http { status: 400, .. }) => {
+                self.login(username, password).await
+            }
             Err(e) => Err(e),
         }
     }
 
     /// Signs out everywhere (Simu extension): the server revokes every token of the user.
     pub async fn logout(&self) -> Result<StatusResponse, RestError> {
-        let r = self.send::<(), _>(reqwest::Method::POST, "/nexacon-auth/logout/", None, None, Auth::User).await;
+        let r = self
+            .send::<(), _>(
+                reqwest::Method::POST,
+                "/nexacon-auth/logout/",
+                None,
+                None,
+                Auth::User,
+            )
+            .await;
         *self.tokens.write().await = Tokens::default();
         r
     }
 
     /// An NX token (the SDK's `generateXMPPToken`): for the signed-in user, or, from a tenant
     /// backend the server trusts, for any user.
-    pub async fn generate_nx_token(&self, username: &str, host: Option<&str>) -> Result<NxTokenResponse, RestError> {
+    pub async fn generate_nx_token(
+        &self,
+        username: &str,
+        host: Option<&str>,
+    ) -> Result<NxTokenResponse, RestError> {
         let body = serde_json::json!({ "username": username, "host": host });
-        let r: NxTokenResponse =
-            self.send(reqwest::Method::POST, "/nexacon-auth/nxm-token/", Some(&body), None, Auth::UserIfAny).await?;
+        let r: NxTokenResponse = self
+            .send(
+                reqwest::Method::POST,
+                "/nexacon-auth/nxm-token/",
+                Some(&body),
+                None,
+                Auth::UserIfAny,
+            )
+            .await?;
         let mut t = self.tokens.write().await;
         t.nx_token = Some(r.token.clone());
         t.nx_refresh = r.refresh_token.clone();
@@ -534,9 +620,23 @@ impl RestClient {
     /// Exchanges the stored NX refresh token for a new NX token.
     pub async fn refresh_nx_token(&self) -> Result<NxRefreshResponse, RestError> {
         let _one_at_a_time = self.refreshing.lock().await;
-        let refresh = self.tokens.read().await.nx_refresh.clone().ok_or(RestError::NotSignedIn)?;
+        let refresh = self
+            .tokens
+            .read()
+            .await
+            .nx_refresh
+            .clone()
+            .ok_or(RestError::NotSignedIn)?;
         let body = serde_json::json!({ "refresh_token": refresh });
-        let r: NxRefreshResponse = self.send(reqwest::Method::POST, NX_REFRESH, Some(&body), None, Auth::Tenant).await?;
+        let r: NxRefreshResponse = self
+            .send(
+                reqwest::Method::POST,
+                NX_REFRESH,
+                Some(&body),
+                None,
+                Auth::Tenant,
+            )
+            .await?;
         let mut t = self.tokens.write().await;
         t.nx_token = Some(r.token.clone());
         if let Some(nr) = &r.refresh_token {
@@ -545,61 +645,157 @@ impl RestClient {
         Ok(r)
     }
 
-    pub async fn start_call(&self, to: &str, call_type: &str, room: Option<&str>) -> Result<CallStarted, RestError> {
+    pub async fn start_call(
+        &self,
+        to: &str,
+        call_type: &str,
+        room: Option<&str>,
+    ) -> Result<CallStarted, RestError> {
         let body = serde_json::json!({ "to": to, "type": call_type, "room": room });
-        self.send(reqwest::Method::POST, "/nx/call/", Some(&body), None, Auth::User).await
+        self.send(
+            reqwest::Method::POST,
+            "/nx/call/",
+            Some(&body),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
-    pub async fn start_group_call(&self, participants: &[String], call_type: &str, room: Option<&str>) -> Result<CallStarted, RestError> {
-        let body = serde_json::json!({ "participants": participants, "type": call_type, "room": room });
-        self.send(reqwest::Method::POST, "/nx/group-call/", Some(&body), None, Auth::User).await
+    pub async fn start_group_call(
+        &self,
+        participants: &[String],
+        call_type: &str,
+        room: Option<&str>,
+    ) -> Result<CallStarted, RestError> {
+        let body =
+            serde_json::json!({ "participants": participants, "type": call_type, "room": room });
+        self.send(
+            reqwest::Method::POST,
+            "/nx/group-call/",
+            Some(&body),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
     /// POST `/nx/webrtc/call/`: registers the call; the server invites the callee over NX.
-    pub async fn start_p2p_call(&self, to: &str, room: Option<&str>, media: Option<&str>) -> Result<CallStarted, RestError> {
+    pub async fn start_p2p_call(
+        &self,
+        to: &str,
+        room: Option<&str>,
+        media: Option<&str>,
+    ) -> Result<CallStarted, RestError> {
         let body = serde_json::json!({ "to": to, "type": "p2p", "room": room, "media": media });
-        self.send(reqwest::Method::POST, "/nx/webrtc/call/", Some(&body), None, Auth::User).await
+        self.send(
+            reqwest::Method::POST,
+            "/nx/webrtc/call/",
+            Some(&body),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
-    pub async fn call_url(&self, to: &str, call_type: &str, room: Option<&str>) -> Result<CallUrl, RestError> {
+    pub async fn call_url(
+        &self,
+        to: &str,
+        call_type: &str,
+        room: Option<&str>,
+    ) -> Result<CallUrl, RestError> {
         let body = serde_json::json!({ "to": to, "type": call_type, "room": room });
-        self.send(reqwest::Method::POST, "/nx/call-url/", Some(&body), None, Auth::User).await
+        self.send(
+            reqwest::Method::POST,
+            "/nx/call-url/",
+            Some(&body),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
     pub async fn decline_call(&self, room: &str) -> Result<StatusResponse, RestError> {
         let body = serde_json::json!({ "room": room });
-        self.send(reqwest::Method::POST, "/nx/call/decline/", Some(&body), None, Auth::User).await
+        self.send(
+            reqwest::Method::POST,
+            "/nx/call/decline/",
+            Some(&body),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
     pub async fn webrtc_credentials(&self) -> Result<WebrtcCredentials, RestError> {
-        self.send::<(), _>(reqwest::Method::GET, "/nx/webrtc/credentials/", None, None, Auth::User).await
+        self.send::<(), _>(
+            reqwest::Method::GET,
+            "/nx/webrtc/credentials/",
+            None,
+            None,
+            Auth::User,
+        )
+        .await
     }
 
-    pub async fn record_analytics(&self, rec: &AnalyticsRecord) -> Result<StatusResponse, RestError> {
-        self.send(reqwest::Method::POST, "/nx/call-analytics/", Some(rec), None, Auth::User).await
+    pub async fn record_analytics(
+        &self,
+        rec: &AnalyticsRecord,
+    ) -> Result<StatusResponse, RestError> {
+        self.send(
+            reqwest::Method::POST,
+            "/nx/call-analytics/",
+            Some(rec),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
     pub async fn call_history(&self, q: &HistoryQuery) -> Result<HistoryPage, RestError> {
-        self.send::<(), _>(reqwest::Method::GET, "/nx/call-history/", None, Some(q), Auth::User).await
+        self.send::<(), _>(
+            reqwest::Method::GET,
+            "/nx/call-history/",
+            None,
+            Some(q),
+            Auth::User,
+        )
+        .await
     }
 
     pub async fn contacts(&self) -> Result<ContactList, RestError> {
-        self.send::<(), _>(reqwest::Method::GET, "/nx/contacts/", None, None, Auth::User).await
+        self.send::<(), _>(
+            reqwest::Method::GET,
+            "/nx/contacts/",
+            None,
+            None,
+            Auth::User,
+        )
+        .await
     }
 
     pub async fn add_contact(&self, nxid: &str, name: &str) -> Result<ContactList, RestError> {
         let body = serde_json::json!({ "nxid": nxid, "name": name });
-        self.send(reqwest::Method::POST, "/nx/contacts/", Some(&body), None, Auth::User).await
+        self.send(
+            reqwest::Method::POST,
+            "/nx/contacts/",
+            Some(&body),
+            None,
+            Auth::User,
+        )
+        .await
     }
 
     pub async fn delete_contact(&self, nxid: &str) -> Result<ContactList, RestError> {
         let path = format!("/nx/contacts/{}/", urlencode(nxid));
-        self.send::<(), _>(reqwest::Method::DELETE, &path, None, None, Auth::User).await
+        self.send::<(), _>(reqwest::Method::DELETE, &path, None, None, Auth::User)
+            .await
     }
 
     pub async fn presence(&self, user: &str) -> Result<Presence, RestError> {
         let path = format!("/nx/presence/?user={}", urlencode(user));
-        self.send::<(), _>(reqwest::Method::GET, &path, None, None, Auth::User).await
+        self.send::<(), _>(reqwest::Method::GET, &path, None, None, Auth::User)
+            .await
     }
 }
 
@@ -608,7 +804,10 @@ const NX_REFRESH: &str = "/nexacon-auth/nxm-token/refresh/";
 /// Turns a status and body into the typed answer or the server's error message.
 fn decode<R: DeserializeOwned>(path: &str, (status, text): (u16, String)) -> Result<R, RestError> {
     if !(200..300).contains(&status) {
-        return Err(RestError::Http { status, message: error_message(&text) });
+        return Err(RestError::Http {
+            status,
+            message: error_message(&text),
+        });
     }
     serde_json::from_str(&text).map_err(|e| RestError::Decode(format!("{e} in {path}")))
 }
@@ -631,8 +830,14 @@ mod tests {
 
     #[test]
     fn error_message_prefers_detail_then_field_errors() {
-        assert_eq!(error_message(r#"{"detail":"Invalid token."}"#), "Invalid token.");
-        assert_eq!(error_message(r#"{"username":["This field is required."]}"#), "username: This field is required.");
+        assert_eq!(
+            error_message(r#"{"detail":"Invalid token."}"#),
+            "Invalid token."
+        );
+        assert_eq!(
+            error_message(r#"{"username":["This field is required."]}"#),
+            "username: This field is required."
+        );
         assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
         assert_eq!(error_message(""), "no details");
     }
@@ -649,7 +854,12 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets_and_tokens() {
-        let c = RestClient::new(RestConfig::new("http://127.0.0.1:1", "app", "the-tenant-secret")).expect("client");
+        let c = RestClient::new(RestConfig::new(
+            "http://127.0.0.1:1",
+            "app",
+            "the-tenant-secret",
+        ))
+        .expect("client");
         let text = format!("{c:?}");
         assert!(!text.contains("the-tenant-secret"), "{text}");
         assert!(text.contains("<redacted>"));
@@ -657,6 +867,9 @@ mod tests {
 
     #[test]
     fn rejects_a_server_address_that_is_not_a_url() {
-        assert!(matches!(RestClient::new(RestConfig::new("not a url", "k", "s")), Err(RestError::BadUrl(_))));
+        assert!(matches!(
+            RestClient::new(RestConfig::new("not a url", "k", "s")),
+            Err(RestError::BadUrl(_))
+        ));
     }
 }

@@ -214,7 +214,11 @@ pub fn parse_call_link(text: &str) -> Option<CallLink> {
             _ => {}
         }
     }
-    Some(CallLink { room: room?, caller: caller?, call_type })
+    Some(CallLink {
+        room: room?,
+        caller: caller?,
+        call_type,
+    })
 }
 
 #[cfg(test)]
@@ -255,7 +259,11 @@ mod tests {
         )
         .expect("parse");
         match s {
-            Signal::CallInvitation { from_nx_id, call_type, .. } => {
+            Signal::CallInvitation {
+                from_nx_id,
+                call_type,
+                ..
+            } => {
                 assert_eq!(from_nx_id, "+2@x");
                 assert_eq!(call_type, CallType::Audio);
             }
@@ -265,7 +273,10 @@ mod tests {
 
     #[test]
     fn unknown_types_decode_to_unknown_and_bad_json_is_an_error() {
-        assert_eq!(Signal::parse(r#"{"type":"group_chat_emoji","x":1}"#).expect("parse"), Signal::Unknown);
+        assert_eq!(
+            Signal::parse(r#"{"type":"group_chat_emoji","x":1}"#).expect("parse"),
+            Signal::Unknown
+        );
         assert!(Signal::parse("{not json").is_err());
         assert!(Signal::parse(r#"{"type":"call_response","roomId":"r"}"#).is_err());
     }

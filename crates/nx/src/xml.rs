@@ -41,7 +41,10 @@ pub struct Element {
 
 impl Element {
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Default::default() }
+        Self {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     /// Builder: adds an attribute.
@@ -68,7 +71,10 @@ impl Element {
     }
 
     pub fn get_attr(&self, k: &str) -> Option<&str> {
-        self.attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The `xmlns` declared on this element.
@@ -91,7 +97,8 @@ impl Element {
 
     /// First child with this local name and namespace.
     pub fn find_ns(&self, local: &str, ns: &str) -> Option<&Element> {
-        self.elements().find(|e| e.local_name() == local && e.xmlns() == Some(ns))
+        self.elements()
+            .find(|e| e.local_name() == local && e.xmlns() == Some(ns))
     }
 
     /// All text directly inside this element, concatenated.
@@ -197,7 +204,16 @@ impl Default for StanzaParser {
 
 impl StanzaParser {
     pub fn new(max: usize) -> Self {
-        Self { buf: String::new(), max, scanned: 0, depth: 0, lex: Lex::Text, names: Vec::new(), name_from: None, name: None }
+        Self {
+            buf: String::new(),
+            max,
+            scanned: 0,
+            depth: 0,
+            lex: Lex::Text,
+            names: Vec::new(),
+            name_from: None,
+            name: None,
+        }
     }
 
     /// Changes the size limit (e.g. a larger one once the peer has authenticated).
@@ -244,7 +260,11 @@ impl StanzaParser {
             return Err(e);
         }
         // Whitespace between elements is dropped with what was consumed.
-        let keep_from = if self.depth == 0 && self.lex == Lex::Text { self.scanned } else { start };
+        let keep_from = if self.depth == 0 && self.lex == Lex::Text {
+            self.scanned
+        } else {
+            start
+        };
         self.buf.drain(..keep_from);
         self.scanned -= keep_from;
         self.name_from = self.name_from.map(|n| n - keep_from);
@@ -255,14 +275,20 @@ impl StanzaParser {
     /// construct (element, or declaration/comment/PI) that begins at or after `start`.
     fn scan(&mut self, start: usize) -> Result<Option<(usize, usize)>, XmlError> {
         let bytes = self.buf.as_bytes();
-        let mut from = if self.depth == 0 && self.lex == Lex::Text { self.scanned.max(start) } else { start };
+        let mut from = if self.depth == 0 && self.lex == Lex::Text {
+            self.scanned.max(start)
+        } else {
+            start
+        };
         let mut i = self.scanned.max(start);
         while i < bytes.len() {
             let b = bytes[i];
             i += 1;
             let top = self.depth == 0;
             if let Some(n0) = self.name_from {
-                if matches!(self.lex, Lex::Start { .. } | Lex::End) && (b.is_ascii_whitespace() || b == b'/' || b == b'>') {
+                if matches!(self.lex, Lex::Start { .. } | Lex::End)
+                    && (b.is_ascii_whitespace() || b == b'/' || b == b'>')
+                {
                     self.name = Some(self.buf[n0..i - 1].to_string());
                     self.name_from = None;
                 }
@@ -274,7 +300,9 @@ impl StanzaParser {
                     }
                     Lex::Open
                 }
-                Lex::Text if top && !b.is_ascii_whitespace() => return Err(XmlError::Malformed("text outside an element".into())),
+                Lex::Text if top && !b.is_ascii_whitespace() => {
+                    return Err(XmlError::Malformed("text outside an element".into()))
+                }
                 Lex::Text => Lex::Text,
                 Lex::Open => match b {
                     b'/' => {
@@ -311,7 +339,13 @@ impl StanzaParser {
                     }
                     Lex::Text
                 }
-                Lex::Start { slash } => Lex::Start { slash: if b.is_ascii_whitespace() { slash } else { b == b'/' } },
+                Lex::Start { slash } => Lex::Start {
+                    slash: if b.is_ascii_whitespace() {
+                        slash
+                    } else {
+                        b == b'/'
+                    },
+                },
                 Lex::Attr { quote } if b == quote => Lex::Start { slash: false },
                 Lex::Attr { quote } => Lex::Attr { quote },
                 Lex::End if b == b'>' => {
@@ -321,7 +355,10 @@ impl StanzaParser {
                     let open = self.names.pop().unwrap_or_default();
                     let closing = self.name.take().unwrap_or_default();
                     if closing.trim_end() != open {
-                        return Err(XmlError::Malformed(format!("end tag </{}> does not match <{open}>", closing.trim_end())));
+                        return Err(XmlError::Malformed(format!(
+                            "end tag </{}> does not match <{open}>",
+                            closing.trim_end()
+                        )));
                     }
                     self.depth -= 1;
                     if self.depth == 0 {
@@ -338,11 +375,16 @@ impl StanzaParser {
                     if usize::from(n) + 1 == b"[CDATA[".len() {
                         Lex::Until { term: b"]]>", n: 0 }
                     } else {
-                        Lex::Bang { n: n + 1, cdata: true }
+                        Lex::Bang {
+                            n: n + 1,
+                            cdata: true,
+                        }
                     }
                 }
                 Lex::Bang { n: 0, .. } if b == b'D' || b == b'd' => return Err(XmlError::Doctype),
-                Lex::Bang { .. } => return Err(XmlError::Malformed("unknown markup after <!".into())),
+                Lex::Bang { .. } => {
+                    return Err(XmlError::Malformed("unknown markup after <!".into()))
+                }
                 Lex::Until { term, n } => {
                     // Every terminator is one byte repeated, then `>`: a repeat of that byte
                     // keeps the partial match (`--->`, `]]]>`, `??>`).
@@ -386,14 +428,18 @@ pub fn parse_element(s: &str) -> Result<Element, XmlError> {
     match v.len() {
         1 => Ok(v.remove(0)),
         0 => Err(XmlError::Malformed("no element".into())),
-        n => Err(XmlError::Malformed(format!("{n} elements where one was expected"))),
+        n => Err(XmlError::Malformed(format!(
+            "{n} elements where one was expected"
+        ))),
     }
 }
 
 fn start_to_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
     if !valid_name(&name) {
-        return Err(XmlError::Malformed(format!("invalid element name {name:?}")));
+        return Err(XmlError::Malformed(format!(
+            "invalid element name {name:?}"
+        )));
     }
     let mut el = Element::new(name);
     for a in s.attributes() {
@@ -402,7 +448,9 @@ fn start_to_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
         if !valid_name(&k) {
             return Err(XmlError::Malformed(format!("invalid attribute name {k:?}")));
         }
-        let v = a.unescape_value().map_err(|e| XmlError::Malformed(e.to_string()))?;
+        let v = a
+            .unescape_value()
+            .map_err(|e| XmlError::Malformed(e.to_string()))?;
         valid_chars(&v)?;
         el.attrs.push((k, v.into_owned()));
     }
@@ -413,15 +461,23 @@ fn start_to_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
 /// non-ASCII character is let through as XML 1.0 allows most).
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let Some(first) = chars.next() else { return false };
+    let Some(first) = chars.next() else {
+        return false;
+    };
     let start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':' || !c.is_ascii();
     start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 /// Refuses characters XML 1.0 does not allow in a document (controls other than tab, CR, LF).
 fn valid_chars(text: &str) -> Result<(), XmlError> {
-    match text.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (*c as u32) < 0x20) {
-        Some(c) => Err(XmlError::Malformed(format!("character U+{:04X} is not allowed in XML", c as u32))),
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (*c as u32) < 0x20)
+    {
+        Some(c) => Err(XmlError::Malformed(format!(
+            "character U+{:04X} is not allowed in XML",
+            c as u32
+        ))),
         None => Ok(()),
     }
 }
@@ -475,7 +531,9 @@ fn parse_one(s: &str) -> Result<Option<(Option<Element>, usize)>, XmlError> {
                 }
             }
             Event::Text(t) => {
-                let text = t.unescape().map_err(|e| XmlError::Malformed(e.to_string()))?;
+                let text = t
+                    .unescape()
+                    .map_err(|e| XmlError::Malformed(e.to_string()))?;
                 valid_chars(&text)?;
                 match stack.last_mut() {
                     Some(parent) => push_text(parent, &text),
@@ -512,10 +570,16 @@ mod tests {
     fn joins_a_stanza_split_across_frames() {
         let mut p = StanzaParser::default();
         assert!(p.push("<message to='a@b'><bo").expect("partial").is_empty());
-        assert!(p.push("dy>{&quot;x&quot;:1}</body>").expect("partial").is_empty());
+        assert!(p
+            .push("dy>{&quot;x&quot;:1}</body>")
+            .expect("partial")
+            .is_empty());
         let v = p.push("</message>").expect("complete");
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].find("body").map(|b| b.text_content()), Some("{\"x\":1}".to_string()));
+        assert_eq!(
+            v[0].find("body").map(|b| b.text_content()),
+            Some("{\"x\":1}".to_string())
+        );
         assert_eq!(p.pending(), 0);
     }
 
@@ -525,7 +589,10 @@ mod tests {
         let v = p
             .push("<presence/> <iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq><message><body>x</body></message><a")
             .expect("parse");
-        assert_eq!(v.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["presence", "iq", "message"]);
+        assert_eq!(
+            v.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            ["presence", "iq", "message"]
+        );
         assert_eq!(p.pending(), 2);
     }
 
@@ -535,7 +602,10 @@ mod tests {
             "<message><body>a &lt;b&gt; &amp; &#x41;<![CDATA[<raw & stuff>]]></body><x:weird xmlns:x='u'><y/></x:weird></message>",
         )
         .expect("parse");
-        assert_eq!(e.find("body").map(|b| b.text_content()).as_deref(), Some("a <b> & A<raw & stuff>"));
+        assert_eq!(
+            e.find("body").map(|b| b.text_content()).as_deref(),
+            Some("a <b> & A<raw & stuff>")
+        );
         assert_eq!(e.find("weird").map(|w| w.elements().count()), Some(1));
     }
 
@@ -543,13 +613,22 @@ mod tests {
     fn rejects_doctype_entity_tricks_and_unknown_entities() {
         let bomb = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><message><body>&lol2;</body></message>";
         assert_eq!(StanzaParser::default().push(bomb), Err(XmlError::Doctype));
-        assert!(matches!(parse_element("<m>&xxe;</m>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            parse_element("<m>&xxe;</m>"),
+            Err(XmlError::Malformed(_))
+        ));
     }
 
     #[test]
     fn rejects_malformed_and_oversized_input() {
-        assert!(matches!(StanzaParser::default().push("<a><b></a>"), Err(XmlError::Malformed(_))));
-        assert!(matches!(StanzaParser::default().push("</a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            StanzaParser::default().push("<a><b></a>"),
+            Err(XmlError::Malformed(_))
+        ));
+        assert!(matches!(
+            StanzaParser::default().push("</a>"),
+            Err(XmlError::Malformed(_))
+        ));
         let mut p = StanzaParser::new(64);
         assert_eq!(p.push(&"<a>".repeat(30)), Err(XmlError::TooLarge(64)));
         let deep = "<a>".repeat(100);
@@ -562,7 +641,10 @@ mod tests {
             <message to='a@b' note='1 > 0 and \"/>\"'><body>x &amp; y<![CDATA[ </body> ]]]></body><x/></message>\
             <iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/><!-- a --- b --></iq><presence/>";
         let whole = StanzaParser::default().push(input).expect("whole");
-        assert_eq!(whole.iter().map(|e| e.local_name()).collect::<Vec<_>>(), ["open", "message", "iq", "presence"]);
+        assert_eq!(
+            whole.iter().map(|e| e.local_name()).collect::<Vec<_>>(),
+            ["open", "message", "iq", "presence"]
+        );
         assert_eq!(whole[1].get_attr("note"), Some("1 > 0 and \"/>\""));
         for size in [1, 2, 3, 7, 13] {
             let mut p = StanzaParser::default();
@@ -592,15 +674,33 @@ mod tests {
             last_scanned = p.scanned;
         }
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].find("body").map(|b| b.text_content().len()), Some(60_000));
+        assert_eq!(
+            got[0].find("body").map(|b| b.text_content().len()),
+            Some(60_000)
+        );
     }
 
     #[test]
     fn refuses_bad_names_and_characters() {
         // Found by the xml_stream fuzz target: `< />` parsed as a nameless element that
         // serialised to `</>`.
-        for bad in ["< />", "<\t/>", "< a/>", "<'urn:x'/>", "<a 'b'='c'/>", "<a>\u{0}</a>", "<a b='\u{1}'/>", "<a><![CDATA[\u{1d}]]></a>"] {
-            assert!(matches!(StanzaParser::default().push(bad), Err(XmlError::Malformed(_))), "{bad:?}");
+        for bad in [
+            "< />",
+            "<\t/>",
+            "< a/>",
+            "<'urn:x'/>",
+            "<a 'b'='c'/>",
+            "<a>\u{0}</a>",
+            "<a b='\u{1}'/>",
+            "<a><![CDATA[\u{1d}]]></a>",
+        ] {
+            assert!(
+                matches!(
+                    StanzaParser::default().push(bad),
+                    Err(XmlError::Malformed(_))
+                ),
+                "{bad:?}"
+            );
         }
     }
 

@@ -57,7 +57,10 @@ pub enum XmppError {
 impl XmppError {
     /// Auth failures and stream errors end the client; everything else is retried.
     pub fn is_final(&self) -> bool {
-        matches!(self, XmppError::AuthFailed(_) | XmppError::StreamError(_) | XmppError::Stopped)
+        matches!(
+            self,
+            XmppError::AuthFailed(_) | XmppError::StreamError(_) | XmppError::Stopped
+        )
     }
 }
 
@@ -95,9 +98,18 @@ pub enum XmppEvent {
     /// Signed in and bound (after every reconnect too), with the full JID.
     Online { jid: String },
     /// A chat message with a body from someone.
-    Message { from: String, id: Option<String>, body: String, delayed: bool },
+    Message {
+        from: String,
+        id: Option<String>,
+        body: String,
+        delayed: bool,
+    },
     /// A `type="error"` message bounced back (for example, unknown recipient).
-    Bounce { from: String, id: Option<String>, condition: String },
+    Bounce {
+        from: String,
+        id: Option<String>,
+        condition: String,
+    },
     /// The connection dropped; a new attempt follows after `retry_in`.
     Offline { reason: String, retry_in: Duration },
     /// The client gave up for good.
@@ -147,17 +159,26 @@ impl XmppHandle {
 
     /// Sends any stanza.
     pub async fn send_stanza(&self, el: Element) -> Result<(), XmppError> {
-        self.tx.send(Command::Send(el)).await.map_err(|_| XmppError::Stopped)
+        self.tx
+            .send(Command::Send(el))
+            .await
+            .map_err(|_| XmppError::Stopped)
     }
 
     /// Replaces the token used for the next login (after a refresh).
     pub async fn set_token(&self, token: String) -> Result<(), XmppError> {
-        self.tx.send(Command::SetToken(token)).await.map_err(|_| XmppError::Stopped)
+        self.tx
+            .send(Command::SetToken(token))
+            .await
+            .map_err(|_| XmppError::Stopped)
     }
 
     /// Drops the socket without `<close/>`, as a network failure would (tests, diagnostics).
     pub async fn drop_connection(&self) -> Result<(), XmppError> {
-        self.tx.send(Command::Drop).await.map_err(|_| XmppError::Stopped)
+        self.tx
+            .send(Command::Drop)
+            .await
+            .map_err(|_| XmppError::Stopped)
     }
 
     /// Sends `<close/>`, closes the socket and stops the client.
@@ -177,7 +198,11 @@ impl XmppClient {
     /// Returns the handle, the event stream and the task.
     pub fn start(
         cfg: XmppConfig,
-    ) -> (XmppHandle, mpsc::Receiver<XmppEvent>, tokio::task::JoinHandle<()>) {
+    ) -> (
+        XmppHandle,
+        mpsc::Receiver<XmppEvent>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (ev_tx, ev_rx) = mpsc::channel(1024);
         let task = tokio::spawn(run(cfg, cmd_rx, ev_tx));
@@ -190,14 +215,24 @@ pub fn backoff(attempt: u32, max: Duration) -> Duration {
     Duration::from_secs(1 + 2 * u64::from(attempt)).min(max)
 }
 
-async fn run(mut cfg: XmppConfig, mut cmds: mpsc::Receiver<Command>, events: mpsc::Sender<XmppEvent>) {
+async fn run(
+    mut cfg: XmppConfig,
+    mut cmds: mpsc::Receiver<Command>,
+    events: mpsc::Sender<XmppEvent>,
+) {
     let mut queue: VecDeque<Element> = VecDeque::new();
     let mut attempt: u32 = 0;
     loop {
         let outcome = match login(&cfg).await {
             Ok(mut conn) => {
                 attempt = 0;
-                if events.send(XmppEvent::Online { jid: conn.full_jid.clone() }).await.is_err() {
+                if events
+                    .send(XmppEvent::Online {
+                        jid: conn.full_jid.clone(),
+                    })
+                    .await
+                    .is_err()
+                {
                     conn.close().await;
                     return;
                 }
@@ -220,7 +255,12 @@ async fn run(mut cfg: XmppConfig, mut cmds: mpsc::Receiver<Command>, events: mps
         let delay = backoff(attempt, cfg.max_backoff);
         attempt = attempt.saturating_add(1);
         tracing::info!(error = %err, ?delay, "signaling offline, reconnecting");
-        let _ = events.send(XmppEvent::Offline { reason: err.to_string(), retry_in: delay }).await;
+        let _ = events
+            .send(XmppEvent::Offline {
+                reason: err.to_string(),
+                retry_in: delay,
+            })
+            .await;
         let deadline = Instant::now() + delay;
         loop {
             tokio::select! {
@@ -266,7 +306,10 @@ impl Conn {
         self.ws
             .send(WsMessage::Text(el.to_xml().into()))
             .await
-            .map_err(|e| XmppError::Connect { url: String::new(), reason: e.to_string() })
+            .map_err(|e| XmppError::Connect {
+                url: String::new(),
+                reason: e.to_string(),
+            })
     }
 
     /// Next top-level element, or an error when the socket ends.
@@ -284,7 +327,10 @@ impl Conn {
                 Some(Ok(WsMessage::Close(_))) | None => return Err(XmppError::Closed),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
-                    return Err(XmppError::Connect { url: String::new(), reason: e.to_string() })
+                    return Err(XmppError::Connect {
+                        url: String::new(),
+                        reason: e.to_string(),
+                    })
                 }
             }
         }
@@ -316,7 +362,9 @@ impl Conn {
     }
 
     async fn close(&mut self) {
-        let _ = self.send(&Element::new("close").attr("xmlns", NS_FRAMING)).await;
+        let _ = self
+            .send(&Element::new("close").attr("xmlns", NS_FRAMING))
+            .await;
         let _ = timeout(Duration::from_secs(2), async {
             while let Ok(el) = self.next().await {
                 if el.local_name() == "close" {
@@ -341,7 +389,8 @@ impl Conn {
                 return SessionEnd::Error(e);
             }
         }
-        let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
+        let mut ping =
+            tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
         let mut ping_outstanding: Option<(String, Instant)> = None;
         loop {
             tokio::select! {
@@ -418,7 +467,8 @@ impl Conn {
                         } else {
                             reply = reply.attr("type", "error").child(
                                 Element::new("error").attr("type", "cancel").child(
-                                    Element::new("feature-not-implemented").attr("xmlns", NS_STANZAS),
+                                    Element::new("feature-not-implemented")
+                                        .attr("xmlns", NS_STANZAS),
                                 ),
                             );
                         }
@@ -439,7 +489,11 @@ impl Conn {
         Ok(true)
     }
 
-    async fn handle_message(&mut self, el: Element, events: &mpsc::Sender<XmppEvent>) -> Result<(), XmppError> {
+    async fn handle_message(
+        &mut self,
+        el: Element,
+        events: &mpsc::Sender<XmppEvent>,
+    ) -> Result<(), XmppError> {
         let from = el.get_attr("from").unwrap_or_default().to_string();
         let id = el.get_attr("id").map(str::to_string);
         if el.get_attr("type") == Some("error") {
@@ -448,7 +502,13 @@ impl Conn {
                 .and_then(|e| e.elements().next())
                 .map(|c| c.local_name().to_string())
                 .unwrap_or_else(|| "undefined-condition".into());
-            let _ = events.send(XmppEvent::Bounce { from, id, condition }).await;
+            let _ = events
+                .send(XmppEvent::Bounce {
+                    from,
+                    id,
+                    condition,
+                })
+                .await;
             return Ok(());
         }
         if el.find_ns("request", NS_RECEIPTS).is_some() {
@@ -457,14 +517,23 @@ impl Conn {
                     .attr("xmlns", NS_CLIENT)
                     .attr("to", from.clone())
                     .attr("id", format!("r{}", rand::random::<u32>()))
-                    .child(Element::new("received").attr("xmlns", NS_RECEIPTS).attr("id", mid.clone()));
+                    .child(
+                        Element::new("received")
+                            .attr("xmlns", NS_RECEIPTS)
+                            .attr("id", mid.clone()),
+                    );
                 self.send(&receipt).await?;
             }
         }
         if let Some(body) = el.find("body") {
             let delayed = el.find_ns("delay", NS_DELAY).is_some();
             let _ = events
-                .send(XmppEvent::Message { from, id, body: body.text_content(), delayed })
+                .send(XmppEvent::Message {
+                    from,
+                    id,
+                    body: body.text_content(),
+                    delayed,
+                })
                 .await;
         }
         Ok(())
@@ -472,7 +541,11 @@ impl Conn {
 }
 
 fn stream_error_text(el: &Element) -> String {
-    let cond = el.elements().next().map(|c| c.local_name().to_string()).unwrap_or_else(|| "unknown".into());
+    let cond = el
+        .elements()
+        .next()
+        .map(|c| c.local_name().to_string())
+        .unwrap_or_else(|| "unknown".into());
     match el.find("text") {
         Some(t) => format!("{cond}: {}", t.text_content()),
         None => cond,
@@ -485,18 +558,36 @@ fn sasl_plain(jid: &NxId, token: &str) -> String {
 }
 
 async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
-    let connect_err = |reason: String| XmppError::Connect { url: cfg.url.clone(), reason };
-    let mut req = cfg.url.as_str().into_client_request().map_err(|e| connect_err(e.to_string()))?;
-    req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
-    let (ws, _resp) = timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, None, true))
-        .await
-        .map_err(|_| XmppError::Timeout("websocket connect"))?
+    let connect_err = |reason: String| XmppError::Connect {
+        url: cfg.url.clone(),
+        reason,
+    };
+    let mut req = cfg
+        .url
+        .as_str()
+        .into_client_request()
         .map_err(|e| connect_err(e.to_string()))?;
-    let mut conn = Conn { ws, parser: StanzaParser::default(), pending: VecDeque::new(), full_jid: String::new() };
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
+    let (ws, _resp) = timeout(
+        STEP_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(req, None, true),
+    )
+    .await
+    .map_err(|_| XmppError::Timeout("websocket connect"))?
+    .map_err(|e| connect_err(e.to_string()))?;
+    let mut conn = Conn {
+        ws,
+        parser: StanzaParser::default(),
+        pending: VecDeque::new(),
+        full_jid: String::new(),
+    };
     let domain = cfg.jid.domain().to_string();
 
     let features = conn.open_stream(&domain).await?;
-    let mechs = features.find("mechanisms").map(|m| m.elements().map(|e| e.text_content()).collect::<Vec<_>>());
+    let mechs = features
+        .find("mechanisms")
+        .map(|m| m.elements().map(|e| e.text_content()).collect::<Vec<_>>());
     if !mechs.unwrap_or_default().iter().any(|m| m == "PLAIN") {
         return Err(XmppError::AuthFailed("server offers no SASL PLAIN".into()));
     }
@@ -509,20 +600,38 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
     match reply.local_name() {
         "success" => {}
         "failure" => {
-            let cond = reply.elements().next().map(|c| c.local_name().to_string()).unwrap_or_default();
-            let text = reply.find("text").map(|t| t.text_content()).unwrap_or_default();
-            return Err(XmppError::AuthFailed(format!("{cond} {text}").trim().to_string()));
+            let cond = reply
+                .elements()
+                .next()
+                .map(|c| c.local_name().to_string())
+                .unwrap_or_default();
+            let text = reply
+                .find("text")
+                .map(|t| t.text_content())
+                .unwrap_or_default();
+            return Err(XmppError::AuthFailed(
+                format!("{cond} {text}").trim().to_string(),
+            ));
         }
         "error" => return Err(XmppError::StreamError(stream_error_text(&reply))),
-        other => return Err(XmppError::Protocol(format!("unexpected <{other}> during SASL"))),
+        other => {
+            return Err(XmppError::Protocol(format!(
+                "unexpected <{other}> during SASL"
+            )))
+        }
     }
 
     let features = conn.open_stream(&domain).await?;
     if features.find("bind").is_none() {
-        return Err(XmppError::Protocol("server offers no resource binding".into()));
+        return Err(XmppError::Protocol(
+            "server offers no resource binding".into(),
+        ));
     }
     conn.full_jid = bind(&mut conn, &cfg.resource).await?;
-    if features.find("session").is_some_and(|s| s.find("optional").is_none()) {
+    if features
+        .find("session")
+        .is_some_and(|s| s.find("optional").is_none())
+    {
         let iq = Element::new("iq")
             .attr("xmlns", NS_CLIENT)
             .attr("type", "set")
@@ -531,21 +640,37 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
         conn.send(&iq).await?;
         wait_iq(&mut conn, "sess1", "session").await?;
     }
-    conn.send(&Element::new("presence").attr("xmlns", NS_CLIENT)).await?;
+    conn.send(&Element::new("presence").attr("xmlns", NS_CLIENT))
+        .await?;
     tracing::debug!(jid = %conn.full_jid, "signaling online");
     Ok(conn)
 }
 
 async fn bind(conn: &mut Conn, resource: &str) -> Result<String, XmppError> {
-    for (n, res) in [resource.to_string(), format!("{resource}_{}", rand::random::<u16>())].iter().enumerate() {
+    for (n, res) in [
+        resource.to_string(),
+        format!("{resource}_{}", rand::random::<u16>()),
+    ]
+    .iter()
+    .enumerate()
+    {
         let id = format!("bind{n}");
-        let iq = Element::new("iq").attr("xmlns", NS_CLIENT).attr("type", "set").attr("id", id.clone()).child(
-            Element::new("bind").attr("xmlns", NS_BIND).child(Element::new("resource").text(res.clone())),
-        );
+        let iq = Element::new("iq")
+            .attr("xmlns", NS_CLIENT)
+            .attr("type", "set")
+            .attr("id", id.clone())
+            .child(
+                Element::new("bind")
+                    .attr("xmlns", NS_BIND)
+                    .child(Element::new("resource").text(res.clone())),
+            );
         conn.send(&iq).await?;
         let reply = wait_iq(conn, &id, "bind result").await?;
         if reply.get_attr("type") == Some("result") {
-            let jid = reply.find("bind").and_then(|b| b.find("jid")).map(|j| j.text_content());
+            let jid = reply
+                .find("bind")
+                .and_then(|b| b.find("jid"))
+                .map(|j| j.text_content());
             return jid.ok_or_else(|| XmppError::Protocol("bind result without jid".into()));
         }
         tracing::info!(resource = %res, "resource bind refused, trying another");
@@ -572,7 +697,6 @@ async fn wait_iq(conn: &mut Conn, id: &str, what: &'static str) -> Result<Elemen
     Ok(result)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,7 +712,9 @@ mod tests {
     #[test]
     fn sasl_plain_uses_empty_authzid_and_localpart() {
         let jid = NxId::parse_jid("+255788811191@example.org").expect("jid");
-        let decoded = base64::engine::general_purpose::STANDARD.decode(sasl_plain(&jid, "tok")).expect("b64");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(sasl_plain(&jid, "tok"))
+            .expect("b64");
         assert_eq!(decoded, b"\0+255788811191\0tok");
     }
 

@@ -9,7 +9,10 @@ pub fn now_iso() -> String {
 }
 
 pub fn iso(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Seconds since the epoch.

@@ -30,7 +30,11 @@ pub struct TurnConfig {
 
 impl Default for TurnConfig {
     fn default() -> Self {
-        Self { urls: Vec::new(), shared_secret: String::new(), ttl_seconds: DEFAULT_TURN_TTL }
+        Self {
+            urls: Vec::new(),
+            shared_secret: String::new(),
+            ttl_seconds: DEFAULT_TURN_TTL,
+        }
     }
 }
 
@@ -39,7 +43,11 @@ pub const DEFAULT_TURN_TTL: u64 = 4 * 3600;
 
 impl std::fmt::Debug for TurnConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnConfig").field("urls", &self.urls).field("shared_secret", &redact(&self.shared_secret)).field("ttl_seconds", &self.ttl_seconds).finish()
+        f.debug_struct("TurnConfig")
+            .field("urls", &self.urls)
+            .field("shared_secret", &redact(&self.shared_secret))
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish()
     }
 }
 
@@ -215,7 +223,8 @@ impl ServerConfig {
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
         let mut cfg = match file {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.to_path_buf(), e))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Read(p.to_path_buf(), e))?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse(p.to_path_buf(), e))?
             }
             None => ServerConfig::default(),
@@ -227,7 +236,9 @@ impl ServerConfig {
     fn apply_env(&mut self) -> Result<(), ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         if let Some(v) = var("SIMU_LISTEN") {
-            self.listen = v.parse().map_err(|e| ConfigError::Env("SIMU_LISTEN", format!("{e}")))?;
+            self.listen = v
+                .parse()
+                .map_err(|e| ConfigError::Env("SIMU_LISTEN", format!("{e}")))?;
         }
         if let Some(v) = var("SIMU_DATA_DIR") {
             self.data_dir = v.into();
@@ -272,12 +283,24 @@ mod tests {
         assert_eq!(c.domain, "calls.example");
         assert_eq!(c.turn.urls.len(), 1);
         assert_eq!(c.limits.offline_per_user, 7);
-        assert_eq!(c.limits.max_stanza_bytes, Limits::default().max_stanza_bytes);
+        assert_eq!(
+            c.limits.max_stanza_bytes,
+            Limits::default().max_stanza_bytes
+        );
         assert!(c.echo);
-        assert!(!c.trusted_backend, "minting for any user is off unless configured");
+        assert!(
+            !c.trusted_backend,
+            "minting for any user is off unless configured"
+        );
         std::fs::write(&path, "listen = 12").expect("write");
-        assert!(matches!(ServerConfig::load(Some(&path)), Err(ConfigError::Parse(..))));
-        assert!(matches!(ServerConfig::load(Some(&dir.join("missing.toml"))), Err(ConfigError::Read(..))));
+        assert!(matches!(
+            ServerConfig::load(Some(&path)),
+            Err(ConfigError::Parse(..))
+        ));
+        assert!(matches!(
+            ServerConfig::load(Some(&dir.join("missing.toml"))),
+            Err(ConfigError::Read(..))
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -291,11 +314,18 @@ mod redaction_tests {
         let c = ServerConfig {
             secret_key: "tenant-secret-value".into(),
             jwt_secret: "jwt-secret-value-jwt-secret-value".into(),
-            turn: TurnConfig { shared_secret: "turn-secret-value".into(), ..Default::default() },
+            turn: TurnConfig {
+                shared_secret: "turn-secret-value".into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let text = format!("{c:?}");
-        for s in ["tenant-secret-value", "jwt-secret-value", "turn-secret-value"] {
+        for s in [
+            "tenant-secret-value",
+            "jwt-secret-value",
+            "turn-secret-value",
+        ] {
             assert!(!text.contains(s), "{s} leaked: {text}");
         }
         assert!(text.contains("<redacted>"));

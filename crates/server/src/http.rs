@@ -40,7 +40,10 @@ impl PerAddress {
             return None;
         }
         *n += 1;
-        Some(AddressSlot { ip, table: self.clone() })
+        Some(AddressSlot {
+            ip,
+            table: self.clone(),
+        })
     }
 }
 
@@ -79,7 +82,11 @@ impl CountedIo {
 }
 
 impl AsyncRead for CountedIo {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
@@ -90,14 +97,22 @@ impl AsyncRead for CountedIo {
 }
 
 impl AsyncWrite for CountedIo {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
         }
         r
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
@@ -116,7 +131,12 @@ impl AsyncWrite for CountedIo {
 }
 
 /// Serves `app` on `listener` until `shutdown` fires; connections in flight get 5 s to finish.
-pub async fn serve(listener: TcpListener, app: axum::Router, limits: FrontLimits, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: FrontLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let global = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let per_address = Arc::new(PerAddress::default());
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -147,7 +167,13 @@ pub async fn serve(listener: TcpListener, app: axum::Router, limits: FrontLimits
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
         let last = Arc::new(AtomicU64::new(0));
-        let io = CountedIo { inner: tcp, last: last.clone(), epoch: Instant::now(), _global: global_slot, _address: address_slot };
+        let io = CountedIo {
+            inner: tcp,
+            last: last.clone(),
+            epoch: Instant::now(),
+            _global: global_slot,
+            _address: address_slot,
+        };
         let epoch = io.epoch;
         let task_alive = live.clone();
         let (app, limits, closing) = (app.clone(), limits.clone(), closing_rx.clone());
@@ -173,13 +199,21 @@ async fn connection(
     epoch: Instant,
     mut closing: watch::Receiver<bool>,
 ) {
-    let svc = app.map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(remote));
-        req.map(axum::body::Body::new)
-    });
+    let svc = app.map_request(
+        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(remote));
+            req.map(axum::body::Body::new)
+        },
+    );
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true).max_buf_size(64 * 1024);
-    let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc)).with_upgrades();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true)
+        .max_buf_size(64 * 1024);
+    let conn = builder
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
+        .with_upgrades();
     tokio::pin!(conn);
     let mut tick = tokio::time::interval(Duration::from_secs(1).min(limits.idle_timeout));
     let mut shutting = false;

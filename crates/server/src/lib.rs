@@ -91,7 +91,9 @@ impl ServerHandle {
 
     /// Mints an NX token (tests, tools, the echo contact).
     pub fn mint_nx_token(&self, jid: &str) -> String {
-        self.state.tokens.issue(jid, tokens::TokenKind::Nx, self.state.cfg.nx_token_ttl)
+        self.state
+            .tokens
+            .issue(jid, tokens::TokenKind::Nx, self.state.cfg.nx_token_ttl)
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -130,19 +132,29 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
 
 /// Signs the echo contact in to the signaling service clients are told to use.
 fn start_echo(state: &AppState, addr: SocketAddr, jid: nx::NxId) -> call::echo::EchoBot {
-    let udp = if addr.ip().is_loopback() { format!("{}:0", addr.ip()) } else { "0.0.0.0:0".to_string() };
+    let udp = if addr.ip().is_loopback() {
+        format!("{}:0", addr.ip())
+    } else {
+        "0.0.0.0:0".to_string()
+    };
     let cfg = call::echo::EchoConfig {
         nxws: state.nxws.clone(),
-        token: state.tokens.issue(&jid.to_string(), tokens::TokenKind::Nx, 10 * 365 * 86400),
+        token: state
+            .tokens
+            .issue(&jid.to_string(), tokens::TokenKind::Nx, 10 * 365 * 86400),
         jid,
-        net: call::NetConfig { udp_addrs: vec![udp], ..Default::default() },
+        net: call::NetConfig {
+            udp_addrs: vec![udp],
+            ..Default::default()
+        },
     };
     call::echo::EchoBot::start(cfg)
 }
 
 /// Binds, migrates the database and starts serving.
 pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
-    let echo_id = nx::NxId::new("echo", cfg.domain.clone()).map_err(|e| ServerError::Domain(cfg.domain.clone(), e.to_string()))?;
+    let echo_id = nx::NxId::new("echo", cfg.domain.clone())
+        .map_err(|e| ServerError::Domain(cfg.domain.clone(), e.to_string()))?;
     let install = secrets::load(&cfg)?;
     let store = store::Store::open(&cfg.data_dir).await?;
     let secret = install.jwt;
@@ -151,26 +163,71 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
     }
     cfg.api_key = install.tenant.api_key;
     cfg.secret_key = install.tenant.secret_key;
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| ServerError::Bind(cfg.listen, e))?;
-    let addr = listener.local_addr().map_err(|e| ServerError::Bind(cfg.listen, e))?;
-    let nxws = if cfg.nxws_url.is_empty() { format!("ws://{addr}/nx-websocket/") } else { cfg.nxws_url.clone() };
-    let public_url = if cfg.public_url.is_empty() { format!("http://{addr}") } else { cfg.public_url.trim_end_matches('/').to_string() };
-    let router = xmpp::Router::new(store.clone(), cfg.domain.clone(), cfg.limits.sessions_per_user, cfg.limits.offline_per_user, cfg.limits.offline_per_sender);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| ServerError::Bind(cfg.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::Bind(cfg.listen, e))?;
+    let nxws = if cfg.nxws_url.is_empty() {
+        format!("ws://{addr}/nx-websocket/")
+    } else {
+        cfg.nxws_url.clone()
+    };
+    let public_url = if cfg.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        cfg.public_url.trim_end_matches('/').to_string()
+    };
+    let router = xmpp::Router::new(
+        store.clone(),
+        cfg.domain.clone(),
+        cfg.limits.sessions_per_user,
+        cfg.limits.offline_per_user,
+        cfg.limits.offline_per_sender,
+    );
     if cfg.echo {
         store.create_user("echo", None, None).await?;
     }
     let l = &cfg.limits;
     let passwords = passwords::Passwords::new(l.concurrent_hashes);
-    let account_failures = Arc::new(throttle::Throttle::new(l.login_failures_per_account, Duration::from_secs(15 * 60), Duration::from_secs(30), Duration::from_secs(3600)));
-    let address_failures = Arc::new(throttle::Throttle::new(l.login_failures_per_address, Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(3600)));
-    let registrations = Arc::new(throttle::Throttle::new(l.registrations_per_address, Duration::from_secs(3600), Duration::from_secs(3600), Duration::from_secs(3600)));
+    let account_failures = Arc::new(throttle::Throttle::new(
+        l.login_failures_per_account,
+        Duration::from_secs(15 * 60),
+        Duration::from_secs(30),
+        Duration::from_secs(3600),
+    ));
+    let address_failures = Arc::new(throttle::Throttle::new(
+        l.login_failures_per_address,
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+    ));
+    let registrations = Arc::new(throttle::Throttle::new(
+        l.registrations_per_address,
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+    ));
     let front = http::FrontLimits {
         max_connections: l.max_connections,
         per_address: l.connections_per_address,
         header_timeout: Duration::from_secs(l.header_timeout_seconds.max(1)),
         idle_timeout: Duration::from_secs(l.idle_timeout_seconds.max(1)),
     };
-    let state = AppState { cfg: Arc::new(cfg), store, tokens: tokens::Tokens::new(&secret), router, nxws, public_url, link_key: Arc::from(install.link), passwords, account_failures, address_failures, registrations };
+    let state = AppState {
+        cfg: Arc::new(cfg),
+        store,
+        tokens: tokens::Tokens::new(&secret),
+        router,
+        nxws,
+        public_url,
+        link_key: Arc::from(install.link),
+        passwords,
+        account_failures,
+        address_failures,
+        registrations,
+    };
     let app = axum::Router::new()
         .nest("/api/v1.0", rest::routes())
         .route("/nx-websocket/", get(websocket))
@@ -181,5 +238,11 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
     let task = tokio::spawn(http::serve(listener, app, front, rx));
     tracing::info!(%addr, "simu-server listening");
     let echo = state.cfg.echo.then(|| start_echo(&state, addr, echo_id));
-    Ok(ServerHandle { addr, state, echo, shutdown: Some(tx), task })
+    Ok(ServerHandle {
+        addr,
+        state,
+        echo,
+        shutdown: Some(tx),
+        task,
+    })
 }

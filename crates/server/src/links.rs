@@ -38,7 +38,13 @@ impl CallLink {
     /// Length-prefixed fields, so no two different links sign the same bytes.
     fn signed_bytes(&self) -> Vec<u8> {
         let mut out = b"simu-call-link-v1".to_vec();
-        for f in [self.room.as_str(), self.caller.as_str(), self.call_type.as_str(), self.to.as_str(), &self.exp.to_string()] {
+        for f in [
+            self.room.as_str(),
+            self.caller.as_str(),
+            self.call_type.as_str(),
+            self.to.as_str(),
+            &self.exp.to_string(),
+        ] {
             out.extend_from_slice(&(f.len() as u64).to_be_bytes());
             out.extend_from_slice(f.as_bytes());
         }
@@ -53,7 +59,9 @@ impl CallLink {
 
     /// The signature, hex.
     pub fn signature(&self, key: &[u8]) -> String {
-        self.mac(key).map(|m| hex::encode(m.finalize().into_bytes())).unwrap_or_default()
+        self.mac(key)
+            .map(|m| hex::encode(m.finalize().into_bytes()))
+            .unwrap_or_default()
     }
 
     /// The full link under `base`.
@@ -83,7 +91,12 @@ pub fn verify(query: &str, key: &[u8], now: u64) -> Result<CallLink, LinkError> 
             return Err(LinkError::Malformed);
         }
     }
-    let mut take = |k: &str| fields.remove(k).filter(|v| !v.is_empty()).ok_or(LinkError::Malformed);
+    let mut take = |k: &str| {
+        fields
+            .remove(k)
+            .filter(|v| !v.is_empty())
+            .ok_or(LinkError::Malformed)
+    };
     let link = CallLink {
         room: take("room")?,
         caller: take("caller")?,
@@ -93,7 +106,8 @@ pub fn verify(query: &str, key: &[u8], now: u64) -> Result<CallLink, LinkError> 
     };
     let sig = hex::decode(take("sig")?).map_err(|_| LinkError::BadSignature)?;
     let mac = link.mac(key).ok_or(LinkError::BadSignature)?;
-    mac.verify_slice(&sig).map_err(|_| LinkError::BadSignature)?;
+    mac.verify_slice(&sig)
+        .map_err(|_| LinkError::BadSignature)?;
     if link.exp < now {
         return Err(LinkError::Expired);
     }
@@ -105,7 +119,13 @@ mod tests {
     use super::*;
 
     fn link() -> CallLink {
-        CallLink { room: "call_1".into(), caller: "alice".into(), call_type: "video".into(), to: "bob@simu.local".into(), exp: 2000 }
+        CallLink {
+            room: "call_1".into(),
+            caller: "alice".into(),
+            call_type: "video".into(),
+            to: "bob@simu.local".into(),
+            exp: 2000,
+        }
     }
 
     fn query(url: &str) -> &str {
@@ -115,21 +135,44 @@ mod tests {
     #[test]
     fn a_link_verifies_until_it_expires() {
         let url = link().url("http://h", b"key-one-key-one-key-one-key-one!");
-        assert_eq!(verify(query(&url), b"key-one-key-one-key-one-key-one!", 1000), Ok(link()));
-        assert_eq!(verify(query(&url), b"key-one-key-one-key-one-key-one!", 2001), Err(LinkError::Expired));
+        assert_eq!(
+            verify(query(&url), b"key-one-key-one-key-one-key-one!", 1000),
+            Ok(link())
+        );
+        assert_eq!(
+            verify(query(&url), b"key-one-key-one-key-one-key-one!", 2001),
+            Err(LinkError::Expired)
+        );
     }
 
     #[test]
     fn every_field_is_covered_by_the_signature() {
         let key = b"key-one-key-one-key-one-key-one!";
         let url = link().url("http://h", key);
-        for (from, to) in [("room=call_1", "room=call_2"), ("caller=alice", "caller=mallory"), ("type=video", "type=audio"), ("to=bob", "to=eve"), ("exp=2000", "exp=9999")] {
+        for (from, to) in [
+            ("room=call_1", "room=call_2"),
+            ("caller=alice", "caller=mallory"),
+            ("type=video", "type=audio"),
+            ("to=bob", "to=eve"),
+            ("exp=2000", "exp=9999"),
+        ] {
             let tampered = url.replace(from, to);
             assert_ne!(tampered, url);
-            assert_eq!(verify(query(&tampered), key, 1000), Err(LinkError::BadSignature), "{from} -> {to}");
+            assert_eq!(
+                verify(query(&tampered), key, 1000),
+                Err(LinkError::BadSignature),
+                "{from} -> {to}"
+            );
         }
-        assert_eq!(verify(query(&url), b"another-key-another-key-another!", 1000), Err(LinkError::BadSignature));
+        assert_eq!(
+            verify(query(&url), b"another-key-another-key-another!", 1000),
+            Err(LinkError::BadSignature)
+        );
         assert_eq!(verify("room=a&caller=b", key, 0), Err(LinkError::Malformed));
-        assert_eq!(verify(&format!("{}&room=x", query(&url)), key, 0), Err(LinkError::Malformed), "a repeated field");
+        assert_eq!(
+            verify(&format!("{}&room=x", query(&url)), key, 0),
+            Err(LinkError::Malformed),
+            "a repeated field"
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! there, so hashes spread over many pool threads left ~300 MiB behind (measured with
 //! `simu bench attack`); two threads keep at most two such blocks.
 
-use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, PasswordHasher, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, Output, ParamsString, PasswordHash, PasswordHasher, SaltString,
+};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -38,7 +40,9 @@ fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> 
         if b.len() < n {
             b.resize(n, Block::default());
         }
-        argon.hash_password_into_with_memory(password, salt, out, &mut b[..n]).is_ok()
+        argon
+            .hash_password_into_with_memory(password, salt, out, &mut b[..n])
+            .is_ok()
     })
 }
 
@@ -64,18 +68,31 @@ fn hash_phc(password: &str) -> Option<String> {
 
 /// Whether `password` matches the PHC string `phc` (compared in constant time).
 fn verify_phc(password: &str, phc: &str) -> bool {
-    let Ok(h) = PasswordHash::new(phc) else { return false };
-    let (Ok(params), Ok(alg)) = (Params::try_from(&h), Algorithm::try_from(h.algorithm)) else { return false };
+    let Ok(h) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(params), Ok(alg)) = (Params::try_from(&h), Algorithm::try_from(h.algorithm)) else {
+        return false;
+    };
     let version = match h.version.map(Version::try_from) {
         Some(Ok(v)) => v,
         Some(Err(_)) => return false,
         None => Version::default(),
     };
-    let (Some(salt), Some(expected)) = (h.salt, h.hash) else { return false };
+    let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
+        return false;
+    };
     let mut salt_buf = [0u8; 64];
-    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else { return false };
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
     let mut out = vec![0u8; expected.len()];
-    compute(&Argon2::new(alg, version, params), password.as_bytes(), salt_bytes, &mut out) && Output::new(&out).is_ok_and(|o| o == expected)
+    compute(
+        &Argon2::new(alg, version, params),
+        password.as_bytes(),
+        salt_bytes,
+        &mut out,
+    ) && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -108,40 +125,55 @@ impl Passwords {
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..concurrent.max(1) {
             let rx = rx.clone();
-            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || loop {
-                let job = rx.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
-                match job {
-                    Some(job) => job(),
-                    None => break,
-                }
-            });
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    let job = rx.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
+                    match job {
+                        Some(job) => job(),
+                        None => break,
+                    }
+                });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a password hashing thread");
             }
         }
-        Self { jobs, dummy: Arc::from(dummy) }
+        Self {
+            jobs,
+            dummy: Arc::from(dummy),
+        }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(f());
         });
-        self.jobs.send_timeout(job, QUEUE_WAIT).await.map_err(|_| HashError::Busy)?;
+        self.jobs
+            .send_timeout(job, QUEUE_WAIT)
+            .await
+            .map_err(|_| HashError::Busy)?;
         rx.await.map_err(|_| HashError::Failed)
     }
 
     /// An Argon2id PHC string for `password`.
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         let pw = password.to_string();
-        self.run(move || hash_phc(&pw)).await?.ok_or(HashError::Failed)
+        self.run(move || hash_phc(&pw))
+            .await?
+            .ok_or(HashError::Failed)
     }
 
     /// Whether `password` matches `hash`; with no hash (no such account, or an account
     /// without a password) a dummy hash is checked so the time taken is the same.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, HashError> {
         let real = hash.is_some();
-        let hash = hash.map(str::to_string).unwrap_or_else(|| self.dummy.to_string());
+        let hash = hash
+            .map(str::to_string)
+            .unwrap_or_else(|| self.dummy.to_string());
         let pw = password.to_string();
         let ok = self.run(move || verify_phc(&pw, &hash)).await?;
         Ok(ok && real)
@@ -159,7 +191,10 @@ mod tests {
         assert!(p.verify("correct horse", Some(&h)).await.expect("verify"));
         assert!(!p.verify("wrong", Some(&h)).await.expect("verify"));
         assert!(!p.verify("anything", None).await.expect("verify"));
-        assert!(!p.verify("x", Some("not a phc string")).await.expect("verify"));
+        assert!(!p
+            .verify("x", Some("not a phc string"))
+            .await
+            .expect("verify"));
     }
 
     #[test]
@@ -168,12 +203,23 @@ mod tests {
         let phc = hash_phc("correct horse").expect("hash");
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         let parsed = PasswordHash::new(&phc).expect("phc");
-        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
-        let other = Argon2::default().hash_password(b"battery staple", &SaltString::generate(&mut OsRng)).expect("hash").to_string();
-        assert!(verify_phc("battery staple", &other), "hashes made elsewhere verify here");
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let other = Argon2::default()
+            .hash_password(b"battery staple", &SaltString::generate(&mut OsRng))
+            .expect("hash")
+            .to_string();
+        assert!(
+            verify_phc("battery staple", &other),
+            "hashes made elsewhere verify here"
+        );
         assert!(!verify_phc("wrong", &other));
         let greedy = other.replace("m=19456", "m=4000000");
-        assert!(!verify_phc("battery staple", &greedy), "a row asking for 4 GB is refused");
+        assert!(
+            !verify_phc("battery staple", &greedy),
+            "a row asking for 4 GB is refused"
+        );
     }
 
     #[tokio::test]

@@ -33,7 +33,10 @@ pub struct TenantKeys {
 
 impl std::fmt::Debug for TenantKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantKeys").field("api_key", &self.api_key).field("secret_key", &"<redacted>").finish()
+        f.debug_struct("TenantKeys")
+            .field("api_key", &self.api_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -47,7 +50,9 @@ impl TenantKeys {
 
 /// Random lowercase hex of `bytes` random bytes.
 pub fn random_hex(bytes: usize) -> String {
-    (0..bytes).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 /// Creates `dir` (and parents) and makes it private to this user.
@@ -92,7 +97,11 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// Reads a key file, or makes one with `fresh` the first time. A file that exists but holds
 /// a key shorter than `min` is an error: replacing it silently would break whoever shares it
 /// (ejabberd shares the JWT key).
-fn key_file(path: &Path, min: usize, fresh: impl FnOnce() -> String) -> Result<String, SecretError> {
+fn key_file(
+    path: &Path,
+    min: usize,
+    fresh: impl FnOnce() -> String,
+) -> Result<String, SecretError> {
     let err = |e| SecretError::Io(path.display().to_string(), e);
     match std::fs::read_to_string(path) {
         Ok(s) if s.trim().len() >= min => Ok(s.trim().to_string()),
@@ -129,23 +138,40 @@ pub fn load(cfg: &ServerConfig) -> Result<InstallSecrets, SecretError> {
     };
     let link = key_file(&dir.join("link.secret"), MIN_JWT_SECRET, || random_hex(32))?;
     let tenant = tenant_keys(cfg)?;
-    Ok(InstallSecrets { jwt: jwt.into_bytes(), tenant, link: link.into_bytes() })
+    Ok(InstallSecrets {
+        jwt: jwt.into_bytes(),
+        tenant,
+        link: link.into_bytes(),
+    })
 }
 
 /// The configured tenant keys, or this install's random ones (made once, kept in `tenant.json`).
 fn tenant_keys(cfg: &ServerConfig) -> Result<TenantKeys, SecretError> {
     let path: PathBuf = cfg.data_dir.join(TENANT_FILE);
-    let stored = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str::<TenantKeys>(&text).map_err(|e| SecretError::Unsafe(format!("{} is not valid: {e}", path.display())))?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(SecretError::Io(path.display().to_string(), e)),
-    };
-    let keys = match (cfg.api_key.is_empty(), cfg.secret_key.is_empty(), stored) {
-        (true, true, Some(k)) => k,
-        (true, true, None) => TenantKeys { api_key: format!("simu-{}", random_hex(8)), secret_key: random_hex(32) },
-        (false, false, _) => TenantKeys { api_key: cfg.api_key.clone(), secret_key: cfg.secret_key.clone() },
-        _ => return Err(SecretError::Unsafe("set both api_key and secret_key, or neither (then each install gets random ones)".into())),
-    };
+    let stored =
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(serde_json::from_str::<TenantKeys>(&text).map_err(|e| {
+                SecretError::Unsafe(format!("{} is not valid: {e}", path.display()))
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(SecretError::Io(path.display().to_string(), e)),
+        };
+    let keys =
+        match (cfg.api_key.is_empty(), cfg.secret_key.is_empty(), stored) {
+            (true, true, Some(k)) => k,
+            (true, true, None) => TenantKeys {
+                api_key: format!("simu-{}", random_hex(8)),
+                secret_key: random_hex(32),
+            },
+            (false, false, _) => TenantKeys {
+                api_key: cfg.api_key.clone(),
+                secret_key: cfg.secret_key.clone(),
+            },
+            _ => return Err(SecretError::Unsafe(
+                "set both api_key and secret_key, or neither (then each install gets random ones)"
+                    .into(),
+            )),
+        };
     check_tenant_keys(cfg, &keys)?;
     let text = serde_json::to_string_pretty(&keys).unwrap_or_default();
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
@@ -176,7 +202,11 @@ mod tests {
     use super::*;
 
     fn cfg(dir: &Path) -> ServerConfig {
-        ServerConfig { data_dir: dir.to_path_buf(), listen: "127.0.0.1:0".parse().expect("addr"), ..Default::default() }
+        ServerConfig {
+            data_dir: dir.to_path_buf(),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -187,7 +217,11 @@ mod tests {
         let kb = load(&cfg(b.path())).expect("b").tenant;
         assert_ne!(ka, kb);
         assert!(!PUBLIC_TENANT_KEYS.contains(&ka.api_key.as_str()));
-        assert_eq!(load(&cfg(a.path())).expect("again").tenant, ka, "kept across restarts");
+        assert_eq!(
+            load(&cfg(a.path())).expect("again").tenant,
+            ka,
+            "kept across restarts"
+        );
         assert_eq!(TenantKeys::read(a.path()), Some(ka));
         #[cfg(unix)]
         {
@@ -210,14 +244,23 @@ mod tests {
         c.listen = "127.0.0.1:0".parse().expect("addr");
         assert!(load(&c).is_ok(), "loopback may use any keys");
         c.api_key.clear();
-        assert!(matches!(load(&c), Err(SecretError::Unsafe(_))), "one key without the other");
+        assert!(
+            matches!(load(&c), Err(SecretError::Unsafe(_))),
+            "one key without the other"
+        );
         let mut c = cfg(d.path());
         c.jwt_secret = "short".into();
         assert!(matches!(load(&c), Err(SecretError::Unsafe(_))));
         let d2 = tempfile::tempdir().expect("dir");
         std::fs::write(d2.path().join("jwt.secret"), "short").expect("write");
-        assert!(matches!(load(&cfg(d2.path())), Err(SecretError::Unsafe(_))), "a short key file is not silently replaced");
-        assert_eq!(std::fs::read_to_string(d2.path().join("jwt.secret")).expect("kept"), "short");
+        assert!(
+            matches!(load(&cfg(d2.path())), Err(SecretError::Unsafe(_))),
+            "a short key file is not silently replaced"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d2.path().join("jwt.secret")).expect("kept"),
+            "short"
+        );
     }
 
     #[test]

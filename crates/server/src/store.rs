@@ -168,14 +168,22 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
 
     /// The user's current token version (`None`: no such user).
     pub async fn token_version(&self, username: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT token_version FROM users WHERE username = ?").bind(username).fetch_optional(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT token_version FROM users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Revokes every token issued to the user so far (sign-out everywhere, password change).
@@ -186,15 +194,28 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .unwrap_or(0);
-        sqlx::query("DELETE FROM refresh_tokens WHERE username = ?").bind(username).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE username = ?")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(v)
     }
 
     /// Remembers an issued refresh token (and forgets expired ones).
-    pub async fn save_refresh(&self, jti: &str, username: &str, family: &str, kind: &str, expires_at: u64) -> Result<(), StoreError> {
+    pub async fn save_refresh(
+        &self,
+        jti: &str,
+        username: &str,
+        family: &str,
+        kind: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
         let now = i64::try_from(crate::clock::unix_now()).unwrap_or(i64::MAX);
-        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO refresh_tokens (jti, username, family, kind, expires_at) VALUES (?, ?, ?, ?, ?)")
             .bind(jti)
             .bind(username)
@@ -218,19 +239,28 @@ impl Store {
     /// a thief's use) revokes its whole family, so both parties must sign in again.
     pub async fn spend_refresh(&self, jti: &str) -> Result<RefreshUse, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh: Option<String> = sqlx::query_scalar("UPDATE refresh_tokens SET used = 1 WHERE jti = ? AND used = 0 RETURNING family")
-            .bind(jti)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let fresh: Option<String> = sqlx::query_scalar(
+            "UPDATE refresh_tokens SET used = 1 WHERE jti = ? AND used = 0 RETURNING family",
+        )
+        .bind(jti)
+        .fetch_optional(&mut *tx)
+        .await?;
         if fresh.is_some() {
             tx.commit().await?;
             return Ok(RefreshUse::Fresh);
         }
-        let family: Option<String> = sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE jti = ?").bind(jti).fetch_optional(&mut *tx).await?;
+        let family: Option<String> =
+            sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE jti = ?")
+                .bind(jti)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(family) = family else {
             return Ok(RefreshUse::Unknown);
         };
-        sqlx::query("DELETE FROM refresh_tokens WHERE family = ?").bind(&family).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE family = ?")
+            .bind(&family)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(RefreshUse::Reused)
     }
@@ -250,7 +280,12 @@ impl Store {
     }
 
     /// Creates a user; false if the name is taken.
-    pub async fn create_user(&self, username: &str, password_hash: Option<&str>, email: Option<&str>) -> Result<bool, StoreError> {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let r = sqlx::query("INSERT INTO users (username, password_hash, email, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(username) DO NOTHING")
             .bind(username)
             .bind(password_hash)
@@ -261,7 +296,11 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn set_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
             .bind(password_hash)
             .bind(username)
@@ -294,7 +333,10 @@ impl Store {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        for (owner, peer, direction) in [(&call.caller, &call.callee, "outgoing"), (&call.callee, &call.caller, "incoming")] {
+        for (owner, peer, direction) in [
+            (&call.caller, &call.callee, "outgoing"),
+            (&call.callee, &call.caller, "incoming"),
+        ] {
             sqlx::query(
                 "INSERT INTO call_history (owner, room, caller, callee, peer, direction, call_type, status, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, 'initiated', ?, ?) ON CONFLICT(owner, room) DO NOTHING",
@@ -320,7 +362,12 @@ impl Store {
             .bind(room)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| Call { room: r.get(0), caller: r.get(1), callee: r.get(2), call_type: r.get(3) }))
+        Ok(row.map(|r| Call {
+            room: r.get(0),
+            caller: r.get(1),
+            callee: r.get(2),
+            call_type: r.get(3),
+        }))
     }
 
     /// Records an analytics event from `reporter` and moves the reporter's own history row
@@ -328,7 +375,12 @@ impl Store {
     /// outcome of its own, gets one derived from this report (a callee who never answered an
     /// abandoned call sees `missed`); their own report replaces it. Rows stop changing
     /// `edit_window` seconds after the call was set up.
-    pub async fn record_outcome(&self, call: &Call, r: &OutcomeReport<'_>, limits: &OutcomeLimits) -> Result<Recorded, StoreError> {
+    pub async fn record_outcome(
+        &self,
+        call: &Call,
+        r: &OutcomeReport<'_>,
+        limits: &OutcomeLimits,
+    ) -> Result<Recorded, StoreError> {
         let now = now_iso();
         let meta = r.metadata.to_string();
         // The first statement writes, so the transaction takes the write lock at once (waiting
@@ -350,33 +402,47 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
-            let id: i64 = sqlx::query_scalar("SELECT id FROM call_analytics WHERE reporter = ? AND record_key = ?")
-                .bind(r.reporter)
-                .bind(r.record_key)
-                .fetch_one(&mut *tx)
-                .await?;
+            let id: i64 = sqlx::query_scalar(
+                "SELECT id FROM call_analytics WHERE reporter = ? AND record_key = ?",
+            )
+            .bind(r.reporter)
+            .bind(r.record_key)
+            .fetch_one(&mut *tx)
+            .await?;
             return Ok(Recorded::Duplicate(id));
         }
         let id = inserted.last_insert_rowid();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_analytics WHERE room = ? AND reporter = ?")
-            .bind(&call.room)
-            .bind(r.reporter)
-            .fetch_one(&mut *tx)
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM call_analytics WHERE room = ? AND reporter = ?",
+        )
+        .bind(&call.room)
+        .bind(r.reporter)
+        .fetch_one(&mut *tx)
+        .await?;
         if n > limits.per_call {
             // Dropping the transaction rolls the insert back.
             return Ok(Recorded::TooMany);
         }
-        let created: Option<String> = sqlx::query_scalar("SELECT created_at FROM calls WHERE room = ?").bind(&call.room).fetch_optional(&mut *tx).await?;
-        let open = created
-            .and_then(|c| time::OffsetDateTime::parse(&c, &time::format_description::well_known::Rfc3339).ok())
-            .is_some_and(|c| (time::OffsetDateTime::now_utc() - c).whole_seconds() <= limits.edit_window);
-        if open {
-            let mine: Option<(String, i64)> = sqlx::query_as("SELECT status, derived FROM call_history WHERE owner = ? AND room = ?")
-                .bind(r.reporter)
+        let created: Option<String> =
+            sqlx::query_scalar("SELECT created_at FROM calls WHERE room = ?")
                 .bind(&call.room)
                 .fetch_optional(&mut *tx)
                 .await?;
+        let open = created
+            .and_then(|c| {
+                time::OffsetDateTime::parse(&c, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .is_some_and(|c| {
+                (time::OffsetDateTime::now_utc() - c).whole_seconds() <= limits.edit_window
+            });
+        if open {
+            let mine: Option<(String, i64)> = sqlx::query_as(
+                "SELECT status, derived FROM call_history WHERE owner = ? AND room = ?",
+            )
+            .bind(r.reporter)
+            .bind(&call.room)
+            .fetch_optional(&mut *tx)
+            .await?;
             if let Some((current, derived)) = mine {
                 if derived == 1 || outcome_rank(r.status) > outcome_rank(&current) {
                     sqlx::query(
@@ -393,14 +459,20 @@ impl Store {
                     .await?;
                 }
             }
-            let other = if r.reporter == call.caller { &call.callee } else { &call.caller };
+            let other = if r.reporter == call.caller {
+                &call.callee
+            } else {
+                &call.caller
+            };
             let other_is_callee = other == &call.callee;
             if let Some(derived) = derived_outcome(r.status, other_is_callee) {
-                let theirs: Option<(String, i64)> = sqlx::query_as("SELECT status, derived FROM call_history WHERE owner = ? AND room = ?")
-                    .bind(other)
-                    .bind(&call.room)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let theirs: Option<(String, i64)> = sqlx::query_as(
+                    "SELECT status, derived FROM call_history WHERE owner = ? AND room = ?",
+                )
+                .bind(other)
+                .bind(&call.room)
+                .fetch_optional(&mut *tx)
+                .await?;
                 if theirs.is_some_and(|(st, d)| d == 1 || outcome_rank(&st) < FINAL_RANK) {
                     sqlx::query(
                         "UPDATE call_history SET status = ?, duration_seconds = ?, call_type = ?, updated_at = ?, derived = 1 WHERE owner = ? AND room = ?",
@@ -429,22 +501,27 @@ impl Store {
     }
 
     /// A page of one owner's history and the total count.
-    pub async fn history(&self, owner: &str, f: &HistoryFilter) -> Result<(i64, Vec<HistoryRow>), StoreError> {
+    pub async fn history(
+        &self,
+        owner: &str,
+        f: &HistoryFilter,
+    ) -> Result<(i64, Vec<HistoryRow>), StoreError> {
         const WHERE: &str = "owner = ?1
             AND (?2 IS NULL OR substr(created_at, 1, 10) >= ?2)
             AND (?3 IS NULL OR substr(created_at, 1, 10) <= ?3)
             AND (?4 IS NULL OR call_type = ?4)
             AND (?5 IS NULL OR status = ?5)
             AND (?6 IS NULL OR peer = ?6)";
-        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM call_history WHERE {WHERE}"))
-            .bind(owner)
-            .bind(&f.start_date)
-            .bind(&f.end_date)
-            .bind(&f.call_type)
-            .bind(&f.status)
-            .bind(&f.participant)
-            .fetch_one(&self.pool)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM call_history WHERE {WHERE}"))
+                .bind(owner)
+                .bind(&f.start_date)
+                .bind(&f.end_date)
+                .bind(&f.call_type)
+                .bind(&f.status)
+                .bind(&f.participant)
+                .fetch_one(&self.pool)
+                .await?;
         let rows = sqlx::query(&format!(
             "SELECT id, room, call_type, status, duration_seconds, caller, callee, direction, peer, created_at, metadata
              FROM call_history WHERE {WHERE} ORDER BY created_at DESC, id DESC LIMIT ?7 OFFSET ?8"
@@ -472,7 +549,8 @@ impl Store {
                 direction: r.get(7),
                 peer: r.get(8),
                 created_at: r.get(9),
-                metadata: serde_json::from_str(&r.get::<String, _>(10)).unwrap_or(serde_json::Value::Null),
+                metadata: serde_json::from_str(&r.get::<String, _>(10))
+                    .unwrap_or(serde_json::Value::Null),
             })
             .collect();
         Ok((count, rows))
@@ -502,16 +580,23 @@ impl Store {
     }
 
     pub async fn contacts(&self, owner: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT nxid, name FROM contacts WHERE owner = ? ORDER BY name, nxid")
-            .bind(owner)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT nxid, name FROM contacts WHERE owner = ? ORDER BY name, nxid")
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Adds or renames a contact; false (nothing stored) when the owner already has `cap`
     /// other contacts.
-    pub async fn upsert_contact(&self, owner: &str, nxid: &str, name: &str, cap: i64) -> Result<bool, StoreError> {
+    pub async fn upsert_contact(
+        &self,
+        owner: &str,
+        nxid: &str,
+        name: &str,
+        cap: i64,
+    ) -> Result<bool, StoreError> {
         let r = sqlx::query(
             "INSERT INTO contacts (owner, nxid, name) SELECT ?1, ?2, ?3
              WHERE EXISTS (SELECT 1 FROM contacts WHERE owner = ?1 AND nxid = ?2)
@@ -528,12 +613,20 @@ impl Store {
     }
 
     pub async fn is_contact(&self, owner: &str, nxid: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM contacts WHERE owner = ? AND nxid = ?").bind(owner).bind(nxid).fetch_optional(&self.pool).await?.is_some())
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM contacts WHERE owner = ? AND nxid = ?")
+                .bind(owner)
+                .bind(nxid)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Whether `a` and `b` had a call set up in the last `seconds`.
     pub async fn had_call_with(&self, a: &str, b: &str, seconds: i64) -> Result<bool, StoreError> {
-        let since = crate::clock::iso(time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds));
+        let since =
+            crate::clock::iso(time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds));
         let hit: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM calls WHERE ((caller = ?1 AND callee = ?2) OR (caller = ?2 AND callee = ?1)) AND created_at >= ?3 LIMIT 1",
         )
@@ -557,7 +650,14 @@ impl Store {
     /// Stores a stanza for an offline user. One sender keeps at most `per_sender` of them
     /// (their own oldest go first), so nobody can fill another's queue with junk and push real
     /// messages out; the whole queue keeps at most `cap`.
-    pub async fn store_offline(&self, recipient: &str, sender: &str, stanza: &str, cap: i64, per_sender: i64) -> Result<(), StoreError> {
+    pub async fn store_offline(
+        &self,
+        recipient: &str,
+        sender: &str,
+        stanza: &str,
+        cap: i64,
+        per_sender: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO offline_messages (recipient, sender, stanza, created_at) VALUES (?, ?, ?, ?)")
             .bind(recipient)
@@ -588,13 +688,20 @@ impl Store {
     }
 
     /// Up to `n` of a user's offline stanzas, oldest first: `(id, stanza, created_at)`.
-    pub async fn peek_offline(&self, recipient: &str, n: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+    pub async fn peek_offline(
+        &self,
+        recipient: &str,
+        n: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
         let rows = sqlx::query("SELECT id, stanza, created_at FROM offline_messages WHERE recipient = ? ORDER BY id LIMIT ?")
             .bind(recipient)
             .bind(n)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     /// Deletes offline stanzas by id (once delivered).
@@ -603,7 +710,10 @@ impl Store {
             return Ok(());
         }
         let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        sqlx::query("DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))").bind(list).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(list)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

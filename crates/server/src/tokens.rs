@@ -48,7 +48,10 @@ pub struct Claims {
 impl Claims {
     /// The user the token is for.
     pub fn user(&self) -> &str {
-        self.jid.as_deref().or(self.sub.as_deref()).unwrap_or_default()
+        self.jid
+            .as_deref()
+            .or(self.sub.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -81,7 +84,10 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn new(secret: &[u8]) -> Self {
-        Self { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret) }
+        Self {
+            enc: EncodingKey::from_secret(secret),
+            dec: DecodingKey::from_secret(secret),
+        }
     }
 
     /// A token of `kind` for `jid`, at token version 0 (tools, the echo contact).
@@ -120,7 +126,11 @@ impl Tokens {
             return Err(TokenError::WrongKind);
         }
         let c = data.claims;
-        let named_right = if kind == TokenKind::Nx { c.jid.is_some() && c.sub.is_none() } else { c.sub.is_some() && c.jid.is_none() };
+        let named_right = if kind == TokenKind::Nx {
+            c.jid.is_some() && c.sub.is_none()
+        } else {
+            c.sub.is_some() && c.jid.is_none()
+        };
         if !named_right {
             return Err(TokenError::Invalid);
         }
@@ -139,22 +149,44 @@ mod tests {
         let c = t.verify(&tok, TokenKind::Nx).expect("valid");
         assert_eq!(c.jid.as_deref(), Some("+1@x"));
         assert!(c.typ.is_none());
-        assert_eq!(t.verify(&tok, TokenKind::Access), Err(TokenError::WrongKind));
+        assert_eq!(
+            t.verify(&tok, TokenKind::Access),
+            Err(TokenError::WrongKind)
+        );
         let access = t.issue("+1@x", TokenKind::Access, 60);
         let claims: serde_json::Value = serde_json::from_slice(
-            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, access.split('.').nth(1).expect("payload")).expect("b64"),
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                access.split('.').nth(1).expect("payload"),
+            )
+            .expect("b64"),
         )
         .expect("json");
-        assert!(claims.get("jid").is_none(), "ejabberd must not accept an access token as an XMPP password: {claims}");
-        assert_eq!(t.verify(&access, TokenKind::Access).expect("access").user(), "+1@x");
+        assert!(
+            claims.get("jid").is_none(),
+            "ejabberd must not accept an access token as an XMPP password: {claims}"
+        );
+        assert_eq!(
+            t.verify(&access, TokenKind::Access).expect("access").user(),
+            "+1@x"
+        );
     }
 
     #[test]
     fn rejects_expired_forged_and_garbage_tokens() {
         let t = Tokens::new(b"secret");
         let expired = {
-            let claims = Claims { jid: Some("a@x".into()), exp: 1000, ..Default::default() };
-            encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret")).expect("enc")
+            let claims = Claims {
+                jid: Some("a@x".into()),
+                exp: 1000,
+                ..Default::default()
+            };
+            encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(b"secret"),
+            )
+            .expect("enc")
         };
         assert_eq!(t.verify(&expired, TokenKind::Nx), Err(TokenError::Expired));
         let forged = Tokens::new(b"other").issue("a@x", TokenKind::Nx, 60);

@@ -35,7 +35,9 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
         ".{0,40}".prop_map(serde_json::Value::from),
         Just(serde_json::Value::from("x".repeat(70_000))),
     ];
@@ -44,10 +46,22 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
             proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
             proptest::collection::hash_map(
                 prop_oneof![
-                    Just("username".to_string()), Just("password".to_string()), Just("to".to_string()), Just("room".to_string()),
-                    Just("type".to_string()), Just("status".to_string()), Just("call_type".to_string()), Just("duration_seconds".to_string()),
-                    Just("metadata".to_string()), Just("participants".to_string()), Just("nxid".to_string()), Just("name".to_string()),
-                    Just("refresh".to_string()), Just("refresh_token".to_string()), Just("record_id".to_string()), "[a-z_]{1,12}",
+                    Just("username".to_string()),
+                    Just("password".to_string()),
+                    Just("to".to_string()),
+                    Just("room".to_string()),
+                    Just("type".to_string()),
+                    Just("status".to_string()),
+                    Just("call_type".to_string()),
+                    Just("duration_seconds".to_string()),
+                    Just("metadata".to_string()),
+                    Just("participants".to_string()),
+                    Just("nxid".to_string()),
+                    Just("name".to_string()),
+                    Just("refresh".to_string()),
+                    Just("refresh_token".to_string()),
+                    Just("record_id".to_string()),
+                    "[a-z_]{1,12}",
                 ],
                 inner,
                 0..8,
@@ -58,15 +72,34 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn body() -> impl Strategy<Value = String> {
-    prop_oneof![json_value().prop_map(|v| v.to_string()), ".{0,200}", Just("{".repeat(5000)), Just(String::new())]
+    prop_oneof![
+        json_value().prop_map(|v| v.to_string()),
+        ".{0,200}",
+        Just("{".repeat(5000)),
+        Just(String::new())
+    ]
 }
 
 fn query() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
         "[a-z_=&%0-9+.-]{0,80}",
-        (prop_oneof![Just("page"), Just("page_size"), Just("start_date"), Just("status"), Just("participant"), Just("user"), Just("nonce")], ".{0,30}")
-            .prop_map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())),
+        (
+            prop_oneof![
+                Just("page"),
+                Just("page_size"),
+                Just("start_date"),
+                Just("status"),
+                Just("participant"),
+                Just("user"),
+                Just("nonce")
+            ],
+            ".{0,30}"
+        )
+            .prop_map(|(k, v)| format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )),
     ]
 }
 
@@ -78,7 +111,10 @@ async fn random_input_on_every_endpoint_never_gets_a_server_error() {
     let c = &s.handle.state.cfg;
     // A fresh connection per request: the server may close one after a bad request (an
     // oversized body it did not read), and reusing it would race that close.
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
     let mut runner = TestRunner::deterministic();
     let case = (0..ENDPOINTS.len(), body(), query(), any::<bool>());
     for _ in 0..400 {
@@ -99,9 +135,17 @@ async fn random_input_on_every_endpoint_never_gets_a_server_error() {
         let resp = req.send().await.expect("the server answers");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        assert!(status < 500, "{method} {path}?{query} with {:?}: {status} {text}", body.chars().take(200).collect::<String>());
+        assert!(
+            status < 500,
+            "{method} {path}?{query} with {:?}: {status} {text}",
+            body.chars().take(200).collect::<String>()
+        );
         if status >= 400 && status != 405 && status != 413 && status != 429 {
-            assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("detail").is_some()), "{method} {path}: {status} without a JSON detail: {text}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .is_ok_and(|v| v.get("detail").is_some()),
+                "{method} {path}: {status} without a JSON detail: {text}"
+            );
         }
     }
     alice.contacts().await.expect("the server still serves");

@@ -37,7 +37,9 @@ struct Row {
 }
 
 fn size(s: &str) -> anyhow::Result<(usize, usize)> {
-    let (w, h) = s.split_once('x').ok_or_else(|| anyhow::anyhow!("expected WIDTHxHEIGHT, got {s:?}"))?;
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| anyhow::anyhow!("expected WIDTHxHEIGHT, got {s:?}"))?;
     Ok((w.trim().parse()?, h.trim().parse()?))
 }
 
@@ -62,21 +64,57 @@ pub fn run(a: DisplayArgs) -> anyhow::Result<i32> {
     let copy = time(&frames, a.seconds, |f| f.data.clone().len());
     let paths: Vec<(&'static str, String, f64)> = vec![
         ("copy I420 (reference)", format!("{sw}x{sh}"), copy),
-        ("remote RGBA at shown size", format!("{rw}x{rh}"), time(&frames, a.seconds, |f| media::rgba::to_rgba(f, rw, rh).len())),
-        ("remote RGBA at source size", format!("{sw}x{sh}"), time(&frames, a.seconds, |f| media::rgba::to_rgba(f, sw, sh).len())),
-        ("preview I420 shrunk", format!("{pw}x{ph}"), time(&frames, a.seconds, |f| media::scale::resize(f, pw, ph).data.len())),
-        ("preview RGBA", format!("{pw}x{ph}"), time(&frames, a.seconds, |f| media::rgba::to_rgba(f, pw, ph).len())),
+        (
+            "remote RGBA at shown size",
+            format!("{rw}x{rh}"),
+            time(&frames, a.seconds, |f| {
+                media::rgba::to_rgba(f, rw, rh).len()
+            }),
+        ),
+        (
+            "remote RGBA at source size",
+            format!("{sw}x{sh}"),
+            time(&frames, a.seconds, |f| {
+                media::rgba::to_rgba(f, sw, sh).len()
+            }),
+        ),
+        (
+            "preview I420 shrunk",
+            format!("{pw}x{ph}"),
+            time(&frames, a.seconds, |f| {
+                media::scale::resize(f, pw, ph).data.len()
+            }),
+        ),
+        (
+            "preview RGBA",
+            format!("{pw}x{ph}"),
+            time(&frames, a.seconds, |f| {
+                media::rgba::to_rgba(f, pw, ph).len()
+            }),
+        ),
     ];
     let rows: Vec<Row> = paths
         .into_iter()
-        .map(|(path, out, ms)| Row { path, out, ms_per_frame: ms, core_percent_at_30fps: ms * 30.0 / 10.0, vs_copy: ms / copy })
+        .map(|(path, out, ms)| Row {
+            path,
+            out,
+            ms_per_frame: ms,
+            core_percent_at_30fps: ms * 30.0 / 10.0,
+            vs_copy: ms / copy,
+        })
         .collect();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{:<28} {:>10} {:>10} {:>12} {:>8}", "path", "out", "ms/frame", "% core@30", "x copy");
+        println!(
+            "{:<28} {:>10} {:>10} {:>12} {:>8}",
+            "path", "out", "ms/frame", "% core@30", "x copy"
+        );
         for r in &rows {
-            println!("{:<28} {:>10} {:>10.3} {:>12.1} {:>8.1}", r.path, r.out, r.ms_per_frame, r.core_percent_at_30fps, r.vs_copy);
+            println!(
+                "{:<28} {:>10} {:>10.3} {:>12.1} {:>8.1}",
+                r.path, r.out, r.ms_per_frame, r.core_percent_at_30fps, r.vs_copy
+            );
         }
     }
     Ok(0)

@@ -47,7 +47,11 @@ struct Report {
     max_ms: f64,
 }
 
-async fn online(url: &str, jid: NxId, token: String) -> anyhow::Result<(XmppHandle, mpsc::Receiver<XmppEvent>)> {
+async fn online(
+    url: &str,
+    jid: NxId,
+    token: String,
+) -> anyhow::Result<(XmppHandle, mpsc::Receiver<XmppEvent>)> {
     let (h, mut rx, _task) = XmppClient::start(XmppConfig::new(url, jid.clone(), token));
     match tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
         Ok(Some(XmppEvent::Online { .. })) => Ok((h, rx)),
@@ -58,7 +62,13 @@ async fn online(url: &str, jid: NxId, token: String) -> anyhow::Result<(XmppHand
 /// Mints tokens for a target server.
 type Minter = Box<dyn Fn(&NxId) -> String + Send + Sync>;
 
-async fn measure(name: &str, url: &str, domain: &str, mint: Minter, a: &SignalingArgs) -> anyhow::Result<Report> {
+async fn measure(
+    name: &str,
+    url: &str,
+    domain: &str,
+    mint: Minter,
+    a: &SignalingArgs,
+) -> anyhow::Result<Report> {
     let tag = rand::random::<u32>();
     let mut pairs = Vec::new();
     for i in 0..a.pairs {
@@ -120,7 +130,11 @@ async fn measure(name: &str, url: &str, domain: &str, mint: Minter, a: &Signalin
         eh.close().await;
     }
     rtts.sort_unstable();
-    let pct = |p: f64| rtts.get(((rtts.len() as f64 * p) as usize).min(rtts.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(f64::NAN);
+    let pct = |p: f64| {
+        rtts.get(((rtts.len() as f64 * p) as usize).min(rtts.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
     Ok(Report {
         server: name.to_string(),
         pairs: a.pairs,
@@ -130,30 +144,51 @@ async fn measure(name: &str, url: &str, domain: &str, mint: Minter, a: &Signalin
         round_trips_per_second: rtts.len() as f64 / secs,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
-        max_ms: rtts.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(f64::NAN),
+        max_ms: rtts
+            .last()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN),
     })
 }
 
 fn jwk_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)?;
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    )?;
     let k = v["k"].as_str().context("JWK without \"k\"")?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(k.trim_end_matches('='))?)
 }
 
 pub async fn run(a: SignalingArgs) -> anyhow::Result<i32> {
     let dir = tempfile::tempdir()?;
-    let mut cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
+    let mut cfg = server::ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        echo: false,
+        ..Default::default()
+    };
     cfg.limits.stanzas_per_second = 100_000;
     cfg.limits.stanza_burst = 100_000;
     let handle = server::start(cfg).await?;
     let tokens = handle.state.tokens.clone();
     let ttl = 3600;
-    let simu_mint: Minter = Box::new(move |j| tokens.issue(&j.to_string(), server::tokens::TokenKind::Nx, ttl));
-    let mut reports = vec![measure("simu-server", &handle.ws_url(), &handle.state.cfg.domain, simu_mint, &a).await?];
+    let simu_mint: Minter =
+        Box::new(move |j| tokens.issue(&j.to_string(), server::tokens::TokenKind::Nx, ttl));
+    let mut reports = vec![
+        measure(
+            "simu-server",
+            &handle.ws_url(),
+            &handle.state.cfg.domain,
+            simu_mint,
+            &a,
+        )
+        .await?,
+    ];
     if let (Some(url), Some(jwk)) = (&a.ejabberd_ws, &a.ejabberd_jwk) {
         let secret = jwk_secret(jwk)?;
         let t = server::tokens::Tokens::new(&secret);
-        let mint: Minter = Box::new(move |j| t.issue(&j.to_string(), server::tokens::TokenKind::Nx, ttl));
+        let mint: Minter =
+            Box::new(move |j| t.issue(&j.to_string(), server::tokens::TokenKind::Nx, ttl));
         match measure("ejabberd", url, &a.ejabberd_domain, mint, &a).await {
             Ok(r) => reports.push(r),
             Err(e) => eprintln!("ejabberd run failed: {e:#}"),
@@ -165,16 +200,34 @@ pub async fn run(a: SignalingArgs) -> anyhow::Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string(&reports)?);
     } else {
-        println!("{:12} {:>6} {:>8} {:>7} {:>10} {:>8} {:>8} {:>8}", "server", "pairs", "trips", "failed", "trips/s", "p50 ms", "p99 ms", "max ms");
+        println!(
+            "{:12} {:>6} {:>8} {:>7} {:>10} {:>8} {:>8} {:>8}",
+            "server", "pairs", "trips", "failed", "trips/s", "p50 ms", "p99 ms", "max ms"
+        );
         for r in &reports {
             println!(
                 "{:12} {:>6} {:>8} {:>7} {:>10.0} {:>8.2} {:>8.2} {:>8.2}",
-                r.server, r.pairs, r.round_trips, r.failed, r.round_trips_per_second, r.p50_ms, r.p99_ms, r.max_ms
+                r.server,
+                r.pairs,
+                r.round_trips,
+                r.failed,
+                r.round_trips_per_second,
+                r.p50_ms,
+                r.p99_ms,
+                r.max_ms
             );
         }
         if let [s, e] = &reports[..] {
-            println!("simu/ejabberd: throughput x{:.2}, p99 x{:.2}", s.round_trips_per_second / e.round_trips_per_second, s.p99_ms / e.p99_ms);
+            println!(
+                "simu/ejabberd: throughput x{:.2}, p99 x{:.2}",
+                s.round_trips_per_second / e.round_trips_per_second,
+                s.p99_ms / e.p99_ms
+            );
         }
     }
-    Ok(if reports.iter().all(|r| r.failed == 0) { 0 } else { 1 })
+    Ok(if reports.iter().all(|r| r.failed == 0) {
+        0
+    } else {
+        1
+    })
 }

@@ -7,25 +7,48 @@ use crate::frame::VideoFrame;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConvertError {
     #[error("{format} picture {width}x{height} needs {need} bytes, got {got}")]
-    Short { format: &'static str, width: usize, height: usize, need: usize, got: usize },
+    Short {
+        format: &'static str,
+        width: usize,
+        height: usize,
+        need: usize,
+        got: usize,
+    },
     #[error("odd picture size {0}x{1}")]
     Odd(usize, usize),
     #[error("MJPEG picture unreadable: {0}")]
     Jpeg(String),
 }
 
-fn check(format: &'static str, w: usize, h: usize, need: usize, got: usize) -> Result<(), ConvertError> {
+fn check(
+    format: &'static str,
+    w: usize,
+    h: usize,
+    need: usize,
+    got: usize,
+) -> Result<(), ConvertError> {
     if w % 2 == 1 || h % 2 == 1 || w == 0 || h == 0 {
         return Err(ConvertError::Odd(w, h));
     }
     if got < need {
-        return Err(ConvertError::Short { format, width: w, height: h, need, got });
+        return Err(ConvertError::Short {
+            format,
+            width: w,
+            height: h,
+            need,
+            got,
+        });
     }
     Ok(())
 }
 
 fn frame(w: usize, h: usize, data: Vec<u8>) -> VideoFrame {
-    VideoFrame { width: w, height: h, data, capture_us: crate::now_micros() }
+    VideoFrame {
+        width: w,
+        height: h,
+        data,
+        capture_us: crate::now_micros(),
+    }
 }
 
 /// YUYV (Y0 U Y1 V per two pixels): luma copied, chroma averaged over each pair of rows.
@@ -72,7 +95,9 @@ pub fn rgb_to_i420(w: usize, h: usize, rgb: &[u8]) -> Result<VideoFrame, Convert
     let mut out = vec![0u8; w * h + 2 * cw * ch];
     let (y, uv) = out.split_at_mut(w * h);
     let (u, v) = uv.split_at_mut(cw * ch);
-    let luma = |r: i32, g: i32, b: i32| (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16).clamp(0, 255) as u8;
+    let luma = |r: i32, g: i32, b: i32| {
+        (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16).clamp(0, 255) as u8
+    };
     for (i, px) in rgb.chunks_exact(3).take(w * h).enumerate() {
         y[i] = luma(i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
     }
@@ -95,7 +120,8 @@ pub fn rgb_to_i420(w: usize, h: usize, rgb: &[u8]) -> Result<VideoFrame, Convert
 
 /// One MJPEG picture (a JPEG) to I420.
 pub fn mjpeg_to_i420(jpeg: &[u8]) -> Result<VideoFrame, ConvertError> {
-    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).map_err(|e| ConvertError::Jpeg(e.to_string()))?;
+    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+        .map_err(|e| ConvertError::Jpeg(e.to_string()))?;
     let rgb = img.to_rgb8();
     let (w, h) = (rgb.width() as usize & !1, rgb.height() as usize & !1);
     if (w, h) == (rgb.width() as usize, rgb.height() as usize) {
@@ -142,9 +168,15 @@ mod tests {
     fn rgb_primaries_land_on_bt601_limited_values() {
         let px = |r: u8, g: u8, b: u8| rgb_to_i420(2, 2, &[r, g, b].repeat(4)).expect("convert");
         let white = px(255, 255, 255);
-        assert_eq!((white.y_plane()[0], white.u_plane()[0], white.v_plane()[0]), (235, 128, 128));
+        assert_eq!(
+            (white.y_plane()[0], white.u_plane()[0], white.v_plane()[0]),
+            (235, 128, 128)
+        );
         let black = px(0, 0, 0);
-        assert_eq!((black.y_plane()[0], black.u_plane()[0], black.v_plane()[0]), (16, 128, 128));
+        assert_eq!(
+            (black.y_plane()[0], black.u_plane()[0], black.v_plane()[0]),
+            (16, 128, 128)
+        );
         let red = px(255, 0, 0);
         assert_eq!((red.y_plane()[0], red.v_plane()[0]), (82, 240));
     }
@@ -153,20 +185,40 @@ mod tests {
     fn mjpeg_pictures_decode_to_i420() {
         let mut img = image::RgbImage::new(64, 48);
         for (x, _, p) in img.enumerate_pixels_mut() {
-            *p = if x < 32 { image::Rgb([255, 255, 255]) } else { image::Rgb([0, 0, 0]) };
+            *p = if x < 32 {
+                image::Rgb([255, 255, 255])
+            } else {
+                image::Rgb([0, 0, 0])
+            };
         }
         let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&img).expect("encode");
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .encode_image(&img)
+            .expect("encode");
         let f = mjpeg_to_i420(&jpeg).expect("decode");
         assert_eq!((f.width, f.height), (64, 48));
         let y = f.y_plane();
-        assert!(y[10] > 225 && y[60] < 25, "white left, black right: {} {}", y[10], y[60]);
+        assert!(
+            y[10] > 225 && y[60] < 25,
+            "white left, black right: {} {}",
+            y[10],
+            y[60]
+        );
     }
 
     #[test]
     fn short_or_odd_pictures_are_errors() {
-        assert!(matches!(yuyv_to_i420(4, 2, &[0; 10]), Err(ConvertError::Short { .. })));
-        assert_eq!(nv12_to_i420(3, 2, &[0; 100]).err(), Some(ConvertError::Odd(3, 2)));
-        assert!(matches!(mjpeg_to_i420(b"not a jpeg"), Err(ConvertError::Jpeg(_))));
+        assert!(matches!(
+            yuyv_to_i420(4, 2, &[0; 10]),
+            Err(ConvertError::Short { .. })
+        ));
+        assert_eq!(
+            nv12_to_i420(3, 2, &[0; 100]).err(),
+            Some(ConvertError::Odd(3, 2))
+        );
+        assert!(matches!(
+            mjpeg_to_i420(b"not a jpeg"),
+            Err(ConvertError::Jpeg(_))
+        ));
     }
 }

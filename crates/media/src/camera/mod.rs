@@ -23,7 +23,10 @@ pub fn list_cameras() -> Vec<CameraInfo> {
         Ok(list) => list
             .into_iter()
             .filter_map(|c| match c.index() {
-                CameraIndex::Index(i) => Some(CameraInfo { index: *i, name: c.human_name() }),
+                CameraIndex::Index(i) => Some(CameraInfo {
+                    index: *i,
+                    name: c.human_name(),
+                }),
                 CameraIndex::String(_) => None,
             })
             .collect(),
@@ -38,8 +41,22 @@ pub fn list_cameras() -> Vec<CameraInfo> {
 /// it is asked for when the user looks (Settings), never by the hot-plug watcher.
 pub fn formats(index: u32) -> Result<Vec<String>, String> {
     let request = RequestedFormat::with_formats(RequestedFormatType::None, &source::FORMATS);
-    let mut cam = nokhwa::Camera::new(CameraIndex::Index(index), request).map_err(|e| e.to_string())?;
-    let mut list: Vec<String> = cam.compatible_camera_formats().map_err(|e| e.to_string())?.into_iter().map(|f| format!("{}x{} {} {} fps", f.width(), f.height(), f.format(), f.frame_rate())).collect();
+    let mut cam =
+        nokhwa::Camera::new(CameraIndex::Index(index), request).map_err(|e| e.to_string())?;
+    let mut list: Vec<String> = cam
+        .compatible_camera_formats()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|f| {
+            format!(
+                "{}x{} {} {} fps",
+                f.width(),
+                f.height(),
+                f.format(),
+                f.frame_rate()
+            )
+        })
+        .collect();
     list.sort();
     list.dedup();
     Ok(list)
@@ -65,7 +82,15 @@ mod tests {
     #[test]
     fn opening_a_missing_camera_reports_it_gone() {
         use crate::source::{SourceError, VideoSource};
-        let mut cam = CameraSource::open(CameraInfo { index: 999, name: "ghost".into() }, 1280, 720, 30);
+        let mut cam = CameraSource::open(
+            CameraInfo {
+                index: 999,
+                name: "ghost".into(),
+            },
+            1280,
+            720,
+            30,
+        );
         assert!(matches!(cam.next_frame(), Err(SourceError::Gone(_))));
     }
 }

@@ -40,7 +40,13 @@ pub struct Microphone {
 impl Microphone {
     /// Opens `name` (`None`: the system default input).
     pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
-        let super::Opening { device, label, rate, format, config: stream_config } = super::opening(name, true)?;
+        let super::Opening {
+            device,
+            label,
+            rate,
+            format,
+            config: stream_config,
+        } = super::opening(name, true)?;
         let shared = Arc::new(Shared::default());
         // Device samples kept at most (about 100 ms) before the oldest are dropped.
         let cap = rate as usize / 10;
@@ -52,14 +58,26 @@ impl Microphone {
             cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared, cap),
             other => Err(format!("unsupported sample format {other:?}")),
         })?;
-        let chunks = ToChunks::new(rate, SAMPLE_RATE, AUDIO_FRAME_SAMPLES).map_err(|e| DeviceError::Open(label.clone(), e))?;
+        let chunks = ToChunks::new(rate, SAMPLE_RATE, AUDIO_FRAME_SAMPLES)
+            .map_err(|e| DeviceError::Open(label.clone(), e))?;
         tracing::info!(device = %label, rate, ?format, "microphone open");
-        Ok(Self { name: label, shared, chunks, pending: Vec::new(), _stream: stream })
+        Ok(Self {
+            name: label,
+            shared,
+            chunks,
+            pending: Vec::new(),
+            _stream: stream,
+        })
     }
 }
 
 /// Builds a capture stream for one sample type: mix to mono, append, trim to `cap`.
-fn build<T>(device: &cpal::Device, config: &StreamConfig, shared: Arc<Shared>, cap: usize) -> Result<cpal::Stream, String>
+fn build<T>(
+    device: &cpal::Device,
+    config: &StreamConfig,
+    shared: Arc<Shared>,
+    cap: usize,
+) -> Result<cpal::Stream, String>
 where
     T: SizedSample,
     f32: cpal::FromSample<T>,
@@ -79,7 +97,10 @@ where
             move |data: &[T], _: &cpal::InputCallbackInfo| {
                 let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
                 for frame in data.chunks(channels) {
-                    let sum: f32 = frame.iter().map(|&s| cpal::Sample::to_sample::<f32>(s)).sum();
+                    let sum: f32 = frame
+                        .iter()
+                        .map(|&s| cpal::Sample::to_sample::<f32>(s))
+                        .sum();
                     c.mono.push_back(sum / channels as f32);
                 }
                 let excess = c.mono.len().saturating_sub(cap);
@@ -96,15 +117,25 @@ impl AudioSource for Microphone {
     fn next_frame(&mut self) -> Result<AudioFrame, SourceError> {
         let need = self.chunks.needs();
         {
-            let mut c = self.shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+            let mut c = self
+                .shared
+                .samples
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             // Wait up to three frames for the device to deliver; a stalled device yields silence.
-            let deadline = std::time::Instant::now() + Duration::from_millis(3 * u64::from(crate::AUDIO_FRAME_MS));
+            let deadline = std::time::Instant::now()
+                + Duration::from_millis(3 * u64::from(crate::AUDIO_FRAME_MS));
             while c.mono.len() + self.pending.len() < need && c.gone.is_none() {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 if left.is_zero() {
                     break;
                 }
-                c = self.shared.ready.wait_timeout(c, left).unwrap_or_else(|p| p.into_inner()).0;
+                c = self
+                    .shared
+                    .ready
+                    .wait_timeout(c, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
             if let Some(e) = &c.gone {
                 return Err(SourceError::Gone(format!("{}: {e}", self.name)));
@@ -115,15 +146,20 @@ impl AudioSource for Microphone {
         self.pending.resize(need, 0.0);
         let out = self.chunks.process(&self.pending);
         self.pending.clear();
-        let samples = out.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
-        Ok(AudioFrame { samples, capture_us: crate::now_micros() })
+        let samples = out
+            .iter()
+            .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .collect();
+        Ok(AudioFrame {
+            samples,
+            capture_us: crate::now_micros(),
+        })
     }
 
     fn name(&self) -> String {
         self.name.clone()
     }
 }
-
 
 /// A microphone opened on first use, on the media thread that reads it (opening can take a
 /// moment and must not hold up the caller); a device that will not open is a `SourceError`.
@@ -141,7 +177,10 @@ impl LazyMicrophone {
 impl AudioSource for LazyMicrophone {
     fn next_frame(&mut self) -> Result<AudioFrame, SourceError> {
         if self.mic.is_none() {
-            self.mic = Some(Microphone::open(self.name.as_deref()).map_err(|e| SourceError::Device(e.to_string()))?);
+            self.mic = Some(
+                Microphone::open(self.name.as_deref())
+                    .map_err(|e| SourceError::Device(e.to_string()))?,
+            );
         }
         match &mut self.mic {
             Some(m) => m.next_frame(),
@@ -150,17 +189,27 @@ impl AudioSource for LazyMicrophone {
     }
 
     fn name(&self) -> String {
-        self.mic.as_ref().map(|m| m.name.clone()).or_else(|| self.name.clone()).unwrap_or_else(|| "default".into())
+        self.mic
+            .as_ref()
+            .map(|m| m.name.clone())
+            .or_else(|| self.name.clone())
+            .unwrap_or_else(|| "default".into())
     }
 }
 
 /// Reports the microphone's level (dBFS, every 100 ms) until `stop` is set; for settings screens.
-pub fn level_meter(name: Option<&str>, stop: &std::sync::atomic::AtomicBool, mut on_level: impl FnMut(f32)) -> Result<(), DeviceError> {
+pub fn level_meter(
+    name: Option<&str>,
+    stop: &std::sync::atomic::AtomicBool,
+    mut on_level: impl FnMut(f32),
+) -> Result<(), DeviceError> {
     let mut mic = Microphone::open(name)?;
     let mut peak = -100f32;
     let mut n = 0;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let f = mic.next_frame().map_err(|e| DeviceError::Open(mic.name.clone(), e.to_string()))?;
+        let f = mic
+            .next_frame()
+            .map_err(|e| DeviceError::Open(mic.name.clone(), e.to_string()))?;
         peak = peak.max(f.level_dbfs());
         n += 1;
         if n == 5 {

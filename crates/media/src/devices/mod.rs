@@ -36,7 +36,10 @@ pub enum DeviceError {
 pub fn list_inputs() -> Vec<AudioDevice> {
     let host = cpal::default_host();
     let default = host.default_input_device().and_then(|d| d.name().ok());
-    let devices = host.input_devices().map(|d| d.collect::<Vec<_>>()).unwrap_or_default();
+    let devices = host
+        .input_devices()
+        .map(|d| d.collect::<Vec<_>>())
+        .unwrap_or_default();
     listed(devices, default)
 }
 
@@ -44,7 +47,10 @@ pub fn list_inputs() -> Vec<AudioDevice> {
 pub fn list_outputs() -> Vec<AudioDevice> {
     let host = cpal::default_host();
     let default = host.default_output_device().and_then(|d| d.name().ok());
-    let devices = host.output_devices().map(|d| d.collect::<Vec<_>>()).unwrap_or_default();
+    let devices = host
+        .output_devices()
+        .map(|d| d.collect::<Vec<_>>())
+        .unwrap_or_default();
     listed(devices, default)
 }
 
@@ -52,7 +58,10 @@ fn listed(devices: Vec<cpal::Device>, default: Option<String>) -> Vec<AudioDevic
     let mut out: Vec<AudioDevice> = devices
         .iter()
         .filter_map(|d| d.name().ok())
-        .map(|name| AudioDevice { is_default: Some(&name) == default.as_ref(), name })
+        .map(|name| AudioDevice {
+            is_default: Some(&name) == default.as_ref(),
+            name,
+        })
         .collect();
     out.dedup_by(|a, b| a.name == b.name);
     out.sort_by_key(|d| !d.is_default);
@@ -66,7 +75,11 @@ fn find(name: Option<&str>, input: bool) -> Result<cpal::Device, DeviceError> {
         None if input => host.default_input_device().ok_or(DeviceError::NoDefault),
         None => host.default_output_device().ok_or(DeviceError::NoDefault),
         Some(want) => {
-            let devices = if input { host.input_devices().map(|d| d.collect::<Vec<_>>()) } else { host.output_devices().map(|d| d.collect()) };
+            let devices = if input {
+                host.input_devices().map(|d| d.collect::<Vec<_>>())
+            } else {
+                host.output_devices().map(|d| d.collect())
+            };
             devices
                 .map_err(|e| DeviceError::Open(want.into(), e.to_string()))?
                 .into_iter()
@@ -88,9 +101,17 @@ struct Opening {
 /// Finds `name` (`None`: the default) for input or output and picks its format.
 fn opening(name: Option<&str>, input: bool) -> Result<Opening, DeviceError> {
     let device = find(name, input)?;
-    let label = device.name().unwrap_or_else(|_| if input { "microphone" } else { "speaker" }.into());
+    let label = device
+        .name()
+        .unwrap_or_else(|_| if input { "microphone" } else { "speaker" }.into());
     let config = pick_config(&device, input).map_err(|e| DeviceError::Open(label.clone(), e))?;
-    Ok(Opening { rate: config.sample_rate().0, format: config.sample_format(), config: config.into(), device, label })
+    Ok(Opening {
+        rate: config.sample_rate().0,
+        format: config.sample_format(),
+        config: config.into(),
+        device,
+        label,
+    })
 }
 
 /// The device's format closest to the call's: 48 kHz (no resampling) with the fewest channels
@@ -98,14 +119,25 @@ fn opening(name: Option<&str>, input: bool) -> Result<Opening, DeviceError> {
 fn pick_config(device: &cpal::Device, input: bool) -> Result<cpal::SupportedStreamConfig, String> {
     let want = cpal::SampleRate(crate::SAMPLE_RATE);
     let ranges: Vec<cpal::SupportedStreamConfigRange> = if input {
-        device.supported_input_configs().map(|c| c.collect()).unwrap_or_default()
+        device
+            .supported_input_configs()
+            .map(|c| c.collect())
+            .unwrap_or_default()
     } else {
-        device.supported_output_configs().map(|c| c.collect()).unwrap_or_default()
+        device
+            .supported_output_configs()
+            .map(|c| c.collect())
+            .unwrap_or_default()
     };
     let best = ranges
         .into_iter()
         .filter(|r| r.min_sample_rate() <= want && want <= r.max_sample_rate())
-        .filter(|r| matches!(r.sample_format(), cpal::SampleFormat::F32 | cpal::SampleFormat::I16))
+        .filter(|r| {
+            matches!(
+                r.sample_format(),
+                cpal::SampleFormat::F32 | cpal::SampleFormat::I16
+            )
+        })
         .min_by_key(|r| (r.channels(), r.sample_format() != cpal::SampleFormat::F32));
     match best {
         Some(r) => Ok(r.with_sample_rate(want)),

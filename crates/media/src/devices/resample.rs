@@ -10,13 +10,22 @@ pub struct ToChunks {
 
 impl ToChunks {
     pub fn new(rate_in: u32, rate_out: u32, chunk_out: usize) -> Result<Self, String> {
-        let inner = if rate_in == rate_out { None } else { Some(FftFixedOut::new(rate_in as usize, rate_out as usize, chunk_out, 1, 1).map_err(|e| e.to_string())?) };
+        let inner = if rate_in == rate_out {
+            None
+        } else {
+            Some(
+                FftFixedOut::new(rate_in as usize, rate_out as usize, chunk_out, 1, 1)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
         Ok(Self { inner, chunk_out })
     }
 
     /// Input samples needed for the next chunk.
     pub fn needs(&self) -> usize {
-        self.inner.as_ref().map_or(self.chunk_out, |r| r.input_frames_next())
+        self.inner
+            .as_ref()
+            .map_or(self.chunk_out, |r| r.input_frames_next())
     }
 
     /// One output chunk from exactly `needs()` input samples.
@@ -54,8 +63,14 @@ mod tests {
             out.extend(r.process(&input));
         }
         let tail = &out[out.len() - 4800..];
-        let crossings = tail.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
-        assert!((99..=101).contains(&crossings), "1 kHz over 0.1 s at 48 kHz, got {crossings}");
+        let crossings = tail
+            .windows(2)
+            .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+            .count();
+        assert!(
+            (99..=101).contains(&crossings),
+            "1 kHz over 0.1 s at 48 kHz, got {crossings}"
+        );
         let peak = tail.iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!((peak - 0.5).abs() < 0.02, "level kept, got {peak}");
     }

@@ -35,7 +35,13 @@ pub struct Speaker {
 impl Speaker {
     /// Opens `name` (`None`: the system default output).
     pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
-        let super::Opening { device, label, rate, format, config: stream_config } = super::opening(name, false)?;
+        let super::Opening {
+            device,
+            label,
+            rate,
+            format,
+            config: stream_config,
+        } = super::opening(name, false)?;
         let shared = Arc::new(Shared::default());
         let thread_shared = shared.clone();
         let stream = StreamThread::spawn("simu-speaker", &label, move || match format {
@@ -45,9 +51,17 @@ impl Speaker {
             cpal::SampleFormat::U16 => build::<u16>(&device, &stream_config, thread_shared),
             other => Err(format!("unsupported sample format {other:?}")),
         })?;
-        let chunks = ToChunks::new(SAMPLE_RATE, rate, (rate / 50) as usize).map_err(|e| DeviceError::Open(label.clone(), e))?;
+        let chunks = ToChunks::new(SAMPLE_RATE, rate, (rate / 50) as usize)
+            .map_err(|e| DeviceError::Open(label.clone(), e))?;
         tracing::info!(device = %label, rate, ?format, "speaker open");
-        Ok(Self { name: label, shared, chunks, pending: Vec::new(), cap: rate as usize / 5, _stream: stream })
+        Ok(Self {
+            name: label,
+            shared,
+            chunks,
+            pending: Vec::new(),
+            cap: rate as usize / 5,
+            _stream: stream,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -56,10 +70,17 @@ impl Speaker {
 
     /// Queues a frame for playout; fails once the device has gone.
     pub fn play(&mut self, frame: &AudioFrame) -> Result<(), DeviceError> {
-        if let Some(e) = self.shared.gone.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        if let Some(e) = self
+            .shared
+            .gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
             return Err(DeviceError::Open(self.name.clone(), e));
         }
-        self.pending.extend(frame.samples.iter().map(|&s| f32::from(s) / 32768.0));
+        self.pending
+            .extend(frame.samples.iter().map(|&s| f32::from(s) / 32768.0));
         while self.pending.len() >= self.chunks.needs() {
             let rest = self.pending.split_off(self.chunks.needs());
             let out = self.chunks.process(&self.pending);
@@ -78,7 +99,11 @@ impl Speaker {
     }
 }
 
-fn build<T>(device: &cpal::Device, config: &StreamConfig, shared: Arc<Shared>) -> Result<cpal::Stream, String>
+fn build<T>(
+    device: &cpal::Device,
+    config: &StreamConfig,
+    shared: Arc<Shared>,
+) -> Result<cpal::Stream, String>
 where
     T: SizedSample + cpal::FromSample<f32>,
 {
@@ -112,7 +137,6 @@ where
         .map_err(|e| e.to_string())
 }
 
-
 impl crate::source::AudioSink for Speaker {
     fn play(&mut self, frame: &AudioFrame) -> Result<(), crate::source::SourceError> {
         Speaker::play(self, frame).map_err(|e| crate::source::SourceError::Gone(e.to_string()))
@@ -123,7 +147,11 @@ impl crate::source::AudioSink for Speaker {
 }
 
 /// Plays a tone on `name` for `duration` (blocking; call it off the async runtime).
-pub fn speaker_test(name: Option<&str>, freq: f32, duration: Duration) -> Result<String, DeviceError> {
+pub fn speaker_test(
+    name: Option<&str>,
+    freq: f32,
+    duration: Duration,
+) -> Result<String, DeviceError> {
     let mut speaker = Speaker::open(name)?;
     let mut tone = Tone::new(freq, -12.0);
     let start = Instant::now();

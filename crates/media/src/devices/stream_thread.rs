@@ -14,29 +14,40 @@ pub struct StreamThread {
 
 impl StreamThread {
     /// Runs `build` on a new thread named `name` and waits (up to 5 s) for the stream to play.
-    pub fn spawn(name: &str, label: &str, build: impl FnOnce() -> Result<cpal::Stream, String> + Send + 'static) -> Result<Self, DeviceError> {
+    pub fn spawn(
+        name: &str,
+        label: &str,
+        build: impl FnOnce() -> Result<cpal::Stream, String> + Send + 'static,
+    ) -> Result<Self, DeviceError> {
         use cpal::traits::StreamTrait;
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (started_tx, started_rx) = mpsc::sync_channel::<Result<(), String>>(1);
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
-                let stream = match build().and_then(|s| s.play().map(|_| s).map_err(|e| e.to_string())) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = started_tx.send(Err(e));
-                        return;
-                    }
-                };
+                let stream =
+                    match build().and_then(|s| s.play().map(|_| s).map_err(|e| e.to_string())) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = started_tx.send(Err(e));
+                            return;
+                        }
+                    };
                 let _ = started_tx.send(Ok(()));
                 let _ = stop_rx.recv();
                 drop(stream);
             })
             .map_err(|e| DeviceError::Open(label.into(), e.to_string()))?;
         match started_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => Ok(Self { stop: Some(stop_tx), thread: Some(thread) }),
+            Ok(Ok(())) => Ok(Self {
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
             Ok(Err(e)) => Err(DeviceError::Open(label.into(), e)),
-            Err(_) => Err(DeviceError::Open(label.into(), "the device did not start".into())),
+            Err(_) => Err(DeviceError::Open(
+                label.into(),
+                "the device did not start".into(),
+            )),
         }
     }
 }

@@ -15,13 +15,22 @@ pub struct DeviceSnapshot {
 impl DeviceSnapshot {
     /// Reads every list (blocking: ALSA and V4L2 probes; call off the async runtime).
     pub fn take() -> Self {
-        Self { inputs: list_inputs(), outputs: list_outputs(), cameras: list_cameras() }
+        Self {
+            inputs: list_inputs(),
+            outputs: list_outputs(),
+            cameras: list_cameras(),
+        }
     }
 
     /// Names that appeared and disappeared since `before`, for the log and the user.
     pub fn changes_since(&self, before: &DeviceSnapshot) -> (Vec<String>, Vec<String>) {
         let names = |s: &DeviceSnapshot| -> Vec<String> {
-            s.inputs.iter().map(|d| format!("microphone {}", d.name)).chain(s.outputs.iter().map(|d| format!("speaker {}", d.name))).chain(s.cameras.iter().map(|c| format!("camera {}", c.name))).collect()
+            s.inputs
+                .iter()
+                .map(|d| format!("microphone {}", d.name))
+                .chain(s.outputs.iter().map(|d| format!("speaker {}", d.name)))
+                .chain(s.cameras.iter().map(|c| format!("camera {}", c.name)))
+                .collect()
         };
         let (now, then) = (names(self), names(before));
         let added = now.iter().filter(|n| !then.contains(n)).cloned().collect();
@@ -36,9 +45,23 @@ mod tests {
 
     #[test]
     fn reports_what_came_and_went() {
-        let mic = |n: &str| AudioDevice { name: n.into(), is_default: false };
-        let before = DeviceSnapshot { inputs: vec![mic("Built-in")], outputs: vec![], cameras: vec![CameraInfo { index: 0, name: "USB cam".into() }] };
-        let after = DeviceSnapshot { inputs: vec![mic("Built-in"), mic("Headset")], outputs: vec![], cameras: vec![] };
+        let mic = |n: &str| AudioDevice {
+            name: n.into(),
+            is_default: false,
+        };
+        let before = DeviceSnapshot {
+            inputs: vec![mic("Built-in")],
+            outputs: vec![],
+            cameras: vec![CameraInfo {
+                index: 0,
+                name: "USB cam".into(),
+            }],
+        };
+        let after = DeviceSnapshot {
+            inputs: vec![mic("Built-in"), mic("Headset")],
+            outputs: vec![],
+            cameras: vec![],
+        };
         assert_ne!(before, after);
         let (added, removed) = after.changes_since(&before);
         assert_eq!(added, vec!["microphone Headset".to_string()]);

@@ -15,14 +15,31 @@ use nx::CallType;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub const ANALYTICS_STATUSES: &[&str] = &["initiated", "calling", "answered", "declined", "cancelled", "missed", "ended", "failed"];
+pub const ANALYTICS_STATUSES: &[&str] = &[
+    "initiated",
+    "calling",
+    "answered",
+    "declined",
+    "cancelled",
+    "missed",
+    "ended",
+    "failed",
+];
 pub const CALL_TYPES: &[&str] = &["audio", "video", "p2p", "group"];
 const MAX_ROOM: usize = 128;
 
 fn check_room(room: Option<String>) -> Result<String, ApiError> {
-    let room = room.filter(|r| !r.is_empty()).unwrap_or_else(|| format!("call_{}", now_ms()));
-    if room.len() > MAX_ROOM || !room.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-        return Err(ApiError::bad_request("room: letters, digits, '_', '-' and '.' only, at most 128"));
+    let room = room
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| format!("call_{}", now_ms()));
+    if room.len() > MAX_ROOM
+        || !room
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(ApiError::bad_request(
+            "room: letters, digits, '_', '-' and '.' only, at most 128",
+        ));
     }
     Ok(room)
 }
@@ -31,7 +48,10 @@ fn check_type(t: &str, allowed: &[&str]) -> Result<String, ApiError> {
     if allowed.contains(&t) {
         Ok(t.to_string())
     } else {
-        Err(ApiError::bad_request(format!("type: must be one of {}", allowed.join(", "))))
+        Err(ApiError::bad_request(format!(
+            "type: must be one of {}",
+            allowed.join(", ")
+        )))
     }
 }
 
@@ -60,18 +80,35 @@ fn default_type() -> String {
     "video".into()
 }
 
-pub async fn start_call(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn start_call(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<CallReq>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let call_type = check_type(&req.call_type, &["audio", "video"])?;
     let room = check_room(req.room)?;
     let to = callee(&st, &req.to).await?;
     if to == user.jid {
         return Err(ApiError::bad_request("to: cannot call yourself"));
     }
-    let call = Call { room: room.clone(), caller: user.jid.to_string(), callee: to.to_string(), call_type: call_type.clone() };
+    let call = Call {
+        room: room.clone(),
+        caller: user.jid.to_string(),
+        callee: to.to_string(),
+        call_type: call_type.clone(),
+    };
     if !st.store.create_call(&call).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "room: a call with this room exists"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "room: a call with this room exists",
+        ));
     }
-    Ok((StatusCode::CREATED, Json(json!({ "status": "initiated", "call_id": room, "room": room, "to": to.to_string(), "type": call_type }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "status": "initiated", "call_id": room, "room": room, "to": to.to_string(), "type": call_type }),
+        ),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -83,7 +120,11 @@ pub struct GroupReq {
     room: Option<String>,
 }
 
-pub async fn start_group_call(State(st): State<AppState>, user: AuthUser, Body(req): Body<GroupReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn start_group_call(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<GroupReq>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let call_type = check_type(&req.call_type, &["audio", "video"])?;
     if req.participants.is_empty() || req.participants.len() > 16 {
         return Err(ApiError::bad_request("participants: between 1 and 16"));
@@ -93,18 +134,38 @@ pub async fn start_group_call(State(st): State<AppState>, user: AuthUser, Body(r
     for p in &req.participants {
         let id = callee(&st, p).await?;
         if id == user.jid {
-            return Err(ApiError::bad_request("participants: cannot include yourself"));
+            return Err(ApiError::bad_request(
+                "participants: cannot include yourself",
+            ));
         }
         ids.push(id.to_string());
     }
     for (i, p) in ids.iter().enumerate() {
-        let call = Call { room: if i == 0 { room.clone() } else { format!("{room}.{i}") }, caller: user.jid.to_string(), callee: p.clone(), call_type: "group".into() };
+        let call = Call {
+            room: if i == 0 {
+                room.clone()
+            } else {
+                format!("{room}.{i}")
+            },
+            caller: user.jid.to_string(),
+            callee: p.clone(),
+            call_type: "group".into(),
+        };
         st.store.create_call(&call).await?;
     }
-    Ok((StatusCode::CREATED, Json(json!({ "status": "initiated", "call_id": room, "room": room, "participants": ids, "type": call_type }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "status": "initiated", "call_id": room, "room": room, "participants": ids, "type": call_type }),
+        ),
+    ))
 }
 
-pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn start_p2p_call(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<CallReq>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     check_type(&req.call_type, &["p2p", "audio", "video"])?;
     let media = match req.media.as_deref() {
         Some(m) => check_type(m, &["audio", "video"])?,
@@ -116,11 +177,24 @@ pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req
     if to == user.jid {
         return Err(ApiError::bad_request("to: cannot call yourself"));
     }
-    let call = Call { room: room.clone(), caller: user.jid.to_string(), callee: to.to_string(), call_type: media.clone() };
+    let call = Call {
+        room: room.clone(),
+        caller: user.jid.to_string(),
+        callee: to.to_string(),
+        call_type: media.clone(),
+    };
     if !st.store.create_call(&call).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "room: a call with this room exists"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "room: a call with this room exists",
+        ));
     }
-    let caller_name = st.store.user(user.jid.local()).await?.and_then(|u| u.display_name).unwrap_or_else(|| user.jid.local().to_string());
+    let caller_name = st
+        .store
+        .user(user.jid.local())
+        .await?
+        .and_then(|u| u.display_name)
+        .unwrap_or_else(|| user.jid.local().to_string());
     let invitation = Signal::CallInvitation {
         room_id: room.clone(),
         call_type: media.parse().unwrap_or(CallType::Video),
@@ -153,7 +227,11 @@ pub async fn start_p2p_call(State(st): State<AppState>, user: AuthUser, Body(req
     ))
 }
 
-pub async fn call_url(State(st): State<AppState>, user: AuthUser, Body(req): Body<CallReq>) -> Result<Json<Value>, ApiError> {
+pub async fn call_url(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<CallReq>,
+) -> Result<Json<Value>, ApiError> {
     let call_type = check_type(&req.call_type, &["audio", "video", "p2p"])?;
     let room = check_room(req.room)?;
     let to = callee(&st, &req.to).await?;
@@ -164,7 +242,9 @@ pub async fn call_url(State(st): State<AppState>, user: AuthUser, Body(req): Bod
         to: to.to_string(),
         exp: crate::clock::unix_now() + crate::links::LINK_TTL,
     };
-    Ok(Json(json!({ "call_url": link.url(&st.public_url, &st.link_key) })))
+    Ok(Json(
+        json!({ "call_url": link.url(&st.public_url, &st.link_key) }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -181,26 +261,50 @@ async fn own_call(st: &AppState, user: &AuthUser, room: &str) -> Result<Call, Ap
     }
 }
 
-pub async fn decline(State(st): State<AppState>, user: AuthUser, Body(req): Body<DeclineReq>) -> Result<Json<Value>, ApiError> {
+pub async fn decline(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<DeclineReq>,
+) -> Result<Json<Value>, ApiError> {
     let call = own_call(&st, &user, &req.room).await?;
     let me = user.jid.to_string();
     let meta = json!({ "declined_by": me });
-    let report = OutcomeReport { reporter: &me, call_type: &call.call_type, status: "declined", duration: 0, metadata: &meta, record_key: None };
-    st.store.record_outcome(&call, &report, &outcome_limits(&st)).await?;
+    let report = OutcomeReport {
+        reporter: &me,
+        call_type: &call.call_type,
+        status: "declined",
+        duration: 0,
+        metadata: &meta,
+        record_key: None,
+    };
+    st.store
+        .record_outcome(&call, &report, &outcome_limits(&st))
+        .await?;
     Ok(Json(json!({ "status": "declined", "room": call.room })))
 }
 
-pub async fn webrtc_credentials(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+pub async fn webrtc_credentials(
+    State(st): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
     let mut servers = Vec::new();
     if !st.cfg.stun_urls.is_empty() {
         servers.push(json!({ "urls": st.cfg.stun_urls }));
     }
     let ttl = st.cfg.turn.ttl_seconds.max(60);
     if !st.cfg.turn.urls.is_empty() && !st.cfg.turn.shared_secret.is_empty() {
-        let (username, credential) = crate::turn::credential(&st.cfg.turn.shared_secret, &user.jid.to_string(), crate::clock::unix_now() + ttl);
-        servers.push(json!({ "urls": st.cfg.turn.urls, "username": username, "credential": credential }));
+        let (username, credential) = crate::turn::credential(
+            &st.cfg.turn.shared_secret,
+            &user.jid.to_string(),
+            crate::clock::unix_now() + ttl,
+        );
+        servers.push(
+            json!({ "urls": st.cfg.turn.urls, "username": username, "credential": credential }),
+        );
     }
-    Ok(Json(json!({ "status": "success", "ice_servers": servers, "ttl": ttl })))
+    Ok(Json(
+        json!({ "status": "success", "ice_servers": servers, "ttl": ttl }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -221,29 +325,77 @@ pub struct AnalyticsReq {
 const EDIT_WINDOW: i64 = 24 * 3600;
 
 fn outcome_limits(st: &AppState) -> OutcomeLimits {
-    OutcomeLimits { per_call: st.cfg.limits.analytics_per_call, edit_window: EDIT_WINDOW }
+    OutcomeLimits {
+        per_call: st.cfg.limits.analytics_per_call,
+        edit_window: EDIT_WINDOW,
+    }
 }
 
-pub async fn analytics(State(st): State<AppState>, user: AuthUser, Body(req): Body<AnalyticsReq>) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let status = check_type(&req.status, ANALYTICS_STATUSES).map_err(|_| ApiError::bad_request(format!("status: must be one of {}", ANALYTICS_STATUSES.join(", "))))?;
-    let call_type = check_type(&req.call_type, CALL_TYPES).map_err(|_| ApiError::bad_request(format!("call_type: must be one of {}", CALL_TYPES.join(", "))))?;
+pub async fn analytics(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<AnalyticsReq>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let status = check_type(&req.status, ANALYTICS_STATUSES).map_err(|_| {
+        ApiError::bad_request(format!(
+            "status: must be one of {}",
+            ANALYTICS_STATUSES.join(", ")
+        ))
+    })?;
+    let call_type = check_type(&req.call_type, CALL_TYPES).map_err(|_| {
+        ApiError::bad_request(format!(
+            "call_type: must be one of {}",
+            CALL_TYPES.join(", ")
+        ))
+    })?;
     if !(0..=7 * 86400).contains(&req.duration_seconds) {
-        return Err(ApiError::bad_request("duration_seconds: between 0 and 604800"));
+        return Err(ApiError::bad_request(
+            "duration_seconds: between 0 and 604800",
+        ));
     }
     let meta = Value::Object(req.metadata.unwrap_or_default());
     if meta.to_string().len() > 8192 {
         return Err(ApiError::bad_request("metadata: at most 8 KiB"));
     }
-    if req.record_id.as_ref().is_some_and(|k| k.is_empty() || k.len() > 64) {
+    if req
+        .record_id
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > 64)
+    {
         return Err(ApiError::bad_request("record_id: 1 to 64 characters"));
     }
     let call = own_call(&st, &user, &req.room).await?;
-    let duration = if status == "ended" { req.duration_seconds } else { 0 };
-    let call_type = if call_type == "p2p" { call.call_type.clone() } else { call_type };
+    let duration = if status == "ended" {
+        req.duration_seconds
+    } else {
+        0
+    };
+    let call_type = if call_type == "p2p" {
+        call.call_type.clone()
+    } else {
+        call_type
+    };
     let me = user.jid.to_string();
-    let report = OutcomeReport { reporter: &me, call_type: &call_type, status: &status, duration, metadata: &meta, record_key: req.record_id.as_deref() };
-    match st.store.record_outcome(&call, &report, &outcome_limits(&st)).await? {
-        Recorded::New(id) | Recorded::Duplicate(id) => Ok((StatusCode::CREATED, Json(json!({ "status": "success", "id": id })))),
-        Recorded::TooMany => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many analytics records for this call.")),
+    let report = OutcomeReport {
+        reporter: &me,
+        call_type: &call_type,
+        status: &status,
+        duration,
+        metadata: &meta,
+        record_key: req.record_id.as_deref(),
+    };
+    match st
+        .store
+        .record_outcome(&call, &report, &outcome_limits(&st))
+        .await?
+    {
+        Recorded::New(id) | Recorded::Duplicate(id) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "status": "success", "id": id })),
+        )),
+        Recorded::TooMany => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many analytics records for this call.",
+        )),
     }
 }

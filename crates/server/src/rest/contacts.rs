@@ -36,26 +36,55 @@ pub struct AddReq {
 /// Longest contact address stored.
 const MAX_CONTACT_ID: usize = 320;
 
-pub async fn add(State(st): State<AppState>, user: AuthUser, Body(req): Body<AddReq>) -> Result<Json<Value>, ApiError> {
+pub async fn add(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Body(req): Body<AddReq>,
+) -> Result<Json<Value>, ApiError> {
     if req.nxid.len() > MAX_CONTACT_ID {
-        return Err(ApiError::bad_request(format!("nxid: at most {MAX_CONTACT_ID} characters")));
+        return Err(ApiError::bad_request(format!(
+            "nxid: at most {MAX_CONTACT_ID} characters"
+        )));
     }
-    let id = nx::NxId::normalize(&req.nxid, Some(&st.cfg.domain)).map_err(|e| ApiError::bad_request(format!("nxid: {e}")))?;
+    let id = nx::NxId::normalize(&req.nxid, Some(&st.cfg.domain))
+        .map_err(|e| ApiError::bad_request(format!("nxid: {e}")))?;
     let name = req.name.trim();
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("name: at most 100 characters, no control characters"));
+        return Err(ApiError::bad_request(
+            "name: at most 100 characters, no control characters",
+        ));
     }
-    let name = if name.is_empty() { id.local().to_string() } else { name.to_string() };
+    let name = if name.is_empty() {
+        id.local().to_string()
+    } else {
+        name.to_string()
+    };
     let me = user.jid.to_string();
-    if !st.store.upsert_contact(&me, &id.to_string(), &name, st.cfg.limits.contacts_per_user).await? {
-        return Err(ApiError::bad_request(format!("contacts: at most {} contacts", st.cfg.limits.contacts_per_user)));
+    if !st
+        .store
+        .upsert_contact(&me, &id.to_string(), &name, st.cfg.limits.contacts_per_user)
+        .await?
+    {
+        return Err(ApiError::bad_request(format!(
+            "contacts: at most {} contacts",
+            st.cfg.limits.contacts_per_user
+        )));
     }
     Ok(Json(contact_list(&st, &user.jid.to_string()).await?))
 }
 
-pub async fn remove(State(st): State<AppState>, user: AuthUser, Path(nxid): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = nx::NxId::normalize(&nxid, Some(&st.cfg.domain)).map_err(|e| ApiError::bad_request(format!("nxid: {e}")))?;
-    if !st.store.delete_contact(&user.jid.to_string(), &id.to_string()).await? {
+pub async fn remove(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(nxid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = nx::NxId::normalize(&nxid, Some(&st.cfg.domain))
+        .map_err(|e| ApiError::bad_request(format!("nxid: {e}")))?;
+    if !st
+        .store
+        .delete_contact(&user.jid.to_string(), &id.to_string())
+        .await?
+    {
         return Err(ApiError::not_found("Contact not found."));
     }
     Ok(Json(contact_list(&st, &user.jid.to_string()).await?))
@@ -64,8 +93,15 @@ pub async fn remove(State(st): State<AppState>, user: AuthUser, Path(nxid): Path
 /// Presence of the user's own account, their contacts, the echo contact, and whoever they
 /// had a call with in the last day. Anyone else, existing or not, is "offline" with no
 /// last-seen time, so the answer does not reveal which accounts exist.
-pub async fn presence(State(st): State<AppState>, user: AuthUser, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    let who = q.get("user").filter(|u| !u.is_empty()).ok_or_else(|| ApiError::bad_request("user: required"))?;
+pub async fn presence(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let who = q
+        .get("user")
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::bad_request("user: required"))?;
     let id = user_id(&st, who)?;
     let bare = id.to_string();
     let me = user.jid.to_string();
@@ -74,8 +110,12 @@ pub async fn presence(State(st): State<AppState>, user: AuthUser, Query(q): Quer
         || st.store.is_contact(&me, &bare).await?
         || st.store.had_call_with(&me, &bare, 86400).await?;
     if !visible {
-        return Ok(Json(json!({ "user": bare, "status": "offline", "last_seen": null })));
+        return Ok(Json(
+            json!({ "user": bare, "status": "offline", "last_seen": null }),
+        ));
     }
     let last_seen = st.store.user(id.local()).await?.and_then(|u| u.last_seen);
-    Ok(Json(json!({ "user": bare, "status": st.router.presence_status(&bare), "last_seen": last_seen })))
+    Ok(Json(
+        json!({ "user": bare, "status": st.router.presence_status(&bare), "last_seen": last_seen }),
+    ))
 }

@@ -1,11 +1,11 @@
 //! Request guards: tenant credentials, the signed-in user, JSON bodies with clear errors.
 
 use crate::tokens::{Claims, TokenError, TokenKind};
-use axum::http::HeaderMap;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -23,7 +23,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), retry_after: None }
+        Self {
+            status,
+            detail: detail.into(),
+            retry_after: None,
+        }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
@@ -47,9 +51,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, Json(serde_json::json!({ "detail": self.detail }))).into_response();
+        let mut r = (
+            self.status,
+            Json(serde_json::json!({ "detail": self.detail })),
+        )
+            .into_response();
         if let Some(s) = self.retry_after {
-            r.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
         }
         r
     }
@@ -58,15 +67,27 @@ impl IntoResponse for ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage failure; try again")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage failure; try again",
+        )
     }
 }
 
 /// Checks `X-API-Key` / `X-Secret-Key` against the tenant configuration.
 pub fn check_tenant(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
-    let h = |k: &str| parts.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let h = |k: &str| {
+        parts
+            .headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
     let key_ok = constant_time_eq(h("X-API-Key").as_bytes(), state.cfg.api_key.as_bytes());
-    let secret_ok = constant_time_eq(h("X-Secret-Key").as_bytes(), state.cfg.secret_key.as_bytes());
+    let secret_ok = constant_time_eq(
+        h("X-Secret-Key").as_bytes(),
+        state.cfg.secret_key.as_bytes(),
+    );
     if key_ok && secret_ok {
         Ok(())
     } else {
@@ -97,9 +118,17 @@ pub struct AuthUser {
 
 /// Checks a user token: signature, expiry, kind, this server's domain, and that it was not
 /// revoked (its version is the user's current one, and the user still exists).
-pub async fn verify_user_token(state: &AppState, token: &str, kind: TokenKind) -> Result<(NxId, Claims), ApiError> {
-    let claims = state.tokens.verify(token, kind).map_err(|e| ApiError::unauthorized(format!("Given token not valid: {e}.")))?;
-    let jid = NxId::parse_jid(claims.user()).map_err(|_| ApiError::unauthorized("Given token not valid."))?;
+pub async fn verify_user_token(
+    state: &AppState,
+    token: &str,
+    kind: TokenKind,
+) -> Result<(NxId, Claims), ApiError> {
+    let claims = state
+        .tokens
+        .verify(token, kind)
+        .map_err(|e| ApiError::unauthorized(format!("Given token not valid: {e}.")))?;
+    let jid = NxId::parse_jid(claims.user())
+        .map_err(|_| ApiError::unauthorized("Given token not valid."))?;
     if jid.domain() != state.cfg.domain {
         return Err(ApiError::unauthorized("Token is for another domain."));
     }
@@ -107,7 +136,10 @@ pub async fn verify_user_token(state: &AppState, token: &str, kind: TokenKind) -
         Some(v) if v == claims.ver.unwrap_or(0) => Ok((jid, claims)),
         // Minted with the key for a user the store does not hold yet: nothing to revoke.
         None if claims.ver.unwrap_or(0) == 0 && kind == TokenKind::Nx => Ok((jid, claims)),
-        _ => Err(ApiError::unauthorized(format!("Given token not valid: {}.", TokenError::Revoked))),
+        _ => Err(ApiError::unauthorized(format!(
+            "Given token not valid: {}.",
+            TokenError::Revoked
+        ))),
     }
 }
 
@@ -130,7 +162,9 @@ impl FromRequestParts<AppState> for AuthUser {
         check_tenant(parts, state)?;
         match token_user(&parts.headers, state).await? {
             Some(jid) => Ok(AuthUser { jid }),
-            None => Err(ApiError::unauthorized("Authentication credentials were not provided.")),
+            None => Err(ApiError::unauthorized(
+                "Authentication credentials were not provided.",
+            )),
         }
     }
 }

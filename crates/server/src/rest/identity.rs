@@ -13,16 +13,23 @@ use std::collections::HashMap;
 
 /// `hex(HMAC-SHA256(secret, "simu-identity:" + nonce))`.
 pub fn identity_proof(secret: &str, nonce: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
     mac.update(b"simu-identity:");
     mac.update(nonce.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-pub async fn identity(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+pub async fn identity(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     let nonce = q.get("nonce").map(String::as_str).unwrap_or_default();
     if nonce.len() < 16 || nonce.len() > 128 || !nonce.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_request("nonce: 16 to 128 hex digits"));
     }
-    Ok(Json(json!({ "proof": identity_proof(&st.cfg.secret_key, nonce) })))
+    Ok(Json(
+        json!({ "proof": identity_proof(&st.cfg.secret_key, nonce) }),
+    ))
 }

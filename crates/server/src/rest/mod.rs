@@ -8,8 +8,8 @@ mod history;
 mod identity;
 
 pub use auth::RESERVED;
-pub use identity::identity_proof;
 pub use extract::{constant_time_eq, ApiError, AuthUser};
+pub use identity::identity_proof;
 
 use crate::AppState;
 use axum::routing::{delete, get, post};
@@ -24,7 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/nexacon-auth/logout/", post(auth::logout))
         .route("/nexacon-auth/password/", post(auth::change_password))
         .route("/nexacon-auth/nxm-token/", post(auth::nx_token))
-        .route("/nexacon-auth/nxm-token/refresh/", post(auth::nx_token_refresh))
+        .route(
+            "/nexacon-auth/nxm-token/refresh/",
+            post(auth::nx_token_refresh),
+        )
         .route("/nx/call/", post(calls::start_call))
         .route("/nx/group-call/", post(calls::start_group_call))
         .route("/nx/webrtc/call/", post(calls::start_p2p_call))

@@ -72,7 +72,13 @@ impl Drop for Seat {
 const SESSION_QUEUE: usize = 1024;
 
 impl Router {
-    pub fn new(store: Store, domain: String, max_sessions: usize, offline_cap: i64, offline_per_sender: i64) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        domain: String,
+        max_sessions: usize,
+        offline_cap: i64,
+        offline_per_sender: i64,
+    ) -> Arc<Self> {
         Arc::new(Self {
             sessions: Mutex::new(HashMap::new()),
             seats: Arc::new(Mutex::new(HashMap::new())),
@@ -92,7 +98,10 @@ impl Router {
             return None;
         }
         *n += 1;
-        Some(Seat { bare: bare.to_string(), seats: self.seats.clone() })
+        Some(Seat {
+            bare: bare.to_string(),
+            seats: self.seats.clone(),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Session>>> {
@@ -104,7 +113,11 @@ impl Router {
     }
 
     /// Binds a resource; a taken or empty resource gets a fresh one (RFC 6120 §7.7.2.2).
-    pub fn bind(&self, bare: &str, wanted: &str) -> Result<(u64, String, mpsc::Receiver<Outbound>), BindError> {
+    pub fn bind(
+        &self,
+        bare: &str,
+        wanted: &str,
+    ) -> Result<(u64, String, mpsc::Receiver<Outbound>), BindError> {
         let mut map = self.lock();
         let list = map.entry(bare.to_string()).or_default();
         if list.len() >= self.max_sessions {
@@ -123,7 +136,12 @@ impl Router {
         };
         let (tx, rx) = mpsc::channel(SESSION_QUEUE);
         let id = rand::random::<u64>();
-        list.push(Session { id, resource: resource.clone(), tx, available: false });
+        list.push(Session {
+            id,
+            resource: resource.clone(),
+            tx,
+            available: false,
+        });
         Ok((id, resource, rx))
     }
 
@@ -138,7 +156,11 @@ impl Router {
     }
 
     pub fn set_available(&self, bare: &str, id: u64, available: bool) {
-        if let Some(s) = self.lock().get_mut(bare).and_then(|l| l.iter_mut().find(|s| s.id == id)) {
+        if let Some(s) = self
+            .lock()
+            .get_mut(bare)
+            .and_then(|l| l.iter_mut().find(|s| s.id == id))
+        {
             s.available = available;
         }
     }
@@ -176,14 +198,20 @@ impl Router {
             None => (to, None),
         };
         // The same user however the address is cased (`Bob@SIMU.LOCAL`).
-        let Ok(bare) = NxId::parse_jid(bare).map(|id| id.to_string()) else { return 0 };
+        let Ok(bare) = NxId::parse_jid(bare).map(|id| id.to_string()) else {
+            return 0;
+        };
         let map = self.lock();
         let Some(list) = map.get(&bare) else { return 0 };
         let exact: Vec<&Session> = match resource {
             Some(r) => list.iter().filter(|s| s.resource == r).collect(),
             None => Vec::new(),
         };
-        let targets: Vec<&Session> = if exact.is_empty() { list.iter().collect() } else { exact };
+        let targets: Vec<&Session> = if exact.is_empty() {
+            list.iter().collect()
+        } else {
+            exact
+        };
         targets
             .into_iter()
             .filter(|s| match s.tx.try_send(Outbound::Stanza(xml.clone())) {
@@ -209,7 +237,9 @@ impl Router {
         if n > 0 {
             return Delivery::Delivered(n);
         }
-        let Ok(id) = NxId::parse_jid(to) else { return Delivery::NoSuchUser };
+        let Ok(id) = NxId::parse_jid(to) else {
+            return Delivery::NoSuchUser;
+        };
         if id.domain() != self.domain {
             return Delivery::NoSuchUser;
         }
@@ -224,7 +254,17 @@ impl Router {
         if el.find("body").is_none() {
             return Delivery::Dropped;
         }
-        match self.store.store_offline(&id.to_string(), sender, &el.to_xml(), self.offline_cap, self.offline_per_sender).await {
+        match self
+            .store
+            .store_offline(
+                &id.to_string(),
+                sender,
+                &el.to_xml(),
+                self.offline_cap,
+                self.offline_per_sender,
+            )
+            .await
+        {
             Ok(()) => Delivery::StoredOffline,
             Err(e) => {
                 tracing::error!(error = %e, "offline store failed");
@@ -249,7 +289,10 @@ impl Router {
             match nx::xml::parse_element(&xml) {
                 Ok(mut el) => {
                     el.children.push(nx::xml::Node::Element(
-                        Element::new("delay").attr("xmlns", NS_DELAY).attr("from", self.domain.clone()).attr("stamp", stamp),
+                        Element::new("delay")
+                            .attr("xmlns", NS_DELAY)
+                            .attr("from", self.domain.clone())
+                            .attr("stamp", stamp),
                     ));
                     out.push((id, el));
                 }

@@ -53,7 +53,12 @@ struct RateLimit {
 
 impl RateLimit {
     fn new(rate: u32, burst: u32) -> Self {
-        Self { tokens: f64::from(burst), rate: f64::from(rate), burst: f64::from(burst), last: Instant::now() }
+        Self {
+            tokens: f64::from(burst),
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            last: Instant::now(),
+        }
     }
 
     fn allow(&mut self) -> bool {
@@ -63,7 +68,8 @@ impl RateLimit {
     /// Takes `n` tokens if there are that many.
     fn take(&mut self, n: f64) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
         self.last = now;
         if self.tokens >= n {
             self.tokens -= n;
@@ -281,13 +287,20 @@ impl Conn {
                 if let Some(to) = el.get_attr("to") {
                     if !to.eq_ignore_ascii_case(self.domain()) {
                         out.push(stanza::open(self.domain()));
-                        out.push(stanza::stream_error("host-unknown", "this server does not serve that domain"));
+                        out.push(stanza::stream_error(
+                            "host-unknown",
+                            "this server does not serve that domain",
+                        ));
                         out.push(stanza::close());
                         return Some(End::StreamError);
                     }
                 }
                 out.push(stanza::open(self.domain()));
-                out.push(if self.phase == Phase::PreAuth { stanza::features_pre_auth() } else { stanza::features_post_auth() });
+                out.push(if self.phase == Phase::PreAuth {
+                    stanza::features_pre_auth()
+                } else {
+                    stanza::features_post_auth()
+                });
                 None
             }
             ("close", _) => {
@@ -302,7 +315,10 @@ impl Conn {
             }
             ("iq", _) => self.iq(el, out).await,
             (_, Phase::Authed) => {
-                out.push(stanza::stream_error("not-authorized", "bind a resource first"));
+                out.push(stanza::stream_error(
+                    "not-authorized",
+                    "bind a resource first",
+                ));
                 out.push(stanza::close());
                 Some(End::StreamError)
             }
@@ -316,7 +332,10 @@ impl Conn {
             }
             ("r" | "a" | "enable", _) => None,
             (other, _) => {
-                out.push(stanza::stream_error("unsupported-stanza-type", &format!("<{other}> is not supported")));
+                out.push(stanza::stream_error(
+                    "unsupported-stanza-type",
+                    &format!("<{other}> is not supported"),
+                ));
                 out.push(stanza::close());
                 Some(End::StreamError)
             }
@@ -325,7 +344,10 @@ impl Conn {
 
     async fn auth(&mut self, el: &Element, out: &mut Vec<Element>) -> Option<End> {
         if el.get_attr("mechanism") != Some("PLAIN") {
-            out.push(stanza::sasl_failure("invalid-mechanism", "only PLAIN is offered"));
+            out.push(stanza::sasl_failure(
+                "invalid-mechanism",
+                "only PLAIN is offered",
+            ));
             return None;
         }
         match self.check_plain(&el.text_content()).await {
@@ -333,7 +355,10 @@ impl Conn {
                 // The session limit applies from authentication, so authenticated but
                 // never-bound connections cannot pile up either.
                 let Some(seat) = self.ctx.router.take_seat(&jid.to_string()) else {
-                    out.push(stanza::sasl_failure("temporary-auth-failure", "too many sessions for this user"));
+                    out.push(stanza::sasl_failure(
+                        "temporary-auth-failure",
+                        "too many sessions for this user",
+                    ));
                     out.push(stanza::close());
                     return Some(End::StreamError);
                 };
@@ -367,13 +392,19 @@ impl Conn {
             .map_err(|_| "malformed SASL payload")?;
         let raw = String::from_utf8(raw).map_err(|_| "malformed SASL payload")?;
         let mut parts = raw.split('\0');
-        let (Some(authzid), Some(authcid), Some(token), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(authzid), Some(authcid), Some(token), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err("malformed SASL payload");
         };
-        let claims = self.ctx.tokens.verify(token, TokenKind::Nx).map_err(|e| match e {
-            crate::tokens::TokenError::Expired => "token expired",
-            _ => "invalid token",
-        })?;
+        let claims = self
+            .ctx
+            .tokens
+            .verify(token, TokenKind::Nx)
+            .map_err(|e| match e {
+                crate::tokens::TokenError::Expired => "token expired",
+                _ => "invalid token",
+            })?;
         let jid = NxId::parse_jid(claims.user()).map_err(|_| "invalid token")?;
         if jid.domain() != self.domain() {
             return Err("token is for another domain");
@@ -400,25 +431,45 @@ impl Conn {
     async fn iq(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
         let ty = el.get_attr("type").unwrap_or_default().to_string();
         let to = el.get_attr("to").map(str::to_string);
-        let for_server = to.as_deref().is_none_or(|t| t == self.domain() || self.jid.as_ref().is_some_and(|j| t == j.to_string()));
+        let for_server = to.as_deref().is_none_or(|t| {
+            t == self.domain() || self.jid.as_ref().is_some_and(|j| t == j.to_string())
+        });
         if self.phase == Phase::Authed {
             if let Some(bind) = el.find_ns("bind", NS_BIND).filter(|_| ty == "set") {
-                let Some(jid) = self.jid.clone() else { return Some(End::StreamError) };
-                let wanted = bind.find("resource").map(|r| r.text_content()).unwrap_or_default();
+                let Some(jid) = self.jid.clone() else {
+                    return Some(End::StreamError);
+                };
+                let wanted = bind
+                    .find("resource")
+                    .map(|r| r.text_content())
+                    .unwrap_or_default();
                 match self.ctx.router.bind(&jid.to_string(), wanted.trim()) {
                     Ok((id, resource, rx)) => {
                         self.session_id = id;
                         self.full = format!("{jid}/{resource}");
                         self.out_rx = Some(rx);
                         self.phase = Phase::Bound;
-                        let payload = Element::new("bind").attr("xmlns", NS_BIND).child(Element::new("jid").text(self.full.clone()));
-                        out.push(stanza::iq_result(&el, self.domain(), Some(payload)).attr_remove_to());
+                        let payload = Element::new("bind")
+                            .attr("xmlns", NS_BIND)
+                            .child(Element::new("jid").text(self.full.clone()));
+                        out.push(
+                            stanza::iq_result(&el, self.domain(), Some(payload)).attr_remove_to(),
+                        );
                     }
-                    Err(e) => out.push(stanza::bounce(&el, self.domain(), "wait", "resource-constraint", &e.to_string())),
+                    Err(e) => out.push(stanza::bounce(
+                        &el,
+                        self.domain(),
+                        "wait",
+                        "resource-constraint",
+                        &e.to_string(),
+                    )),
                 }
                 return None;
             }
-            out.push(stanza::stream_error("not-authorized", "bind a resource first"));
+            out.push(stanza::stream_error(
+                "not-authorized",
+                "bind a resource first",
+            ));
             out.push(stanza::close());
             return Some(End::StreamError);
         }
@@ -429,7 +480,13 @@ impl Conn {
             if ty == "get" || ty == "set" {
                 let n = self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
                 if n == 0 {
-                    out.push(stanza::bounce(&el, self.domain(), "cancel", "service-unavailable", "recipient is not online"));
+                    out.push(stanza::bounce(
+                        &el,
+                        self.domain(),
+                        "cancel",
+                        "service-unavailable",
+                        "recipient is not online",
+                    ));
                 }
             } else {
                 self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
@@ -442,19 +499,46 @@ impl Conn {
         let domain = self.domain().to_string();
         if el.find_ns("ping", NS_PING).is_some() || el.find_ns("session", NS_SESSION).is_some() {
             out.push(stanza::iq_result(&el, &domain, None));
-        } else if let Some(q) = el.find_ns("query", "jabber:iq:roster").filter(|_| ty == "get") {
+        } else if let Some(q) = el
+            .find_ns("query", "jabber:iq:roster")
+            .filter(|_| ty == "get")
+        {
             let _ = q;
-            out.push(stanza::iq_result(&el, &domain, Some(Element::new("query").attr("xmlns", "jabber:iq:roster"))));
-        } else if el.find_ns("query", "http://jabber.org/protocol/disco#info").is_some() && ty == "get" {
+            out.push(stanza::iq_result(
+                &el,
+                &domain,
+                Some(Element::new("query").attr("xmlns", "jabber:iq:roster")),
+            ));
+        } else if el
+            .find_ns("query", "http://jabber.org/protocol/disco#info")
+            .is_some()
+            && ty == "get"
+        {
             let mut q = Element::new("query")
                 .attr("xmlns", "http://jabber.org/protocol/disco#info")
-                .child(Element::new("identity").attr("category", "server").attr("type", "im").attr("name", "simu-server"));
-            for f in ["urn:xmpp:ping", "urn:xmpp:receipts", "urn:xmpp:delay", "msgoffline"] {
+                .child(
+                    Element::new("identity")
+                        .attr("category", "server")
+                        .attr("type", "im")
+                        .attr("name", "simu-server"),
+                );
+            for f in [
+                "urn:xmpp:ping",
+                "urn:xmpp:receipts",
+                "urn:xmpp:delay",
+                "msgoffline",
+            ] {
                 q = q.child(Element::new("feature").attr("var", f));
             }
             out.push(stanza::iq_result(&el, &domain, Some(q)));
         } else {
-            out.push(stanza::bounce(&el, &domain, "cancel", "service-unavailable", "not supported by this server"));
+            out.push(stanza::bounce(
+                &el,
+                &domain,
+                "cancel",
+                "service-unavailable",
+                "not supported by this server",
+            ));
         }
         None
     }
@@ -462,18 +546,36 @@ impl Conn {
     async fn message(&mut self, mut el: Element, out: &mut Vec<Element>) {
         strip_delay(&mut el);
         let Some(to) = el.get_attr("to").map(str::to_string) else {
-            out.push(stanza::bounce(&el, self.domain(), "modify", "bad-request", "message without a recipient"));
+            out.push(stanza::bounce(
+                &el,
+                self.domain(),
+                "modify",
+                "bad-request",
+                "message without a recipient",
+            ));
             return;
         };
         set_attr(&mut el, "from", self.full.clone());
         match NxId::parse_jid(&to) {
             Ok(id) if id.domain() == self.domain() => {}
             Ok(_) => {
-                out.push(stanza::bounce(&el, self.domain(), "cancel", "remote-server-not-found", "federation is not supported"));
+                out.push(stanza::bounce(
+                    &el,
+                    self.domain(),
+                    "cancel",
+                    "remote-server-not-found",
+                    "federation is not supported",
+                ));
                 return;
             }
             Err(_) => {
-                out.push(stanza::bounce(&el, self.domain(), "modify", "jid-malformed", "bad recipient address"));
+                out.push(stanza::bounce(
+                    &el,
+                    self.domain(),
+                    "modify",
+                    "jid-malformed",
+                    "bad recipient address",
+                ));
                 return;
             }
         }
@@ -482,7 +584,13 @@ impl Conn {
             Delivery::Delivered(_) | Delivery::StoredOffline => {}
             Delivery::NoSuchUser => {
                 if el.get_attr("type") != Some("error") {
-                    out.push(stanza::bounce(&el, self.domain(), "cancel", "item-not-found", "no such user"));
+                    out.push(stanza::bounce(
+                        &el,
+                        self.domain(),
+                        "cancel",
+                        "item-not-found",
+                        "no such user",
+                    ));
                 }
             }
             Delivery::Dropped => {}
@@ -494,7 +602,9 @@ impl Conn {
         match el.get_attr("to").map(str::to_string) {
             None => {
                 let available = el.get_attr("type") != Some("unavailable");
-                self.ctx.router.set_available(&jid.to_string(), self.session_id, available);
+                self.ctx
+                    .router
+                    .set_available(&jid.to_string(), self.session_id, available);
                 if available && !self.sent_initial_presence {
                     self.sent_initial_presence = true;
                     self.replay_due = true;
@@ -516,7 +626,9 @@ impl Conn {
     where
         S: SinkExt<Message, Error = axum::Error> + Unpin,
     {
-        let Some(jid) = self.jid.as_ref().map(|j| j.to_string()) else { return Ok(()) };
+        let Some(jid) = self.jid.as_ref().map(|j| j.to_string()) else {
+            return Ok(());
+        };
         loop {
             let batch = self.ctx.router.peek_offline(&jid, 50).await;
             if batch.is_empty() {
@@ -542,7 +654,8 @@ impl Conn {
 /// Drops `<delay/>` elements a client put in: only the server stamps delays (a forged one
 /// makes a live invitation look like a replayed one, or carries a time that overflows).
 fn strip_delay(el: &mut Element) {
-    el.children.retain(|n| !matches!(n, nx::xml::Node::Element(c) if c.local_name() == "delay"));
+    el.children
+        .retain(|n| !matches!(n, nx::xml::Node::Element(c) if c.local_name() == "delay"));
 }
 
 /// Sets or replaces an attribute (the server's stamp always wins).

@@ -29,16 +29,24 @@ pub fn close() -> Element {
 }
 
 pub fn features_pre_auth() -> Element {
-    Element::new("stream:features").attr("xmlns:stream", NS_STREAMS).child(
-        Element::new("mechanisms").attr("xmlns", NS_SASL).child(Element::new("mechanism").text("PLAIN")),
-    )
+    Element::new("stream:features")
+        .attr("xmlns:stream", NS_STREAMS)
+        .child(
+            Element::new("mechanisms")
+                .attr("xmlns", NS_SASL)
+                .child(Element::new("mechanism").text("PLAIN")),
+        )
 }
 
 pub fn features_post_auth() -> Element {
     Element::new("stream:features")
         .attr("xmlns:stream", NS_STREAMS)
         .child(Element::new("bind").attr("xmlns", NS_BIND))
-        .child(Element::new("session").attr("xmlns", NS_SESSION).child(Element::new("optional")))
+        .child(
+            Element::new("session")
+                .attr("xmlns", NS_SESSION)
+                .child(Element::new("optional")),
+        )
 }
 
 /// A stream-level error (RFC 6120 §4.9); the stream closes after it.
@@ -46,7 +54,11 @@ pub fn stream_error(condition: &str, text: &str) -> Element {
     Element::new("stream:error")
         .attr("xmlns:stream", NS_STREAMS)
         .child(Element::new(condition).attr("xmlns", NS_STREAM_ERRORS))
-        .child(Element::new("text").attr("xmlns", NS_STREAM_ERRORS).text(text))
+        .child(
+            Element::new("text")
+                .attr("xmlns", NS_STREAM_ERRORS)
+                .text(text),
+        )
 }
 
 pub fn sasl_failure(condition: &str, text: &str) -> Element {
@@ -57,8 +69,16 @@ pub fn sasl_failure(condition: &str, text: &str) -> Element {
 }
 
 /// Bounces a stanza back to its sender with a stanza error (RFC 6120 §8.3).
-pub fn bounce(original: &Element, server_domain: &str, kind: &str, condition: &str, text: &str) -> Element {
-    let mut e = Element::new(original.name.clone()).attr("xmlns", NS_CLIENT).attr("type", "error");
+pub fn bounce(
+    original: &Element,
+    server_domain: &str,
+    kind: &str,
+    condition: &str,
+    text: &str,
+) -> Element {
+    let mut e = Element::new(original.name.clone())
+        .attr("xmlns", NS_CLIENT)
+        .attr("type", "error");
     if let Some(id) = original.get_attr("id") {
         e = e.attr("id", id);
     }
@@ -76,7 +96,10 @@ pub fn bounce(original: &Element, server_domain: &str, kind: &str, condition: &s
 
 /// An iq result with an optional payload.
 pub fn iq_result(req: &Element, from: &str, payload: Option<Element>) -> Element {
-    let mut e = Element::new("iq").attr("xmlns", NS_CLIENT).attr("type", "result").attr("from", from);
+    let mut e = Element::new("iq")
+        .attr("xmlns", NS_CLIENT)
+        .attr("type", "result")
+        .attr("from", from);
     if let Some(id) = req.get_attr("id") {
         e = e.attr("id", id);
     }

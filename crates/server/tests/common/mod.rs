@@ -2,10 +2,10 @@
 
 #![allow(dead_code)]
 
+use futures_util::{SinkExt, StreamExt};
 use nx::{NxId, RestClient, RestConfig, XmppClient, XmppConfig, XmppEvent, XmppHandle};
 use server::{ServerConfig, ServerHandle};
 use std::time::Duration;
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -16,7 +16,12 @@ pub struct TestServer {
 
 pub async fn server_with(f: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
+    let mut cfg = ServerConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        echo: false,
+        ..Default::default()
+    };
     f(&mut cfg);
     let handle = server::start(cfg).await.expect("server starts");
     TestServer { handle, _dir: dir }
@@ -29,7 +34,12 @@ pub async fn server() -> TestServer {
 impl TestServer {
     pub fn rest(&self) -> RestClient {
         let c = &self.handle.state.cfg;
-        RestClient::new(RestConfig::new(self.handle.base_url(), c.api_key.clone(), c.secret_key.clone())).expect("client")
+        RestClient::new(RestConfig::new(
+            self.handle.base_url(),
+            c.api_key.clone(),
+            c.secret_key.clone(),
+        ))
+        .expect("client")
     }
 
     pub fn jid(&self, user: &str) -> NxId {
@@ -39,7 +49,10 @@ impl TestServer {
     /// Signs a user in over REST (creating it) and connects signaling; waits until online.
     pub async fn online(&self, user: &str) -> (RestClient, XmppHandle, mpsc::Receiver<XmppEvent>) {
         let rest = self.rest();
-        let t = rest.login_or_register(user, "harness-password").await.expect("token");
+        let t = rest
+            .login_or_register(user, "harness-password")
+            .await
+            .expect("token");
         let jid = NxId::parse_jid(&t.nxid).expect("jid");
         let (h, mut ev, _task) = XmppClient::start(XmppConfig::new(t.nxws, jid, t.nxsm_token));
         match tokio::time::timeout(Duration::from_secs(10), ev.recv()).await {
@@ -54,18 +67,26 @@ impl TestServer {
 pub async fn next_body(ev: &mut mpsc::Receiver<XmppEvent>) -> (String, String, bool) {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ev.recv()).await {
-            Ok(Some(XmppEvent::Message { from, body, delayed, .. })) => return (from, body, delayed),
+            Ok(Some(XmppEvent::Message {
+                from,
+                body,
+                delayed,
+                ..
+            })) => return (from, body, delayed),
             Ok(Some(_)) => continue,
             other => panic!("no message: {other:?}"),
         }
     }
 }
 
-pub type RawWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type RawWs =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A raw WebSocket speaking XMPP by hand, for input no client library would send.
 pub async fn raw(s: &TestServer) -> RawWs {
-    let (ws, _) = tokio_tungstenite::connect_async(s.handle.ws_url()).await.expect("ws");
+    let (ws, _) = tokio_tungstenite::connect_async(s.handle.ws_url())
+        .await
+        .expect("ws");
     ws
 }
 
@@ -85,18 +106,27 @@ pub async fn read_until(ws: &mut RawWs, needle: &str) -> String {
 
 /// Sends one text frame.
 pub async fn send_text(ws: &mut RawWs, text: &str) {
-    ws.send(Message::Text(text.to_string().into())).await.expect("send");
+    ws.send(Message::Text(text.to_string().into()))
+        .await
+        .expect("send");
 }
 
 /// Opens the stream and authenticates with `token` as `user`; returns what the server said.
 pub async fn raw_auth(s: &TestServer, ws: &mut RawWs, user: &str, token: &str) -> String {
     use base64::Engine as _;
     let domain = s.handle.state.cfg.domain.clone();
-    let open = format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{domain}' version='1.0'/>");
+    let open =
+        format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{domain}' version='1.0'/>");
     send_text(ws, &open).await;
     read_until(ws, "mechanisms").await;
     let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{token}"));
-    send_text(ws, &format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await;
+    send_text(
+        ws,
+        &format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>"
+        ),
+    )
+    .await;
     let mut seen = String::new();
     while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
         if let Message::Text(t) = m {
@@ -112,7 +142,11 @@ pub async fn raw_auth(s: &TestServer, ws: &mut RawWs, user: &str, token: &str) -
 /// Opens again after SASL success and binds a resource.
 pub async fn raw_bind(s: &TestServer, ws: &mut RawWs) {
     let domain = s.handle.state.cfg.domain.clone();
-    send_text(ws, &format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{domain}' version='1.0'/>")).await;
+    send_text(
+        ws,
+        &format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{domain}' version='1.0'/>"),
+    )
+    .await;
     read_until(ws, "bind").await;
     send_text(ws, "<iq type='set' id='b1' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>").await;
     read_until(ws, "<jid>").await;

@@ -34,7 +34,14 @@ struct Site {
 }
 
 fn page(kind: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn config(State(s): State<Arc<Site>>, Path(role): Path<String>) -> Response {
@@ -55,8 +62,18 @@ async fn report(State(s): State<Arc<Site>>, Path(role): Path<String>, body: Byte
 }
 
 /// Forwards /api/... to simu-server with the NX headers.
-async fn proxy(State(s): State<Arc<Site>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let url = format!("{}{}", s.upstream, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+async fn proxy(
+    State(s): State<Arc<Site>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let url = format!(
+        "{}{}",
+        s.upstream,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
     let mut req = s.http.request(method, url).body(body);
     for (k, v) in &headers {
         if k.as_str().starts_with("x-") || k == header::CONTENT_TYPE {
@@ -79,12 +96,27 @@ async fn proxy(State(s): State<Arc<Site>>, method: Method, uri: Uri, headers: He
 }
 
 /// Serves the bench page on 127.0.0.1:0; returns its origin and the report stream.
-async fn serve(upstream: String, configs: HashMap<String, serde_json::Value>) -> anyhow::Result<(String, mpsc::Receiver<(String, Report)>, tokio::task::JoinHandle<()>)> {
+async fn serve(
+    upstream: String,
+    configs: HashMap<String, serde_json::Value>,
+) -> anyhow::Result<(
+    String,
+    mpsc::Receiver<(String, Report)>,
+    tokio::task::JoinHandle<()>,
+)> {
     let (tx, rx) = mpsc::channel(64);
-    let site = Arc::new(Site { configs, reports: tx, upstream, http: reqwest::Client::new() });
+    let site = Arc::new(Site {
+        configs,
+        reports: tx,
+        upstream,
+        http: reqwest::Client::new(),
+    });
     let app = Router::new()
         .route("/", get(|| async { page("text/html", PAGE) }))
-        .route("/bench.js", get(|| async { page("text/javascript", SCRIPT) }))
+        .route(
+            "/bench.js",
+            get(|| async { page("text/javascript", SCRIPT) }),
+        )
         .route("/peer.js", get(|| async { page("text/javascript", PEER) }))
         .route("/config/{role}", get(config))
         .route("/report/{role}", post(report))
@@ -102,16 +134,29 @@ async fn serve(upstream: String, configs: HashMap<String, serde_json::Value>) ->
 
 /// A DevTools connection to the browser.
 struct DevTools {
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     next_id: u64,
 }
 
 impl DevTools {
-    async fn call(&mut self, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    async fn call(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
         self.next_id += 1;
         let id = self.next_id;
-        self.ws.send(Message::text(serde_json::json!({ "id": id, "method": method, "params": params }).to_string())).await?;
-        while let Some(m) = tokio::time::timeout(Duration::from_secs(20), self.ws.next()).await.context("DevTools did not answer")? {
+        self.ws
+            .send(Message::text(
+                serde_json::json!({ "id": id, "method": method, "params": params }).to_string(),
+            ))
+            .await?;
+        while let Some(m) = tokio::time::timeout(Duration::from_secs(20), self.ws.next())
+            .await
+            .context("DevTools did not answer")?
+        {
             if let Message::Text(t) = m? {
                 let v: serde_json::Value = serde_json::from_str(&t)?;
                 if v["id"] == id {
@@ -146,7 +191,11 @@ const FLAGS: &[&str] = &[
 ];
 
 /// Runs the plan between two Chromium tabs: their reports, and the browser's CPU and memory.
-pub async fn run(exe: &std::path::Path, srv: &server::ServerHandle, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
+pub async fn run(
+    exe: &std::path::Path,
+    srv: &server::ServerHandle,
+    plan: &Plan,
+) -> anyhow::Result<(Vec<Report>, Sampler)> {
     let server = srv.base_url();
     let cfg = &srv.state.cfg;
     let mut configs = HashMap::new();
@@ -182,7 +231,8 @@ pub async fn run(exe: &std::path::Path, srv: &server::ServerHandle, plan: &Plan)
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().context("chromium stderr")?).lines();
+    let mut lines =
+        tokio::io::BufReader::new(child.stderr.take().context("chromium stderr")?).lines();
     let ws_url = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(l) = lines.next_line().await? {
             if let Some(u) = l.strip_prefix("DevTools listening on ") {
@@ -199,20 +249,33 @@ pub async fn run(exe: &std::path::Path, srv: &server::ServerHandle, plan: &Plan)
             tracing::debug!(target: "chromium", "{l}");
         }
     });
-    let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await.context("connecting to DevTools")?;
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .context("connecting to DevTools")?;
     let mut dt = DevTools { ws, next_id: 0 };
     let pid = child.id().context("chromium pid")?;
     let mut sampler = Sampler::start(vec![pid], super::SAMPLE_EVERY);
     let result = async {
-        dt.call("Target.createTarget", serde_json::json!({ "url": format!("{origin}/?role=callee"), "newWindow": true })).await?;
+        dt.call(
+            "Target.createTarget",
+            serde_json::json!({ "url": format!("{origin}/?role=callee"), "newWindow": true }),
+        )
+        .await?;
         super::wait_online(&mut reports, "callee").await?;
-        dt.call("Target.createTarget", serde_json::json!({ "url": format!("{origin}/?role=caller"), "newWindow": true })).await?;
+        dt.call(
+            "Target.createTarget",
+            serde_json::json!({ "url": format!("{origin}/?role=caller"), "newWindow": true }),
+        )
+        .await?;
         super::collect(&mut reports, plan.deadline()).await
     }
     .await;
     sampler.stop();
     let _ = dt.call("Browser.close", serde_json::json!({})).await;
-    if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
         let _ = child.kill().await;
     }
     drain.abort();

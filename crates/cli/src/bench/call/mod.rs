@@ -84,11 +84,16 @@ async fn wait_online(rx: &mut mpsc::Receiver<(String, Report)>, role: &str) -> a
         }
         anyhow::bail!("{role} went away before signing in")
     };
-    tokio::time::timeout(Duration::from_secs(60), wait).await.with_context(|| format!("{role} did not sign in within 60 s"))?
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .with_context(|| format!("{role} did not sign in within 60 s"))?
 }
 
 /// Gathers reports until both peers are done; the first error ends the run.
-async fn collect(rx: &mut mpsc::Receiver<(String, Report)>, within: Duration) -> anyhow::Result<Vec<Report>> {
+async fn collect(
+    rx: &mut mpsc::Receiver<(String, Report)>,
+    within: Duration,
+) -> anyhow::Result<Vec<Report>> {
     let gather = async {
         let (mut out, mut done) = (Vec::new(), 0);
         while let Some((who, r)) = rx.recv().await {
@@ -105,19 +110,48 @@ async fn collect(rx: &mut mpsc::Receiver<(String, Report)>, within: Duration) ->
         }
         anyhow::bail!("a peer went away before finishing")
     };
-    tokio::time::timeout(within, gather).await.context("the calls did not finish in time")?
+    tokio::time::timeout(within, gather)
+        .await
+        .context("the calls did not finish in time")?
 }
 
 /// Starts one Simu peer process; its reports go to `tx` tagged with `role`.
-fn spawn_peer(server: &str, data: &std::path::Path, role: &str, callee: Option<&str>, plan: &Plan, tx: mpsc::Sender<(String, Report)>) -> anyhow::Result<tokio::process::Child> {
+fn spawn_peer(
+    server: &str,
+    data: &std::path::Path,
+    role: &str,
+    callee: Option<&str>,
+    plan: &Plan,
+    tx: mpsc::Sender<(String, Report)>,
+) -> anyhow::Result<tokio::process::Child> {
     let exe = std::env::current_exe().context("finding the simu binary")?;
     let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(["bench", "call-peer", "--server", server, "--media-ip", "127.0.0.1", "--user", &format!("simu_bench_{role}")])
-        .args(["--codecs", &plan.codec, "--calls", &plan.calls.to_string(), "--seconds", &plan.seconds.to_string(), "--warmup", &plan.warmup.to_string(), "--kbps", &plan.kbps.to_string()])
-        .env("SIMU_DATA_DIR", data)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args([
+        "bench",
+        "call-peer",
+        "--server",
+        server,
+        "--media-ip",
+        "127.0.0.1",
+        "--user",
+        &format!("simu_bench_{role}"),
+    ])
+    .args([
+        "--codecs",
+        &plan.codec,
+        "--calls",
+        &plan.calls.to_string(),
+        "--seconds",
+        &plan.seconds.to_string(),
+        "--warmup",
+        &plan.warmup.to_string(),
+        "--kbps",
+        &plan.kbps.to_string(),
+    ])
+    .env("SIMU_DATA_DIR", data)
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .kill_on_drop(true);
     if let Some(c) = callee {
         cmd.args(["--callee", c]);
     }
@@ -140,7 +174,11 @@ fn spawn_peer(server: &str, data: &std::path::Path, role: &str, callee: Option<&
     Ok(child)
 }
 
-async fn run_simu(server: &str, data: &std::path::Path, plan: &Plan) -> anyhow::Result<(Vec<Report>, Sampler)> {
+async fn run_simu(
+    server: &str,
+    data: &std::path::Path,
+    plan: &Plan,
+) -> anyhow::Result<(Vec<Report>, Sampler)> {
     let (tx, mut rx) = mpsc::channel(64);
     let mut callee = spawn_peer(server, data, "callee", None, plan, tx.clone())?;
     wait_online(&mut rx, "callee").await?;
@@ -150,7 +188,10 @@ async fn run_simu(server: &str, data: &std::path::Path, plan: &Plan) -> anyhow::
     let reports = collect(&mut rx, plan.deadline()).await;
     sampler.stop();
     for c in [&mut caller, &mut callee] {
-        if tokio::time::timeout(Duration::from_secs(10), c.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), c.wait())
+            .await
+            .is_err()
+        {
             let _ = c.kill().await;
         }
     }
@@ -171,45 +212,134 @@ fn opt(v: Option<f64>) -> String {
 
 fn print_table(plan: &Plan, simu: &Summary, chrome: Option<&Summary>) {
     println!("simu bench call: {} calls x {} s measured, 1280x720@30 sources, video capped at {} kbit/s, {} preferred", plan.calls, plan.seconds, plan.kbps, plan.codec);
-    println!("{:<26} {:>12} {:>12} {:>16}", "", "Simu", "Chromium", "Simu/Chromium");
+    println!(
+        "{:<26} {:>12} {:>12} {:>16}",
+        "", "Simu", "Chromium", "Simu/Chromium"
+    );
     let c = |f: &dyn Fn(&Summary) -> String| chrome.map(f).unwrap_or_else(|| "-".into());
     let rows: Vec<(&str, String, String, String)> = vec![
-        ("CPU, % of one core", format!("{:.1}", simu.cpu_percent), c(&|s| format!("{:.1}", s.cpu_percent)), c(&|s| ratio(simu.cpu_percent, s.cpu_percent))),
-        ("CPU seconds (both peers)", format!("{:.2}", simu.cpu_seconds), c(&|s| format!("{:.2}", s.cpu_seconds)), String::new()),
-        ("peak memory, PSS MiB", format!("{:.0}", simu.peak_memory_mib), c(&|s| format!("{:.0}", s.peak_memory_mib)), c(&|s| ratio(simu.peak_memory_mib, s.peak_memory_mib))),
-        ("setup median, ms", opt(simu.setup_ms_median), c(&|s| opt(s.setup_ms_median)), c(&|s| ratio(simu.setup_ms_median.unwrap_or(0.0), s.setup_ms_median.unwrap_or(0.0)))),
-        ("glass-to-glass median, ms", opt(simu.g2g_ms_median), c(&|s| opt(s.g2g_ms_median)), c(&|s| ratio(simu.g2g_ms_median.unwrap_or(0.0), s.g2g_ms_median.unwrap_or(0.0)))),
-        ("glass-to-glass p95, ms", opt(simu.g2g_ms_p95), c(&|s| opt(s.g2g_ms_p95)), String::new()),
-        ("received fps", format!("{:.1}", simu.fps), c(&|s| format!("{:.1}", s.fps)), String::new()),
-        ("received video kbit/s", format!("{:.0}", simu.video_kbps), c(&|s| format!("{:.0}", s.video_kbps)), c(&|s| ratio(simu.video_kbps, s.video_kbps))),
-        ("received resolution", simu.resolution.clone(), c(&|s| s.resolution.clone()), String::new()),
-        ("codec", simu.codec.clone(), c(&|s| s.codec.clone()), String::new()),
+        (
+            "CPU, % of one core",
+            format!("{:.1}", simu.cpu_percent),
+            c(&|s| format!("{:.1}", s.cpu_percent)),
+            c(&|s| ratio(simu.cpu_percent, s.cpu_percent)),
+        ),
+        (
+            "CPU seconds (both peers)",
+            format!("{:.2}", simu.cpu_seconds),
+            c(&|s| format!("{:.2}", s.cpu_seconds)),
+            String::new(),
+        ),
+        (
+            "peak memory, PSS MiB",
+            format!("{:.0}", simu.peak_memory_mib),
+            c(&|s| format!("{:.0}", s.peak_memory_mib)),
+            c(&|s| ratio(simu.peak_memory_mib, s.peak_memory_mib)),
+        ),
+        (
+            "setup median, ms",
+            opt(simu.setup_ms_median),
+            c(&|s| opt(s.setup_ms_median)),
+            c(&|s| {
+                ratio(
+                    simu.setup_ms_median.unwrap_or(0.0),
+                    s.setup_ms_median.unwrap_or(0.0),
+                )
+            }),
+        ),
+        (
+            "glass-to-glass median, ms",
+            opt(simu.g2g_ms_median),
+            c(&|s| opt(s.g2g_ms_median)),
+            c(&|s| {
+                ratio(
+                    simu.g2g_ms_median.unwrap_or(0.0),
+                    s.g2g_ms_median.unwrap_or(0.0),
+                )
+            }),
+        ),
+        (
+            "glass-to-glass p95, ms",
+            opt(simu.g2g_ms_p95),
+            c(&|s| opt(s.g2g_ms_p95)),
+            String::new(),
+        ),
+        (
+            "received fps",
+            format!("{:.1}", simu.fps),
+            c(&|s| format!("{:.1}", s.fps)),
+            String::new(),
+        ),
+        (
+            "received video kbit/s",
+            format!("{:.0}", simu.video_kbps),
+            c(&|s| format!("{:.0}", s.video_kbps)),
+            c(&|s| ratio(simu.video_kbps, s.video_kbps)),
+        ),
+        (
+            "received resolution",
+            simu.resolution.clone(),
+            c(&|s| s.resolution.clone()),
+            String::new(),
+        ),
+        (
+            "codec",
+            simu.codec.clone(),
+            c(&|s| s.codec.clone()),
+            String::new(),
+        ),
     ];
     for (name, a, b, r) in rows {
         println!("{name:<26} {a:>12} {b:>12} {r:>16}");
     }
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     if let Some(ch) = chrome {
-        println!("target CPU <= 0.6x Chromium: {} ({})", verdict(simu.cpu_percent <= 0.6 * ch.cpu_percent), ratio(simu.cpu_percent, ch.cpu_percent));
+        println!(
+            "target CPU <= 0.6x Chromium: {} ({})",
+            verdict(simu.cpu_percent <= 0.6 * ch.cpu_percent),
+            ratio(simu.cpu_percent, ch.cpu_percent)
+        );
         if let (Some(a), Some(b)) = (simu.setup_ms_median, ch.setup_ms_median) {
-            println!("target setup <= Chromium: {} ({a:.0} vs {b:.0} ms)", verdict(a <= b));
+            println!(
+                "target setup <= Chromium: {} ({a:.0} vs {b:.0} ms)",
+                verdict(a <= b)
+            );
         }
     }
     if let Some(g) = simu.g2g_ms_median {
-        println!("target glass-to-glass median < 50 ms: {} ({g:.1} ms)", verdict(g < 50.0));
+        println!(
+            "target glass-to-glass median < 50 ms: {} ({g:.1} ms)",
+            verdict(g < 50.0)
+        );
     }
 }
 
 pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
     let p = &a.plan;
-    anyhow::ensure!(p.calls >= 1 && p.seconds > 0.0, "at least one call of some seconds");
+    anyhow::ensure!(
+        p.calls >= 1 && p.seconds > 0.0,
+        "at least one call of some seconds"
+    );
     let codec: media::codec::VideoCodec = a.codec.parse().map_err(anyhow::Error::msg)?;
-    let plan = Plan { calls: p.calls, seconds: p.seconds, warmup: p.warmup, kbps: p.kbps, codec: codec.to_string() };
+    let plan = Plan {
+        calls: p.calls,
+        seconds: p.seconds,
+        warmup: p.warmup,
+        kbps: p.kbps,
+        codec: codec.to_string(),
+    };
     let dir = tempfile::tempdir()?;
-    let cfg = server::ServerConfig { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_path_buf(), echo: false, ..Default::default() };
+    let cfg = server::ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        echo: false,
+        ..Default::default()
+    };
     let srv = server::start(cfg).await.context("starting simu-server")?;
     let url = srv.base_url();
-    let (reports, sampler) = run_simu(&url, dir.path(), &plan).await.context("Simu calls")?;
+    let (reports, sampler) = run_simu(&url, dir.path(), &plan)
+        .await
+        .context("Simu calls")?;
     let simu = Summary::from_reports("simu", &reports, &sampler);
     let chrome = if a.no_chromium {
         None
@@ -217,11 +347,16 @@ pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
         eprintln!("{} not found: measuring Simu only", a.chromium.display());
         None
     } else {
-        let (reports, sampler) = chromium::run(&a.chromium, &srv, &plan).await.context("Chromium calls")?;
+        let (reports, sampler) = chromium::run(&a.chromium, &srv, &plan)
+            .await
+            .context("Chromium calls")?;
         Some(Summary::from_reports("chromium", &reports, &sampler))
     };
     if a.json {
-        println!("{}", serde_json::json!({ "simu": simu, "chromium": chrome }));
+        println!(
+            "{}",
+            serde_json::json!({ "simu": simu, "chromium": chrome })
+        );
     } else {
         print_table(&plan, &simu, chrome.as_ref());
     }

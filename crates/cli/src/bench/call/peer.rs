@@ -36,7 +36,9 @@ pub async fn run(a: PeerArgs) -> anyhow::Result<i32> {
         None => callee(&m, &a).await,
     };
     if let Err(e) = &result {
-        emit(&Report::Error { message: format!("{e:#}") });
+        emit(&Report::Error {
+            message: format!("{e:#}"),
+        });
     }
     m.dispose().await;
     emit(&Report::Done);
@@ -50,7 +52,14 @@ async fn caller(m: &CallManager, to: &str, a: &PeerArgs) -> anyhow::Result<()> {
         reach(m, CallState::Connected).await?;
         first_frame(m, frames).await?;
         tokio::time::sleep(Duration::from_secs_f64(a.plan.warmup)).await;
-        emit(&window(m, "caller", tokio::time::sleep(Duration::from_secs_f64(a.plan.seconds))).await);
+        emit(
+            &window(
+                m,
+                "caller",
+                tokio::time::sleep(Duration::from_secs_f64(a.plan.seconds)),
+            )
+            .await,
+        );
         m.end_call().await?;
         reach(m, CallState::Idle).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -72,13 +81,17 @@ async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
         let accepted = Instant::now();
         m.accept_call(true, true).await?;
         first_frame(m, frames).await?;
-        emit(&Report::Setup { ms: accepted.elapsed().as_secs_f64() * 1000.0 });
+        emit(&Report::Setup {
+            ms: accepted.elapsed().as_secs_f64() * 1000.0,
+        });
         tokio::time::sleep(Duration::from_secs_f64(a.plan.warmup)).await;
         let mut state = m.state_watch();
-        emit(&window(m, "callee", async move {
-            let _ = state.wait_for(|s| *s != CallState::Connected).await;
-        })
-        .await);
+        emit(
+            &window(m, "callee", async move {
+                let _ = state.wait_for(|s| *s != CallState::Connected).await;
+            })
+            .await,
+        );
         reach(m, CallState::Idle).await?;
     }
     Ok(())
@@ -86,8 +99,15 @@ async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
 
 async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
     let mut w = m.state_watch();
-    let reached = matches!(tokio::time::timeout(Duration::from_secs(30), w.wait_for(|x| *x == s)).await, Ok(Ok(_)));
-    anyhow::ensure!(reached, "state {s:?} not reached in 30 s (now {:?})", m.state());
+    let reached = matches!(
+        tokio::time::timeout(Duration::from_secs(30), w.wait_for(|x| *x == s)).await,
+        Ok(Ok(_))
+    );
+    anyhow::ensure!(
+        reached,
+        "state {s:?} not reached in 30 s (now {:?})",
+        m.state()
+    );
     Ok(())
 }
 
@@ -96,7 +116,10 @@ async fn first_frame(m: &CallManager, before: u64) -> anyhow::Result<()> {
     let c = m.receive_counters();
     let deadline = Instant::now() + Duration::from_secs(30);
     while c.video_frames.load(Ordering::Relaxed) <= before {
-        anyhow::ensure!(Instant::now() < deadline, "no remote video frame within 30 s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no remote video frame within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
@@ -106,7 +129,10 @@ async fn first_frame(m: &CallManager, before: u64) -> anyhow::Result<()> {
 async fn window(m: &CallManager, role: &str, end: impl Future<Output = ()>) -> Report {
     let c = m.receive_counters();
     let mut stats = m.stats_stream();
-    let (frames0, stamped0) = (c.video_frames.load(Ordering::Relaxed), c.stamped_frames.load(Ordering::Relaxed));
+    let (frames0, stamped0) = (
+        c.video_frames.load(Ordering::Relaxed),
+        c.stamped_frames.load(Ordering::Relaxed),
+    );
     let (start_ms, started) = (super::procs::now_ms(), Instant::now());
     let mut samples = Vec::new();
     tokio::pin!(end);
@@ -124,12 +150,32 @@ async fn window(m: &CallManager, role: &str, end: impl Future<Output = ()>) -> R
     let frames = c.video_frames.load(Ordering::Relaxed) - frames0;
     let stamped = (c.stamped_frames.load(Ordering::Relaxed) - stamped0) as usize;
     let lat = c.latencies_us();
-    let g2g_ms = lat[lat.len().saturating_sub(stamped)..].iter().map(|us| *us as f64 / 1000.0).collect();
+    let g2g_ms = lat[lat.len().saturating_sub(stamped)..]
+        .iter()
+        .map(|us| *us as f64 / 1000.0)
+        .collect();
     let bitrate_bps = match (samples.first(), samples.last()) {
-        (Some(a), Some(b)) if b.timestamp_ms > a.timestamp_ms => (b.video.bytes_received.saturating_sub(a.video.bytes_received) * 8) as f64 * 1000.0 / (b.timestamp_ms - a.timestamp_ms) as f64,
+        (Some(a), Some(b)) if b.timestamp_ms > a.timestamp_ms => {
+            (b.video
+                .bytes_received
+                .saturating_sub(a.video.bytes_received)
+                * 8) as f64
+                * 1000.0
+                / (b.timestamp_ms - a.timestamp_ms) as f64
+        }
         _ => 0.0,
     };
     let (width, height) = m.remote_video().size();
     let codec = samples.last().map(|s| s.codec.clone()).unwrap_or_default();
-    Report::Window { role: role.into(), start_ms, end_ms: super::procs::now_ms(), fps: frames as f64 / secs, bitrate_bps, width, height, g2g_ms, codec }
+    Report::Window {
+        role: role.into(),
+        start_ms,
+        end_ms: super::procs::now_ms(),
+        fps: frames as f64 / secs,
+        bitrate_bps,
+        width,
+        height,
+        g2g_ms,
+        codec,
+    }
 }

@@ -25,7 +25,10 @@ pub struct Sampler {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl Sampler {
@@ -52,25 +55,44 @@ impl Sampler {
                         pss = pids.iter().filter_map(|&p| pss_bytes(p)).sum();
                     }
                     n += 1;
-                    let reading = Reading { at_ms: now_ms(), cpu_s: last_cpu.values().sum(), pss_bytes: pss };
+                    let reading = Reading {
+                        at_ms: now_ms(),
+                        cpu_s: last_cpu.values().sum(),
+                        pss_bytes: pss,
+                    };
                     r.lock().unwrap_or_else(|p| p.into_inner()).push(reading);
                     std::thread::sleep(every);
                 }
             })
             .expect("spawn sampler thread");
-        Self { readings, stop, thread: Some(thread) }
+        Self {
+            readings,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// CPU seconds used between two Unix-ms instants (nearest readings).
     pub fn cpu_between(&self, from_ms: i64, to_ms: i64) -> f64 {
         let r = self.readings.lock().unwrap_or_else(|p| p.into_inner());
-        let at = |t: i64| r.iter().min_by_key(|x| (x.at_ms - t).abs()).map(|x| x.cpu_s).unwrap_or(0.0);
+        let at = |t: i64| {
+            r.iter()
+                .min_by_key(|x| (x.at_ms - t).abs())
+                .map(|x| x.cpu_s)
+                .unwrap_or(0.0)
+        };
         (at(to_ms) - at(from_ms)).max(0.0)
     }
 
     /// Highest total PSS seen.
     pub fn peak_pss(&self) -> u64 {
-        self.readings.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|x| x.pss_bytes).max().unwrap_or(0)
+        self.readings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|x| x.pss_bytes)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -95,8 +117,12 @@ fn tree(roots: &[u32]) -> Vec<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-            if let Some(ppid) = stat_fields(pid).and_then(|f| f.get(1).and_then(|s| s.parse::<u32>().ok())) {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some(ppid) =
+                stat_fields(pid).and_then(|f| f.get(1).and_then(|s| s.parse::<u32>().ok()))
+            {
                 children.entry(ppid).or_default().push(pid);
             }
         }
@@ -108,7 +134,9 @@ fn tree(roots: &[u32]) -> Vec<u32> {
             stack.extend(children.get(&p).into_iter().flatten().copied());
         }
     }
-    seen.into_iter().filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists()).collect()
+    seen.into_iter()
+        .filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+        .collect()
 }
 
 /// The fields of /proc/PID/stat after the command name: state, ppid, ... (field 3 onwards).
@@ -144,12 +172,17 @@ mod tests {
         let before = cpu_seconds(me).expect("own stat");
         let spin = std::time::Instant::now();
         let mut x = 0u64;
-        while cpu_seconds(me).unwrap_or(0.0) < before + 0.05 && spin.elapsed() < Duration::from_secs(20) {
+        while cpu_seconds(me).unwrap_or(0.0) < before + 0.05
+            && spin.elapsed() < Duration::from_secs(20)
+        {
             for _ in 0..100_000 {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
         }
-        assert!(cpu_seconds(me).is_some_and(|c| c >= before + 0.05), "a busy loop shows as CPU time");
+        assert!(
+            cpu_seconds(me).is_some_and(|c| c >= before + 0.05),
+            "a busy loop shows as CPU time"
+        );
         assert!(pss_bytes(me).is_some_and(|b| b > 1 << 20));
     }
 }

@@ -10,10 +10,24 @@ use serde::{Deserialize, Serialize};
 pub enum Report {
     Online,
     /// Callee: accept to the first decoded remote frame.
-    Setup { ms: f64 },
+    Setup {
+        ms: f64,
+    },
     /// A measured stretch of one call as this peer received it.
-    Window { role: String, start_ms: i64, end_ms: i64, fps: f64, bitrate_bps: f64, width: u32, height: u32, g2g_ms: Vec<f64>, codec: String },
-    Error { message: String },
+    Window {
+        role: String,
+        start_ms: i64,
+        end_ms: i64,
+        fps: f64,
+        bitrate_bps: f64,
+        width: u32,
+        height: u32,
+        g2g_ms: Vec<f64>,
+        codec: String,
+    },
+    Error {
+        message: String,
+    },
     Done,
 }
 
@@ -48,20 +62,38 @@ fn percentile(v: &[f64], p: f64) -> Option<f64> {
 
 impl Summary {
     pub fn from_reports(name: &str, reports: &[Report], sampler: &Sampler) -> Self {
-        let mut s = Summary { name: name.into(), ..Default::default() };
+        let mut s = Summary {
+            name: name.into(),
+            ..Default::default()
+        };
         let mut setups = Vec::new();
         let mut g2g = Vec::new();
         let (mut fps, mut kbps, mut n) = (0.0, 0.0, 0.0);
         for r in reports {
             match r {
                 Report::Setup { ms } => setups.push(*ms),
-                Report::Window { role, start_ms, end_ms, fps: f, bitrate_bps, width, height, g2g_ms, codec } => {
+                Report::Window {
+                    role,
+                    start_ms,
+                    end_ms,
+                    fps: f,
+                    bitrate_bps,
+                    width,
+                    height,
+                    g2g_ms,
+                    codec,
+                } => {
                     if role == "caller" {
                         s.calls += 1;
                         s.cpu_seconds += sampler.cpu_between(*start_ms, *end_ms);
                         s.measured_seconds += (end_ms - start_ms) as f64 / 1000.0;
                     }
-                    g2g.extend(g2g_ms.iter().copied().filter(|d| d.is_finite() && *d >= 0.0));
+                    g2g.extend(
+                        g2g_ms
+                            .iter()
+                            .copied()
+                            .filter(|d| d.is_finite() && *d >= 0.0),
+                    );
                     fps += f;
                     kbps += bitrate_bps / 1000.0;
                     n += 1.0;
@@ -103,7 +135,10 @@ mod tests {
     #[test]
     fn reports_read_back_from_json_lines() {
         let line = r#"{"kind":"window","role":"caller","start_ms":1,"end_ms":2,"fps":30.0,"bitrate_bps":1e6,"width":1280,"height":720,"g2g_ms":[12.5],"codec":"video/H264"}"#;
-        assert!(matches!(serde_json::from_str::<Report>(line), Ok(Report::Window { width: 1280, .. })));
+        assert!(matches!(
+            serde_json::from_str::<Report>(line),
+            Ok(Report::Window { width: 1280, .. })
+        ));
         assert!(serde_json::from_str::<Report>(r#"{"kind":"teleport"}"#).is_err());
     }
 }
