@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { lastStats, peerConfig, startSimu, startSite, until } from "./common.mjs";
+import { BROWSER_CALL_SECS, lastStats, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
 
 let simu, site, page, browser;
 
@@ -41,7 +41,7 @@ const stats = () => page.evaluate(() => window.peer.stats());
 for (const codec of ["h264", "vp8"]) {
   test(`Simu calls Chromium (${codec}): both decode the other's audio and video`, async () => {
     const jid = await browserPeer(`chrome_${codec}_a`, codec);
-    const c = simu.run(["call", jid, "--user", `simu_${codec}_a`, "--codecs", codec, "--video", "--duration", "8", "--json"]);
+    const c = simu.run(["call", jid, "--user", `simu_${codec}_a`, "--codecs", codec, "--video", "--duration", String(BROWSER_CALL_SECS), "--json"]);
     const code = await c.exit;
     const s = lastStats(c.output());
     const b = await stats();
@@ -53,6 +53,9 @@ for (const codec of ["h264", "vp8"]) {
     assert.equal(b.video.codec?.toLowerCase(), `video/${codec}`, "the preferred codec was negotiated");
     assert.ok(s.codec.toLowerCase().startsWith(codec), `Simu sent ${s.codec}`);
     assert.ok(b.audio.samples > 48000, "Chromium decoded Simu's audio");
+    const v = senderVerdict(`Chromium->Simu ${codec} (Simu called)`, b, s);
+    assert.ok(v.ok, `Chromium sent Simu at least 960x540 at 24 fps after 10 s (or was CPU-bound): ${JSON.stringify(v.timeline)}`);
+    assert.ok(v.plis <= 8, `Simu asked for few keyframes in a clean call: ${v.plis}`);
     await page.close();
   });
 
@@ -63,7 +66,7 @@ for (const codec of ["h264", "vp8"]) {
     await new Promise((r) => setTimeout(r, 1000));
     await page.evaluate((to) => window.peer.call(to), simuJid);
     await until("Chromium decoding Simu's video", async () => { const s = await stats(); return s.video.framesDecoded > 60 ? s : null; });
-    await new Promise((r) => setTimeout(r, 3000));
+    await until("a full call", async () => ((await stats()).timeline?.length ?? 0) >= BROWSER_CALL_SECS, (BROWSER_CALL_SECS + 15) * 1000);
     await page.evaluate(() => window.peer.hangUp());
     const b = await stats();
     assert.equal(await a.exit, 0, a.output().slice(-2000));
@@ -73,6 +76,9 @@ for (const codec of ["h264", "vp8"]) {
     assert.equal(b.video.codec?.toLowerCase(), `video/${codec}`, "the preferred codec was negotiated");
     assert.ok(s && s.video.framesReceived > 60, `Simu decoded Chromium's video: ${a.output().slice(-1500)}`);
     assert.ok(s.audio.framesDecoded > 100, "Simu decoded Chromium's audio");
+    const v = senderVerdict(`Chromium->Simu ${codec} (Chromium called)`, b, s);
+    assert.ok(v.ok, `Chromium sent Simu at least 960x540 at 24 fps after 10 s (or was CPU-bound): ${JSON.stringify(v.timeline)}`);
+    assert.ok(v.plis <= 8, `Simu asked for few keyframes in a clean call: ${v.plis}`);
     await page.close();
   });
 }

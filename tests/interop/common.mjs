@@ -84,3 +84,27 @@ export async function until(what, f, ms = 20000) {
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** Seconds a browser call runs, so its sender can ramp up and its verdict is fair. */
+export const BROWSER_CALL_SECS = 30;
+
+/**
+ * What a browser sent Simu over a call, from its own getStats timeline (`b.timeline`) and Simu's
+ * last stats line (`s`): a `measure:` line, and whether it met the bound a loaded 2-core machine
+ * keeps: after 10 s at least 960x540 at 24 fps, unless the browser says its limit is the CPU.
+ */
+export function senderVerdict(label, b, s) {
+  const tl = b.timeline ?? [];
+  const full = tl.find((x) => x.width >= 1280 && x.height >= 720 && x.fps >= 28);
+  const late = tl.filter((x) => x.t >= 10);
+  const reasons = [...new Set(tl.map((x) => x.reason).filter(Boolean))];
+  const last = tl.at(-1) ?? {};
+  const kbps = (x) => (x?.availableOutgoingBitrate ? Math.round(x.availableOutgoingBitrate / 1000) : "?");
+  console.log(`measure: ${label}: browser sent ${last.width}x${last.height} at ${last.fps} fps; 1280x720 >= 28 fps ${full ? `at ${full.t.toFixed(0)} s` : "never"}; ` +
+    `limitation ${reasons.join(",") || "none"}; availableOutgoingBitrate ${kbps(tl[4])} kbit/s at 5 s, ${kbps(last)} at the end; ` +
+    `PLIs from Simu ${last.pli ?? "?"}, NACKs ${last.nack ?? "?"}; Simu decoded ${s?.video.frameWidth}x${s?.video.frameHeight} at ${s?.video.fps} fps`);
+  console.log(`measure: ${label} timeline: ${tl.map((x) => `${x.t.toFixed(0)}s ${x.width}x${x.height}@${x.fps ?? 0} ${x.reason} ${kbps(x)}k pli${x.pli}`).join(" | ")}`);
+  const cpuBound = late.some((x) => x.reason === "cpu");
+  const good = late.length > 0 && late.slice(-5).every((x) => x.width >= 960 && x.height >= 540 && x.fps >= 24);
+  return { ok: good || cpuBound, cpuBound, plis: last.pli ?? 0, timeline: tl };
+}

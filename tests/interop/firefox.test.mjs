@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitPort } from "../js/net.mjs";
 import { Marionette } from "../js/marionette.mjs";
-import { lastStats, peerConfig, startSimu, startSite, until } from "./common.mjs";
+import { BROWSER_CALL_SECS, lastStats, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
 
 let simu, site, firefox, ff, profile;
 
@@ -67,7 +67,7 @@ const stats = () => ff.exec("async function () { return await window.peer.stats(
 
 test("Simu calls Firefox: VP8 is negotiated and both decode the other's audio and video", async () => {
   const jid = await browserPeer("firefox_a");
-  const c = simu.run(["call", jid, "--user", "simu_ff_a", "--video", "--duration", "8", "--json"]);
+  const c = simu.run(["call", jid, "--user", "simu_ff_a", "--video", "--duration", String(BROWSER_CALL_SECS), "--json"]);
   const code = await c.exit;
   const s = lastStats(c.output());
   const b = await stats();
@@ -78,6 +78,9 @@ test("Simu calls Firefox: VP8 is negotiated and both decode the other's audio an
   assert.ok(s.audio.framesDecoded > 100, "Simu decoded Firefox's audio");
   assert.ok(b.video.framesDecoded > 60, `Firefox decoded Simu's video: ${JSON.stringify(b)}`);
   assert.ok(b.audio.samples > 48000, "Firefox decoded Simu's audio");
+  const v = senderVerdict("Firefox->Simu (Simu called)", b, s);
+  assert.ok(v.ok, `Firefox sent Simu at least 960x540 at 24 fps after 10 s (or was CPU-bound): ${JSON.stringify(v.timeline)}`);
+  assert.ok(v.plis <= 8, `Simu asked for few keyframes in a clean call: ${v.plis}`);
 });
 
 test("Firefox calls Simu: both decode the other's audio and video", async () => {
@@ -87,7 +90,7 @@ test("Firefox calls Simu: both decode the other's audio and video", async () => 
   await new Promise((r) => setTimeout(r, 1000));
   await ff.exec("async function (to) { await window.peer.call(to); return true; }", simuJid);
   await until("Firefox decoding Simu's video", async () => { const s = await stats(); return s.video.framesDecoded > 60 ? s : null; }, 30000);
-  await new Promise((r) => setTimeout(r, 3000));
+  await until("a full call", async () => ((await stats()).timeline?.length ?? 0) >= BROWSER_CALL_SECS, (BROWSER_CALL_SECS + 15) * 1000);
   await ff.exec("async function () { await window.peer.hangUp(); return true; }");
   const b = await stats();
   assert.equal(await a.exit, 0, a.output().slice(-2000));
@@ -96,4 +99,7 @@ test("Firefox calls Simu: both decode the other's audio and video", async () => 
   assert.ok(b.audio.samples > 48000, "Firefox decoded Simu's audio");
   assert.ok(s && s.video.framesReceived > 60, `Simu decoded Firefox's video: ${a.output().slice(-1500)}`);
   assert.ok(s.audio.framesDecoded > 100, "Simu decoded Firefox's audio");
+  const v = senderVerdict("Firefox->Simu (Firefox called)", b, s);
+  assert.ok(v.ok, `Firefox sent Simu at least 960x540 at 24 fps after 10 s (or was CPU-bound): ${JSON.stringify(v.timeline)}`);
+  assert.ok(v.plis <= 8, `Simu asked for few keyframes in a clean call: ${v.plis}`);
 });

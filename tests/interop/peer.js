@@ -105,7 +105,10 @@ class Peer {
       const stream = e.streams[0] ?? new MediaStream([e.track]);
       document.getElementById(e.track.kind === "audio" ? "sound" : "remote").srcObject = stream;
     };
-    pc.onconnectionstatechange = () => { this.log.push(`pc ${pc.connectionState}`); if (pc.connectionState === "connected") this.state = "connected"; };
+    pc.onconnectionstatechange = () => {
+      this.log.push(`pc ${pc.connectionState}`);
+      if (pc.connectionState === "connected") { this.state = "connected"; this.connectedAt = Date.now(); this.watchSender(); }
+    };
     this.pc = pc;
     if (withTracks) await this.addTracks();
     return pc;
@@ -188,9 +191,38 @@ class Peer {
     this.pc?.close();
   }
 
+  /** Samples what the browser sends every second from the moment it connects (`timeline`). */
+  watchSender() {
+    this.timeline = [];
+    const tick = async () => {
+      if (!this.pc || this.pc.connectionState === "closed") return;
+      this.timeline.push({ t: (Date.now() - this.connectedAt) / 1000, ...(await this.senderStats()) });
+      setTimeout(tick, 1000);
+    };
+    setTimeout(tick, 1000);
+  }
+
+  /** The browser's own view of its video sending: size, rate, why it is limited, the estimate,
+   * and the keyframe and resend requests it got from Simu. */
+  async senderStats() {
+    const out = {};
+    if (!this.pc) return out;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video") {
+        Object.assign(out, { width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, reason: s.qualityLimitationReason,
+          pli: s.pliCount, nack: s.nackCount, fir: s.firCount, bytesSent: s.bytesSent, retransmittedBytes: s.retransmittedBytesSent });
+      }
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.availableOutgoingBitrate !== undefined) {
+        out.availableOutgoingBitrate = s.availableOutgoingBitrate;
+      }
+    });
+    return out;
+  }
+
   /** What the browser decoded and sent, from its own getStats(). */
   async stats() {
-    const out = { state: this.state, video: {}, audio: {}, sent: {}, log: this.log.slice(-20) };
+    const out = { state: this.state, video: {}, audio: {}, sent: {}, log: this.log.slice(-20), timeline: this.timeline ?? [] };
     if (this.final) return { ...this.final, state: this.state, log: out.log };
     if (!this.pc) return out;
     const report = await this.pc.getStats();

@@ -6,6 +6,10 @@
 //! the previous frame, or a partition head after a loss) to the packet with the marker bit.
 //! An incomplete frame holds later ones (NACK may still fill the gap) for at most `max_wait`;
 //! then it is dropped and the next emitted frame says so, so the receiver can ask for a keyframe.
+//!
+//! Padding-only packets (an empty payload: libwebrtc's bandwidth probes when no RTX was
+//! negotiated, WEBRTC.md 7) fill their sequence number and nothing else: they are neither a
+//! frame nor a loss.
 
 use bytes::{Bytes, BytesMut};
 use media::codec::VideoCodec;
@@ -69,6 +73,13 @@ pub struct Frame {
 struct Slot {
     packet: Packet,
     arrived: Instant,
+}
+
+impl Slot {
+    /// A probe or padding packet: it carries no media.
+    fn is_padding(&self) -> bool {
+        self.packet.payload.is_empty()
+    }
 }
 
 pub struct FrameAssembler<D: Depacketizer> {
@@ -138,6 +149,11 @@ impl<D: Depacketizer> FrameAssembler<D> {
                 Some(n) => n,
                 None => self.resync()?,
             };
+            if self.packets.get(&start).is_some_and(Slot::is_padding) {
+                self.packets.remove(&start);
+                self.next = Some(start + 1);
+                continue;
+            }
             match self.complete_from(start) {
                 Some(end) => return Some(self.emit(start, end)),
                 None => {
@@ -153,11 +169,10 @@ impl<D: Depacketizer> FrameAssembler<D> {
 
     /// Where a frame can start after a loss: the first buffered partition head.
     fn resync(&mut self) -> Option<u64> {
-        let (&e, _) = self
-            .packets
-            .iter()
-            .find(|(_, s)| self.depacketizer.is_partition_head(&s.packet.payload))?;
-        if self.packets.range(..e).next().is_some() {
+        let (&e, _) = self.packets.iter().find(|(_, s)| {
+            !s.is_padding() && self.depacketizer.is_partition_head(&s.packet.payload)
+        })?;
+        if self.packets.range(..e).any(|(_, s)| !s.is_padding()) {
             self.lost = true;
         }
         self.packets = self.packets.split_off(&e);
@@ -194,7 +209,7 @@ impl<D: Depacketizer> FrameAssembler<D> {
             .unwrap_or(0);
         let mut data = BytesMut::new();
         let mut bad = false;
-        for s in parts.values() {
+        for s in parts.values().filter(|s| !s.is_padding()) {
             match self.depacketizer.depacketize(&s.packet.payload) {
                 Ok(b) => data.extend_from_slice(&b),
                 Err(e) => {
@@ -360,6 +375,61 @@ mod tests {
         let out = a.pop(t).expect("the first whole frame");
         assert_eq!(out.data.to_vec(), data(2, 2));
         assert!(out.after_loss, "what came before was incomplete");
+    }
+
+    /// A padding-only probe packet: libwebrtc reuses the last frame's timestamp, no marker.
+    fn padding(seq: u16, ts: u32) -> Packet {
+        Packet {
+            header: Header {
+                sequence_number: seq,
+                timestamp: ts,
+                padding: true,
+                ..Default::default()
+            },
+            payload: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn probe_padding_between_frames_is_neither_a_frame_nor_a_loss() {
+        let mut a = asm();
+        let t = Instant::now();
+        for p in frame(100, 3000, 2, 1) {
+            a.push(t, p);
+        }
+        assert_eq!(a.pop(t).map(|f| f.data.to_vec()), Some(data(1, 2)));
+        // A probe burst, partly out of order, then the next frame.
+        for seq in [103, 102, 104, 105] {
+            a.push(t, padding(seq, 3000));
+        }
+        assert_eq!(a.pop(t), None, "padding is no frame");
+        for p in frame(106, 6000, 2, 2) {
+            a.push(t, p);
+        }
+        let out = a.pop(t).expect("the next frame at once");
+        assert_eq!(out.data.to_vec(), data(2, 2));
+        assert!(!out.after_loss, "padding is not loss: no keyframe request");
+        assert!(a.packets.is_empty());
+    }
+
+    #[test]
+    fn padding_before_the_first_frame_is_not_loss() {
+        let mut a = asm();
+        let t = Instant::now();
+        a.push(t, padding(7, 0));
+        a.push(t, padding(8, 0));
+        for p in frame(9, 3000, 2, 5) {
+            a.push(t, p);
+        }
+        let out = a.pop(t).expect("the first frame");
+        assert!(!out.after_loss);
+        // And a probe the clock has long passed is never waited for.
+        a.push(t, padding(11, 3000));
+        assert_eq!(a.pop(t + Duration::from_secs(1)), None);
+        for p in frame(12, 6000, 1, 6) {
+            a.push(t, p);
+        }
+        assert!(a.pop(t).is_some_and(|f| !f.after_loss));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use media::codec::VideoCodec;
 use rtc::peer_connection::configuration::media_engine::{
-    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX, MIME_TYPE_VP8,
 };
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
@@ -12,6 +12,10 @@ use rtc::rtp_transceiver::rtp_sender::{
 pub const OPUS_PT: u8 = 111;
 pub const H264_PT: u8 = 102;
 pub const VP8_PT: u8 = 96;
+/// Retransmissions (RFC 4588) of H.264 and of VP8: their own SSRC, so resends and probes do not
+/// mix with media (browsers pad and resend on the media SSRC when there is no RTX).
+pub const H264_RTX_PT: u8 = 103;
+pub const VP8_RTX_PT: u8 = 97;
 
 /// The order used when the user has not chosen one.
 pub const DEFAULT_VIDEO_CODECS: [VideoCodec; 2] = [VideoCodec::H264, VideoCodec::Vp8];
@@ -76,6 +80,25 @@ pub fn video(c: VideoCodec) -> RTCRtpCodecParameters {
     }
 }
 
+/// The RTX description repairing `c` (`apt=` its payload type).
+pub fn rtx(c: VideoCodec) -> RTCRtpCodecParameters {
+    let (pt, apt) = match c {
+        VideoCodec::H264 => (H264_RTX_PT, H264_PT),
+        VideoCodec::Vp8 => (VP8_RTX_PT, VP8_PT),
+    };
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_RTX.to_owned(),
+            clock_rate: 90000,
+            channels: 0,
+            sdp_fmtp_line: format!("apt={apt}"),
+            rtcp_feedback: vec![],
+        },
+        payload_type: pt,
+        ..Default::default()
+    }
+}
+
 /// Which of our video codecs an RTP mime type (`video/VP8`) names.
 pub fn video_codec_of(mime: &str) -> Option<VideoCodec> {
     match mime.to_ascii_lowercase().as_str() {
@@ -98,6 +121,7 @@ pub fn media_engine(prefs: &[VideoCodec]) -> Result<MediaEngine, rtc::shared::er
     )?;
     for c in ordered(prefs) {
         me.register_codec(video(c), RtpCodecKind::Video)?;
+        me.register_codec(rtx(c), RtpCodecKind::Video)?;
     }
     Ok(me)
 }

@@ -175,7 +175,7 @@ impl EchoCall {
         });
         let (v, a) = (handler.video_out.clone(), handler.audio_out.clone());
         // It sends back the caller's own packets: one codec both ways keeps that simple.
-        let pc = build_peer(net, handler, &[media::codec::VideoCodec::H264]).await?;
+        let pc = build_peer(net, handler, &[media::codec::VideoCodec::H264], None).await?;
         pc.add_track(a as Arc<dyn TrackLocal>)
             .await
             .map_err(rtc_err)?;

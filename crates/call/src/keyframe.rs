@@ -1,6 +1,8 @@
 //! Inbound PLI/FIR must reach the encoder, but the interceptor chain stops inbound RTCP by
 //! default (WEBRTC.md, known problem 2). This interceptor marks keyframe requests for the
-//! application; the local track's event stream then delivers them.
+//! application; the local track's event stream then delivers them. Everything else passes
+//! through untouched: the congestion controller's estimate rides on the TWCC feedback packet as
+//! an attribute (WEBRTC.md 8), so dropping "uninteresting" RTCP would drop the estimate too.
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -36,11 +38,12 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
                 .filter(|p| is_keyframe_request(p.as_ref()))
                 .cloned()
                 .collect();
-            if requests.is_empty() {
-                return Ok(());
+            if !requests.is_empty() {
+                // Only the requests go on to the application (they are routed to the track by
+                // their media SSRC); attributes such as the bitrate estimate stay on the message.
+                msg.message.packet = Packet::Rtcp(requests);
+                msg.message.add(Attribute::DeliverToApplication);
             }
-            msg.message.packet = Packet::Rtcp(requests);
-            msg.message.add(Attribute::DeliverToApplication);
         }
         self.reads.push_back(msg);
         Ok(())
@@ -65,4 +68,61 @@ impl Interceptor for KeyframeRequests {
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::interceptor::AttributedPacket;
+    use rtc::rtcp::receiver_report::ReceiverReport;
+    use rtc::shared::{TransportContext, TransportMessage};
+
+    fn inbound(packets: Vec<Box<dyn rtc::rtcp::Packet>>, estimate: bool) -> TaggedPacket {
+        let mut message = AttributedPacket::new(Packet::Rtcp(packets));
+        if estimate {
+            message.add(Attribute::TargetBitrateChanged {
+                bits_per_second: 750_000.0,
+            });
+        }
+        TransportMessage {
+            now: Instant::now(),
+            transport: TransportContext::default(),
+            message,
+        }
+    }
+
+    #[test]
+    fn passes_other_rtcp_and_the_bitrate_estimate_through() {
+        let mut k = KeyframeRequests::default();
+        k.handle_read(inbound(vec![Box::new(ReceiverReport::default())], true))
+            .expect("read");
+        let out = k.poll_read().expect("not swallowed");
+        assert!(out.message.has(&Attribute::TargetBitrateChanged {
+            bits_per_second: 0.0
+        }));
+        assert!(!out.message.has(&Attribute::DeliverToApplication));
+    }
+
+    #[test]
+    fn hands_keyframe_requests_to_the_application() {
+        let mut k = KeyframeRequests::default();
+        let pli = PictureLossIndication {
+            sender_ssrc: 1,
+            media_ssrc: 2,
+        };
+        k.handle_read(inbound(
+            vec![Box::new(ReceiverReport::default()), Box::new(pli)],
+            true,
+        ))
+        .expect("read");
+        let out = k.poll_read().expect("delivered");
+        assert!(out.message.has(&Attribute::DeliverToApplication));
+        assert!(out.message.has(&Attribute::TargetBitrateChanged {
+            bits_per_second: 0.0
+        }));
+        let Packet::Rtcp(p) = &out.message.packet else {
+            panic!("not RTCP")
+        };
+        assert!(p.len() == 1 && is_keyframe_request(p[0].as_ref()));
+    }
 }

@@ -11,6 +11,7 @@ pub mod machine;
 pub mod manager;
 pub mod pipeline;
 pub mod quality;
+pub mod sdp_hints;
 pub mod session;
 pub mod stats;
 

@@ -6,7 +6,7 @@ use crate::analytics::AnalyticsQueue;
 use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, Timeouts};
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::quality::{Preset, Quality, QualityError};
-use crate::session::{NetConfig, RemoteMedia, Session, SessionError, SessionEvent};
+use crate::session::{NetConfig, RemoteMedia, SendRate, Session, SessionError, SessionEvent};
 use crate::stats::{LocalCounters, StatsCollector, StatsSample};
 use media::{AudioSource, FrameSink, VideoSource};
 use nx::rest::{AnalyticsRecord, RestClient};
@@ -430,13 +430,15 @@ struct Driver {
     speaker: Option<String>,
     /// The send-rate controller of the live call.
     rate: Option<crate::bwe::RateController>,
+    /// The last send-rate estimate (bps) and which controller made it.
+    estimate: Option<(u64, &'static str)>,
     /// Set to stop the settings preview's capture thread.
     preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The live call's playback (follows `set_speaker`).
     output: Option<Arc<crate::pipeline::AudioOutput>>,
     stats_every: Option<Duration>,
     collector: StatsCollector,
-    latency_seen: usize,
+    latency_seen: u64,
     analytics: AnalyticsQueue,
     analytics_task: tokio::task::JoinHandle<()>,
     chores: JoinSet<()>,
@@ -502,6 +504,7 @@ impl Driver {
             stats_every: None,
             collector: StatsCollector::default(),
             latency_seen: 0,
+            estimate: None,
             analytics,
             analytics_task,
             chores: JoinSet::new(),
@@ -566,9 +569,14 @@ impl Driver {
                 _ = bwe_timer.tick(), if self.session.is_some() => {
                     if let (Some(s), Some(rate)) = (&self.session, self.rate.as_mut()) {
                         let (sent, encoded) = s.send_report().await;
-                        let bps = rate.update(sent, encoded);
-                        tracing::debug!(bps, sent, encoded, "send rate estimate");
-                        s.control().set_estimate(bps);
+                        let by_resends = rate.update(sent, encoded);
+                        let (bps, estimator) = match s.delay_estimate() {
+                            Some(bps) => (bps, "delay"),
+                            None => (by_resends, "loss"),
+                        };
+                        tracing::debug!(bps, estimator, by_resends, sent, encoded, "send rate estimate");
+                        self.estimate = Some((bps, estimator));
+                        s.control().set_estimate(crate::bwe::media_budget(bps));
                     }
                 }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
@@ -1119,6 +1127,10 @@ impl Driver {
         if let Some(old) = self.session.take() {
             old.close().await;
         }
+        // Each call's receive metrics start from zero (the old call's threads are joined).
+        self.counters.reset();
+        self.latency_seen = 0;
+        self.estimate = None;
         let mut net = self.cfg.net.clone();
         match tokio::time::timeout(Duration::from_secs(5), self.cfg.rest.webrtc_credentials()).await
         {
@@ -1167,15 +1179,24 @@ impl Driver {
             counters: self.counters.clone(),
             output: self.output.clone(),
         };
-        let (session, rx) = Session::start(&net, local, remote).await?;
+        // Start at the user's full rate: the controllers back off when the path says so.
+        let start = u64::from(self.quality.video_kbps + self.quality.audio_kbps) * 1000;
+        let rate = SendRate {
+            start_bps: start,
+            min_bps: 60_000,
+            max_bps: start.max(60_000) * 5 / 2,
+            // What we take in: the user's video rate to start, up to 2.5x it (libwebrtc's own
+            // ceiling for 720p is 2.5 Mbit/s).
+            receive_start_kbps: self.quality.video_kbps,
+            receive_max_kbps: self.quality.video_kbps.saturating_mul(5) / 2,
+        };
+        let (session, rx) = Session::start(&net, local, remote, rate).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);
-        // Start at the user's full rate; the controller only backs off on reported loss.
-        let start = u64::from(self.quality.video_kbps + self.quality.audio_kbps) * 1000;
         self.rate = Some(crate::bwe::RateController::new(
-            start,
-            60_000,
-            start.max(60_000) * 5 / 2,
+            rate.start_bps,
+            rate.min_bps,
+            rate.max_bps,
         ));
         self.role = Some(role);
         self.collector = StatsCollector::default();
@@ -1205,14 +1226,12 @@ impl Driver {
             target_video_bps: u64::from(q.video_kbps) * 1000,
             target_audio_bps: u64::from(q.audio_kbps) * 1000,
             video_codec: s.control().video_codec(),
+            plis_sent: self.counters.plis_sent.load(Ordering::Relaxed),
+            available_bps: self.estimate.map_or(0, |e| e.0),
+            estimator: self.estimate.map(|e| e.1),
         };
-        let lat = self.counters.latencies_us();
-        let fresh: Vec<u64> = if lat.len() >= self.latency_seen {
-            lat[self.latency_seen.min(lat.len())..].to_vec()
-        } else {
-            lat.clone()
-        };
-        self.latency_seen = lat.len();
+        let (fresh, seen) = self.counters.latencies_since(self.latency_seen);
+        self.latency_seen = seen;
         let g2g = median_ms(fresh);
         let sample = self.collector.sample(Instant::now(), raw, local, g2g);
         let _ = self.stats_tx.send(Some(sample.clone()));

@@ -154,7 +154,8 @@ pub struct SendCounters {
     pub video_payload_bytes: AtomicU64,
 }
 
-/// What the receive side counts.
+/// What the receive side counts, for the current call: `reset` at each call's start, so nothing
+/// of one call leaks into the next.
 #[derive(Default)]
 pub struct RecvCounters {
     pub video_frames: AtomicU64,
@@ -170,31 +171,135 @@ pub struct RecvCounters {
     pub audio_jitter_target_ms: AtomicU64,
     pub last_stamp_counter: AtomicU64,
     pub stamped_frames: AtomicU64,
-    latencies_us: Mutex<VecDeque<u64>>,
+    /// Keyframe requests (PLI) sent to the peer.
+    pub plis_sent: AtomicU64,
+    latencies: Mutex<LatencyRing>,
+}
+
+/// Glass-to-glass delays of the most recent stamped frames, and how many were ever recorded (so a
+/// reader can ask for what is new however long the call runs).
+#[derive(Default)]
+struct LatencyRing {
+    recent: VecDeque<u64>,
+    total: u64,
+}
+
+/// Delays kept (about 2 minutes at 30 fps).
+const LATENCY_RING: usize = 4096;
+
+/// A copy of the receive counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecvSnapshot {
+    pub video_frames: u64,
+    pub video_decode_errors: u64,
+    pub audio_frames: u64,
+    pub audio_decode_errors: u64,
+    pub audio_concealed: u64,
+    pub audio_fec_recovered: u64,
+    pub audio_jitter_target_ms: u64,
+    pub stamped_frames: u64,
+    pub plis_sent: u64,
 }
 
 impl RecvCounters {
     fn push_latency(&self, us: u64) {
-        let mut l = self.latencies_us.lock().unwrap_or_else(|p| p.into_inner());
-        if l.len() >= 4096 {
-            l.pop_front();
+        let mut l = self.latencies.lock().unwrap_or_else(|p| p.into_inner());
+        if l.recent.len() >= LATENCY_RING {
+            l.recent.pop_front();
         }
-        l.push_back(us);
+        l.recent.push_back(us);
+        l.total += 1;
     }
 
     /// Glass-to-glass latencies of recent stamped frames, microseconds.
     pub fn latencies_us(&self) -> Vec<u64> {
-        self.latencies_us
+        self.latencies
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .recent
             .iter()
             .copied()
             .collect()
     }
 
+    /// The latencies recorded after the first `seen` (of those still kept), and the new count to
+    /// pass next time.
+    pub fn latencies_since(&self, seen: u64) -> (Vec<u64>, u64) {
+        let l = self.latencies.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = l.total.saturating_sub(seen).min(l.recent.len() as u64) as usize;
+        let out = l
+            .recent
+            .iter()
+            .skip(l.recent.len() - fresh)
+            .copied()
+            .collect();
+        (out, l.total)
+    }
+
     /// Last decoded audio level in dBFS.
     pub fn audio_level_dbfs(&self) -> f32 {
         -(self.audio_level_centi_db.load(Ordering::Relaxed) as f32) / 100.0
+    }
+
+    pub fn snapshot(&self) -> RecvSnapshot {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        RecvSnapshot {
+            video_frames: get(&self.video_frames),
+            video_decode_errors: get(&self.video_decode_errors),
+            audio_frames: get(&self.audio_frames),
+            audio_decode_errors: get(&self.audio_decode_errors),
+            audio_concealed: get(&self.audio_concealed),
+            audio_fec_recovered: get(&self.audio_fec_recovered),
+            audio_jitter_target_ms: get(&self.audio_jitter_target_ms),
+            stamped_frames: get(&self.stamped_frames),
+            plis_sent: get(&self.plis_sent),
+        }
+    }
+
+    /// Starts a new call's counts (the previous call's media threads have stopped).
+    pub fn reset(&self) {
+        for a in [
+            &self.video_frames,
+            &self.video_decode_errors,
+            &self.audio_frames,
+            &self.audio_decode_errors,
+            &self.audio_level_centi_db,
+            &self.audio_concealed,
+            &self.audio_fec_recovered,
+            &self.audio_jitter_target_ms,
+            &self.last_stamp_counter,
+            &self.stamped_frames,
+            &self.plis_sent,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+        *self.latencies.lock().unwrap_or_else(|p| p.into_inner()) = LatencyRing::default();
+    }
+}
+
+/// Keyframes at most one per `KEYFRAME_GAP`: a receiver that asks again (PLI after PLI while
+/// the first keyframe is in flight, a burst of probes read as loss) gets the one on its way.
+const KEYFRAME_GAP: Duration = Duration::from_millis(300);
+
+/// Grants keyframe requests no sooner than `KEYFRAME_GAP` after the last keyframe; a request
+/// made sooner waits (it is not lost).
+#[derive(Default)]
+struct KeyframePacer {
+    last: Option<Instant>,
+}
+
+impl KeyframePacer {
+    /// Whether to make the next frame a keyframe (clears the request if so).
+    fn take(&mut self, ctl: &MediaControl, now: Instant) -> bool {
+        let due = self
+            .last
+            .is_none_or(|t| now.saturating_duration_since(t) >= KEYFRAME_GAP);
+        due && ctl.keyframe.swap(false, Ordering::Relaxed)
+    }
+
+    /// A keyframe went out (asked for, or the encoder's own: a new size or codec).
+    fn sent(&mut self, now: Instant) {
+        self.last = Some(now);
     }
 }
 
@@ -226,6 +331,7 @@ pub fn spawn_video_sender(
             }
         };
         let mut source_ok = true;
+        let mut keyframes = KeyframePacer::default();
         let mut next = Instant::now();
         while !ctl.stopped() {
             let v = ctl.quality_version.load(Ordering::Acquire);
@@ -283,7 +389,13 @@ pub fn spawn_video_sender(
             } else {
                 frame
             };
-            if ctl.keyframe.swap(false, Ordering::Relaxed) {
+            // No room for another frame: skip this picture before encoding it, so every frame
+            // the encoder references reaches the receiver (no keyframe needed to recover).
+            if out.capacity() == 0 {
+                counters.video_dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if keyframes.take(&ctl, Instant::now()) {
                 enc.request_keyframe();
             }
             let t = Instant::now();
@@ -305,11 +417,14 @@ pub fn spawn_video_sender(
             }
             if key {
                 counters.keyframes.fetch_add(1, Ordering::Relaxed);
+                keyframes.sent(Instant::now());
             }
             match out.try_send(Encoded { data, duration: interval, codec: Some(enc.codec()), key }) {
                 Ok(()) => {
                     counters.video_frames.fetch_add(1, Ordering::Relaxed);
                 }
+                // Only this thread fills the queue and it checked for room: unreachable unless
+                // the writer is gone. A lost frame breaks the receiver's references, so ask.
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     counters.video_dropped.fetch_add(1, Ordering::Relaxed);
                     ctl.request_keyframe();
@@ -639,4 +754,55 @@ pub fn spawn_audio_receiver(
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glass_to_glass_keeps_reporting_past_the_ring_size() {
+        let c = RecvCounters::default();
+        let mut seen = 0;
+        for round in 0..3u64 {
+            for i in 0..LATENCY_RING as u64 {
+                c.push_latency(round * 10_000 + i);
+            }
+            let (fresh, total) = c.latencies_since(seen);
+            assert_eq!(fresh.len(), LATENCY_RING, "round {round}");
+            assert_eq!(
+                fresh.last(),
+                Some(&(round * 10_000 + LATENCY_RING as u64 - 1))
+            );
+            seen = total;
+        }
+        c.push_latency(7);
+        assert_eq!(c.latencies_since(seen).0, vec![7]);
+    }
+
+    #[test]
+    fn keyframe_requests_are_granted_at_most_every_300_ms_and_never_lost() {
+        let ctl = MediaControl::new(Quality::default(), true, true);
+        let mut k = KeyframePacer::default();
+        let t = Instant::now();
+        assert!(k.take(&ctl, t), "the first keyframe at once");
+        k.sent(t);
+        for ms in [10, 100, 200, 290] {
+            ctl.request_keyframe();
+            assert!(!k.take(&ctl, t + Duration::from_millis(ms)), "{ms} ms");
+        }
+        assert!(k.take(&ctl, t + Duration::from_millis(300)), "then granted");
+        k.sent(t + Duration::from_millis(300));
+        assert!(!k.take(&ctl, t + Duration::from_secs(5)), "not asked: none");
+    }
+
+    #[test]
+    fn a_new_call_starts_from_zero() {
+        let c = RecvCounters::default();
+        c.video_frames.store(900, Ordering::Relaxed);
+        c.push_latency(5_000);
+        c.reset();
+        assert_eq!(c.snapshot(), RecvSnapshot::default());
+        assert_eq!(c.latencies_since(0), (vec![], 0));
+    }
 }

@@ -3,13 +3,14 @@
 //! ICE restart, and raw statistics.
 
 use crate::assembler::{AnyDepacketizer, FrameAssembler};
+use crate::bwe::{DelayEstimator, EstimateReadout};
 use crate::codecs;
 use crate::keyframe::KeyframeRequests;
 use crate::pipeline::{self, Encoded, MediaControl, MediaTrouble, RecvCounters, SendCounters};
 use bytes::Bytes;
 use media::codec::VideoCodec;
 use media::{AudioSource, FrameSink, VideoSource};
-use rtc::interceptor::Slot;
+use rtc::interceptor::{CongestionControlBuilder, Slot, TwccSenderBuilder};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::{
@@ -23,7 +24,7 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtp::packetizer::Packetizer;
 use rtc::rtp::sequence::Sequencer;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters, RtpCodecKind,
 };
 use rtc::statistics::StatsSelector;
 use std::collections::HashMap;
@@ -236,13 +237,16 @@ struct RemoteTrackCtx {
     counters: Arc<RecvCounters>,
 }
 
-async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32) {
+async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32, counters: &RecvCounters) {
     let pli = PictureLossIndication {
         sender_ssrc: 0,
         media_ssrc: ssrc,
     };
-    if let Err(e) = track.write_rtcp(vec![Box::new(pli)]).await {
-        tracing::debug!(error = %e, "PLI not sent");
+    match track.write_rtcp(vec![Box::new(pli)]).await {
+        Ok(()) => {
+            counters.plis_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => tracing::debug!(error = %e, "PLI not sent"),
     }
 }
 
@@ -276,7 +280,7 @@ async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: 
                         while let Some(frame) = builder.pop(Instant::now()) {
                             if (frame.after_loss || frame.data.is_empty()) && last_pli.elapsed() > Duration::from_millis(300) {
                                 last_pli = Instant::now();
-                                send_pli(&track, ssrc).await;
+                                send_pli(&track, ssrc, &ctx.counters).await;
                             }
                             if frame.data.is_empty() {
                                 continue;
@@ -297,14 +301,14 @@ async fn run_remote_track(track: Arc<dyn TrackRemote>, kind: RtpCodecKind, ctx: 
             _ = ctx.need_keyframe.notified(), if kind == RtpCodecKind::Video => {
                 if last_pli.elapsed() > Duration::from_millis(300) {
                     last_pli = Instant::now();
-                    send_pli(&track, ssrc).await;
+                    send_pli(&track, ssrc, &ctx.counters).await;
                 }
             }
             _ = freeze_check.tick(), if kind == RtpCodecKind::Video => {
                 let frames = ctx.counters.video_frames.load(Ordering::Relaxed);
                 if frames == last_frames && ctx.flow.got_media.load(Ordering::Relaxed) && last_pli.elapsed() > Duration::from_secs(1) {
                     last_pli = Instant::now();
-                    send_pli(&track, ssrc).await;
+                    send_pli(&track, ssrc, &ctx.counters).await;
                 }
                 last_frames = frames;
             }
@@ -446,12 +450,15 @@ pub struct StreamIn {
     pub bytes_received: u64,
     pub jitter_ms: f64,
     pub nack_count: u64,
+    pub retransmitted_packets: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StreamOut {
     pub packets_sent: u64,
     pub bytes_sent: u64,
+    pub retransmitted_packets: u64,
+    pub retransmitted_bytes: u64,
 }
 
 /// A live peer connection and its media.
@@ -469,18 +476,45 @@ pub struct Session {
     pub send_counters: Arc<SendCounters>,
     pub remote: RemoteMedia,
     video_clock: u32,
+    /// The delay-based estimate, published by the congestion-control interceptor.
+    estimate: Arc<EstimateReadout>,
+    rate: SendRate,
 }
 
-/// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery.
-/// (The crate's GCC + pacer is not used: see `bwe.rs`.)
+/// The send-rate bounds of a session's congestion controller, bps (audio included), and the
+/// video rate (kbit/s) the peer is asked to start at and not exceed.
+#[derive(Debug, Clone, Copy)]
+pub struct SendRate {
+    pub start_bps: u64,
+    pub min_bps: u64,
+    pub max_bps: u64,
+    pub receive_start_kbps: u32,
+    pub receive_max_kbps: u32,
+}
+
+/// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery;
+/// with `congestion`, transport-wide sequence numbers on what it sends and that estimator fed
+/// with the peer's feedback. The crate's pacer is never used: it queues audio and resends behind
+/// video at exactly 1x the estimate (WEBRTC.md 9).
 pub async fn build_peer(
     net: &NetConfig,
     handler: Arc<dyn PeerConnectionEventHandler>,
     video_codecs: &[VideoCodec],
+    congestion: Option<DelayEstimator>,
 ) -> Result<Arc<dyn PeerConnection>, SessionError> {
     let mut me = codecs::media_engine(video_codecs).map_err(rtc_err)?;
+    // Also registers the transport-cc feedback and header extension both ways.
     let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
     let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
+    let registry = match congestion {
+        Some(estimator) => registry
+            .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+            .with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(estimator).build(),
+            ),
+        None => registry,
+    };
     // The default NACK generator asks for a missing packet every 100 ms without end; on a
     // saturated link the resends then crowd out new video (20-30 Mbit/s of resends measured
     // through a 300 kbit/s cap). Three requests per packet, like a receiver that gives up.
@@ -532,7 +566,11 @@ fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
 /// Puts `prefs` first in the video transceivers' codec lists, so an answer picks our favourite
 /// among the codecs the offer allows.
 async fn prefer_codecs(pc: &Arc<dyn PeerConnection>, prefs: &[VideoCodec]) {
-    let params: Vec<_> = prefs.iter().map(|c| codecs::video(*c)).collect();
+    // Each codec with its RTX: a preference list without them would drop RTX from the offer.
+    let params: Vec<_> = prefs
+        .iter()
+        .flat_map(|c| [codecs::video(*c), codecs::rtx(*c)])
+        .collect();
     for t in pc.get_transceivers().await {
         let is_video = match t.sender().await {
             Ok(Some(s)) => s.get_parameters().await.is_ok_and(|p| {
@@ -583,6 +621,10 @@ fn media_track(
         vec![RTCRtpEncodingParameters {
             rtp_coding_parameters: RTCRtpCodingParameters {
                 ssrc: Some(ssrc),
+                // Video answers NACKs (and could probe) on a repair flow of its own (RFC 4588).
+                rtx: (kind == RtpCodecKind::Video).then(|| RTCRtpRtxParameters {
+                    ssrc: rand::random::<u32>(),
+                }),
                 ..Default::default()
             },
             codec,
@@ -597,6 +639,7 @@ impl Session {
         net: &NetConfig,
         local: LocalMedia,
         remote: RemoteMedia,
+        rate: SendRate,
     ) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let flow = Arc::new(Flow {
@@ -622,7 +665,10 @@ impl Session {
         });
         let video_codecs = codecs::ordered(&local.codecs);
         local.control.set_video_codec(video_codecs[0]);
-        let pc = build_peer(net, handler, &video_codecs).await?;
+        let estimate = Arc::new(EstimateReadout::default());
+        let estimator =
+            DelayEstimator::new(rate.start_bps, rate.min_bps, rate.max_bps, estimate.clone());
+        let pc = build_peer(net, handler, &video_codecs, Some(estimator)).await?;
         let stop = Arc::new(AtomicBool::new(false));
 
         let send_counters = Arc::new(SendCounters::default());
@@ -732,6 +778,8 @@ impl Session {
             send_counters,
             remote,
             video_clock: 90_000,
+            estimate,
+            rate,
         };
         Ok((session, ev_rx))
     }
@@ -784,12 +832,21 @@ impl Session {
             self.pc.restart_ice().await.map_err(rtc_err)?;
         }
         let offer = self.pc.create_offer(None).await.map_err(rtc_err)?;
-        let sdp = offer.sdp.clone();
+        let sdp = self.with_hints(&offer.sdp);
         self.pc
             .set_local_description(offer)
             .await
             .map_err(rtc_err)?;
         Ok(sdp)
+    }
+
+    /// The SDP to send: ours, with what we can receive for a libwebrtc sender (`sdp_hints`).
+    fn with_hints(&self, sdp: &str) -> String {
+        crate::sdp_hints::with_bitrate_hints(
+            sdp,
+            self.rate.receive_start_kbps,
+            self.rate.receive_max_kbps,
+        )
     }
 
     /// Applies a remote offer and returns the answer's SDP.
@@ -802,7 +859,7 @@ impl Session {
             .map_err(|e| SessionError::Sdp(e.to_string()))?;
         self.flush_candidates().await;
         let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
-        let out = answer.sdp.clone();
+        let out = self.with_hints(&answer.sdp);
         self.pc
             .set_local_description(answer)
             .await
@@ -857,6 +914,7 @@ impl Session {
             target.packets_lost += r.packets_lost;
             target.bytes_received += i.bytes_received;
             target.nack_count += u64::from(i.nack_count);
+            target.retransmitted_packets += i.retransmitted_packets_received;
             target.jitter_ms = target.jitter_ms.max(r.jitter / clock * 1000.0);
         }
         for o in report.outbound_rtp_streams() {
@@ -868,6 +926,8 @@ impl Session {
             };
             target.packets_sent += r.packets_sent;
             target.bytes_sent += r.bytes_sent;
+            target.retransmitted_packets += o.retransmitted_packets_sent;
+            target.retransmitted_bytes += o.retransmitted_bytes_sent;
         }
         s.rtt_ms = report
             .candidate_pairs()
@@ -883,10 +943,11 @@ impl Session {
     /// zero, so the resend volume is the loss signal there is.)
     pub async fn send_report(&self) -> (u64, u64) {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        // With RTX the resends leave on their own SSRC; the crate counts them on the primary.
         let sent = report
             .outbound_rtp_streams()
             .filter(|o| o.sent_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video)
-            .map(|o| o.sent_rtp_stream_stats.bytes_sent)
+            .map(|o| o.sent_rtp_stream_stats.bytes_sent + o.retransmitted_bytes_sent)
             .sum();
         (
             sent,
@@ -894,6 +955,13 @@ impl Session {
                 .video_payload_bytes
                 .load(Ordering::Relaxed),
         )
+    }
+
+    /// The delay-based estimate (bps), while the peer's transport-wide feedback keeps coming
+    /// (within 2 s); `None` otherwise, and the resend-ratio controller steers.
+    pub fn delay_estimate(&self) -> Option<u64> {
+        self.estimate
+            .estimate(Instant::now(), Duration::from_secs(2))
     }
 
     /// Stops media threads and closes the connection.

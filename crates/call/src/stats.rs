@@ -20,6 +20,10 @@ pub struct VideoIn {
     pub jitter_ms: f64,
     pub nack_count: u64,
     pub decode_errors: u64,
+    /// Packets that came again on the RTX flow (answers to our NACKs).
+    pub retransmitted_packets_received: u64,
+    /// Keyframe requests (PLI) we sent the peer.
+    pub pli_count: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -52,6 +56,14 @@ pub struct VideoOut {
     pub target_bitrate: u64,
     pub frames_encoded: u64,
     pub keyframes: u64,
+    /// Resends answering the peer's NACKs (on the RTX flow when negotiated).
+    pub retransmitted_packets_sent: u64,
+    pub retransmitted_bytes_sent: u64,
+    /// The congestion controller's estimate of what the path carries, bps (0 before one).
+    pub available_bitrate: u64,
+    /// Which controller made it: `delay` (transport-wide feedback) or `loss` (resends only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimator: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -100,6 +112,9 @@ pub struct LocalCounters {
     pub target_audio_bps: u64,
     /// The video codec being sent.
     pub video_codec: Option<media::codec::VideoCodec>,
+    pub plis_sent: u64,
+    pub available_bps: u64,
+    pub estimator: Option<&'static str>,
 }
 
 /// Turns successive raw readings into samples.
@@ -145,6 +160,8 @@ impl StatsCollector {
                 jitter_ms: raw.video_in.jitter_ms,
                 nack_count: raw.video_in.nack_count,
                 decode_errors: local.decode_errors,
+                retransmitted_packets_received: raw.video_in.retransmitted_packets,
+                pli_count: local.plis_sent,
             },
             audio: AudioIn {
                 bitrate: rate(raw.audio_in.bytes_received, p.audio_in.bytes_received, secs),
@@ -168,6 +185,10 @@ impl StatsCollector {
                 target_bitrate: local.target_video_bps,
                 frames_encoded: local.frames_encoded,
                 keyframes: local.keyframes,
+                retransmitted_packets_sent: raw.video_out.retransmitted_packets,
+                retransmitted_bytes_sent: raw.video_out.retransmitted_bytes,
+                available_bitrate: local.available_bps,
+                estimator: local.estimator,
             },
             audio_out: AudioOut {
                 packets_sent: raw.audio_out.packets_sent,

@@ -7,6 +7,7 @@ use openh264::encoder::{
 };
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
+use openh264_sys2 as sys;
 
 pub use crate::codec::{CodecError, VideoEncodeSettings};
 
@@ -14,6 +15,8 @@ pub use crate::codec::{CodecError, VideoEncodeSettings};
 pub struct H264Encoder {
     enc: Encoder,
     settings: VideoEncodeSettings,
+    /// The picture size the encoder was built for (a new size needs a new encoder and an IDR).
+    size: Option<(usize, usize)>,
     force_key: bool,
     out: Vec<u8>,
 }
@@ -26,7 +29,9 @@ fn make_encoder(s: VideoEncodeSettings) -> Result<Encoder, CodecError> {
         .rate_control_mode(RateControlMode::Bitrate)
         .skip_frames(false)
         .complexity(openh264::encoder::Complexity::Low)
-        .intra_frame_period(IntraFramePeriod::from_num_frames((s.fps as u32).max(1) * 4));
+        // No periodic IDR: keyframes only when a receiver asks (PLI/FIR) or after loss. A
+        // keyframe is 5-10x a normal frame; every 4 s one made the bitrate pulse for nothing.
+        .intra_frame_period(IntraFramePeriod::from_num_frames(0));
     Encoder::with_api_config(OpenH264API::from_source(), cfg)
         .map_err(|e| CodecError::Encode("H.264", e.to_string()))
 }
@@ -36,19 +41,53 @@ impl H264Encoder {
         Ok(Self {
             enc: make_encoder(settings)?,
             settings,
+            size: None,
             force_key: true,
             out: Vec::new(),
         })
     }
 
-    /// Applies new settings; OpenH264's wrapper has no live bitrate knob, so the encoder is
-    /// rebuilt and the next frame is a keyframe.
+    /// Applies a new bitrate and frame rate to the running encoder: no keyframe, no rebuild
+    /// (`ENCODER_OPTION_BITRATE`, `_MAX_BITRATE`, `_FRAME_RATE`).
     pub fn reconfigure(&mut self, settings: VideoEncodeSettings) -> Result<(), CodecError> {
-        if settings != self.settings {
-            self.enc = make_encoder(settings)?;
-            self.settings = settings;
-            self.force_key = true;
+        if settings == self.settings {
+            return Ok(());
         }
+        let err = |what: &str, rc: i32| CodecError::Encode("H.264", format!("{what}: {rc}"));
+        let bps = i32::try_from(settings.bitrate_bps).unwrap_or(i32::MAX);
+        let mut rate = sys::SBitrateInfo {
+            iLayer: sys::SPATIAL_LAYER_ALL,
+            iBitrate: bps,
+        };
+        let mut fps = settings.fps;
+        // The target may not exceed the maximum: raise the maximum first, lower it last.
+        let order = if settings.bitrate_bps > self.settings.bitrate_bps {
+            [sys::ENCODER_OPTION_MAX_BITRATE, sys::ENCODER_OPTION_BITRATE]
+        } else {
+            [sys::ENCODER_OPTION_BITRATE, sys::ENCODER_OPTION_MAX_BITRATE]
+        };
+        // SAFETY: the encoder is initialised (built with a config); each option is given the
+        // type OpenH264 documents for it (SBitrateInfo for the two rates, a float for the frame
+        // rate), alive for the call.
+        unsafe {
+            let raw = self.enc.raw_api();
+            for option in order {
+                let rc = raw.set_option(option, std::ptr::addr_of_mut!(rate).cast());
+                if rc != 0 {
+                    return Err(err("bitrate", rc));
+                }
+            }
+            if settings.fps != self.settings.fps {
+                let rc = raw.set_option(
+                    sys::ENCODER_OPTION_FRAME_RATE,
+                    std::ptr::addr_of_mut!(fps).cast(),
+                );
+                if rc != 0 {
+                    return Err(err("frame rate", rc));
+                }
+            }
+        }
+        self.settings = settings;
         Ok(())
     }
 
@@ -64,6 +103,13 @@ impl H264Encoder {
     /// Encodes one picture; returns the Annex B bytes (empty if the encoder skipped it) and
     /// whether it is a keyframe.
     pub fn encode(&mut self, frame: &VideoFrame) -> Result<(&[u8], bool), CodecError> {
+        let size = (frame.width, frame.height);
+        if self.size.is_some_and(|s| s != size) {
+            // The wrapper would re-initialise with the bitrate it was built with; a fresh encoder
+            // at the current settings starts the new size with an IDR anyway.
+            self.enc = make_encoder(self.settings)?;
+        }
+        self.size = Some(size);
         if std::mem::take(&mut self.force_key) {
             self.enc.force_intra_frame();
         }
@@ -117,6 +163,59 @@ impl H264Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(kbps: u32, fps: f32) -> VideoEncodeSettings {
+        VideoEncodeSettings {
+            bitrate_bps: kbps * 1000,
+            fps,
+        }
+    }
+
+    /// Bytes of `n` frames of the moving test pattern, and how many were keyframes.
+    fn encode_run(
+        enc: &mut H264Encoder,
+        p: &mut crate::pattern::TestPattern,
+        from: u64,
+        n: u64,
+    ) -> (usize, usize) {
+        let (mut bytes, mut keys) = (0, 0);
+        for i in from..from + n {
+            let (b, key) = enc.encode(&p.frame_at(i * 33_333)).expect("encode");
+            bytes += b.len();
+            keys += usize::from(key);
+        }
+        (bytes, keys)
+    }
+
+    #[test]
+    fn bitrate_changes_live_without_a_keyframe_and_no_periodic_idr() {
+        let mut p = crate::pattern::TestPattern::new(640, 360);
+        let mut enc = H264Encoder::new(settings(1500, 30.0)).expect("encoder");
+        let (_, keys) = encode_run(&mut enc, &mut p, 0, 300);
+        assert_eq!(
+            keys, 1,
+            "10 s at 30 fps: only the first frame is a keyframe"
+        );
+        enc.reconfigure(settings(150, 15.0)).expect("live change");
+        let (low, keys) = encode_run(&mut enc, &mut p, 300, 60);
+        assert_eq!(keys, 0, "a bitrate change makes no keyframe");
+        enc.reconfigure(settings(1500, 30.0)).expect("live change");
+        let (_, _) = encode_run(&mut enc, &mut p, 360, 30);
+        let (high, keys) = encode_run(&mut enc, &mut p, 390, 60);
+        assert_eq!(keys, 0);
+        assert!(
+            high > low * 2,
+            "the rate follows: {low} B at 150 kbit/s, {high} B at 1500 kbit/s"
+        );
+        enc.request_keyframe();
+        assert_eq!(encode_run(&mut enc, &mut p, 450, 1).1, 1, "asked: keyframe");
+        let mut small = crate::pattern::TestPattern::new(320, 180);
+        assert_eq!(
+            encode_run(&mut enc, &mut small, 451, 1).1,
+            1,
+            "a new size starts with a keyframe"
+        );
+    }
 
     #[test]
     fn garbage_is_a_decode_error_not_a_crash() {
