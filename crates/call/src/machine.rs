@@ -13,6 +13,10 @@ pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a failed connection may take to recover through an ICE restart.
 pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Times a call that never connected is set up again from scratch (new peer connection, new
+/// offer): webrtc 0.21.1's DTLS gives up after 7 fixed 1 s retries under heavy loss
+/// (docs/upstream/webrtc-dtls-retransmission.md), and an ICE restart cannot redo DTLS.
+pub const MAX_REBUILDS: u8 = 3;
 /// Invitations older than this (e.g. replayed from offline storage) are stale.
 pub const STALE_INVITATION: Duration = Duration::from_secs(60);
 
@@ -217,6 +221,8 @@ struct Call {
     connect_deadline: Option<Instant>,
     recover_deadline: Option<Instant>,
     restarted: bool,
+    /// Times the media was set up again before it ever connected.
+    rebuilds: u8,
     /// Offers and candidates that came before our media was ready.
     early: Vec<Signal>,
 }
@@ -246,6 +252,7 @@ impl Call {
             connect_deadline: None,
             recover_deadline: None,
             restarted: false,
+            rebuilds: 0,
             early: Vec::new(),
         }
     }
@@ -444,6 +451,23 @@ impl CallMachine {
             }
             Input::MediaFailed { reason } => {
                 if let Some(c) = self.call.as_mut().filter(|c| c.media_started) {
+                    if c.connected_at.is_none() && c.rebuilds < MAX_REBUILDS {
+                        // Never connected (ICE or DTLS gave up during set-up): set the media up
+                        // again, quietly, within the connect deadline. The caller offers anew;
+                        // the callee rebuilds when that offer (a new DTLS identity) arrives.
+                        c.rebuilds += 1;
+                        tracing::info!(room = %c.room, %reason, attempt = c.rebuilds, "media never connected; setting it up again");
+                        if c.role == Role::Caller {
+                            out.push(Action::StartMedia {
+                                role: c.role,
+                                room: c.room.clone(),
+                                peer: c.peer.clone(),
+                                audio: c.audio,
+                                video: c.video,
+                            });
+                        }
+                        return out;
+                    }
                     if c.recover_deadline.is_none() {
                         c.recover_deadline = Some(now + self.timeouts.recover);
                     }

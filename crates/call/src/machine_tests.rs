@@ -395,6 +395,79 @@ fn failed_media_restarts_ice_once_then_fails_the_call() {
 }
 
 #[test]
+fn a_call_that_never_connected_is_set_up_again_quietly_within_the_connect_deadline() {
+    let t0 = Instant::now();
+    let mut m = dialing(t0);
+    m.handle(
+        sig(
+            BOB,
+            Signal::CallAccepted {
+                room_id: "call_1".into(),
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
+    for attempt in 1..=MAX_REBUILDS {
+        let a = m.handle(
+            Input::MediaFailed {
+                reason: "DTLS handshake gave up".into(),
+            },
+            t0 + Duration::from_secs(8 * u64::from(attempt)),
+        );
+        assert!(
+            a.iter().any(|x| matches!(
+                x,
+                Action::StartMedia {
+                    role: Role::Caller,
+                    ..
+                }
+            )),
+            "attempt {attempt}: new media and a new offer: {a:?}"
+        );
+        assert!(
+            !a.iter()
+                .any(|x| matches!(x, Action::Emit(CallEvent::Reconnecting { .. }))),
+            "the user is not told"
+        );
+    }
+    let a = m.handle(
+        Input::MediaFailed {
+            reason: "DTLS handshake gave up".into(),
+        },
+        t0 + Duration::from_secs(29),
+    );
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::StartMedia { .. })),
+        "at most {MAX_REBUILDS}"
+    );
+    let a = m.on_timeout(t0 + CONNECT_TIMEOUT);
+    assert_eq!(analytics(&a), [("failed", 0)]);
+}
+
+#[test]
+fn a_callee_waits_for_the_callers_new_offer_when_set_up_fails() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(BOB), "Bob");
+    m.handle(sig(ALICE, invitation("call_1", ALICE)), t0);
+    m.handle(
+        Input::Accept {
+            audio: true,
+            video: true,
+        },
+        t0,
+    );
+    let a = m.handle(
+        Input::MediaFailed {
+            reason: "DTLS handshake gave up".into(),
+        },
+        t0 + Duration::from_secs(8),
+    );
+    assert!(a.is_empty(), "nothing to do until the offer: {a:?}");
+    assert_eq!(m.state(), CallState::Calling);
+}
+
+#[test]
 fn recovery_clears_the_failure_deadline() {
     let t0 = Instant::now();
     let mut m = dialing(t0);

@@ -432,6 +432,8 @@ struct Driver {
     rate: Option<crate::bwe::RateController>,
     /// The last send-rate estimate (bps) and which controller made it.
     estimate: Option<(u64, &'static str)>,
+    /// How the current media was started (role, audio, video), to start it again alike.
+    media_flags: Option<(Role, bool, bool)>,
     /// Set to stop the settings preview's capture thread.
     preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The live call's playback (follows `set_speaker`).
@@ -505,6 +507,7 @@ impl Driver {
             collector: StatsCollector::default(),
             latency_seen: 0,
             estimate: None,
+            media_flags: None,
             analytics,
             analytics_task,
             chores: JoinSet::new(),
@@ -1004,6 +1007,7 @@ impl Driver {
                     }
                     self.session_rx = None;
                     self.role = None;
+                    self.media_flags = None;
                 }
                 Action::Emit(e) => self.emit(e),
                 Action::RecordAnalytics {
@@ -1071,6 +1075,16 @@ impl Driver {
         ) else {
             return;
         };
+        if let (Signal::Offer { sdp, .. }, Some(s), Some((role, audio, video))) =
+            (&signal, &self.session, self.media_flags)
+        {
+            if s.is_from_new_peer_connection(sdp) {
+                tracing::info!(%room, "the peer set the call up again; new media to match");
+                if let Err(e) = self.start_media(role, audio, video).await {
+                    tracing::warn!(error = %e, "media restart failed");
+                }
+            }
+        }
         let Some(s) = self.session.as_mut() else {
             return;
         };
@@ -1127,6 +1141,7 @@ impl Driver {
         if let Some(old) = self.session.take() {
             old.close().await;
         }
+        self.media_flags = Some((role, audio, video));
         // Each call's receive metrics start from zero (the old call's threads are joined).
         self.counters.reset();
         self.latency_seen = 0;
@@ -1185,9 +1200,10 @@ impl Driver {
             start_bps: start,
             min_bps: 60_000,
             max_bps: start.max(60_000) * 5 / 2,
-            // What we take in: the user's video rate to start, up to 2.5x it (libwebrtc's own
-            // ceiling for 720p is 2.5 Mbit/s).
-            receive_start_kbps: self.quality.video_kbps,
+            // What we take in: twice the user's video rate to start (libwebrtc picks its first
+            // resolution from the start rate: 720p wants about 1.5 Mbit/s), up to 2.5x it (its
+            // own ceiling for 720p is 2.5 Mbit/s); the peer's estimator still rules beyond that.
+            receive_start_kbps: self.quality.video_kbps.saturating_mul(2),
             receive_max_kbps: self.quality.video_kbps.saturating_mul(5) / 2,
         };
         let (session, rx) = Session::start(&net, local, remote, rate).await?;

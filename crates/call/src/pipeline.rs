@@ -96,9 +96,12 @@ impl MediaControl {
         let before = self.effective_quality();
         let old = self.estimate_bps.swap(bps, Ordering::Relaxed);
         let after = self.effective_quality();
+        let cap = self.quality().video_kbps;
         let moved = (after.width, after.height, after.fps)
             != (before.width, before.height, before.fps)
-            || after.video_kbps.abs_diff(before.video_kbps) * 10 > before.video_kbps;
+            || after.video_kbps.abs_diff(before.video_kbps) * 10 > before.video_kbps
+            // Reaching the user's cap always counts, so a small last step is not left out.
+            || (after.video_kbps == cap) != (before.video_kbps == cap);
         if moved {
             self.quality_version.fetch_add(1, Ordering::Release);
         } else if old != 0 {
@@ -794,6 +797,25 @@ mod tests {
         assert!(k.take(&ctl, t + Duration::from_millis(300)), "then granted");
         k.sent(t + Duration::from_millis(300));
         assert!(!k.take(&ctl, t + Duration::from_secs(5)), "not asked: none");
+    }
+
+    #[test]
+    fn the_encoder_reaches_the_users_cap_even_by_a_small_last_step() {
+        let ctl = MediaControl::new(Quality::default(), true, true);
+        ctl.set_estimate(990_000);
+        assert_eq!(ctl.effective_quality().video_kbps, 926);
+        ctl.set_estimate(1_500_000);
+        assert_eq!(
+            ctl.effective_quality().video_kbps,
+            1000,
+            "8% more, but the cap"
+        );
+        ctl.set_estimate(1_450_000);
+        assert_eq!(
+            ctl.effective_quality().video_kbps,
+            1000,
+            "wobbles above: no change"
+        );
     }
 
     #[test]

@@ -479,6 +479,15 @@ pub struct Session {
     /// The delay-based estimate, published by the congestion-control interceptor.
     estimate: Arc<EstimateReadout>,
     rate: SendRate,
+    /// The peer's DTLS certificate fingerprint from the last remote description.
+    remote_fingerprint: Option<String>,
+}
+
+/// The DTLS certificate fingerprint (`a=fingerprint:`) an SDP announces.
+fn fingerprint(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=fingerprint:"))
+        .map(str::trim)
 }
 
 /// The send-rate bounds of a session's congestion controller, bps (audio included), and the
@@ -780,6 +789,7 @@ impl Session {
             video_clock: 90_000,
             estimate,
             rate,
+            remote_fingerprint: None,
         };
         Ok((session, ev_rx))
     }
@@ -849,8 +859,18 @@ impl Session {
         )
     }
 
+    /// Whether `sdp` comes from a new peer connection (another DTLS identity than the one this
+    /// session talks to): the peer set the call up again, so this session cannot take it.
+    pub fn is_from_new_peer_connection(&self, sdp: &str) -> bool {
+        match (&self.remote_fingerprint, fingerprint(sdp)) {
+            (Some(old), Some(new)) => old != new,
+            _ => false,
+        }
+    }
+
     /// Applies a remote offer and returns the answer's SDP.
     pub async fn apply_offer(&mut self, sdp: String) -> Result<String, SessionError> {
+        self.remote_fingerprint = fingerprint(&sdp).map(str::to_owned);
         let desc =
             RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
         self.pc
@@ -869,6 +889,7 @@ impl Session {
     }
 
     pub async fn apply_answer(&mut self, sdp: String) -> Result<(), SessionError> {
+        self.remote_fingerprint = fingerprint(&sdp).map(str::to_owned);
         let desc =
             RTCSessionDescription::answer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
         self.pc

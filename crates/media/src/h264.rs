@@ -53,25 +53,54 @@ impl H264Encoder {
         if settings == self.settings {
             return Ok(());
         }
+        if self.size.is_none() {
+            // Not initialised until its first picture: the new settings simply apply then.
+            self.enc = make_encoder(settings)?;
+            self.settings = settings;
+            return Ok(());
+        }
+        if let Err(e) = self.set_live(settings) {
+            // Should OpenH264 refuse a live change, a new encoder (and a keyframe) still applies it.
+            tracing::warn!(error = %e, "live H.264 rate change refused; rebuilding the encoder");
+            self.enc = make_encoder(settings)?;
+            self.force_key = true;
+        }
+        self.settings = settings;
+        Ok(())
+    }
+
+    /// Sets the rates on the running encoder (it must have encoded a picture: OpenH264 starts then).
+    fn set_live(&mut self, settings: VideoEncodeSettings) -> Result<(), CodecError> {
         let err = |what: &str, rc: i32| CodecError::Encode("H.264", format!("{what}: {rc}"));
         let bps = i32::try_from(settings.bitrate_bps).unwrap_or(i32::MAX);
-        let mut rate = sys::SBitrateInfo {
-            iLayer: sys::SPATIAL_LAYER_ALL,
-            iBitrate: bps,
-        };
         let mut fps = settings.fps;
-        // The target may not exceed the maximum: raise the maximum first, lower it last.
+        // The target may not exceed the maximum, which OpenH264 keeps both for the whole stream
+        // and for the (one) spatial layer: raise the maximums first, lower them last.
+        let max = |layer| (sys::ENCODER_OPTION_MAX_BITRATE, layer);
+        let target = (sys::ENCODER_OPTION_BITRATE, sys::SPATIAL_LAYER_ALL);
         let order = if settings.bitrate_bps > self.settings.bitrate_bps {
-            [sys::ENCODER_OPTION_MAX_BITRATE, sys::ENCODER_OPTION_BITRATE]
+            [
+                max(sys::SPATIAL_LAYER_ALL),
+                max(sys::SPATIAL_LAYER_0),
+                target,
+            ]
         } else {
-            [sys::ENCODER_OPTION_BITRATE, sys::ENCODER_OPTION_MAX_BITRATE]
+            [
+                target,
+                max(sys::SPATIAL_LAYER_0),
+                max(sys::SPATIAL_LAYER_ALL),
+            ]
         };
         // SAFETY: the encoder is initialised (built with a config); each option is given the
-        // type OpenH264 documents for it (SBitrateInfo for the two rates, a float for the frame
+        // type OpenH264 documents for it (SBitrateInfo for the rates, a float for the frame
         // rate), alive for the call.
         unsafe {
             let raw = self.enc.raw_api();
-            for option in order {
+            for (option, layer) in order {
+                let mut rate = sys::SBitrateInfo {
+                    iLayer: layer,
+                    iBitrate: bps,
+                };
                 let rc = raw.set_option(option, std::ptr::addr_of_mut!(rate).cast());
                 if rc != 0 {
                     return Err(err("bitrate", rc));
@@ -87,7 +116,6 @@ impl H264Encoder {
                 }
             }
         }
-        self.settings = settings;
         Ok(())
     }
 
@@ -190,12 +218,18 @@ mod tests {
     #[test]
     fn bitrate_changes_live_without_a_keyframe_and_no_periodic_idr() {
         let mut p = crate::pattern::TestPattern::new(640, 360);
-        let mut enc = H264Encoder::new(settings(1500, 30.0)).expect("encoder");
+        let mut enc = H264Encoder::new(settings(1000, 30.0)).expect("encoder");
         let (_, keys) = encode_run(&mut enc, &mut p, 0, 300);
         assert_eq!(
             keys, 1,
             "10 s at 30 fps: only the first frame is a keyframe"
         );
+        // Above and below the rate it started with (OpenH264 keeps a maximum per layer too).
+        for kbps in [926, 1400, 2000, 300, 1500] {
+            enc.set_live(settings(kbps, 30.0))
+                .unwrap_or_else(|e| panic!("{kbps} kbit/s live: {e}"));
+            enc.settings = settings(kbps, 30.0);
+        }
         enc.reconfigure(settings(150, 15.0)).expect("live change");
         let (low, keys) = encode_run(&mut enc, &mut p, 300, 60);
         assert_eq!(keys, 0, "a bitrate change makes no keyframe");

@@ -166,6 +166,7 @@ impl DelayEstimator {
         });
         self.last_update = Some(now);
         let acked = self.acked_bps();
+        let before = self.estimate;
         self.state = match (self.trend.usage(), self.state) {
             (Usage::Over, _) => State::Decrease,
             (Usage::Under, _) => State::Hold,
@@ -220,9 +221,9 @@ impl DelayEstimator {
             self.last_decrease = Some(now);
         }
         if let Some(a) = acked {
-            // Never far ahead of what actually gets through (an encoder below its target
-            // would otherwise let the estimate climb without evidence).
-            self.estimate = self.estimate.min(ACKED_CAP * a + 10_000.0);
+            // No growth far ahead of what actually gets through (an encoder below its target
+            // would otherwise let the estimate climb without evidence); this never lowers it.
+            self.estimate = self.estimate.min((ACKED_CAP * a + 10_000.0).max(before));
         }
         self.estimate = self.estimate.clamp(self.min, self.max);
     }
