@@ -103,7 +103,7 @@ export function senderVerdict(label, b, s) {
   console.log(`measure: ${label}: browser sent ${last.width}x${last.height} at ${last.fps} fps; 1280x720 >= 28 fps ${full ? `at ${full.t.toFixed(0)} s` : "never"}; ` +
     `limitation ${reasons.join(",") || "none"}; availableOutgoingBitrate ${kbps(tl[4])} kbit/s at 5 s, ${kbps(last)} at the end; ` +
     `PLIs from Simu ${last.pli ?? "?"}, NACKs ${last.nack ?? "?"}; Simu decoded ${s?.video.frameWidth}x${s?.video.frameHeight} at ${s?.video.fps} fps`);
-  console.log(`measure: ${label} timeline: ${tl.map((x) => `${x.t.toFixed(0)}s ${x.width}x${x.height}@${x.fps ?? 0} ${x.reason} ${kbps(x)}k pli${x.pli}`).join(" | ")}`);
+  console.log(`measure: ${label} timeline: ${tl.map((x) => `${x.t.toFixed(0)}s ${x.width}x${x.height}@${x.fps ?? 0} ${x.reason} est ${kbps(x)}k target ${x.target ? Math.round(x.target / 1000) : "?"}k pli${x.pli}`).join(" | ")}`);
   const cpuBound = late.some((x) => x.reason === "cpu");
   const good = late.length > 0 && late.slice(-5).every((x) => x.width >= 960 && x.height >= 540 && x.fps >= 24);
   return { ok: good || cpuBound, cpuBound, plis: last.pli ?? 0, timeline: tl };

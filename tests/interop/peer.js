@@ -211,7 +211,7 @@ class Peer {
     report.forEach((s) => {
       if (s.type === "outbound-rtp" && s.kind === "video") {
         Object.assign(out, { width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, reason: s.qualityLimitationReason,
-          pli: s.pliCount, nack: s.nackCount, fir: s.firCount, bytesSent: s.bytesSent, retransmittedBytes: s.retransmittedBytesSent });
+          pli: s.pliCount, nack: s.nackCount, fir: s.firCount, bytesSent: s.bytesSent, retransmittedBytes: s.retransmittedBytesSent, target: s.targetBitrate });
       }
       if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.availableOutgoingBitrate !== undefined) {
         out.availableOutgoingBitrate = s.availableOutgoingBitrate;

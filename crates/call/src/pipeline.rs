@@ -176,6 +176,8 @@ pub struct RecvCounters {
     pub stamped_frames: AtomicU64,
     /// Keyframe requests (PLI) sent to the peer.
     pub plis_sent: AtomicU64,
+    /// Which call these counts are for: bumped by every `reset`.
+    call: AtomicU64,
     latencies: Mutex<LatencyRing>,
 }
 
@@ -277,6 +279,12 @@ impl RecvCounters {
             a.store(0, Ordering::Relaxed);
         }
         *self.latencies.lock().unwrap_or_else(|p| p.into_inner()) = LatencyRing::default();
+        self.call.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes when a new call starts counting (so a reader can tell its counts apart).
+    pub fn call_id(&self) -> u64 {
+        self.call.load(Ordering::Acquire)
     }
 }
 

@@ -111,12 +111,58 @@ pub struct AnswerArgs {
     /// Exit after this many calls. With `--json`, each call's last stats sample follows its end.
     #[arg(long)]
     calls: Option<u32>,
+    #[command(flatten)]
+    stats: StatsEvery,
+}
+
+/// Stats sampling for scripts.
+#[derive(Args, Clone, Copy)]
+pub struct StatsEvery {
+    /// With `--json`, also print every stats sample, taken this often (seconds), as it comes.
+    #[arg(long, value_parser = parse_interval)]
+    stats_every: Option<f64>,
+}
+
+impl StatsEvery {
+    fn interval(self) -> Duration {
+        Duration::from_secs_f64(self.stats_every.unwrap_or(2.0))
+    }
+}
+
+/// A sampling interval between 0.1 s and 60 s.
+fn parse_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.1..=60.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("between 0.1 and 60 seconds".into())
+    }
+}
+
+/// The next stats sample when samples are printed as they come; never otherwise.
+async fn next_sample(
+    stream: &mut Option<tokio::sync::broadcast::Receiver<call::StatsSample>>,
+) -> Option<call::StatsSample> {
+    let Some(rx) = stream else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(s) => return Some(s),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => {
+                *stream = None;
+                return None;
+            }
+        }
+    }
 }
 
 pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
     let m = manager(&a.account, Preset::Medium.quality()).await?;
     let mut events = m.subscribe();
-    m.start_stats_collection(Duration::from_secs(2)).await?;
+    m.start_stats_collection(a.stats.interval()).await?;
+    let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());
     if !a.json {
         println!("{} is online; waiting for calls (Ctrl-C to stop)", m.jid());
     }
@@ -126,6 +172,7 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
+            Some(s) = next_sample(&mut samples) => println!("{}", serde_json::to_string(&s)?),
             e = next_event(&mut events) => {
                 let Some(e) = e else { break };
                 print_event(a.json, &e);
@@ -168,12 +215,15 @@ pub struct CallArgs {
     /// JSON lines of events, then the last stats sample.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    stats: StatsEvery,
 }
 
 pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
     let m = manager(&a.account, a.quality.quality()).await?;
     let mut events = m.subscribe();
-    m.start_stats_collection(Duration::from_secs(2)).await?;
+    m.start_stats_collection(a.stats.interval()).await?;
+    let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());
     let room = match m.initiate_call(&a.to, true, a.video).await {
         Ok(r) => r,
         Err(e) => {
@@ -200,6 +250,7 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
                 hung_up = true;
                 m.end_call().await?;
             }
+            Some(s) = next_sample(&mut samples) => println!("{}", serde_json::to_string(&s)?),
             e = next_event(&mut events) => {
                 let Some(e) = e else { break };
                 print_event(a.json, &e);
@@ -207,7 +258,7 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
                     CallEvent::StateChanged { state: CallState::Connected } => {
                         connected = true;
                         hangup.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(a.duration));
-                        m.start_stats_collection(Duration::from_secs(2)).await?;
+                        m.start_stats_collection(a.stats.interval()).await?;
                     }
                     CallEvent::CallEnded { outcome: o, .. } => {
                         outcome = Some(o);

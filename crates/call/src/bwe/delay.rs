@@ -246,12 +246,28 @@ impl DelayEstimator {
     }
 }
 
+/// A batch starts with the packets of any feedback that never came, all reported as not
+/// arrived (the interceptor writes off everything below the newest acknowledgement). A run that
+/// long is a lost feedback packet, not lost media: random loss that makes five losses in a row
+/// is rare (0.15^5 < 1e-4), and congestion shows in the delay first. How many to skip.
+fn lost_feedback(reports: &[PacketReport]) -> usize {
+    let run = reports.iter().take_while(|r| !r.arrived).count();
+    if run >= LOST_FEEDBACK_RUN && run < reports.len() {
+        run
+    } else {
+        0
+    }
+}
+
+/// Unacknowledged packets at the head of a batch that mean a feedback packet was lost.
+const LOST_FEEDBACK_RUN: usize = 5;
+
 impl BandwidthEstimator for DelayEstimator {
     fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
         if reports.is_empty() {
             return;
         }
-        for r in reports {
+        for r in &reports[lost_feedback(reports)..] {
             self.record(r);
         }
         self.step(now);

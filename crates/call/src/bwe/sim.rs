@@ -51,6 +51,8 @@ pub fn run(link: &Link, start_bps: u64, secs: u64) -> Vec<Second> {
     // The queue drains at the cap: the instant its last byte leaves.
     let mut queue_free = Duration::ZERO;
     let mut pending: VecDeque<PacketReport> = VecDeque::new();
+    // Packets whose feedback was lost: the next feedback reports them as not arrived.
+    let mut unreported: Vec<PacketReport> = Vec::new();
     let mut id = 0u64;
     let mut out = Vec::new();
     let (mut next_frame, mut next_audio, mut next_feedback) =
@@ -121,7 +123,18 @@ pub fn run(link: &Link, start_bps: u64, secs: u64) -> Vec<Second> {
                 }
                 batch.extend(pending.pop_front());
             }
-            est.on_reports(t0 + now + ONE_WAY, &batch);
+            // Feedback crosses the same lossy path back.
+            if rng.next() < link.loss {
+                unreported.extend(batch.into_iter().map(|p| PacketReport {
+                    arrived: false,
+                    arrival: None,
+                    ..p
+                }));
+            } else {
+                let mut all = std::mem::take(&mut unreported);
+                all.extend(batch);
+                est.on_reports(t0 + now + ONE_WAY, &all);
+            }
             next_feedback += FEEDBACK;
         }
         now += tick;

@@ -190,17 +190,30 @@ const FLAGS: &[&str] = &[
     "--remote-debugging-port=0",
 ];
 
-/// Runs the plan between two Chromium tabs: their reports, and the browser's CPU and memory.
+/// Which tabs a run opens.
+pub enum Tabs {
+    /// A caller and a callee tab calling each other.
+    Both,
+    /// Only a caller tab, calling this NX ID (a Simu peer: Chromium sends, Simu receives).
+    CallerTo(String),
+}
+
+/// Runs the plan between Chromium tabs (or one tab and a Simu peer): their reports, and the
+/// browser's CPU and memory.
 pub async fn run(
     exe: &std::path::Path,
     srv: &server::ServerHandle,
     plan: &Plan,
+    tabs: Tabs,
 ) -> anyhow::Result<(Vec<Report>, Sampler)> {
     let server = srv.base_url();
     let cfg = &srv.state.cfg;
     let mut configs = HashMap::new();
-    let mut callee_jid = String::new();
-    for role in ["callee", "caller"] {
+    let (roles, mut callee_jid): (&[&str], String) = match tabs {
+        Tabs::Both => (&["callee", "caller"], String::new()),
+        Tabs::CallerTo(jid) => (&["caller"], jid),
+    };
+    for &role in roles {
         // The bench runs the server in-process, so it mints the browsers' tokens itself.
         let name = format!("chromium_bench_{role}");
         srv.state.store.create_user(&name, None, None).await?;
@@ -256,18 +269,20 @@ pub async fn run(
     let pid = child.id().context("chromium pid")?;
     let mut sampler = Sampler::start(vec![pid], super::SAMPLE_EVERY);
     let result = async {
-        dt.call(
-            "Target.createTarget",
-            serde_json::json!({ "url": format!("{origin}/?role=callee"), "newWindow": true }),
-        )
-        .await?;
-        super::wait_online(&mut reports, "callee").await?;
+        if roles.contains(&"callee") {
+            dt.call(
+                "Target.createTarget",
+                serde_json::json!({ "url": format!("{origin}/?role=callee"), "newWindow": true }),
+            )
+            .await?;
+            super::wait_online(&mut reports, "callee").await?;
+        }
         dt.call(
             "Target.createTarget",
             serde_json::json!({ "url": format!("{origin}/?role=caller"), "newWindow": true }),
         )
         .await?;
-        super::collect(&mut reports, plan.deadline()).await
+        super::collect(&mut reports, plan.deadline(), roles.len()).await
     }
     .await;
     sampler.stop();

@@ -35,6 +35,10 @@ pub struct PlanArgs {
     /// Video bitrate cap of both sides (Simu's default 720p preset: 1000).
     #[arg(long, default_value_t = 1000)]
     kbps: u32,
+    /// Split each Simu call's measured time into this many windows and print each (a long
+    /// call: do fps, bitrate, glass-to-glass and memory stay flat?).
+    #[arg(long, default_value_t = 1)]
+    windows: usize,
 }
 
 #[derive(Args, Clone)]
@@ -62,6 +66,7 @@ pub struct Plan {
     seconds: f64,
     warmup: f64,
     kbps: u32,
+    windows: usize,
     codec: String,
 }
 
@@ -89,10 +94,11 @@ async fn wait_online(rx: &mut mpsc::Receiver<(String, Report)>, role: &str) -> a
         .with_context(|| format!("{role} did not sign in within 60 s"))?
 }
 
-/// Gathers reports until both peers are done; the first error ends the run.
+/// Gathers reports until `peers` peers are done; the first error ends the run.
 async fn collect(
     rx: &mut mpsc::Receiver<(String, Report)>,
     within: Duration,
+    peers: usize,
 ) -> anyhow::Result<Vec<Report>> {
     let gather = async {
         let (mut out, mut done) = (Vec::new(), 0);
@@ -100,7 +106,7 @@ async fn collect(
             match r {
                 Report::Done => {
                     done += 1;
-                    if done == 2 {
+                    if done == peers {
                         return Ok(out);
                     }
                 }
@@ -147,6 +153,8 @@ fn spawn_peer(
         &plan.warmup.to_string(),
         "--kbps",
         &plan.kbps.to_string(),
+        "--windows",
+        &plan.windows.to_string(),
     ])
     .env("SIMU_DATA_DIR", data)
     .stdin(std::process::Stdio::null())
@@ -185,7 +193,7 @@ async fn run_simu(
     let mut caller = spawn_peer(server, data, "caller", Some("simu_bench_callee"), plan, tx)?;
     let pids = [callee.id(), caller.id()].into_iter().flatten().collect();
     let mut sampler = Sampler::start(pids, SAMPLE_EVERY);
-    let reports = collect(&mut rx, plan.deadline()).await;
+    let reports = collect(&mut rx, plan.deadline(), 2).await;
     sampler.stop();
     for c in [&mut caller, &mut callee] {
         if tokio::time::timeout(Duration::from_secs(10), c.wait())
@@ -208,6 +216,40 @@ fn ratio(a: f64, b: f64) -> String {
 
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "n/a".into())
+}
+
+/// One line per measured window of the Simu caller: does a long call stay flat?
+fn print_windows(reports: &[Report], sampler: &Sampler) {
+    println!("Simu caller, window by window (start s, fps, kbit/s, glass-to-glass median ms, PSS MiB of both peers at the end):");
+    let mut t0 = None;
+    for r in reports {
+        if let Report::Window {
+            role,
+            start_ms,
+            end_ms,
+            fps,
+            bitrate_bps,
+            g2g_ms,
+            ..
+        } = r
+        {
+            if role != "caller" {
+                continue;
+            }
+            let t0 = *t0.get_or_insert(*start_ms);
+            let mut g = g2g_ms.clone();
+            g.sort_by(|a, b| a.total_cmp(b));
+            let median = g.get(g.len() / 2).copied();
+            println!(
+                "  {:>6.0} {:>6.1} {:>8.0} {:>8} {:>8.0}",
+                (start_ms - t0) as f64 / 1000.0,
+                fps,
+                bitrate_bps / 1000.0,
+                opt(median),
+                sampler.pss_at(*end_ms) as f64 / (1024.0 * 1024.0)
+            );
+        }
+    }
 }
 
 fn print_table(plan: &Plan, simu: &Summary, chrome: Option<&Summary>) {
@@ -326,6 +368,7 @@ pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
         seconds: p.seconds,
         warmup: p.warmup,
         kbps: p.kbps,
+        windows: p.windows.max(1),
         codec: codec.to_string(),
     };
     let dir = tempfile::tempdir()?;
@@ -341,24 +384,76 @@ pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
         .await
         .context("Simu calls")?;
     let simu = Summary::from_reports("simu", &reports, &sampler);
+    if plan.windows > 1 && !a.json {
+        print_windows(&reports, &sampler);
+    }
     let chrome = if a.no_chromium {
         None
     } else if !a.chromium.exists() {
         eprintln!("{} not found: measuring Simu only", a.chromium.display());
         None
     } else {
-        let (reports, sampler) = chromium::run(&a.chromium, &srv, &plan)
+        let (reports, sampler) = chromium::run(&a.chromium, &srv, &plan, chromium::Tabs::Both)
             .await
             .context("Chromium calls")?;
         Some(Summary::from_reports("chromium", &reports, &sampler))
     };
+    // Chromium sends, Simu receives: the receive path against a libwebrtc sender.
+    let mixed = match &chrome {
+        Some(_) => Some(
+            run_mixed(&a.chromium, &srv, dir.path(), &plan)
+                .await
+                .context("Chromium calling Simu")?,
+        ),
+        None => None,
+    };
     if a.json {
         println!(
             "{}",
-            serde_json::json!({ "simu": simu, "chromium": chrome })
+            serde_json::json!({ "simu": simu, "chromium": chrome, "chromium_to_simu": mixed })
         );
     } else {
         print_table(&plan, &simu, chrome.as_ref());
+        if let Some(m) = &mixed {
+            println!(
+                "Chromium sends, Simu receives: {:.1} fps, {:.0} kbit/s, {} ({}), setup median {} ms",
+                m.fps,
+                m.video_kbps,
+                m.resolution,
+                m.codec,
+                opt(m.setup_ms_median)
+            );
+        }
     }
     Ok(0)
+}
+
+/// One Chromium tab calls a Simu peer: what Simu receives from a libwebrtc sender.
+async fn run_mixed(
+    exe: &std::path::Path,
+    srv: &server::ServerHandle,
+    data: &std::path::Path,
+    plan: &Plan,
+) -> anyhow::Result<Summary> {
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut callee = spawn_peer(&srv.base_url(), data, "callee", None, plan, tx)?;
+    wait_online(&mut rx, "callee").await?;
+    let jid = format!("simu_bench_callee@{}", srv.state.cfg.domain);
+    let deadline = plan.deadline();
+    let collected = tokio::spawn(async move { collect(&mut rx, deadline, 1).await });
+    let (_, sampler) = chromium::run(exe, srv, plan, chromium::Tabs::CallerTo(jid)).await?;
+    if tokio::time::timeout(Duration::from_secs(20), callee.wait())
+        .await
+        .is_err()
+    {
+        let _ = callee.kill().await;
+    }
+    let simu_reports = tokio::time::timeout(Duration::from_secs(10), collected)
+        .await
+        .context("the Simu callee did not finish")???;
+    Ok(Summary::from_reports(
+        "chromium_to_simu",
+        &simu_reports,
+        &sampler,
+    ))
 }

@@ -47,19 +47,23 @@ pub async fn run(a: PeerArgs) -> anyhow::Result<i32> {
 
 async fn caller(m: &CallManager, to: &str, a: &PeerArgs) -> anyhow::Result<()> {
     for _ in 0..a.plan.calls {
-        let frames = m.receive_counters().video_frames.load(Ordering::Relaxed);
+        let before = m.receive_counters().call_id();
         m.initiate_call(to, true, true).await?;
         reach(m, CallState::Connected).await?;
-        first_frame(m, frames).await?;
+        first_frame(m, before).await?;
         tokio::time::sleep(Duration::from_secs_f64(a.plan.warmup)).await;
-        emit(
-            &window(
-                m,
-                "caller",
-                tokio::time::sleep(Duration::from_secs_f64(a.plan.seconds)),
-            )
-            .await,
-        );
+        let windows = a.plan.windows.max(1);
+        for _ in 0..windows {
+            let secs = a.plan.seconds / windows as f64;
+            emit(
+                &window(
+                    m,
+                    "caller",
+                    tokio::time::sleep(Duration::from_secs_f64(secs)),
+                )
+                .await,
+            );
+        }
         m.end_call().await?;
         reach(m, CallState::Idle).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -77,10 +81,10 @@ async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
                 Err(e) => anyhow::bail!("event stream closed: {e}"),
             }
         }
-        let frames = m.receive_counters().video_frames.load(Ordering::Relaxed);
+        let before = m.receive_counters().call_id();
         let accepted = Instant::now();
         m.accept_call(true, true).await?;
-        first_frame(m, frames).await?;
+        first_frame(m, before).await?;
         emit(&Report::Setup {
             ms: accepted.elapsed().as_secs_f64() * 1000.0,
         });
@@ -111,11 +115,12 @@ async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Polls every 10 ms (as the Chromium tabs do) until a frame beyond `before` is decoded.
-async fn first_frame(m: &CallManager, before: u64) -> anyhow::Result<()> {
+/// Polls every 10 ms (as the Chromium tabs do) until the first frame of a call that started
+/// after `call_before` (the counters' call id then) is decoded.
+async fn first_frame(m: &CallManager, call_before: u64) -> anyhow::Result<()> {
     let c = m.receive_counters();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while c.video_frames.load(Ordering::Relaxed) <= before {
+    while c.call_id() == call_before || c.video_frames.load(Ordering::Relaxed) == 0 {
         anyhow::ensure!(
             Instant::now() < deadline,
             "no remote video frame within 30 s"
@@ -129,10 +134,8 @@ async fn first_frame(m: &CallManager, before: u64) -> anyhow::Result<()> {
 async fn window(m: &CallManager, role: &str, end: impl Future<Output = ()>) -> Report {
     let c = m.receive_counters();
     let mut stats = m.stats_stream();
-    let (frames0, stamped0) = (
-        c.video_frames.load(Ordering::Relaxed),
-        c.stamped_frames.load(Ordering::Relaxed),
-    );
+    let frames0 = c.video_frames.load(Ordering::Relaxed);
+    let (_, seen) = c.latencies_since(u64::MAX);
     let (start_ms, started) = (super::procs::now_ms(), Instant::now());
     let mut samples = Vec::new();
     tokio::pin!(end);
@@ -147,10 +150,13 @@ async fn window(m: &CallManager, role: &str, end: impl Future<Output = ()>) -> R
         }
     }
     let secs = started.elapsed().as_secs_f64().max(0.001);
-    let frames = c.video_frames.load(Ordering::Relaxed) - frames0;
-    let stamped = (c.stamped_frames.load(Ordering::Relaxed) - stamped0) as usize;
-    let lat = c.latencies_us();
-    let g2g_ms = lat[lat.len().saturating_sub(stamped)..]
+    let frames = c
+        .video_frames
+        .load(Ordering::Relaxed)
+        .saturating_sub(frames0);
+    let g2g_ms = c
+        .latencies_since(seen)
+        .0
         .iter()
         .map(|us| *us as f64 / 1000.0)
         .collect();

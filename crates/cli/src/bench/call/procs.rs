@@ -84,6 +84,16 @@ impl Sampler {
         (at(to_ms) - at(from_ms)).max(0.0)
     }
 
+    /// Total PSS at the reading nearest `at_ms`.
+    pub fn pss_at(&self, at_ms: i64) -> u64 {
+        self.readings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .min_by_key(|x| (x.at_ms - at_ms).abs())
+            .map_or(0, |x| x.pss_bytes)
+    }
+
     /// Highest total PSS seen.
     pub fn peak_pss(&self) -> u64 {
         self.readings
