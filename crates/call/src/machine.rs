@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 /// How long a call rings before it counts as missed (PROTOCOL §4 rule 1).
 pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long media may take to start flowing after the callee accepts.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long media may take to start flowing after the callee accepts, all set-up attempts
+/// together.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one set-up attempt (ICE, then DTLS) may take before the caller starts another:
+/// webrtc 0.21.1's DTLS gives up after ~8 s of retries and does not always say so.
+pub const SETUP_ATTEMPT: Duration = Duration::from_secs(12);
 /// How long a failed connection may take to recover through an ICE restart.
 pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Times a call that never connected is set up again from scratch (new peer connection, new
@@ -25,6 +29,7 @@ pub const STALE_INVITATION: Duration = Duration::from_secs(60);
 pub struct Timeouts {
     pub ring: Duration,
     pub connect: Duration,
+    pub attempt: Duration,
     pub recover: Duration,
 }
 
@@ -33,6 +38,7 @@ impl Default for Timeouts {
         Self {
             ring: RING_TIMEOUT,
             connect: CONNECT_TIMEOUT,
+            attempt: SETUP_ATTEMPT,
             recover: RECOVER_TIMEOUT,
         }
     }
@@ -219,6 +225,8 @@ struct Call {
     connected_at: Option<Instant>,
     ring_deadline: Option<Instant>,
     connect_deadline: Option<Instant>,
+    /// When the caller's current set-up attempt is given up for a new one.
+    attempt_deadline: Option<Instant>,
     recover_deadline: Option<Instant>,
     restarted: bool,
     /// Times the media was set up again before it ever connected.
@@ -250,6 +258,7 @@ impl Call {
             connected_at: None,
             ring_deadline: Some(ring_deadline),
             connect_deadline: None,
+            attempt_deadline: None,
             recover_deadline: None,
             restarted: false,
             rebuilds: 0,
@@ -314,10 +323,15 @@ impl CallMachine {
     /// The earliest moment `on_timeout` has work to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         let c = self.call.as_ref()?;
-        [c.ring_deadline, c.connect_deadline, c.recover_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            c.ring_deadline,
+            c.connect_deadline,
+            c.attempt_deadline,
+            c.recover_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn set_state(&mut self, s: CallState, out: &mut Vec<Action>) {
@@ -440,6 +454,7 @@ impl CallMachine {
             Input::MediaConnected => {
                 if let Some(c) = self.call.as_mut() {
                     c.connect_deadline = None;
+                    c.attempt_deadline = None;
                     c.recover_deadline = None;
                     if c.connected_at.is_none() {
                         c.connected_at = Some(now);
@@ -452,19 +467,9 @@ impl CallMachine {
             Input::MediaFailed { reason } => {
                 if let Some(c) = self.call.as_mut().filter(|c| c.media_started) {
                     if c.connected_at.is_none() && c.rebuilds < MAX_REBUILDS {
-                        // Never connected (ICE or DTLS gave up during set-up): set the media up
-                        // again, quietly, within the connect deadline. The caller offers anew;
-                        // the callee rebuilds when that offer (a new DTLS identity) arrives.
-                        c.rebuilds += 1;
-                        tracing::info!(room = %c.room, %reason, attempt = c.rebuilds, "media never connected; setting it up again");
-                        if c.role == Role::Caller {
-                            out.push(Action::StartMedia {
-                                role: c.role,
-                                room: c.room.clone(),
-                                peer: c.peer.clone(),
-                                audio: c.audio,
-                                video: c.video,
-                            });
+                        tracing::info!(room = %c.room, %reason, "media never connected");
+                        if let Some(a) = self.rebuild(now) {
+                            out.push(a);
                         }
                         return out;
                     }
@@ -724,6 +729,7 @@ impl CallMachine {
                 c.accepted = true;
                 c.ring_deadline = None;
                 c.connect_deadline = Some(now + self.timeouts.connect);
+                c.attempt_deadline = Some(now + self.timeouts.attempt);
                 c.media_started = true;
                 let (role, room, peer, audio, video) =
                     (c.role, c.room.clone(), c.peer.clone(), c.audio, c.video);
@@ -775,9 +781,48 @@ impl CallMachine {
         }
     }
 
+    /// Never connected (ICE or DTLS gave up during set-up): set the media up again, quietly,
+    /// within the connect deadline. The caller starts new media and offers anew; the callee has
+    /// nothing to do until that offer (a new DTLS identity) arrives, and rebuilds then.
+    fn rebuild(&mut self, now: Instant) -> Option<Action> {
+        let attempt = self.timeouts.attempt;
+        let c = self
+            .call
+            .as_mut()
+            .filter(|c| c.connected_at.is_none() && c.rebuilds < MAX_REBUILDS)?;
+        if c.role != Role::Caller {
+            return None;
+        }
+        c.rebuilds += 1;
+        c.attempt_deadline = Some(now + attempt);
+        tracing::info!(room = %c.room, attempt = c.rebuilds + 1, "setting the media up again");
+        Some(Action::StartMedia {
+            role: c.role,
+            room: c.room.clone(),
+            peer: c.peer.clone(),
+            audio: c.audio,
+            video: c.video,
+        })
+    }
+
     /// Fires whatever deadlines have passed.
     pub fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
+        let Some(c) = self.call.clone() else {
+            return out;
+        };
+        let connect_over = c.connect_deadline.is_some_and(|d| now >= d);
+        if c.attempt_deadline.is_some_and(|d| now >= d) && !connect_over {
+            if let Some(a) = self.rebuild(now) {
+                out.push(a);
+                return out;
+            }
+            // The last attempt is over: no need to wait out the connect deadline.
+            if let Some(cm) = self.call.as_mut() {
+                cm.attempt_deadline = None;
+                cm.connect_deadline = Some(now);
+            }
+        }
         let Some(c) = self.call.clone() else {
             return out;
         };

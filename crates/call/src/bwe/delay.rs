@@ -20,8 +20,11 @@ use std::time::{Duration, Instant};
 const GROWTH_PER_SEC: f64 = 0.08;
 const GROWTH_RAMP: f64 = 0.03;
 const GROWTH_MAX: f64 = 0.30;
-/// The capacity seen at the last congestion is forgotten after this long without another.
-const CAPACITY_MEMORY: Duration = Duration::from_secs(5);
+/// The link's capacity (the acknowledged rate at congestion) is trusted within this many
+/// standard deviations (at least `CAPACITY_MIN_SPREAD` of it): growth near it is additive, and an
+/// acknowledged rate above it means the link got better (it is forgotten, growth multiplies).
+const CAPACITY_SIGMAS: f64 = 3.0;
+const CAPACITY_MIN_SPREAD: f64 = 0.05;
 /// On overuse the rate drops to this share of what got through.
 const BACKOFF: f64 = 0.85;
 /// The estimate never runs ahead of what the receiver acknowledged by more than this.
@@ -30,8 +33,12 @@ const ACKED_CAP: f64 = 1.5;
 const ADDITIVE_BITS: f64 = 1200.0 * 8.0;
 /// Acknowledged bytes are summed over this much of the receiver's clock.
 const ACKED_WINDOW: Duration = Duration::from_millis(500);
-/// Loss is measured over this many reported packets (most recent).
-const LOSS_WINDOW: usize = 300;
+/// Loss is measured over the packets sent in this much time (most recent), once at least
+/// `LOSS_MIN_PACKETS` are in it: short, so a congestion episode that is over stops counting.
+const LOSS_WINDOW: Duration = Duration::from_secs(1);
+const LOSS_MIN_PACKETS: usize = 20;
+/// Loss-driven cuts come at most this often (a cut needs a round trip to show).
+const LOSS_CUT_EVERY: Duration = Duration::from_millis(500);
 /// Loss above this is treated as congestion even without a delay signal.
 const SEVERE_LOSS: f64 = 0.20;
 
@@ -90,13 +97,15 @@ pub struct DelayEstimator {
     trend: Trendline,
     /// (arrival on the receiver's clock, bytes) of acknowledged packets in `ACKED_WINDOW`.
     acked: VecDeque<(Duration, usize)>,
-    /// Whether each of the most recent reported packets arrived.
-    fates: VecDeque<bool>,
+    /// When each recently reported packet left, and whether it arrived.
+    fates: VecDeque<(Instant, bool)>,
     lost_in_window: usize,
     /// The acknowledged rate at the last overuse, and its variance (the link's capacity).
     capacity: Option<(f64, f64)>,
     last_update: Option<Instant>,
     last_decrease: Option<Instant>,
+    /// Since when growth has been unbounded by a known capacity (growth speeds up with it).
+    free_since: Option<Instant>,
     readout: Arc<EstimateReadout>,
 }
 
@@ -110,11 +119,12 @@ impl DelayEstimator {
             state: State::Increase,
             trend: Trendline::default(),
             acked: VecDeque::new(),
-            fates: VecDeque::with_capacity(LOSS_WINDOW),
+            fates: VecDeque::new(),
             lost_in_window: 0,
             capacity: None,
             last_update: None,
             last_decrease: None,
+            free_since: None,
             readout,
         }
     }
@@ -139,12 +149,18 @@ impl DelayEstimator {
     }
 
     fn record(&mut self, r: &PacketReport) {
-        if self.fates.len() == LOSS_WINDOW && self.fates.pop_front() == Some(false) {
-            self.lost_in_window -= 1;
-        }
-        self.fates.push_back(r.arrived);
+        self.fates.push_back((r.departure, r.arrived));
         if !r.arrived {
             self.lost_in_window += 1;
+        }
+        while let Some(&(sent, arrived)) = self.fates.front() {
+            if r.departure.saturating_duration_since(sent) <= LOSS_WINDOW {
+                break;
+            }
+            self.fates.pop_front();
+            if !arrived {
+                self.lost_in_window -= 1;
+            }
         }
         if let Some(arrival) = r.arrival.filter(|_| r.arrived) {
             self.acked.push_back((arrival, r.size));
@@ -173,7 +189,7 @@ impl DelayEstimator {
             (Usage::Normal, State::Hold | State::Decrease) => State::Increase,
             (Usage::Normal, s) => s,
         };
-        let severe_loss = self.fates.len() >= 50 && self.loss() > SEVERE_LOSS;
+        let severe_loss = self.fates.len() >= LOSS_MIN_PACKETS && self.loss() > SEVERE_LOSS;
         match self.state {
             State::Decrease => {
                 // Once per ~200 ms: the queue takes a moment to drain after a cut.
@@ -185,28 +201,25 @@ impl DelayEstimator {
                     self.estimate = self.estimate.min(BACKOFF * base);
                     self.note_capacity(base);
                     self.last_decrease = Some(now);
+                    self.free_since = None;
                 }
                 self.state = State::Hold;
             }
             State::Increase => {
-                let calm = self
-                    .last_decrease
-                    .map_or(Duration::MAX, |t| now.saturating_duration_since(t));
-                if calm > CAPACITY_MEMORY {
-                    self.capacity = None;
-                }
-                let near_capacity = match (self.capacity, acked) {
-                    (Some((mean, var)), Some(a)) => {
-                        (a - mean).abs() <= 3.0 * var.sqrt().max(mean * 0.05)
+                if let (Some((mean, var)), Some(a)) = (self.capacity, acked) {
+                    if a > mean + spread(mean, var) {
+                        self.capacity = None;
+                        self.free_since = Some(now);
                     }
-                    _ => false,
-                };
-                if near_capacity {
+                }
+                if self.capacity.is_some() {
                     // One packet more per response time (RTT + 100 ms; RTT taken as 100 ms).
                     self.estimate += ADDITIVE_BITS / 0.2 * dt;
                 } else {
-                    let calm_secs = calm.min(Duration::from_secs(60)).as_secs_f64();
-                    let growth = (GROWTH_PER_SEC + GROWTH_RAMP * calm_secs).min(GROWTH_MAX);
+                    let free = self
+                        .free_since
+                        .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+                    let growth = (GROWTH_PER_SEC + GROWTH_RAMP * free.min(60.0)).min(GROWTH_MAX);
                     self.estimate *= (1.0 + growth).powf(dt);
                 }
             }
@@ -215,9 +228,11 @@ impl DelayEstimator {
         if severe_loss
             && self
                 .last_decrease
-                .is_none_or(|t| now.saturating_duration_since(t) > Duration::from_millis(300))
+                .is_none_or(|t| now.saturating_duration_since(t) > LOSS_CUT_EVERY)
         {
-            self.estimate *= 1.0 - 0.5 * self.loss();
+            // Down by half the loss, but not below what got through.
+            let cut = self.estimate * (1.0 - 0.5 * self.loss());
+            self.estimate = acked.map_or(cut, |a| cut.max(BACKOFF * a).min(self.estimate));
             self.last_decrease = Some(now);
         }
         if let Some(a) = acked {
@@ -234,7 +249,7 @@ impl DelayEstimator {
             None => (rate, (rate * 0.1).powi(2)),
             Some((m, v)) => {
                 // A reading far from the mean means the link changed: start over.
-                if (rate - m).abs() > 3.0 * v.sqrt().max(m * 0.05) {
+                if (rate - m).abs() > spread(m, v) {
                     (rate, (rate * 0.1).powi(2))
                 } else {
                     let m2 = 0.95 * m + 0.05 * rate;
@@ -261,6 +276,11 @@ fn lost_feedback(reports: &[PacketReport]) -> usize {
 
 /// Unacknowledged packets at the head of a batch that mean a feedback packet was lost.
 const LOST_FEEDBACK_RUN: usize = 5;
+
+/// How far from the capacity's mean a reading may be and still be the same link.
+fn spread(mean: f64, var: f64) -> f64 {
+    CAPACITY_SIGMAS * var.sqrt().max(mean * CAPACITY_MIN_SPREAD)
+}
 
 impl BandwidthEstimator for DelayEstimator {
     fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
