@@ -24,6 +24,8 @@ pub struct MediaControl {
     pub audio_enabled: AtomicBool,
     pub video_enabled: AtomicBool,
     keyframe: AtomicBool,
+    /// A keyframe a receiver cannot start without (a new connection, a new codec): not paced.
+    keyframe_now: AtomicBool,
     stop: AtomicBool,
     /// The video codec to encode: the preferred one until negotiation settles it.
     video_codec: AtomicU8,
@@ -40,6 +42,7 @@ impl MediaControl {
             audio_enabled: AtomicBool::new(audio),
             video_enabled: AtomicBool::new(video),
             keyframe: AtomicBool::new(true),
+            keyframe_now: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             video_codec: AtomicU8::new(0),
             next_camera: Mutex::new(None),
@@ -109,8 +112,15 @@ impl MediaControl {
         }
     }
 
+    /// A receiver asks for a keyframe (PLI/FIR, loss): granted at most every 300 ms.
     pub fn request_keyframe(&self) {
         self.keyframe.store(true, Ordering::Relaxed);
+    }
+
+    /// The receiver has nothing to decode from yet (the connection or codec is new): the next
+    /// frame is a keyframe whatever was sent before.
+    pub fn request_keyframe_now(&self) {
+        self.keyframe_now.store(true, Ordering::Relaxed);
     }
 
     pub fn stop(&self) {
@@ -302,6 +312,10 @@ struct KeyframePacer {
 impl KeyframePacer {
     /// Whether to make the next frame a keyframe (clears the request if so).
     fn take(&mut self, ctl: &MediaControl, now: Instant) -> bool {
+        if ctl.keyframe_now.swap(false, Ordering::Relaxed) {
+            ctl.keyframe.store(false, Ordering::Relaxed);
+            return true;
+        }
         let due = self
             .last
             .is_none_or(|t| now.saturating_duration_since(t) >= KEYFRAME_GAP);
@@ -805,6 +819,11 @@ mod tests {
         assert!(k.take(&ctl, t + Duration::from_millis(300)), "then granted");
         k.sent(t + Duration::from_millis(300));
         assert!(!k.take(&ctl, t + Duration::from_secs(5)), "not asked: none");
+        ctl.request_keyframe_now();
+        assert!(
+            k.take(&ctl, t + Duration::from_millis(310)),
+            "a new connection's first keyframe is not paced"
+        );
     }
 
     #[test]

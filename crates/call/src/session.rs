@@ -191,7 +191,7 @@ impl PeerConnectionEventHandler for Handler {
         match state {
             RTCPeerConnectionState::Connected => {
                 self.ctx.flow.connected.store(true, Ordering::Release);
-                self.control.request_keyframe();
+                self.control.request_keyframe_now();
                 self.ctx.flow.reported.store(false, Ordering::Release);
                 self.ctx.flow.maybe_report(&self.ctx.events).await;
             }
@@ -368,7 +368,7 @@ fn spawn_video_writer(
                 continue;
             }
             if !started && !e.key {
-                ctl.request_keyframe();
+                ctl.request_keyframe_now();
                 continue;
             }
             started = true;
@@ -824,7 +824,8 @@ impl Session {
                 }
             }
         }
-        self.control.request_keyframe();
+        // The negotiated codec may be new to the encoder: its first frame must be a keyframe.
+        self.control.request_keyframe_now();
     }
 
     async fn flush_candidates(&mut self) {
