@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// `GROWTH_RAMP` each second without congestion up to `GROWTH_MAX` (a cap that lifted is found
 /// again within seconds; libwebrtc probes for it instead).
 const GROWTH_PER_SEC: f64 = 0.08;
-const GROWTH_RAMP: f64 = 0.03;
+const GROWTH_RAMP: f64 = 0.05;
 const GROWTH_MAX: f64 = 0.30;
 /// The link's capacity (the acknowledged rate at congestion) is trusted within this many
 /// standard deviations (at least `CAPACITY_MIN_SPREAD` of it): growth near it is additive, and an
