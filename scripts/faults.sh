@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Network fault tests: a call between two Simu peers in two network namespaces made here, with
-# random loss (nftables), a bandwidth cap (tbf) and a link outage. Named network namespaces
-# need root: run through sudo otherwise. This kernel has no sch_netem, so added delay/jitter
-# is not among the faults.
+# random loss (nftables), bandwidth caps (tbf), jitter and delay (tests/faults/impair.py: this
+# kernel has no sch_netem), lossy set-up and a link outage; and Chromium's own sender through the
+# same caps, for comparison. Named network namespaces need root: run through sudo otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/deps.sh interop
+(cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 if [ "$(id -u)" -ne 0 ]; then
   scripts/deps.sh faults
   cargo build --locked -q -p simu-cli

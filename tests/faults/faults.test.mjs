@@ -5,7 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -40,6 +41,10 @@ function lastStats(out) {
 
 /** SIMU_FAULTS_LONG=1 (scripts/bench-faults.sh): every cap, longer calls. CI runs the short form. */
 const LONG = process.env.SIMU_FAULTS_LONG === "1";
+
+/** Simu's send rate after 10 s under each cap (kbit/s -> share of the cap), for the comparison
+ * with Chromium's own controller on the same link. */
+const simuUtilisation = new Map();
 
 /** Mean total send rate (video + audio payload, bit/s) over stats samples `from`..`to` seconds. */
 function sendRate(samples, from, to = Infinity) {
@@ -161,6 +166,7 @@ for (const kbit of LONG ? [300, 1000, 2500] : [300, 1000]) {
       const first = r.series.findIndex((x) => x.videoOut.bitrate + x.audioOut.bitrate >= 0.75 * kbit * 1000);
       console.log(`measure: ${kbit} kbit/s cap: sending ${Math.round(rate / 1000)} kbit/s after 10 s (${Math.round(rate / kbit / 10)}% of the cap; first at 75% after ${first} s), estimate ${s?.videoOut.availableBitrate} (${s?.videoOut.estimator}), video ${s?.videoOut.frameWidth}x${s?.videoOut.frameHeight}; receiving ${s?.video.fps} fps ${s?.video.frameWidth}x${s?.video.frameHeight}`);
       console.log(`measure: ${kbit} kbit/s cap, kbit/s sent per second: ${r.series.map((x) => Math.round((x.videoOut.bitrate + x.audioOut.bitrate) / 1000)).join(" ")}`);
+      simuUtilisation.set(kbit, rate / (kbit * 1000));
       assert.equal(r.code, 0, r.out.slice(-1500));
       assert.ok(rate <= kbit * 1000 * 1.05, `sends under the cap: ${rate}`);
       assert.ok(rate >= kbit * 1000 * 0.5, `uses the link (goal 75-95%): ${rate}`);
@@ -170,6 +176,67 @@ for (const kbit of LONG ? [300, 1000, 2500] : [300, 1000]) {
     }
   });
 }
+
+test("Chromium sending through the same caps: its controller (GoogCC) beside Simu's, one link, one run", async () => {
+  const kbits = LONG ? [300, 1000, 2500] : [300];
+  const secs = LONG ? 30 : 20;
+  // The browser peer's page is served from namespace A (beside the server), Chromium runs in B.
+  const site = spawn("ip", ["netns", "exec", A, "node", path.join(import.meta.dirname, "site.mjs"), server, IP_A], { stdio: ["ignore", "pipe", "pipe"] });
+  procs.push(site);
+  const origin = await new Promise((resolve, reject) => {
+    let out = "";
+    site.stdout.on("data", (d) => { out += d; const line = out.split("\n").find((l) => l.startsWith("http://")); if (line) resolve(line.trim()); });
+    site.on("exit", () => reject(new Error(`site ended: ${out}`)));
+  });
+  const wrapper = path.join(dir, "chromium-in-ns.sh");
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${B} ${process.env.CHROMIUM ?? "/usr/bin/chromium"} "$@"\n`, { mode: 0o755 });
+  const { chromium } = createRequire(path.join(root, "tests/interop/package.json"))("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: wrapper,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream=fps=30", "--autoplay-policy=no-user-gesture-required",
+      "--disable-features=WebRtcHideLocalIpsWithMdns", `--unsafely-treat-insecure-origin-as-secure=${origin}`],
+  });
+  const keys = JSON.parse(readFileSync(path.join(dir, "tenant.json"), "utf8"));
+  const lines = [];
+  try {
+    for (const kbit of kbits) {
+      cap(kbit);
+      const name = `gcc${kbit}`;
+      const ans = spawnIn(A, ["answer", "--user", `${name}_a`, "--server", server, "--media-ip", IP_A, "--json", "--stats-every", "1", "--calls", "1"]);
+      await new Promise((r) => setTimeout(r, 1500));
+      const t = JSON.parse(execFileSync("ip", ["netns", "exec", B, simu, "token", "--server", server, "--user", `${name}_b`], { env: { ...process.env, SIMU_DATA_DIR: dir } }).toString());
+      const page = await browser.newPage();
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => window.Peer);
+      await page.evaluate(async (cfg) => { window.peer = new window.Peer(cfg); await window.peer.connect(); },
+        { nxws: t.nxws, jid: t.jid, token: t.token, rest: origin, apiKey: keys.api_key, secretKey: keys.secret_key, codec: "h264" });
+      await page.evaluate((to) => window.peer.call(to), `${name}_a@${t.jid.split("@")[1].split("/")[0]}`);
+      const deadline = Date.now() + (secs + 30) * 1000;
+      let tl = [];
+      while (tl.length < secs && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1000));
+        tl = (await page.evaluate(() => window.peer.stats())).timeline ?? [];
+      }
+      await page.evaluate(() => window.peer.hangUp());
+      await page.close();
+      await ans.exit;
+      // Chromium's send rate (video + audio payload) second by second, from its own counters.
+      const rates = tl.slice(1).map((x, i) => ((x.bytesSent ?? 0) + (x.audioBytesSent ?? 0) - (tl[i].bytesSent ?? 0) - (tl[i].audioBytesSent ?? 0)) * 8);
+      const late = rates.slice(9);
+      const chromeShare = late.length ? late.reduce((a, b) => a + b, 0) / late.length / (kbit * 1000) : 0;
+      const simuShare = simuUtilisation.get(kbit);
+      lines.push(`${kbit} kbit/s: Chromium ${Math.round(chromeShare * 100)}%, Simu ${simuShare === undefined ? "not measured" : `${Math.round(simuShare * 100)}%`}`);
+      console.log(`measure: Chromium through a ${kbit} kbit/s cap, kbit/s sent per second: ${rates.map((r) => Math.round(r / 1000)).join(" ")}; last ${tl.at(-1)?.width}x${tl.at(-1)?.height}@${tl.at(-1)?.fps} (${tl.at(-1)?.reason}), estimate ${Math.round((tl.at(-1)?.availableOutgoingBitrate ?? 0) / 1000)} kbit/s`);
+      assert.ok(tl.length >= secs / 2, `the Chromium call ran: ${tl.length} samples`);
+    }
+  } finally {
+    cap(0);
+    await browser.close();
+    site.kill("SIGTERM");
+  }
+  console.log(`measure: link use after 10 s under the same caps (send rate / cap): ${lines.join("; ")}`);
+});
 
 test("a cap that lifts: the link is used again within 10 s", async () => {
   cap(300);

@@ -45,8 +45,9 @@ export async function startSimu() {
   };
 }
 
-/** Serves the browser peer page and proxies /api/ to `server`; resolves with its origin. */
-export async function startSite(server) {
+/** Serves the browser peer page and proxies /api/ to `server` on `host` (loopback unless a
+ * test's network namespace needs another address); resolves with its origin. */
+export async function startSite(server, host = "127.0.0.1") {
   const http = createServer(async (req, res) => {
     if (req.url?.startsWith("/api/")) {
       const body = await new Promise((r) => { let b = ""; req.on("data", (d) => (b += d)); req.on("end", () => r(b)); });
@@ -59,9 +60,9 @@ export async function startSite(server) {
     const file = req.url?.startsWith("/peer.js") ? "peer.js" : "peer.html";
     res.writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" });
     res.end(readFileSync(path.join(import.meta.dirname, file)));
-  }).listen(0, "127.0.0.1");
+  }).listen(0, host);
   await new Promise((r) => http.once("listening", r));
-  return { origin: `http://127.0.0.1:${http.address().port}`, close: () => http.close() };
+  return { origin: `http://${host}:${http.address().port}`, close: () => http.close() };
 }
 
 /** The peer config a page needs to sign in as `t` (from `token`). */

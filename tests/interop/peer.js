@@ -213,6 +213,7 @@ class Peer {
         Object.assign(out, { width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, reason: s.qualityLimitationReason,
           pli: s.pliCount, nack: s.nackCount, fir: s.firCount, bytesSent: s.bytesSent, retransmittedBytes: s.retransmittedBytesSent, target: s.targetBitrate });
       }
+      if (s.type === "outbound-rtp" && s.kind === "audio") out.audioBytesSent = s.bytesSent;
       if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.availableOutgoingBitrate !== undefined) {
         out.availableOutgoingBitrate = s.availableOutgoingBitrate;
       }
