@@ -20,7 +20,12 @@ pub struct AppInfo {
 
 #[tauri::command]
 pub async fn app_info(core: State<'_, Arc<Core>>) -> Res<AppInfo> {
-    Ok(AppInfo { profile: core.profile.name.clone(), frames_url: core.frames_url.clone(), gpu: crate::frames::gpu_likely(), signed_in: core.signed_in().await })
+    Ok(AppInfo {
+        profile: core.profile.name.clone(),
+        frames_url: core.frames_url.clone(),
+        gpu: crate::frames::gpu_likely(),
+        signed_in: core.signed_in().await,
+    })
 }
 
 #[tauri::command]
@@ -42,8 +47,12 @@ pub async fn sign_out(core: State<'_, Arc<Core>>) -> Res<()> {
 /// The NX ID a typed address becomes (shown under the dialer field).
 #[tauri::command]
 pub async fn normalize(core: State<'_, Arc<Core>>, input: String) -> Res<String> {
-    let domain = core.with_active(|a| a.manager.jid().domain().to_string()).await?;
-    nx::NxId::normalize(&input, Some(&domain)).map(|id| id.to_string()).map_err(|e| e.to_string())
+    let domain = core
+        .with_active(|a| a.manager.jid().domain().to_string())
+        .await?;
+    nx::NxId::normalize(&input, Some(&domain))
+        .map(|id| id.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
@@ -53,9 +62,15 @@ pub async fn contacts(core: State<'_, Arc<Core>>) -> Res<ContactList> {
 }
 
 #[tauri::command]
-pub async fn add_contact(core: State<'_, Arc<Core>>, nxid: String, name: String) -> Res<ContactList> {
+pub async fn add_contact(
+    core: State<'_, Arc<Core>>,
+    nxid: String,
+    name: String,
+) -> Res<ContactList> {
     let rest = core.with_active(|a| a.rest.clone()).await?;
-    rest.add_contact(&nxid, &name).await.map_err(|e| explain(&e))
+    rest.add_contact(&nxid, &name)
+        .await
+        .map_err(|e| explain(&e))
 }
 
 #[tauri::command]
@@ -90,52 +105,92 @@ async fn manager(core: &Core) -> Res<call::CallManager> {
 
 #[tauri::command]
 pub async fn place_call(core: State<'_, Arc<Core>>, to: String, video: bool) -> Res<String> {
-    manager(&core).await?.initiate_call(&to, true, video).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .initiate_call(&to, true, video)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn accept_call(core: State<'_, Arc<Core>>, video: bool) -> Res<()> {
-    manager(&core).await?.accept_call(true, video).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .accept_call(true, video)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn decline_call(core: State<'_, Arc<Core>>) -> Res<()> {
-    manager(&core).await?.reject_call().await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .reject_call()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn hang_up(core: State<'_, Arc<Core>>) -> Res<()> {
-    manager(&core).await?.end_call().await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .end_call()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn set_muted(core: State<'_, Arc<Core>>, muted: bool) -> Res<()> {
-    manager(&core).await?.set_audio_enabled(!muted).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .set_audio_enabled(!muted)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn set_camera(core: State<'_, Arc<Core>>, on: bool) -> Res<()> {
-    manager(&core).await?.set_video_enabled(on).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .set_video_enabled(on)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn switch_camera(core: State<'_, Arc<Core>>) -> Res<String> {
-    manager(&core).await?.switch_camera().await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .switch_camera()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn set_speaker(core: State<'_, Arc<Core>>, device: Option<String>) -> Res<()> {
-    manager(&core).await?.set_speaker(device).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .set_speaker(device)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn set_quality(core: State<'_, Arc<Core>>, preset: String) -> Res<call::Quality> {
     let p: Preset = preset.parse()?;
-    manager(&core).await?.set_quality_preset(p).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .set_quality_preset(p)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
-pub async fn set_bitrates(core: State<'_, Arc<Core>>, video_kbps: Option<u32>, audio_kbps: Option<u32>) -> Res<call::Quality> {
+pub async fn set_bitrates(
+    core: State<'_, Arc<Core>>,
+    video_kbps: Option<u32>,
+    audio_kbps: Option<u32>,
+) -> Res<call::Quality> {
     let m = manager(&core).await?;
     let mut q = None;
     if let Some(v) = video_kbps {
@@ -149,7 +204,11 @@ pub async fn set_bitrates(core: State<'_, Arc<Core>>, video_kbps: Option<u32>, a
 
 #[tauri::command]
 pub async fn start_stats(core: State<'_, Arc<Core>>) -> Res<()> {
-    manager(&core).await?.start_stats_collection(std::time::Duration::from_secs(2)).await.map_err(|e| e.to_string())
+    manager(&core)
+        .await?
+        .start_stats_collection(std::time::Duration::from_secs(2))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]

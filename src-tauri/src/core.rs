@@ -49,11 +49,14 @@ impl std::fmt::Debug for SignInReq {
 
 /// Whether `url` names this machine (plain http is fine there).
 fn is_loopback_url(url: &str) -> bool {
-    url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())).is_some_and(|h| match h {
-        url::Host::Domain(d) => d == "localhost",
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    })
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+        .is_some_and(|h| match h {
+            url::Host::Domain(d) => d == "localhost",
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        })
 }
 
 /// Asks the server on `base` to prove it holds this install's tenant secret, before any
@@ -61,9 +64,17 @@ fn is_loopback_url(url: &str) -> bool {
 async fn verify_embedded(base: &str, keys: &server::secrets::TenantKeys) -> Result<(), String> {
     let nonce = server::secrets::random_hex(16);
     let url = format!("{base}/api/v1.0/simu/identity/?nonce={nonce}");
-    let reply = reqwest::Client::new().get(url).timeout(Duration::from_secs(3)).send().await.map_err(|e| format!("Cannot check the local server: {e}"))?;
+    let reply = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .map_err(|e| format!("Cannot check the local server: {e}"))?;
     let text = reply.text().await.unwrap_or_default();
-    let proof = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v.get("proof").and_then(|p| p.as_str()).map(str::to_string)).unwrap_or_default();
+    let proof = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("proof").and_then(|p| p.as_str()).map(str::to_string))
+        .unwrap_or_default();
     let expected = server::rest::identity_proof(&keys.secret_key, &nonce);
     if server::rest::constant_time_eq(proof.as_bytes(), expected.as_bytes()) {
         Ok(())
@@ -107,7 +118,10 @@ pub fn explain(e: &RestError) -> String {
         }
         RestError::Timeout(_) => "The server did not answer in time.".into(),
         RestError::BadUrl(u) => format!("\"{u}\" is not a server address (try http://host:port)."),
-        RestError::Http { status: 401, message } => format!("Sign-in refused: {message}"),
+        RestError::Http {
+            status: 401,
+            message,
+        } => format!("Sign-in refused: {message}"),
         other => other.to_string(),
     }
 }
@@ -132,9 +146,19 @@ impl Core {
         let mut guard = self.embedded.lock().await;
         if let Some(h) = guard.as_ref() {
             let c = &h.state.cfg;
-            return Ok((base, server::secrets::TenantKeys { api_key: c.api_key.clone(), secret_key: c.secret_key.clone() }));
+            return Ok((
+                base,
+                server::secrets::TenantKeys {
+                    api_key: c.api_key.clone(),
+                    secret_key: c.secret_key.clone(),
+                },
+            ));
         }
-        let probe = reqwest::Client::new().get(format!("{base}/healthz")).timeout(Duration::from_millis(800)).send().await;
+        let probe = reqwest::Client::new()
+            .get(format!("{base}/healthz"))
+            .timeout(Duration::from_millis(800))
+            .send()
+            .await;
         if probe.is_ok_and(|r| r.status().is_success()) {
             let keys = server::secrets::TenantKeys::read(&embedded_data_dir())
                 .ok_or_else(|| format!("Another program is using {EMBEDDED_ADDR} and it is not your Simu server. Close it and try again."))?;
@@ -146,9 +170,14 @@ impl Core {
             data_dir: embedded_data_dir(),
             ..Default::default()
         };
-        let handle = server::start(cfg).await.map_err(|e| format!("Cannot start the local server: {e}"))?;
+        let handle = server::start(cfg)
+            .await
+            .map_err(|e| format!("Cannot start the local server: {e}"))?;
         let c = &handle.state.cfg;
-        let keys = server::secrets::TenantKeys { api_key: c.api_key.clone(), secret_key: c.secret_key.clone() };
+        let keys = server::secrets::TenantKeys {
+            api_key: c.api_key.clone(),
+            secret_key: c.secret_key.clone(),
+        };
         *guard = Some(handle);
         Ok((base, keys))
     }
@@ -158,7 +187,12 @@ impl Core {
     }
 
     pub async fn with_active<T>(&self, f: impl FnOnce(&Active) -> T) -> Result<T, String> {
-        self.session.lock().await.as_ref().map(f).ok_or_else(|| "Not signed in.".to_string())
+        self.session
+            .lock()
+            .await
+            .as_ref()
+            .map(f)
+            .ok_or_else(|| "Not signed in.".to_string())
     }
 
     /// Signs in (registering on first use with a password), starts the CallManager and
@@ -176,18 +210,33 @@ impl Core {
             Mode::Remote => {
                 let s = req.server.trim().trim_end_matches('/').to_string();
                 if !(s.starts_with("http://") || s.starts_with("https://")) {
-                    return Err(format!("\"{s}\" is not a server address (try https://calls.example.com)."));
+                    return Err(format!(
+                        "\"{s}\" is not a server address (try https://calls.example.com)."
+                    ));
                 }
                 if s.starts_with("http://") && !is_loopback_url(&s) && !req.allow_insecure {
                     return Err(format!("{s} is not encrypted (http): your password and calls' signaling could be read on the way. Use https, or tick \"Allow an unencrypted connection\"."));
                 }
-                let secret = req.secret_key.clone().or_else(|| self.profile.secret("tenant-secret")).unwrap_or_default();
+                let secret = req
+                    .secret_key
+                    .clone()
+                    .or_else(|| self.profile.secret("tenant-secret"))
+                    .unwrap_or_default();
                 (s, req.api_key.clone().unwrap_or_default(), secret)
             }
         };
-        let rest = RestClient::new(RestConfig::new(server.clone(), api_key.clone(), secret_key.clone())).map_err(|e| explain(&e))?;
+        let rest = RestClient::new(RestConfig::new(
+            server.clone(),
+            api_key.clone(),
+            secret_key.clone(),
+        ))
+        .map_err(|e| explain(&e))?;
         let name = username.split('@').next().unwrap_or(&username).to_string();
-        let password = req.password.clone().filter(|p| !p.is_empty()).or_else(|| self.profile.secret("password"));
+        let password = req
+            .password
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| self.profile.secret("password"));
         // Without a password the profile's device secret proves who we are (registering the
         // name on first use: first come, first served).
         let (secret, typed) = match &password {
@@ -214,22 +263,52 @@ impl Core {
         let jid = NxId::parse_jid(&jid).map_err(|e| e.to_string())?;
         self.sign_out().await;
         let kept = self.profile.load().unwrap_or_default();
-        let default_quality = if kept.default_quality.is_empty() { "medium".to_string() } else { kept.default_quality };
-        let settings = Settings { mode: req.mode.clone(), server: server.clone(), username: name.clone(), api_key, default_quality, microphone: kept.microphone, speaker: kept.speaker, video_codec: kept.video_codec, camera: kept.camera };
+        let default_quality = if kept.default_quality.is_empty() {
+            "medium".to_string()
+        } else {
+            kept.default_quality
+        };
+        let settings = Settings {
+            mode: req.mode.clone(),
+            server: server.clone(),
+            username: name.clone(),
+            api_key,
+            default_quality,
+            microphone: kept.microphone,
+            speaker: kept.speaker,
+            video_codec: kept.video_codec,
+            camera: kept.camera,
+        };
         *self.microphone.lock().unwrap_or_else(|p| p.into_inner()) = settings.microphone.clone();
-        let quality = settings.default_quality.parse::<Preset>().unwrap_or_default().quality();
+        let quality = settings
+            .default_quality
+            .parse::<Preset>()
+            .unwrap_or_default()
+            .quality();
         // Listing cameras probes /dev/video*: off the async runtime.
         let mic = self.microphone.clone();
-        let devices = tokio::task::spawn_blocking(move || MediaFactory::devices(mic)).await.map_err(|e| e.to_string())?;
+        let devices = tokio::task::spawn_blocking(move || MediaFactory::devices(mic))
+            .await
+            .map_err(|e| e.to_string())?;
         let manager = CallManager::start(CallConfig {
             rest: rest.clone(),
             nxws,
             jid: jid.clone(),
             token,
             display_name: name,
-            net: NetConfig { udp_addrs: vec![if req.mode == Mode::Embedded { "127.0.0.1:0".into() } else { "0.0.0.0:0".into() }], ..Default::default() },
+            net: NetConfig {
+                udp_addrs: vec![if req.mode == Mode::Embedded {
+                    "127.0.0.1:0".into()
+                } else {
+                    "0.0.0.0:0".into()
+                }],
+                ..Default::default()
+            },
             quality,
-            media: MediaFactory { codecs: codec_preference(settings.video_codec.as_deref()), ..devices },
+            media: MediaFactory {
+                codecs: codec_preference(settings.video_codec.as_deref()),
+                ..devices
+            },
             analytics_dir: Some(self.profile.analytics_dir()),
             timeouts: Timeouts::default(),
         });
@@ -242,7 +321,10 @@ impl Core {
             }
         }
         let mut online = manager.signaling_online();
-        let up = matches!(tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| *o)).await, Ok(Ok(_)));
+        let up = matches!(
+            tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| *o)).await,
+            Ok(Ok(_))
+        );
         if !up {
             manager.dispose().await;
             return Err("Signed in, but the signaling connection did not come up.".into());
@@ -253,24 +335,53 @@ impl Core {
         if req.mode == Mode::Remote && !secret_key.is_empty() {
             self.profile.set_secret("tenant-secret", &secret_key)?;
         }
-        self.profile.save(&settings).map_err(|e| format!("Cannot save settings: {e}"))?;
-        let _ = self.sinks.send(Some(Sinks { local: manager.local_video(), remote: manager.remote_video() }));
+        self.profile
+            .save(&settings)
+            .map_err(|e| format!("Cannot save settings: {e}"))?;
+        let _ = self.sinks.send(Some(Sinks {
+            local: manager.local_video(),
+            remote: manager.remote_video(),
+        }));
         self.forward_events(app, &manager);
-        let info = SignedIn { nxid: jid.to_string(), server, mode: req.mode, profile: self.profile.name.clone() };
-        *self.session.lock().await = Some(Active { manager, rest, info: info.clone() });
+        let info = SignedIn {
+            nxid: jid.to_string(),
+            server,
+            mode: req.mode,
+            profile: self.profile.name.clone(),
+        };
+        *self.session.lock().await = Some(Active {
+            manager,
+            rest,
+            info: info.clone(),
+        });
         Ok(info)
     }
 
     /// Signs in again with what the profile remembers.
     pub async fn resume(&self, app: &AppHandle) -> Result<Option<SignedIn>, String> {
-        let Some(s) = self.profile.load() else { return Ok(None) };
+        let Some(s) = self.profile.load() else {
+            return Ok(None);
+        };
         let allow_insecure = s.server.starts_with("http://");
-        let req = SignInReq { mode: s.mode, server: s.server, username: s.username, password: None, api_key: Some(s.api_key), secret_key: None, allow_insecure };
+        let req = SignInReq {
+            mode: s.mode,
+            server: s.server,
+            username: s.username,
+            password: None,
+            api_key: Some(s.api_key),
+            secret_key: None,
+            allow_insecure,
+        };
         self.sign_in(app, req).await.map(Some)
     }
 
     pub async fn sign_out(&self) {
-        for t in self.forwarders.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for t in self
+            .forwarders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
         if let Some(a) = self.session.lock().await.take() {
@@ -294,7 +405,13 @@ impl Core {
             loop {
                 match events.recv().await {
                     Ok(e) => {
-                        if let CallEvent::IncomingCall { caller_name, caller, call_type, .. } = &e {
+                        if let CallEvent::IncomingCall {
+                            caller_name,
+                            caller,
+                            call_type,
+                            ..
+                        } = &e
+                        {
                             announce_incoming(&app1, caller_name, caller, call_type.as_str());
                         }
                         let _ = app1.emit("call-event", &e);
@@ -325,11 +442,18 @@ impl Core {
 
 /// A call is coming in: if the window is not in front, notify and bring it forward.
 fn announce_incoming(app: &AppHandle, name: &str, nxid: &str, kind: &str) {
-    let Some(w) = app.get_webview_window("main") else { return };
+    let Some(w) = app.get_webview_window("main") else {
+        return;
+    };
     let focused = w.is_focused().unwrap_or(false);
     let visible = w.is_visible().unwrap_or(true) && !w.is_minimized().unwrap_or(false);
     if !(focused && visible) {
-        let _ = app.notification().builder().title(format!("Incoming {kind} call")).body(format!("{name} ({nxid})")).show();
+        let _ = app
+            .notification()
+            .builder()
+            .title(format!("Incoming {kind} call"))
+            .body(format!("{name} ({nxid})"))
+            .show();
         let _ = w.unminimize();
         let _ = w.show();
         let _ = w.set_focus();
@@ -338,6 +462,14 @@ fn announce_incoming(app: &AppHandle, name: &str, nxid: &str, kind: &str) {
 
 /// The codec order for a saved preference: the chosen one first, then the others.
 pub fn codec_preference(chosen: Option<&str>) -> Vec<media::codec::VideoCodec> {
-    let Some(first) = chosen.and_then(|c| c.parse::<media::codec::VideoCodec>().ok()) else { return Vec::new() };
-    std::iter::once(first).chain(media::codec::VideoCodec::ALL.into_iter().filter(|c| *c != first)).collect()
+    let Some(first) = chosen.and_then(|c| c.parse::<media::codec::VideoCodec>().ok()) else {
+        return Vec::new();
+    };
+    std::iter::once(first)
+        .chain(
+            media::codec::VideoCodec::ALL
+                .into_iter()
+                .filter(|c| *c != first),
+        )
+        .collect()
 }

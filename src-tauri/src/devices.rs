@@ -34,24 +34,26 @@ pub struct CameraChoice {
 /// Polls the device lists every two seconds and tells the UI ("devices-changed", the new
 /// lists) when a microphone, speaker or camera comes or goes; stops when `stop` is set.
 pub fn watch(app: AppHandle, stop: Arc<AtomicBool>) {
-    let spawned = std::thread::Builder::new().name("simu-device-watch".into()).spawn(move || {
-        let mut last = media::devices::DeviceSnapshot::take();
-        while !stop.load(Ordering::Relaxed) {
-            for _ in 0..20 {
-                if stop.load(Ordering::Relaxed) {
-                    return;
+    let spawned = std::thread::Builder::new()
+        .name("simu-device-watch".into())
+        .spawn(move || {
+            let mut last = media::devices::DeviceSnapshot::take();
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..20 {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                let now = media::devices::DeviceSnapshot::take();
+                if now != last {
+                    let (added, removed) = now.changes_since(&last);
+                    tracing::info!(?added, ?removed, "devices changed");
+                    let _ = app.emit("devices-changed", &now);
+                    last = now;
+                }
             }
-            let now = media::devices::DeviceSnapshot::take();
-            if now != last {
-                let (added, removed) = now.changes_since(&last);
-                tracing::info!(?added, ?removed, "devices changed");
-                let _ = app.emit("devices-changed", &now);
-                last = now;
-            }
-        }
-    });
+        });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "no device watcher");
     }
@@ -63,28 +65,55 @@ pub struct Meter(Mutex<Option<Arc<AtomicBool>>>);
 
 #[tauri::command]
 pub async fn audio_devices(core: State<'_, Arc<Core>>) -> Result<Devices, String> {
-    let names = core.with_active(|a| a.manager.camera_names()).await.unwrap_or_default();
+    let names = core
+        .with_active(|a| a.manager.camera_names())
+        .await
+        .unwrap_or_default();
     let (inputs, outputs, cameras) = tokio::task::spawn_blocking(move || {
         let found = media::camera::list_cameras();
         let cameras = names
             .into_iter()
             .map(|name| {
-                let formats = found.iter().find(|c| c.name == name).and_then(|c| media::camera::formats(c.index).ok()).unwrap_or_default();
+                let formats = found
+                    .iter()
+                    .find(|c| c.name == name)
+                    .and_then(|c| media::camera::formats(c.index).ok())
+                    .unwrap_or_default();
                 CameraChoice { name, formats }
             })
             .collect();
-        (media::devices::list_inputs(), media::devices::list_outputs(), cameras)
+        (
+            media::devices::list_inputs(),
+            media::devices::list_outputs(),
+            cameras,
+        )
     })
     .await
     .map_err(|e| e.to_string())?;
     let s = core.profile.load().unwrap_or_default();
-    Ok(Devices { inputs, outputs, microphone: s.microphone, speaker: s.speaker, default_quality: s.default_quality, video_codec: s.video_codec.unwrap_or_default(), cameras, camera: s.camera })
+    Ok(Devices {
+        inputs,
+        outputs,
+        microphone: s.microphone,
+        speaker: s.speaker,
+        default_quality: s.default_quality,
+        video_codec: s.video_codec.unwrap_or_default(),
+        cameras,
+        camera: s.camera,
+    })
 }
 
 /// Saves the choices; the speaker and quality also apply to the signed-in CallManager at once,
 /// the codec from its next call.
 #[tauri::command]
-pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<String>, speaker: Option<String>, default_quality: Option<String>, video_codec: Option<String>, camera: Option<String>) -> Result<(), String> {
+pub async fn choose_devices(
+    core: State<'_, Arc<Core>>,
+    microphone: Option<String>,
+    speaker: Option<String>,
+    default_quality: Option<String>,
+    video_codec: Option<String>,
+    camera: Option<String>,
+) -> Result<(), String> {
     let mut s = core.profile.load().ok_or("Sign in first.")?;
     s.microphone = microphone.filter(|m| !m.is_empty());
     s.speaker = speaker.filter(|m| !m.is_empty());
@@ -105,14 +134,20 @@ pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<Strin
     if let Some(c) = camera {
         s.camera = Some(c).filter(|c| !c.is_empty());
     }
-    core.profile.save(&s).map_err(|e| format!("Cannot save settings: {e}"))?;
+    core.profile
+        .save(&s)
+        .map_err(|e| format!("Cannot save settings: {e}"))?;
     *core.microphone.lock().unwrap_or_else(|p| p.into_inner()) = s.microphone.clone();
     if let Ok(m) = core.with_active(|a| a.manager.clone()).await {
-        m.set_speaker(s.speaker.clone()).await.map_err(|e| e.to_string())?;
+        m.set_speaker(s.speaker.clone())
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(p) = preset {
             m.set_quality_preset(p).await.map_err(|e| e.to_string())?;
         }
-        m.set_video_codecs(crate::core::codec_preference(s.video_codec.as_deref())).await.map_err(|e| e.to_string())?;
+        m.set_video_codecs(crate::core::codec_preference(s.video_codec.as_deref()))
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(cam) = &s.camera {
             m.select_camera(cam).await.map_err(|e| e.to_string())?;
         }
@@ -122,9 +157,18 @@ pub async fn choose_devices(core: State<'_, Arc<Core>>, microphone: Option<Strin
 
 /// Starts the level meter on `device`; levels arrive as "mic-level" events (dBFS).
 #[tauri::command]
-pub fn mic_meter_start(app: AppHandle, meter: State<'_, Meter>, device: Option<String>) -> Result<(), String> {
+pub fn mic_meter_start(
+    app: AppHandle,
+    meter: State<'_, Meter>,
+    device: Option<String>,
+) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
-    if let Some(old) = meter.0.lock().unwrap_or_else(|p| p.into_inner()).replace(stop.clone()) {
+    if let Some(old) = meter
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .replace(stop.clone())
+    {
         old.store(true, Ordering::Relaxed);
     }
     std::thread::Builder::new()
@@ -160,8 +204,10 @@ pub async fn camera_preview(core: State<'_, Arc<Core>>, on: bool) -> Result<Stri
 #[tauri::command]
 pub async fn speaker_test(device: Option<String>) -> Result<String, String> {
     let device = device.filter(|d| !d.is_empty());
-    tokio::task::spawn_blocking(move || media::devices::speaker_test(device.as_deref(), 523.25, Duration::from_secs(1)))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e: DeviceError| e.to_string())
+    tokio::task::spawn_blocking(move || {
+        media::devices::speaker_test(device.as_deref(), 523.25, Duration::from_secs(1))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e: DeviceError| e.to_string())
 }

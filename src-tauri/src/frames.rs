@@ -27,7 +27,14 @@ pub const KIND_REMOTE: u8 = 1;
 pub const FORMAT_I420: u8 = 0;
 pub const FORMAT_RGBA: u8 = 1;
 
-fn encode(kind: u8, format: u8, width: usize, height: usize, capture_us: u64, pixels: &[u8]) -> Vec<u8> {
+fn encode(
+    kind: u8,
+    format: u8,
+    width: usize,
+    height: usize,
+    capture_us: u64,
+    pixels: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + pixels.len());
     out.push(kind);
     out.push(format);
@@ -43,14 +50,28 @@ fn encode(kind: u8, format: u8, width: usize, height: usize, capture_us: u64, pi
 fn render(kind: u8, f: &media::VideoFrame, shown: [u32; 2], rgba: bool) -> Vec<u8> {
     if rgba {
         let (w, h) = fit(f.width, f.height, shown);
-        return encode(kind, FORMAT_RGBA, w, h, f.capture_us, &media::rgba::to_rgba(f, w, h));
+        return encode(
+            kind,
+            FORMAT_RGBA,
+            w,
+            h,
+            f.capture_us,
+            &media::rgba::to_rgba(f, w, h),
+        );
     }
     let (w, h) = send_size(f.width, f.height, shown);
     if (w, h) == (f.width, f.height) {
         encode(kind, FORMAT_I420, w, h, f.capture_us, &f.data)
     } else {
         let small = media::scale::resize(f, w, h);
-        encode(kind, FORMAT_I420, small.width, small.height, f.capture_us, &small.data)
+        encode(
+            kind,
+            FORMAT_I420,
+            small.width,
+            small.height,
+            f.capture_us,
+            &small.data,
+        )
     }
 }
 
@@ -61,7 +82,10 @@ fn fit(w: usize, h: usize, shown: [u32; 2]) -> (usize, usize) {
         return (w, h);
     }
     let scale = (sw as f64 / w as f64).min(sh as f64 / h as f64);
-    (((w as f64 * scale).round() as usize).max(1), ((h as f64 * scale).round() as usize).max(1))
+    (
+        ((w as f64 * scale).round() as usize).max(1),
+        ((h as f64 * scale).round() as usize).max(1),
+    )
 }
 
 /// Whether the web view's WebGL likely runs on a GPU. WebKit reports a made-up renderer name, so
@@ -72,7 +96,10 @@ pub fn gpu_likely() -> bool {
     }
     let forced_software = std::env::var_os("LIBGL_ALWAYS_SOFTWARE").is_some_and(|v| v != "0");
     let render_node = std::fs::read_dir("/dev/dri")
-        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("renderD")))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        })
         .unwrap_or(false);
     render_node && !forced_software
 }
@@ -80,15 +107,20 @@ pub fn gpu_likely() -> bool {
 /// Origins of the app's own web view (custom protocol on Linux/macOS and Windows, and the
 /// Vite dev server of a development build).
 fn allowed_origin(origin: &str) -> bool {
-    matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost")
-        || (cfg!(debug_assertions) && matches!(origin, "http://127.0.0.1:5173" | "http://localhost:5173"))
+    matches!(
+        origin,
+        "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost"
+    ) || (cfg!(debug_assertions)
+        && matches!(origin, "http://127.0.0.1:5173" | "http://localhost:5173"))
 }
 
 /// Starts the frame server; returns its address and the token a client must present.
 pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(SocketAddr, String)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let token: String = (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    let token: String = (0..16)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
     let expected = format!("/frames?token={token}");
     // Any page in a browser on this machine could try to open this socket: only the app's own
     // web view may (browsers always send Origin; the token guards everything else).
@@ -98,13 +130,26 @@ pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(So
             let sinks = sinks.clone();
             let expected = expected.clone();
             tokio::spawn(async move {
-                let check = |req: &tokio_tungstenite::tungstenite::handshake::server::Request, resp| {
-                    let origin_ok = req.headers().get("origin").is_none_or(|o| o.to_str().is_ok_and(allowed_origin));
-                    if origin_ok && server::rest::constant_time_eq(req.uri().to_string().as_bytes(), expected.as_bytes()) {
+                let check = |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                             resp| {
+                    let origin_ok = req
+                        .headers()
+                        .get("origin")
+                        .is_none_or(|o| o.to_str().is_ok_and(allowed_origin));
+                    if origin_ok
+                        && server::rest::constant_time_eq(
+                            req.uri().to_string().as_bytes(),
+                            expected.as_bytes(),
+                        )
+                    {
                         Ok(resp)
                     } else {
-                        let mut r = tokio_tungstenite::tungstenite::handshake::server::ErrorResponse::new(Some("bad token".into()));
-                        *r.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN;
+                        let mut r =
+                            tokio_tungstenite::tungstenite::handshake::server::ErrorResponse::new(
+                                Some("bad token".into()),
+                            );
+                        *r.status_mut() =
+                            tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN;
                         Err(r)
                     }
                 };
@@ -138,9 +183,15 @@ fn send_size(w: usize, h: usize, shown: [u32; 2]) -> (usize, usize) {
     (fit(w), fit(h))
 }
 
-async fn serve(ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, sinks: watch::Receiver<Option<Sinks>>) {
+async fn serve(
+    ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    sinks: watch::Receiver<Option<Sinks>>,
+) {
     let (mut tx, mut rx) = ws.split();
-    let mut shown = Sizes { sizes: [[0; 2]; 2], rgba: [false; 2] };
+    let mut shown = Sizes {
+        sizes: [[0; 2]; 2],
+        rgba: [false; 2],
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(8));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sent = [0u64; 2];
@@ -185,15 +236,29 @@ mod tests {
         let (_tx, rx) = tokio::sync::watch::channel(None);
         let (addr, token) = super::start(rx).await.expect("start");
         let connect = |path: String, origin: Option<&'static str>| async move {
-            let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}{path}")).expect("request");
+            let mut req =
+                tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                    format!("ws://{addr}{path}"),
+                )
+                .expect("request");
             if let Some(o) = origin {
-                req.headers_mut().insert("origin", o.parse().expect("header"));
+                req.headers_mut()
+                    .insert("origin", o.parse().expect("header"));
             }
             tokio_tungstenite::connect_async(req).await.is_ok()
         };
         assert!(connect(format!("/frames?token={token}"), Some("tauri://localhost")).await);
-        assert!(connect(format!("/frames?token={token}"), None).await, "no Origin: not a browser page");
-        assert!(!connect(format!("/frames?token={token}"), Some("http://evil.example")).await);
+        assert!(
+            connect(format!("/frames?token={token}"), None).await,
+            "no Origin: not a browser page"
+        );
+        assert!(
+            !connect(
+                format!("/frames?token={token}"),
+                Some("http://evil.example")
+            )
+            .await
+        );
         assert!(!connect("/frames?token=0000".to_string(), Some("tauri://localhost")).await);
         assert!(allowed_origin("tauri://localhost") && !allowed_origin("null"));
     }

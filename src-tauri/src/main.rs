@@ -18,17 +18,26 @@ fn profile_arg() -> String {
     args.iter()
         .position(|a| a == "--profile")
         .and_then(|i| args.get(i + 1).cloned())
-        .or_else(|| args.iter().find_map(|a| a.strip_prefix("--profile=").map(str::to_string)))
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--profile=").map(str::to_string))
+        })
         .unwrap_or_else(|| "default".into())
 }
 
 fn main() -> anyhow::Result<()> {
     let profile = profile::Profile::new(&profile_arg())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     tauri::async_runtime::set(runtime.handle().clone());
     let (sinks_tx, sinks_rx) = tokio::sync::watch::channel(None);
     let (addr, token) = runtime.block_on(frames::start(sinks_rx))?;
-    let core = Arc::new(core::Core::new(profile, format!("ws://{addr}/frames?token={token}"), sinks_tx));
+    let core = Arc::new(core::Core::new(
+        profile,
+        format!("ws://{addr}/frames?token={token}"),
+        sinks_tx,
+    ));
     let single = core.profile.name == "default";
     let mut builder = tauri::Builder::default();
     if single {

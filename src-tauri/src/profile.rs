@@ -51,8 +51,15 @@ fn data_home() -> PathBuf {
 
 impl Profile {
     pub fn new(name: &str) -> std::io::Result<Self> {
-        let clean: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
-        let name = if clean.is_empty() { "default".to_string() } else { clean };
+        let clean: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect();
+        let name = if clean.is_empty() {
+            "default".to_string()
+        } else {
+            clean
+        };
         let dir = data_home().join("profiles").join(&name);
         std::fs::create_dir_all(&dir)?;
         Ok(Self { name, dir })
@@ -83,7 +90,8 @@ impl Profile {
     /// Stores a secret (password, tenant secret) in the OS keyring.
     pub fn set_secret(&self, what: &str, value: &str) -> Result<(), String> {
         let e = self.entry(what).ok_or("keyring unavailable")?;
-        e.set_password(value).map_err(|e| format!("cannot store the secret in the keyring: {e}"))
+        e.set_password(value)
+            .map_err(|e| format!("cannot store the secret in the keyring: {e}"))
     }
 
     pub fn secret(&self, what: &str) -> Option<String> {
@@ -110,12 +118,16 @@ impl Profile {
             }
         }
         let fresh = server::secrets::random_hex(32);
-        if self.set_secret("device-secret", &fresh).is_ok() && self.secret("device-secret").as_deref() == Some(fresh.as_str()) {
+        if self.set_secret("device-secret", &fresh).is_ok()
+            && self.secret("device-secret").as_deref() == Some(fresh.as_str())
+        {
             return Ok(fresh);
         }
         tracing::info!("no OS keyring: keeping the device secret in a private file");
-        server::secrets::private_dir(&self.dir).map_err(|e| format!("cannot protect {}: {e}", self.dir.display()))?;
-        server::secrets::write_private(&file, &fresh).map_err(|e| format!("cannot keep the device secret: {e}"))?;
+        server::secrets::private_dir(&self.dir)
+            .map_err(|e| format!("cannot protect {}: {e}", self.dir.display()))?;
+        server::secrets::write_private(&file, &fresh)
+            .map_err(|e| format!("cannot keep the device secret: {e}"))?;
         Ok(fresh)
     }
 
