@@ -7,7 +7,7 @@ use nx::{CallType, NxId};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// How long a call rings before it counts as missed (PROTOCOL §4 rule 1).
+/// How long a call rings before it counts as missed (protocol.md §4 rule 1).
 pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long media may take to start flowing after the callee accepts, all set-up attempts
 /// together.
@@ -44,7 +44,7 @@ impl Default for Timeouts {
     }
 }
 
-/// Call states as the app shows them (PROTOCOL §4 rule 6).
+/// Call states as the app shows them (protocol.md §4 rule 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallState {
@@ -75,7 +75,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The analytics status (PROTOCOL §2); a busy callee is a decline.
+    /// The analytics status (protocol.md §2); a busy callee is a decline.
     pub fn analytics_status(self) -> &'static str {
         match self {
             Outcome::Ended => "ended",

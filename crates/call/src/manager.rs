@@ -338,7 +338,7 @@ impl CallManager {
         self.change_quality(move |q| q.with_video_kbps(kbps)).await
     }
 
-    /// One of the three presets of PROTOCOL §6.
+    /// One of the three presets of protocol.md §6.
     pub async fn set_quality_preset(&self, p: Preset) -> Result<Quality, CallError> {
         self.change_quality(move |_| Ok(p.quality())).await
     }

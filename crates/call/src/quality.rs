@@ -1,4 +1,4 @@
-//! Quality presets (PROTOCOL §6) and the settings the encoders follow.
+//! Quality presets (protocol.md §6) and the settings the encoders follow.
 
 use serde::{Deserialize, Serialize};
 

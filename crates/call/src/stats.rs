@@ -1,4 +1,4 @@
-//! Call statistics samples with the exact keys of PROTOCOL §5, plus Simu's extra keys.
+//! Call statistics samples with the exact keys of protocol.md §5, plus Simu's extra keys.
 //! Bitrates come from byte deltas between samples; frame counts and sizes come from our own
 //! decoder because the crate's stay at zero (WEBRTC.md, known problem 3).
 

@@ -1,4 +1,4 @@
-//! NX IDs: bare XMPP JIDs, and the normalisation of what a user types (PROTOCOL §1).
+//! NX IDs: bare XMPP JIDs, and the normalisation of what a user types (protocol.md §1).
 
 use std::fmt;
 
@@ -69,7 +69,7 @@ impl NxId {
         Ok(Self { local, domain })
     }
 
-    /// Normalises user input per PROTOCOL §1: strips spaces, `-`, `(`, `)`; prefixes `+` to a
+    /// Normalises user input per protocol.md §1: strips spaces, `-`, `(`, `)`; prefixes `+` to a
     /// numeric user part; drops any `/resource`; takes `default_domain` when there is no `@`.
     pub fn normalize(input: &str, default_domain: Option<&str>) -> Result<Self, IdError> {
         let trimmed = input.trim();

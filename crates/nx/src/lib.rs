@@ -1,4 +1,4 @@
-//! The NX protocol (PROTOCOL.md): identities, REST client, XMPP-over-WebSocket client and the
+//! The NX protocol (docs/protocol.md): identities, REST client, XMPP-over-WebSocket client and the
 //! JSON call-signaling messages. No media lives here.
 
 pub mod id;

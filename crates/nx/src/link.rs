@@ -1,6 +1,6 @@
 //! Click-to-call links the desktop opens: `tel:+255 788 811 191`, `simu:alice`,
 //! `simu://call/+255788811191?video=1`. Only who to call and how; the number itself is
-//! normalised later like anything typed in the dialer (PROTOCOL §1).
+//! normalised later like anything typed in the dialer (protocol.md §1).
 
 /// Who a link asks to call, and whether with video.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,4 +1,4 @@
-//! REST client for the NX API (PROTOCOL §2): tenant headers on every call, the user's NX token
+//! REST client for the NX API (protocol.md §2): tenant headers on every call, the user's NX token
 //! or bearer JWT where a call is on a user's behalf, one token refresh on 401, and errors that
 //! carry the server's own message.
 

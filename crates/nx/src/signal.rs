@@ -1,4 +1,4 @@
-//! The JSON call-signaling messages carried in `<message><body>` (PROTOCOL §4).
+//! The JSON call-signaling messages carried in `<message><body>` (protocol.md §4).
 
 use serde::{Deserialize, Serialize};
 
@@ -190,7 +190,7 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Fields a plain-text call link carries (PROTOCOL §2, "Click to join: <url>").
+/// Fields a plain-text call link carries (protocol.md §2, "Click to join: <url>").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallLink {
     pub room: String,

@@ -1,4 +1,4 @@
-//! XMPP over WebSocket (RFC 7395) as NX signaling uses it (PROTOCOL §3): SASL PLAIN with the
+//! XMPP over WebSocket (RFC 7395) as NX signaling uses it (protocol.md §3): SASL PLAIN with the
 //! NX token, bind, session, presence, XEP-0199 pings, XEP-0184 receipts, and reconnection
 //! with backoff. One actor task owns the socket; [`XmppHandle`] talks to it.
 
@@ -75,7 +75,7 @@ pub struct XmppConfig {
     /// Resource to bind; the server may assign another.
     pub resource: String,
     pub ping_interval: Duration,
-    /// Upper bound of the reconnect delay (PROTOCOL §3: 30 s).
+    /// Upper bound of the reconnect delay (protocol.md §3: 30 s).
     pub max_backoff: Duration,
 }
 

@@ -1,4 +1,4 @@
-//! The NX REST API (PROTOCOL §2) under `/api/v1.0`.
+//! The NX REST API (protocol.md §2) under `/api/v1.0`.
 
 mod auth;
 mod calls;
