@@ -29,3 +29,12 @@ if ! command -v cargo >/dev/null; then
   echo "cargo (Rust 1.80 or newer) is required: install it with rustup, then run this again" >&2
   exit 1
 fi
+# The lint gate needs rustfmt and clippy (rustup's default profile has both).
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null; then
+    rustup component add rustfmt clippy
+  else
+    echo "rustfmt and clippy are required (rustup component add rustfmt clippy)" >&2
+    exit 1
+  fi
+fi

@@ -18,7 +18,7 @@ if [ "${1:-}" = "--debug" ]; then
   bundle_flag=(--debug)
 fi
 export CARGO_TARGET_DIR="$root/target"
-(cd ui && npm install --no-audit --no-fund --loglevel=error && npm run build)
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 cargo build --locked "${cargo_flag[@]}" --manifest-path src-tauri/Cargo.toml
 
 stage="$root/target/package-stage"

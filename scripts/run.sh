@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh desktop
-(cd ui && npm install --no-audit --no-fund --loglevel=error && npm run build)
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 CARGO_TARGET_DIR="$PWD/target" cargo build --release --manifest-path src-tauri/Cargo.toml
 exec target/release/simu-desktop "$@"

@@ -11,6 +11,8 @@ infra/up.sh
 . "$SIMU_INFRA_RUN/env"
 export SIMU_REQUIRE_INFRA=1
 export CARGO_TERM_COLOR=never
+# The lint gate first: a warning fails the run.
+scripts/lint.sh core
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 # What floods cost the server (dribbled stanza, 200 bad logins), /healthz latency throughout.
@@ -26,14 +28,14 @@ scripts/interop-firefox.sh
 scripts/faults.sh
 # The web UI's unit tests (vitest in jsdom; no browser download).
 if command -v npm >/dev/null; then
-  (cd ui && npm install --no-audit --no-fund --loglevel=error && npx vitest run)
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vitest run)
 else
   echo "npm not found: UI tests not run" >&2
   exit 1
 fi
 # The desktop app in a real window (Xvfb), driven through tauri-driver + WebKitWebDriver.
 scripts/deps.sh desktop-test
-(cd ui && npm run build)
+scripts/lint.sh desktop
 CARGO_TARGET_DIR="$PWD/target" cargo build --locked --manifest-path src-tauri/Cargo.toml
 CARGO_TARGET_DIR="$PWD/target" cargo test --locked --manifest-path src-tauri/Cargo.toml
 if ! command -v tauri-driver >/dev/null; then

@@ -130,6 +130,8 @@ pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(So
             let sinks = sinks.clone();
             let expected = expected.clone();
             tokio::spawn(async move {
+                // The error type is tungstenite's handshake callback's (an HTTP response).
+                #[allow(clippy::result_large_err)]
                 let check = |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
                              resp| {
                     let origin_ok = req

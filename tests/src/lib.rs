@@ -197,6 +197,7 @@ pub async fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -
 
 /// A variable set by `infra/up.sh`; `None` (test skipped) unless `SIMU_REQUIRE_INFRA=1`,
 /// in which case a missing server is a failure.
+#[allow(clippy::print_stderr)] // a skipped test says why on the test's own output
 pub fn infra_env(name: &str) -> Option<String> {
     match std::env::var(name).ok().filter(|v| !v.is_empty()) {
         Some(v) => Some(v),
@@ -204,6 +205,7 @@ pub fn infra_env(name: &str) -> Option<String> {
             panic!("{name} is not set: run infra/up.sh first")
         }
         None => {
+            // a skipped test says why on the test's own output
             eprintln!("skipping: {name} not set (run infra/up.sh and source its env file)");
             None
         }

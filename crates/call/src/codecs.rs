@@ -70,12 +70,10 @@ pub fn video(c: VideoCodec) -> RTCRtpCodecParameters {
         VideoCodec::H264 => RTCRtpCodecParameters {
             rtp_codec: h264(),
             payload_type: H264_PT,
-            ..Default::default()
         },
         VideoCodec::Vp8 => RTCRtpCodecParameters {
             rtp_codec: vp8(),
             payload_type: VP8_PT,
-            ..Default::default()
         },
     }
 }
@@ -95,7 +93,6 @@ pub fn rtx(c: VideoCodec) -> RTCRtpCodecParameters {
             rtcp_feedback: vec![],
         },
         payload_type: pt,
-        ..Default::default()
     }
 }
 
@@ -115,7 +112,6 @@ pub fn media_engine(prefs: &[VideoCodec]) -> Result<MediaEngine, rtc::shared::er
         RTCRtpCodecParameters {
             rtp_codec: opus(),
             payload_type: OPUS_PT,
-            ..Default::default()
         },
         RtpCodecKind::Audio,
     )?;

@@ -437,11 +437,9 @@ async fn handle(
                 .await;
             }
         }
-        Signal::CallEnd { room_id, .. } => {
-            if calls.get(&room_id).is_some_and(|c| c.peer == from) {
-                if let Some(call) = calls.remove(&room_id) {
-                    call.close().await;
-                }
+        Signal::CallEnd { room_id, .. } if calls.get(&room_id).is_some_and(|c| c.peer == from) => {
+            if let Some(call) = calls.remove(&room_id) {
+                call.close().await;
             }
         }
         _ => {}

@@ -1,4 +1,6 @@
 //! `simu`: the headless client, the server launcher, bots and benchmarks.
+// A command-line tool: its results (and its benchmarks' tables) are what it prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod client;

@@ -1,6 +1,8 @@
 //! `kill -9` of `simu server` while 50 clients post analytics: every record the server
 //! acknowledged with 201 is in the database after a restart, the clients' retries of the
 //! rest (with the same idempotency keys) land once each, and no record is doubled.
+// Tests print their `measure:` lines for the notes.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use nx::rest::AnalyticsRecord;
 use nx::{RestClient, RestConfig};

@@ -61,14 +61,15 @@ impl std::str::FromStr for VideoCodec {
 
 /// An encoder for the negotiated codec.
 pub enum VideoEncoder {
-    H264(H264Encoder),
+    /// Boxed: OpenH264's wrapper holds ~7 KB of parameters inline.
+    H264(Box<H264Encoder>),
     Vp8(Vp8Encoder),
 }
 
 impl VideoEncoder {
     pub fn new(codec: VideoCodec, settings: VideoEncodeSettings) -> Result<Self, CodecError> {
         Ok(match codec {
-            VideoCodec::H264 => VideoEncoder::H264(H264Encoder::new(settings)?),
+            VideoCodec::H264 => VideoEncoder::H264(Box::new(H264Encoder::new(settings)?)),
             VideoCodec::Vp8 => VideoEncoder::Vp8(Vp8Encoder::new(settings)?),
         })
     }

@@ -147,7 +147,7 @@ mod tests {
             samples: dec.decode_fec(&packets[50]).expect("fec").to_vec(),
             capture_us: 0,
         };
-        assert_eq!(rebuilt.samples.len(), crate::AUDIO_FRAME_SAMPLES);
+        assert_eq!(rebuilt.samples.len(), AUDIO_FRAME_SAMPLES);
         assert!(
             rebuilt.level_dbfs() > -25.0,
             "the tone is back, not silence: {}",

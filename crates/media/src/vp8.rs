@@ -372,10 +372,7 @@ mod tests {
         let mut big = TestPattern::new(640, 360);
         let (bytes, key) = enc.encode(&big.frame_at(132_000)).expect("bigger");
         assert!(key, "a new size starts with a keyframe");
-        let out = dec
-            .decode(&bytes.to_vec())
-            .expect("decode")
-            .expect("picture");
+        let out = dec.decode(bytes).expect("decode").expect("picture");
         assert_eq!((out.width, out.height), (640, 360));
     }
 

@@ -105,7 +105,7 @@ impl ServerHandle {
             let _ = tx.send(true);
         }
         self.state.router.kick_all();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
         self.task.abort();
     }
 }
@@ -121,7 +121,7 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
         pre_auth_bytes: st.cfg.limits.pre_auth_bytes,
         bytes_per_second: st.cfg.limits.bytes_per_second,
         frames_per_second: st.cfg.limits.frames_per_second,
-        idle_ping: std::time::Duration::from_secs(st.cfg.limits.idle_ping_seconds.max(1)),
+        idle_ping: Duration::from_secs(st.cfg.limits.idle_ping_seconds.max(1)),
     };
     let max = st.cfg.limits.max_stanza_bytes;
     ws.protocols(["xmpp"])

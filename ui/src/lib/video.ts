@@ -3,7 +3,7 @@
 // is emulated on the CPU (llvmpipe) that shader plus the read-back cost more than converting to
 // RGBA at the on-screen size in Rust (`simu bench display`) and copying it to a 2D canvas.
 
-export interface Frame { kind: number; width: number; height: number; captureUs: bigint; y: Uint8Array; u: Uint8Array; v: Uint8Array; rgba?: Uint8ClampedArray }
+export interface Frame { kind: number; width: number; height: number; captureUs: bigint; y: Uint8Array; u: Uint8Array; v: Uint8Array; rgba?: Uint8ClampedArray<ArrayBuffer> }
 
 export const KIND_LOCAL = 0;
 export const KIND_REMOTE = 1;

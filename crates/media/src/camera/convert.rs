@@ -69,8 +69,8 @@ pub fn yuyv_to_i420(w: usize, h: usize, src: &[u8]) -> Result<VideoFrame, Conver
         let b = &src[(2 * row + 1) * w * 2..(2 * row + 2) * w * 2];
         for x in 0..cw {
             let i = x * 4;
-            u[row * cw + x] = ((u16::from(a[i + 1]) + u16::from(b[i + 1]) + 1) / 2) as u8;
-            v[row * cw + x] = ((u16::from(a[i + 3]) + u16::from(b[i + 3]) + 1) / 2) as u8;
+            u[row * cw + x] = (u16::from(a[i + 1]) + u16::from(b[i + 1])).div_ceil(2) as u8;
+            v[row * cw + x] = (u16::from(a[i + 3]) + u16::from(b[i + 3])).div_ceil(2) as u8;
         }
     }
     Ok(frame(w, h, out))

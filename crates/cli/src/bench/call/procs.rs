@@ -51,7 +51,7 @@ impl Sampler {
                         }
                     }
                     // smaps_rollup walks page tables: read it every 5th sample only.
-                    if n % 5 == 0 {
+                    if n.is_multiple_of(5) {
                         pss = pids.iter().filter_map(|&p| pss_bytes(p)).sum();
                     }
                     n += 1;
