@@ -810,10 +810,7 @@ impl Driver {
                 self.emit(CallEvent::Error {
                     message: format!("signaling: {reason}"),
                 });
-                self.restart_signaling(
-                    reason.contains("expired") || reason.contains("invalid token"),
-                )
-                .await;
+                self.restart_signaling(reason.token_refused()).await;
             }
             XmppEvent::Closed => {}
         }

@@ -34,14 +34,16 @@ const OFFLINE_QUEUE: usize = 512;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What went wrong on the signaling connection.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmppError {
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("authentication failed: {0}")]
-    AuthFailed(String),
-    #[error("stream error from server: {0}")]
-    StreamError(String),
+    /// SASL `<failure/>`: `condition` is its child element's name (`not-authorized`, ...).
+    #[error("authentication failed: {}", join(condition, text))]
+    AuthFailed { condition: String, text: String },
+    /// `<stream:error/>`: the server ended the stream.
+    #[error("stream error from server: {}", join(condition, text))]
+    StreamError { condition: String, text: String },
     #[error("protocol error: {0}")]
     Protocol(String),
     #[error("bad XML from server: {0}")]
@@ -59,8 +61,27 @@ impl XmppError {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            XmppError::AuthFailed(_) | XmppError::StreamError(_) | XmppError::Stopped
+            XmppError::AuthFailed { .. } | XmppError::StreamError { .. } | XmppError::Stopped
         )
+    }
+
+    /// The server refused the token (expired, revoked or never valid): a new token may help.
+    pub fn token_refused(&self) -> bool {
+        match self {
+            XmppError::AuthFailed { condition, .. } | XmppError::StreamError { condition, .. } => {
+                matches!(condition.as_str(), "not-authorized" | "credentials-expired")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `condition: text`, or whichever of the two is there.
+fn join(condition: &str, text: &str) -> String {
+    match (condition.is_empty(), text.is_empty()) {
+        (false, false) => format!("{condition}: {text}"),
+        (false, true) => condition.to_string(),
+        _ => text.to_string(),
     }
 }
 
@@ -113,7 +134,7 @@ pub enum XmppEvent {
     /// The connection dropped; a new attempt follows after `retry_in`.
     Offline { reason: String, retry_in: Duration },
     /// The client gave up for good.
-    Failed(String),
+    Failed(XmppError),
     /// Closed on request.
     Closed,
 }
@@ -249,7 +270,7 @@ async fn run(
         };
         if err.is_final() {
             tracing::warn!(error = %err, "signaling stopped");
-            let _ = events.send(XmppEvent::Failed(err.to_string())).await;
+            let _ = events.send(XmppEvent::Failed(err)).await;
             return;
         }
         let delay = backoff(attempt, cfg.max_backoff);
@@ -355,7 +376,7 @@ impl Conn {
             match el.local_name() {
                 "open" => {}
                 "features" => return Ok(el),
-                "error" => return Err(XmppError::StreamError(stream_error_text(&el))),
+                "error" => return Err(stream_error(&el)),
                 other => tracing::debug!(element = other, "ignored before features"),
             }
         }
@@ -482,7 +503,7 @@ impl Conn {
                 }
             }
             "close" => return Err(XmppError::Closed),
-            "error" => return Err(XmppError::StreamError(stream_error_text(&el))),
+            "error" => return Err(stream_error(&el)),
             "presence" => {}
             other => tracing::debug!(element = other, "ignored stanza"),
         }
@@ -540,16 +561,23 @@ impl Conn {
     }
 }
 
-fn stream_error_text(el: &Element) -> String {
-    let cond = el
+/// The condition (first child's name) and text of a `<stream:error/>` or SASL `<failure/>`.
+fn condition_and_text(el: &Element) -> (String, String) {
+    let condition = el
         .elements()
-        .next()
+        .find(|c| c.local_name() != "text")
         .map(|c| c.local_name().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    match el.find("text") {
-        Some(t) => format!("{cond}: {}", t.text_content()),
-        None => cond,
-    }
+        .unwrap_or_default();
+    let text = el
+        .find("text")
+        .map(|t| t.text_content())
+        .unwrap_or_default();
+    (condition, text)
+}
+
+fn stream_error(el: &Element) -> XmppError {
+    let (condition, text) = condition_and_text(el);
+    XmppError::StreamError { condition, text }
 }
 
 fn sasl_plain(jid: &NxId, token: &str) -> String {
@@ -589,7 +617,10 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
         .find("mechanisms")
         .map(|m| m.elements().map(|e| e.text_content()).collect::<Vec<_>>());
     if !mechs.unwrap_or_default().iter().any(|m| m == "PLAIN") {
-        return Err(XmppError::AuthFailed("server offers no SASL PLAIN".into()));
+        return Err(XmppError::AuthFailed {
+            condition: String::new(),
+            text: "server offers no SASL PLAIN".into(),
+        });
     }
     let auth = Element::new("auth")
         .attr("xmlns", NS_SASL)
@@ -600,20 +631,10 @@ async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
     match reply.local_name() {
         "success" => {}
         "failure" => {
-            let cond = reply
-                .elements()
-                .next()
-                .map(|c| c.local_name().to_string())
-                .unwrap_or_default();
-            let text = reply
-                .find("text")
-                .map(|t| t.text_content())
-                .unwrap_or_default();
-            return Err(XmppError::AuthFailed(
-                format!("{cond} {text}").trim().to_string(),
-            ));
+            let (condition, text) = condition_and_text(&reply);
+            return Err(XmppError::AuthFailed { condition, text });
         }
-        "error" => return Err(XmppError::StreamError(stream_error_text(&reply))),
+        "error" => return Err(stream_error(&reply)),
         other => {
             return Err(XmppError::Protocol(format!(
                 "unexpected <{other}> during SASL"
@@ -687,7 +708,7 @@ async fn wait_iq(conn: &mut Conn, id: &str, what: &'static str) -> Result<Elemen
             break el;
         }
         if el.local_name() == "error" {
-            return Err(XmppError::StreamError(stream_error_text(&el)));
+            return Err(stream_error(&el));
         }
         held.push(el);
     };
@@ -720,9 +741,40 @@ mod tests {
 
     #[test]
     fn only_auth_and_stream_errors_are_final() {
-        assert!(XmppError::AuthFailed("x".into()).is_final());
-        assert!(XmppError::StreamError("x".into()).is_final());
+        let failure = |c: &str| XmppError::AuthFailed {
+            condition: c.into(),
+            text: String::new(),
+        };
+        assert!(failure("x").is_final());
+        assert!(XmppError::StreamError {
+            condition: "conflict".into(),
+            text: String::new()
+        }
+        .is_final());
         assert!(!XmppError::Closed.is_final());
         assert!(!XmppError::Timeout("x").is_final());
+    }
+
+    #[test]
+    fn a_refused_token_is_told_apart_from_other_failures() {
+        let parse = |xml: &str| {
+            let mut p = StanzaParser::default();
+            p.push(xml).expect("xml").pop().expect("one element")
+        };
+        let expired = parse("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/><text>token expired</text></failure>");
+        let (condition, text) = condition_and_text(&expired);
+        let e = XmppError::AuthFailed { condition, text };
+        assert!(e.token_refused());
+        assert_eq!(
+            e.to_string(),
+            "authentication failed: not-authorized: token expired"
+        );
+        let kicked = stream_error(&parse("<stream:error xmlns:stream='http://etherx.jabber.org/streams'><text>flood</text><policy-violation/></stream:error>"));
+        assert!(!kicked.token_refused());
+        assert_eq!(
+            kicked.to_string(),
+            "stream error from server: policy-violation: flood"
+        );
+        assert!(!XmppError::Closed.token_refused());
     }
 }

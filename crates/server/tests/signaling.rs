@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use futures_util::SinkExt;
 use nx::xml::Element;
-use nx::{XmppClient, XmppConfig, XmppEvent};
+use nx::{XmppClient, XmppConfig, XmppError, XmppEvent};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -111,8 +111,8 @@ async fn bad_or_expired_tokens_fail_for_good() {
         let (_h, mut ev, task) =
             XmppClient::start(XmppConfig::new(s.handle.ws_url(), s.jid("alice"), token));
         match tokio::time::timeout(Duration::from_secs(10), ev.recv()).await {
-            Ok(Some(XmppEvent::Failed(msg))) => {
-                assert!(msg.contains("authentication failed"), "{msg}")
+            Ok(Some(XmppEvent::Failed(e))) => {
+                assert!(matches!(e, XmppError::AuthFailed { .. }), "{e}")
             }
             other => panic!("expected a final auth failure, got {other:?}"),
         }
@@ -224,8 +224,11 @@ async fn floods_are_cut_off_by_the_rate_limit() {
     }
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ea.recv()).await {
-            Ok(Some(XmppEvent::Failed(msg))) => {
-                assert!(msg.contains("policy-violation"), "{msg}");
+            Ok(Some(XmppEvent::Failed(e))) => {
+                assert!(
+                    matches!(&e, XmppError::StreamError { condition, .. } if condition == "policy-violation"),
+                    "{e}"
+                );
                 break;
             }
             Ok(Some(_)) => continue,
