@@ -1,5 +1,5 @@
 // Simu and Chromium's own WebRTC in one call, both ways, through simu-server: the browser side
-// is tests/interop/peer.js (NX over XMPP-WebSocket + RTCPeerConnection), Simu is the `simu` CLI.
+// is crates/cli/src/bench/call/peer.js (NX over XMPP-WebSocket + RTCPeerConnection), Simu is the `simu` CLI.
 // Run by scripts/interop-chromium.sh inside a network namespace that has only loopback.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

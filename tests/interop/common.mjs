@@ -10,6 +10,8 @@ import { freePort, waitPort } from "../js/net.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 export const simu = process.env.SIMU_CLI ?? path.join(root, "target/debug/simu");
+/** The browser NX peer, shipped in the `simu` binary for its Chromium benchmark. */
+const PEER_JS = path.join(root, "crates/cli/src/bench/call/peer.js");
 
 /** simu-server on a free loopback port, plus helpers to run the CLI against it. */
 export async function startSimu() {
@@ -57,9 +59,10 @@ export async function startSite(server, host = "127.0.0.1") {
       res.end(Buffer.from(await upstream.arrayBuffer()));
       return;
     }
-    const file = req.url?.startsWith("/peer.js") ? "peer.js" : "peer.html";
+    // peer.js ships in the `simu` binary (its Chromium benchmark), so it lives with the CLI.
+    const file = req.url?.startsWith("/peer.js") ? PEER_JS : path.join(import.meta.dirname, "peer.html");
     res.writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" });
-    res.end(readFileSync(path.join(import.meta.dirname, file)));
+    res.end(readFileSync(file));
   }).listen(0, host);
   await new Promise((r) => http.once("listening", r));
   return { origin: `http://${host}:${http.address().port}`, close: () => http.close() };

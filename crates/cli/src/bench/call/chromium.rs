@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 const PAGE: &str = include_str!("bench.html");
 const SCRIPT: &str = include_str!("bench.js");
 /// The independent browser NX peer the interop tests also use.
-const PEER: &str = include_str!("../../../../../tests/interop/peer.js");
+const PEER: &str = include_str!("peer.js");
 
 struct Site {
     configs: HashMap<String, serde_json::Value>,
