@@ -277,7 +277,7 @@ async fn run(
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(XmppEvent::Message { from, body, delayed, .. }) => {
-                    let (Ok(from), Ok(signal)) = (NxId::parse_jid(&from), Signal::parse(&body)) else { continue };
+                    let Ok(signal) = Signal::parse(&body) else { continue };
                     handle(&cfg, &xmpp, &mut calls, &ev_tx, from, signal, delayed).await;
                 }
                 Some(XmppEvent::Failed(e)) => {

@@ -768,9 +768,6 @@ impl Driver {
                 delayed,
                 ..
             } => {
-                let Ok(from) = NxId::parse_jid(&from) else {
-                    return;
-                };
                 let signal = match Signal::parse(&body) {
                     Ok(Signal::Unknown) => {
                         tracing::debug!(%from, "ignoring unknown signaling message type");

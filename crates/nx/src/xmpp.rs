@@ -119,8 +119,12 @@ pub enum XmppEvent {
     /// Signed in and bound (after every reconnect too), with the full JID.
     Online { jid: String },
     /// A chat message with a body from someone.
+    /// A message with a body from a valid NX ID (others are dropped here).
     Message {
-        from: String,
+        /// The sender's bare NX ID, parsed from the stanza's `from`.
+        from: NxId,
+        /// `from` as the server stamped it (with its resource).
+        from_jid: String,
         id: Option<String>,
         body: String,
         delayed: bool,
@@ -547,10 +551,15 @@ impl Conn {
             }
         }
         if let Some(body) = el.find("body") {
+            let Ok(sender) = NxId::parse_jid(&from) else {
+                tracing::debug!(%from, "dropping a message whose sender is no NX ID");
+                return Ok(());
+            };
             let delayed = el.find_ns("delay", NS_DELAY).is_some();
             let _ = events
                 .send(XmppEvent::Message {
-                    from,
+                    from: sender,
+                    from_jid: from,
                     id,
                     body: body.text_content(),
                     delayed,

@@ -68,11 +68,11 @@ pub async fn next_body(ev: &mut mpsc::Receiver<XmppEvent>) -> (String, String, b
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ev.recv()).await {
             Ok(Some(XmppEvent::Message {
-                from,
+                from_jid,
                 body,
                 delayed,
                 ..
-            })) => return (from, body, delayed),
+            })) => return (from_jid, body, delayed),
             Ok(Some(_)) => continue,
             other => panic!("no message: {other:?}"),
         }
