@@ -1,5 +1,6 @@
-//! Media for calls: frames, sources (synthetic now; camera and microphone plug in behind the
-//! same traits), codecs (H.264 via OpenH264, Opus) and sinks for displays.
+//! Media for calls: frames; sources (cameras through V4L2, microphones through cpal, and the
+//! synthetic pattern and tone where there is no device); codecs (H.264 via OpenH264, VP8 via
+//! libvpx, Opus); the jitter buffer, echo cancellation, scaling; and sinks for displays.
 
 pub mod apm;
 pub mod audio;
