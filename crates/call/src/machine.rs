@@ -2,7 +2,7 @@
 //! no media. The driver (`manager`) feeds it inputs and carries out the actions it returns,
 //! and asks `next_deadline()` when to call `on_timeout`. Tests drive it with a fake clock.
 
-use nx::signal::{now_ms, EndReason, Signal};
+use nx::signal::{EndReason, Signal};
 use nx::{CallType, NxId};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -277,6 +277,7 @@ pub struct CallMachine {
     recent_rooms: VecDeque<String>,
     dropped_stale: u64,
     timeouts: Timeouts,
+    wall: WallClock,
 }
 
 fn media_signal(s: &Signal) -> bool {
@@ -284,6 +285,35 @@ fn media_signal(s: &Signal) -> bool {
         s,
         Signal::Offer { .. } | Signal::Answer { .. } | Signal::IceCandidate { .. }
     )
+}
+
+/// Wall-clock time (the `timestamp` of signals, the age of an invitation) derived from the
+/// injected monotonic `now`, so the machine never reads the system clock itself.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    at: Instant,
+    epoch_ms: i64,
+}
+
+impl WallClock {
+    /// `epoch_ms` milliseconds since the Unix epoch at the instant `at`.
+    pub fn fixed(at: Instant, epoch_ms: i64) -> Self {
+        Self { at, epoch_ms }
+    }
+
+    /// The system's clock, read once.
+    pub fn system() -> Self {
+        Self::fixed(Instant::now(), nx::signal::now_ms())
+    }
+
+    /// Milliseconds since the epoch at `now`.
+    pub fn ms(&self, now: Instant) -> i64 {
+        let after = now.saturating_duration_since(self.at).as_millis();
+        let before = self.at.saturating_duration_since(now).as_millis();
+        let delta =
+            i64::try_from(after).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX);
+        self.epoch_ms.saturating_add(delta)
+    }
 }
 
 impl CallMachine {
@@ -300,7 +330,14 @@ impl CallMachine {
             recent_rooms: VecDeque::new(),
             dropped_stale: 0,
             timeouts,
+            wall: WallClock::system(),
         }
+    }
+
+    /// Reads wall time from `wall` instead of the system clock (tests).
+    pub fn with_wall_clock(mut self, wall: WallClock) -> Self {
+        self.wall = wall;
+        self
     }
 
     pub fn state(&self) -> CallState {
@@ -341,12 +378,12 @@ impl CallMachine {
         }
     }
 
-    fn call_end(&self, c: &Call, reason: EndReason) -> Action {
+    fn call_end(&self, c: &Call, reason: EndReason, now: Instant) -> Action {
         Action::Send {
             to: c.peer.clone(),
             signal: Signal::CallEnd {
                 room_id: c.room.clone(),
-                timestamp: now_ms(),
+                timestamp: self.wall.ms(now),
                 reason: Some(reason),
             },
         }
@@ -436,7 +473,7 @@ impl CallMachine {
                         signal: Signal::CallResponse {
                             room_id: c.room.clone(),
                             accepted: false,
-                            timestamp: now_ms(),
+                            timestamp: self.wall.ms(now),
                         },
                     });
                     out.push(Action::DeclineOverRest {
@@ -491,7 +528,7 @@ impl CallMachine {
                         message: message.clone(),
                     }));
                     if let Some(c) = &self.call {
-                        out.push(self.call_end(c, EndReason::Failed));
+                        out.push(self.call_end(c, EndReason::Failed, now));
                     }
                     self.finish(Outcome::Failed, &message, "local", now, &mut out);
                 }
@@ -550,7 +587,7 @@ impl CallMachine {
                 call_type,
                 from_nx_id: self.me.to_string(),
                 from_name: self.my_name.clone(),
-                timestamp: now_ms(),
+                timestamp: self.wall.ms(now),
                 participants: vec![],
             },
         });
@@ -587,7 +624,7 @@ impl CallMachine {
             signal: Signal::CallResponse {
                 room_id: room,
                 accepted: true,
-                timestamp: now_ms(),
+                timestamp: self.wall.ms(now),
             },
         });
         out.push(start);
@@ -606,7 +643,7 @@ impl CallMachine {
                 self.handle_into(Input::Reject, now, out);
             }
             (Role::Caller, false, _) => {
-                out.push(self.call_end(&c, EndReason::Cancelled));
+                out.push(self.call_end(&c, EndReason::Cancelled, now));
                 self.finish(
                     Outcome::Cancelled,
                     "cancelled by caller",
@@ -616,7 +653,7 @@ impl CallMachine {
                 );
             }
             (role, true, connected) => {
-                out.push(self.call_end(&c, EndReason::Hangup));
+                out.push(self.call_end(&c, EndReason::Hangup, now));
                 let outcome = if connected {
                     Outcome::Ended
                 } else {
@@ -653,7 +690,7 @@ impl CallMachine {
             ..
         } = &signal
         {
-            let age_ms = now_ms().saturating_sub(*timestamp);
+            let age_ms = self.wall.ms(now).saturating_sub(*timestamp);
             let stale = (delayed || *timestamp > 0) && age_ms > STALE_INVITATION.as_millis() as i64;
             if stale || self.recent_rooms.iter().any(|r| r == room_id) {
                 self.dropped_stale += 1;
@@ -669,14 +706,14 @@ impl CallMachine {
                     signal: Signal::CallResponse {
                         room_id: room_id.clone(),
                         accepted: false,
-                        timestamp: now_ms(),
+                        timestamp: self.wall.ms(now),
                     },
                 });
                 out.push(Action::Send {
                     to: from,
                     signal: Signal::CallEnd {
                         room_id: room_id.clone(),
-                        timestamp: now_ms(),
+                        timestamp: self.wall.ms(now),
                         reason: Some(EndReason::Busy),
                     },
                 });
@@ -828,7 +865,7 @@ impl CallMachine {
         };
         if c.ring_deadline.is_some_and(|d| now >= d) {
             if c.role == Role::Caller {
-                out.push(self.call_end(&c, EndReason::Timeout));
+                out.push(self.call_end(&c, EndReason::Timeout, now));
             }
             self.finish(Outcome::Missed, "no answer", "timeout", now, &mut out);
         } else if c.connect_deadline.is_some_and(|d| now >= d)
@@ -837,7 +874,7 @@ impl CallMachine {
             out.push(Action::Emit(CallEvent::Error {
                 message: "could not establish media with the other side".into(),
             }));
-            out.push(self.call_end(&c, EndReason::Failed));
+            out.push(self.call_end(&c, EndReason::Failed, now));
             self.finish(
                 Outcome::Failed,
                 "media connection failed",

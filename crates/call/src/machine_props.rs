@@ -25,7 +25,12 @@ fn room() -> impl Strategy<Value = String> {
 }
 
 fn signal() -> impl Strategy<Value = Signal> {
-    let ts = prop_oneof![Just(0i64), Just(i64::MIN), Just(i64::MAX), Just(now_ms())];
+    let ts = prop_oneof![
+        Just(0i64),
+        Just(i64::MIN),
+        Just(i64::MAX),
+        Just(nx::signal::now_ms())
+    ];
     prop_oneof![
         (room(), ts.clone(), peer()).prop_map(|(r, t, p)| Signal::CallInvitation {
             room_id: r,

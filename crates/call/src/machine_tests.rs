@@ -44,7 +44,7 @@ fn invitation(room: &str, from: &str) -> Signal {
         call_type: CallType::Video,
         from_nx_id: from.into(),
         from_name: "Bob".into(),
-        timestamp: now_ms(),
+        timestamp: nx::signal::now_ms(),
         participants: vec![],
     }
 }
@@ -263,7 +263,9 @@ fn drops_stale_signals_from_other_rooms_and_replayed_invitations() {
     assert!(a.is_empty(), "a third party cannot answer our call");
     assert_eq!(m.dropped_stale(), 2);
 
-    let mut idle = CallMachine::new(id(BOB), "Bob");
+    // Wall time comes from the injected clock: 10 000 s after the epoch at t0.
+    let mut idle =
+        CallMachine::new(id(BOB), "Bob").with_wall_clock(WallClock::fixed(t0, 10_000_000));
     assert!(idle
         .handle(
             sig(
@@ -282,7 +284,7 @@ fn drops_stale_signals_from_other_rooms_and_replayed_invitations() {
         call_type: CallType::Audio,
         from_nx_id: ALICE.into(),
         from_name: String::new(),
-        timestamp: now_ms() - 120_000,
+        timestamp: 10_000_000 - 120_000,
         participants: vec![],
     };
     assert!(idle
@@ -296,6 +298,37 @@ fn drops_stale_signals_from_other_rooms_and_replayed_invitations() {
         )
         .is_empty());
     assert_eq!(idle.state(), CallState::Idle);
+}
+
+#[test]
+fn invitation_age_and_signal_timestamps_follow_the_injected_clock() {
+    let t0 = Instant::now();
+    let wall = WallClock::fixed(t0, 5_000);
+    // Sent at 1 970-01-01 00:00:01; 4 s old by the injected clock (not stale), decades by the
+    // system's: only the injected clock may decide.
+    let mut m = CallMachine::new(id(BOB), "Bob").with_wall_clock(wall);
+    let mut inv = invitation("r", ALICE);
+    if let Signal::CallInvitation { timestamp, .. } = &mut inv {
+        *timestamp = 1_000;
+    }
+    m.handle(
+        Input::Signal {
+            from: id(ALICE),
+            signal: inv,
+            delayed: true,
+        },
+        t0,
+    );
+    assert_eq!(m.state(), CallState::Incoming, "a 4 s old invitation rings");
+    let a = m.handle(Input::Hangup, t0 + Duration::from_millis(250));
+    let stamped = a.iter().find_map(|x| match x {
+        Action::Send {
+            signal: Signal::CallResponse { timestamp, .. },
+            ..
+        } => Some(*timestamp),
+        _ => None,
+    });
+    assert_eq!(stamped, Some(5_250), "{a:?}");
 }
 
 #[test]
