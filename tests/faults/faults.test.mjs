@@ -188,7 +188,11 @@ for (const kbit of LONG ? [300, 1000, 2500] : [300, 1000]) {
       assert.equal(r.code, 0, r.out.slice(-1500));
       assert.ok(rate <= kbit * 1000 * 1.05, `sends under the cap: ${rate}`);
       assert.ok(usesLink(rate, allowed, kbit * 1000), `uses the link (goal 75-95%): sent ${rate}, allowed ${allowed}`);
-      assert.ok(s.video.fps >= 10, `video keeps moving: ${s.video.fps} fps`);
+      // Over the settled part of the call, not one sample: a size change under the cap (the
+      // sender steps between 640x360 and 320x180) may leave one second without a picture.
+      const fps = r.series.slice(10).map((x) => x.video.fps).sort((a, b) => a - b);
+      const medianFps = fps.length ? fps[Math.floor(fps.length / 2)] : 0;
+      assert.ok(medianFps >= 10, `video keeps moving: median ${medianFps} fps after 10 s (${r.series.map((x) => x.video.fps).join(" ")})`);
     } finally {
       cap(0);
     }
