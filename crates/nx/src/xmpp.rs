@@ -118,7 +118,6 @@ impl XmppConfig {
 pub enum XmppEvent {
     /// Signed in and bound (after every reconnect too), with the full JID.
     Online { jid: String },
-    /// A chat message with a body from someone.
     /// A message with a body from a valid NX ID (others are dropped here).
     Message {
         /// The sender's bare NX ID, parsed from the stanza's `from`.
