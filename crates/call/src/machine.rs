@@ -340,6 +340,11 @@ impl CallMachine {
         self
     }
 
+    /// A fresh reading of the wall clock (the driver gives one with each event).
+    pub fn set_wall_clock(&mut self, wall: WallClock) {
+        self.wall = wall;
+    }
+
     pub fn state(&self) -> CallState {
         self.state
     }

@@ -3,7 +3,7 @@
 //! events, state, sinks and statistics.
 
 use crate::analytics::AnalyticsQueue;
-use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, Timeouts};
+use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, Timeouts, WallClock};
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::quality::{Preset, Quality, QualityError};
 use crate::session::{NetConfig, RemoteMedia, SendRate, Session, SessionError, SessionEvent};
@@ -531,6 +531,9 @@ impl Driver {
         bwe_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.machine.next_deadline();
+            // The machine's wall time is read here, at the I/O edge, once per event: the
+            // monotonic clock stops while the computer sleeps, so a clock read once would drift.
+            self.machine.set_wall_clock(WallClock::system());
             tokio::select! {
                 cmd = cmds.recv() => {
                     let Some(cmd) = cmd else { break };
