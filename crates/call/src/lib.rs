@@ -14,6 +14,7 @@ pub mod quality;
 pub mod sdp_hints;
 pub mod session;
 pub mod stats;
+pub mod wall_clock;
 
 pub use machine::{CallEvent, CallState, Outcome, Role, Timeouts};
 pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenVideo};
