@@ -96,10 +96,16 @@ pub struct Core {
     pub frames_url: String,
     sinks: watch::Sender<Option<Sinks>>,
     session: tokio::sync::Mutex<Option<Active>>,
-    embedded: tokio::sync::Mutex<Option<server::ServerHandle>>,
+    embedded: tokio::sync::Mutex<Option<Embedded>>,
     forwarders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The microphone the next call opens (settings change it between calls).
     pub microphone: Arc<Mutex<Option<String>>>,
+}
+
+/// The in-process server and its echo contact, kept for as long as the app runs.
+struct Embedded {
+    server: server::ServerHandle,
+    _echo: Option<echo::EchoBot>,
 }
 
 /// A signed-in user.
@@ -145,7 +151,7 @@ impl Core {
         let base = format!("http://{EMBEDDED_ADDR}");
         let mut guard = self.embedded.lock().await;
         if let Some(h) = guard.as_ref() {
-            let c = &h.state.cfg;
+            let c = &h.server.state.cfg;
             return Ok((
                 base,
                 server::secrets::TenantKeys {
@@ -178,7 +184,18 @@ impl Core {
             api_key: c.api_key.clone(),
             secret_key: c.secret_key.clone(),
         };
-        *guard = Some(handle);
+        let echo = handle.echo_account().map(|a| {
+            echo::EchoBot::start(echo::EchoConfig::beside(
+                handle.addr.ip(),
+                a.nxws,
+                a.jid,
+                a.token,
+            ))
+        });
+        *guard = Some(Embedded {
+            server: handle,
+            _echo: echo,
+        });
         Ok((base, keys))
     }
 

@@ -19,6 +19,8 @@ pub fn init_tracing() {
 
 pub struct Harness {
     pub server: ServerHandle,
+    /// The echo contact beside the server, as `simu server` runs it.
+    pub echo: Option<echo::EchoBot>,
     _dir: tempfile::TempDir,
 }
 
@@ -38,7 +40,19 @@ impl Harness {
         };
         f(&mut cfg);
         let server = server::start(cfg).await.expect("server starts");
-        Self { server, _dir: dir }
+        let echo = server.echo_account().map(|a| {
+            echo::EchoBot::start(echo::EchoConfig::beside(
+                server.addr.ip(),
+                a.nxws,
+                a.jid,
+                a.token,
+            ))
+        });
+        Self {
+            server,
+            echo,
+            _dir: dir,
+        }
     }
 
     pub fn rest(&self) -> RestClient {
@@ -66,15 +80,15 @@ impl Harness {
 
     pub async fn manager_with(&self, user: &str, f: impl FnOnce(&mut CallConfig)) -> CallManager {
         let rest = self.rest();
-        let t = rest
-            .login_or_register(user, "harness-password")
+        let who = rest
+            .sign_in(user, "harness-password", nx::Registration::FirstUse)
             .await
-            .expect("nx token");
+            .expect("signed in");
         let mut cfg = CallConfig {
             rest,
-            nxws: t.nxws,
-            jid: NxId::parse_jid(&t.nxid).expect("jid"),
-            token: t.nxsm_token,
+            nxws: who.nxws,
+            jid: who.jid,
+            token: who.token,
             display_name: user.to_string(),
             net: NetConfig {
                 udp_addrs: vec!["127.0.0.1:0".into()],
@@ -142,12 +156,9 @@ pub async fn connected_call(a: &CallManager, b: &CallManager, callee: &str, vide
 }
 
 pub async fn wait_online(m: &CallManager) {
-    let mut w = m.signaling_online();
-    let online = matches!(
-        tokio::time::timeout(Duration::from_secs(10), w.wait_for(|on| *on)).await,
-        Ok(Ok(_))
-    );
-    assert!(online, "signaling online in time");
+    m.wait_online(Duration::from_secs(10))
+        .await
+        .expect("signaling online in time");
 }
 
 pub async fn wait_state(m: &CallManager, s: CallState, within: Duration) {

@@ -3,21 +3,16 @@
 
 pub mod analytics;
 pub mod assembler;
-pub mod bwe;
-pub mod codecs;
-pub mod echo;
-pub mod keyframe;
 pub mod machine;
 pub mod manager;
 pub mod pipeline;
 pub mod quality;
-pub mod sdp_hints;
 pub mod session;
 pub mod stats;
 pub mod wall_clock;
 
 pub use machine::{CallEvent, CallState, Outcome, Role, Timeouts};
 pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenVideo};
+pub use peer::NetConfig;
 pub use quality::{Preset, Quality};
-pub use session::NetConfig;
 pub use stats::StatsSample;

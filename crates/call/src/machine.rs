@@ -23,8 +23,7 @@ pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(20);
 /// offer): webrtc 0.21.1's DTLS gives up after 7 fixed 1 s retries under heavy loss
 /// (docs/upstream/webrtc-dtls-retransmission.md), and an ICE restart cannot redo DTLS.
 pub const MAX_REBUILDS: u8 = 3;
-/// Invitations older than this (e.g. replayed from offline storage) are stale.
-pub const STALE_INVITATION: Duration = Duration::from_secs(60);
+pub use nx::signal::STALE_INVITATION;
 
 /// The machine's deadlines; defaults follow the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,12 +6,13 @@ use crate::analytics::AnalyticsQueue;
 use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, Timeouts, WallClock};
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::quality::{Preset, Quality, QualityError};
-use crate::session::{NetConfig, RemoteMedia, SendRate, Session, SessionError, SessionEvent};
+use crate::session::{RemoteMedia, SendRate, Session, SessionError, SessionEvent};
 use crate::stats::{LocalCounters, StatsCollector, StatsSample};
 use media::{AudioSource, FrameSink, VideoSource};
 use nx::rest::{AnalyticsRecord, RestClient};
 use nx::signal::Signal;
 use nx::{NxId, XmppClient, XmppConfig, XmppEvent, XmppHandle};
+use peer::NetConfig;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub enum CallError {
     Quality(#[from] QualityError),
     #[error("the call manager has stopped")]
     Stopped,
+    #[error("signaling did not come online within {0:?} (is the server reachable?)")]
+    SignalingOffline(Duration),
 }
 
 /// Opens a camera (or the synthetic pattern) for a call or a preview.
@@ -380,6 +383,19 @@ impl CallManager {
         self.signaling.clone()
     }
 
+    /// Waits until signaling is online: after `start`, a client is reachable from then on.
+    pub async fn wait_online(&self, within: Duration) -> Result<(), CallError> {
+        let mut online = self.signaling.clone();
+        let waited = tokio::time::timeout(within, online.wait_for(|o| *o))
+            .await
+            .map(|r| r.map(|_| ()));
+        match waited {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(CallError::Stopped),
+            Err(_) => Err(CallError::SignalingOffline(within)),
+        }
+    }
+
     pub fn latest_stats(&self) -> Option<StatsSample> {
         self.latest_stats.borrow().clone()
     }
@@ -429,7 +445,7 @@ struct Driver {
     camera: usize,
     speaker: Option<String>,
     /// The send-rate controller of the live call.
-    rate: Option<crate::bwe::RateController>,
+    rate: Option<peer::bwe::RateController>,
     /// The last send-rate estimate (bps) and which controller made it.
     estimate: Option<(u64, &'static str)>,
     /// How the current media was started (role, audio, video), to start it again alike.
@@ -582,7 +598,7 @@ impl Driver {
                         };
                         tracing::debug!(bps, estimator, by_resends, sent, encoded, "send rate estimate");
                         self.estimate = Some((bps, estimator));
-                        s.control().set_estimate(crate::bwe::media_budget(bps));
+                        s.control().set_estimate(peer::bwe::media_budget(bps));
                     }
                 }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
@@ -1206,7 +1222,7 @@ impl Driver {
         let (session, rx) = Session::start(&net, local, remote, rate).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);
-        self.rate = Some(crate::bwe::RateController::new(
+        self.rate = Some(peer::bwe::RateController::new(
             rate.start_bps,
             rate.min_bps,
             rate.max_bps,

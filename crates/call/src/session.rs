@@ -3,29 +3,17 @@
 //! ICE restart, and raw statistics.
 
 use crate::assembler::{AnyDepacketizer, FrameAssembler};
-use crate::bwe::{DelayEstimator, EstimateReadout};
-use crate::codecs;
-use crate::keyframe::KeyframeRequests;
 use crate::pipeline::{self, Encoded, MediaControl, MediaTrouble, RecvCounters, SendCounters};
 use bytes::Bytes;
 use media::codec::VideoCodec;
 use media::{AudioSource, FrameSink, VideoSource};
-use rtc::interceptor::{CongestionControlBuilder, Slot, TwccSenderBuilder};
+use peer::bwe::{DelayEstimator, EstimateReadout};
+use peer::{build_peer, codecs, media_track, prefer_codecs, Negotiation, NetConfig, PeerError};
 use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::{
-    register_default_interceptors, Registry,
-};
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::RTCIceTransportPolicy;
-use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::transport::{RTCIceCandidateInit, RTCIceServer};
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtp::packetizer::Packetizer;
 use rtc::rtp::sequence::Sequencer;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::statistics::StatsSelector;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -37,22 +25,18 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::RTCPeerConnectionIceEvent;
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCPeerConnectionState,
-};
+use webrtc::peer_connection::{PeerConnectionEventHandler, RTCPeerConnectionState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("webrtc: {0}")]
-    WebRtc(String),
-    #[error("invalid SDP: {0}")]
-    Sdp(String),
+    #[error(transparent)]
+    Peer(#[from] PeerError),
     #[error("media thread: {0}")]
     Thread(#[from] std::io::Error),
 }
 
-pub(crate) fn rtc_err(e: impl std::fmt::Display) -> SessionError {
-    SessionError::WebRtc(e.to_string())
+fn rtc_err(e: impl std::fmt::Display) -> SessionError {
+    SessionError::Peer(PeerError::WebRtc(e.to_string()))
 }
 
 /// What the session reports to its owner.
@@ -68,58 +52,6 @@ pub enum SessionEvent {
     MediaError(String),
     /// The camera stopped delivering (unplugged, taken by another app); a black picture is sent.
     CameraLost(String),
-}
-
-/// Network settings of a session.
-#[derive(Debug, Clone)]
-pub struct NetConfig {
-    pub ice_servers: Vec<nx::rest::IceServer>,
-    /// `iceTransportPolicy: relay`.
-    pub relay_only: bool,
-    /// Local UDP addresses to bind (`127.0.0.1:0` on loopback tests, `0.0.0.0:0` otherwise).
-    pub udp_addrs: Vec<String>,
-}
-
-impl NetConfig {
-    /// Resolving browsers' `.local` candidates needs a multicast socket, which a loopback-only
-    /// set-up, or a host with no multicast route (offline, or a bare network namespace), cannot
-    /// open; webrtc would then fail the whole call, so such set-ups skip mDNS.
-    fn mdns(&self) -> bool {
-        let loopback_only = self.udp_addrs.iter().all(|a| {
-            a.parse::<std::net::SocketAddr>()
-                .is_ok_and(|s| s.ip().is_loopback())
-        });
-        !loopback_only && multicast_available()
-    }
-}
-
-/// Whether this host can join the mDNS group (probed once per process).
-fn multicast_available() -> bool {
-    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *OK.get_or_init(|| {
-        let ok = std::net::UdpSocket::bind("0.0.0.0:0")
-            .and_then(|s| {
-                s.join_multicast_v4(
-                    &std::net::Ipv4Addr::new(224, 0, 0, 251),
-                    &std::net::Ipv4Addr::UNSPECIFIED,
-                )
-            })
-            .is_ok();
-        if !ok {
-            tracing::info!("no multicast route: mDNS candidates will not be resolved");
-        }
-        ok
-    })
-}
-
-impl Default for NetConfig {
-    fn default() -> Self {
-        Self {
-            ice_servers: Vec::new(),
-            relay_only: false,
-            udp_addrs: vec!["0.0.0.0:0".into()],
-        }
-    }
 }
 
 /// Bytes of RTP payload per packet (the crate's sample track uses the same).
@@ -238,11 +170,7 @@ struct RemoteTrackCtx {
 }
 
 async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32, counters: &RecvCounters) {
-    let pli = PictureLossIndication {
-        sender_ssrc: 0,
-        media_ssrc: ssrc,
-    };
-    match track.write_rtcp(vec![Box::new(pli)]).await {
+    match peer::request_keyframe(track, ssrc).await {
         Ok(()) => {
             counters.plis_sent.fetch_add(1, Ordering::Relaxed);
         }
@@ -463,9 +391,7 @@ pub struct StreamOut {
 
 /// A live peer connection and its media.
 pub struct Session {
-    pc: Arc<dyn PeerConnection>,
-    remote_set: bool,
-    pending_candidates: Vec<RTCIceCandidateInit>,
+    negotiation: Negotiation,
     audio: Option<LocalTrack>,
     video: Option<LocalTrack>,
     control: Arc<MediaControl>,
@@ -479,15 +405,6 @@ pub struct Session {
     /// The delay-based estimate, published by the congestion-control interceptor.
     estimate: Arc<EstimateReadout>,
     rate: SendRate,
-    /// The peer's DTLS certificate fingerprint from the last remote description.
-    remote_fingerprint: Option<String>,
-}
-
-/// The DTLS certificate fingerprint (`a=fingerprint:`) an SDP announces.
-fn fingerprint(sdp: &str) -> Option<&str> {
-    sdp.lines()
-        .find_map(|l| l.strip_prefix("a=fingerprint:"))
-        .map(str::trim)
 }
 
 /// The send-rate bounds of a session's congestion controller, bps (audio included), and the
@@ -501,145 +418,15 @@ pub struct SendRate {
     pub receive_max_kbps: u32,
 }
 
-/// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery;
-/// with `congestion`, transport-wide sequence numbers on what it sends and that estimator fed
-/// with the peer's feedback. The crate's pacer is never used: it queues audio and resends behind
-/// video at exactly 1x the estimate (WEBRTC.md 9).
-pub async fn build_peer(
-    net: &NetConfig,
-    handler: Arc<dyn PeerConnectionEventHandler>,
-    video_codecs: &[VideoCodec],
-    congestion: Option<DelayEstimator>,
-) -> Result<Arc<dyn PeerConnection>, SessionError> {
-    let mut me = codecs::media_engine(video_codecs).map_err(rtc_err)?;
-    // Also registers the transport-cc feedback and header extension both ways.
-    let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
-    let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
-    let registry = match congestion {
-        Some(estimator) => registry
-            .with(Slot::TwccSender, TwccSenderBuilder::new().build())
-            .with(
-                Slot::CongestionControl,
-                CongestionControlBuilder::new(estimator).build(),
-            ),
-        None => registry,
-    };
-    // The default NACK generator asks for a missing packet every 100 ms without end; on a
-    // saturated link the resends then crowd out new video (20-30 Mbit/s of resends measured
-    // through a 300 kbit/s cap). Three requests per packet, like a receiver that gives up.
-    let registry = registry.with(
-        Slot::NackGenerator,
-        rtc::interceptor::NackGeneratorBuilder::new()
-            .with_max_nacks_per_packet(3)
-            .build(),
-    );
-    let mut cfg = RTCConfigurationBuilder::new().with_ice_servers(to_rtc_servers(&net.ice_servers));
-    if net.relay_only {
-        cfg = cfg.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
-    }
-    let mdns = if net.mdns() {
-        rtc::ice::mdns::MulticastDnsMode::QueryOnly
-    } else {
-        rtc::ice::mdns::MulticastDnsMode::Disabled
-    };
-    // Connectivity checks every 50 ms (the crate's default is 200 ms; RFC 8445's pacing is 50 ms)
-    // for as long in total as the default 7 x 200 ms: a call connects ~150 ms sooner.
-    let settings = rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder::new()
-        .with_multicast_dns_mode(mdns)
-        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
-        .build();
-    let pc = PeerConnectionBuilder::new()
-        .with_configuration(cfg.build())
-        .with_setting_engine(settings)
-        .with_media_engine(me)
-        .with_interceptor_registry(registry)
-        .with_handler(handler)
-        .with_udp_addrs(net.udp_addrs.clone())
-        .build()
-        .await
-        .map_err(rtc_err)?;
-    Ok(Arc::new(pc))
-}
-
-fn to_rtc_servers(servers: &[nx::rest::IceServer]) -> Vec<RTCIceServer> {
-    servers
-        .iter()
-        .map(|s| RTCIceServer {
-            urls: s.urls.clone(),
-            username: s.username.clone().unwrap_or_default(),
-            credential: s.credential.clone().unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// Puts `prefs` first in the video transceivers' codec lists, so an answer picks our favourite
-/// among the codecs the offer allows.
-async fn prefer_codecs(pc: &Arc<dyn PeerConnection>, prefs: &[VideoCodec]) {
-    // Each codec with its RTX: a preference list without them would drop RTX from the offer.
-    let params: Vec<_> = prefs
-        .iter()
-        .flat_map(|c| [codecs::video(*c), codecs::rtx(*c)])
-        .collect();
-    for t in pc.get_transceivers().await {
-        let is_video = match t.sender().await {
-            Ok(Some(s)) => s.get_parameters().await.is_ok_and(|p| {
-                p.rtp_parameters
-                    .codecs
-                    .iter()
-                    .any(|c| c.rtp_codec.mime_type.starts_with("video/"))
-            }),
-            _ => false,
-        };
-        if is_video {
-            if let Err(e) = t.set_codec_preferences(params.clone()).await {
-                tracing::debug!(error = %e, "codec preferences not applied");
-            }
-        }
-    }
-}
-
 pub(crate) fn local_track(
     kind: RtpCodecKind,
     codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
     ssrc: u32,
 ) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
     Ok(Arc::new(
-        TrackLocalStaticSample::new(Instant::now(), media_track(kind, codec, ssrc))
+        TrackLocalStaticSample::new(Instant::now(), media_track("simu", kind, codec, ssrc, true))
             .map_err(rtc_err)?,
     ))
-}
-
-fn media_track(
-    kind: RtpCodecKind,
-    codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
-    ssrc: u32,
-) -> MediaStreamTrack {
-    let name = if kind == RtpCodecKind::Video {
-        "video"
-    } else {
-        "audio"
-    };
-    // Track ids must differ from the peer's: the crate routes inbound RTCP by track id, and a
-    // shared id sends the peer's PLI to our remote track instead of our sender.
-    let id = format!("simu-{name}-{ssrc:08x}");
-    MediaStreamTrack::new(
-        format!("simu-{ssrc:08x}"),
-        id.clone(),
-        id,
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                // Video answers NACKs (and could probe) on a repair flow of its own (RFC 4588).
-                rtx: (kind == RtpCodecKind::Video).then(|| RTCRtpRtxParameters {
-                    ssrc: rand::random::<u32>(),
-                }),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    )
 }
 
 impl Session {
@@ -739,9 +526,11 @@ impl Session {
         if let Some(src) = local.video {
             let ssrc = rand::random::<u32>();
             let track = Arc::new(TrackLocalStaticRTP::new(media_track(
+                "simu",
                 RtpCodecKind::Video,
                 codecs::video(video_codecs[0]).rtp_codec,
                 ssrc,
+                true,
             )));
             let sender = pc
                 .add_track(track.clone() as Arc<dyn TrackLocal>)
@@ -774,9 +563,7 @@ impl Session {
             video = Some(LocalTrack { sender, pt });
         }
         let session = Self {
-            pc,
-            remote_set: false,
-            pending_candidates: Vec::new(),
+            negotiation: Negotiation::new(pc),
             audio,
             video,
             control: local.control,
@@ -789,7 +576,6 @@ impl Session {
             video_clock: 90_000,
             estimate,
             rate,
-            remote_fingerprint: None,
         };
         Ok((session, ev_rx))
     }
@@ -828,32 +614,15 @@ impl Session {
         self.control.request_keyframe_now();
     }
 
-    async fn flush_candidates(&mut self) {
-        self.remote_set = true;
-        for c in std::mem::take(&mut self.pending_candidates) {
-            if let Err(e) = self.pc.add_ice_candidate(c).await {
-                tracing::debug!(error = %e, "buffered candidate refused");
-            }
-        }
-    }
-
-    /// Creates and applies an offer (with an ICE restart if asked); returns its SDP.
+    /// Creates and applies an offer (with an ICE restart if asked); returns the SDP to send.
     pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, SessionError> {
-        if ice_restart {
-            self.pc.restart_ice().await.map_err(rtc_err)?;
-        }
-        let offer = self.pc.create_offer(None).await.map_err(rtc_err)?;
-        let sdp = self.with_hints(&offer.sdp);
-        self.pc
-            .set_local_description(offer)
-            .await
-            .map_err(rtc_err)?;
-        Ok(sdp)
+        let sdp = self.negotiation.create_offer(ice_restart).await?;
+        Ok(self.with_hints(&sdp))
     }
 
     /// The SDP to send: ours, with what we can receive for a libwebrtc sender (`sdp_hints`).
     fn with_hints(&self, sdp: &str) -> String {
-        crate::sdp_hints::with_bitrate_hints(
+        peer::sdp_hints::with_bitrate_hints(
             sdp,
             self.rate.receive_start_kbps,
             self.rate.receive_max_kbps,
@@ -863,62 +632,34 @@ impl Session {
     /// Whether `sdp` comes from a new peer connection (another DTLS identity than the one this
     /// session talks to): the peer set the call up again, so this session cannot take it.
     pub fn is_from_new_peer_connection(&self, sdp: &str) -> bool {
-        match (&self.remote_fingerprint, fingerprint(sdp)) {
-            (Some(old), Some(new)) => old != new,
-            _ => false,
-        }
+        self.negotiation.is_from_new_peer_connection(sdp)
     }
 
     /// Applies a remote offer and returns the answer's SDP.
     pub async fn apply_offer(&mut self, sdp: String) -> Result<String, SessionError> {
-        self.remote_fingerprint = fingerprint(&sdp).map(str::to_owned);
-        let desc =
-            RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.pc
-            .set_remote_description(desc)
-            .await
-            .map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.flush_candidates().await;
-        let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
-        let out = self.with_hints(&answer.sdp);
-        self.pc
-            .set_local_description(answer)
-            .await
-            .map_err(rtc_err)?;
+        let answer = self.negotiation.apply_offer(sdp).await?;
         self.after_negotiation().await;
-        Ok(out)
+        Ok(self.with_hints(&answer))
     }
 
     pub async fn apply_answer(&mut self, sdp: String) -> Result<(), SessionError> {
-        self.remote_fingerprint = fingerprint(&sdp).map(str::to_owned);
-        let desc =
-            RTCSessionDescription::answer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.pc
-            .set_remote_description(desc)
-            .await
-            .map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.flush_candidates().await;
+        self.negotiation.apply_answer(sdp).await?;
         self.after_negotiation().await;
         Ok(())
     }
 
     /// Adds a remote candidate, or keeps it until the remote description is set.
     pub async fn add_candidate(&mut self, c: RTCIceCandidateInit) -> Result<(), SessionError> {
-        if c.candidate.trim().is_empty() {
-            return Ok(());
-        }
-        if !self.remote_set {
-            if self.pending_candidates.len() < 200 {
-                self.pending_candidates.push(c);
-            }
-            return Ok(());
-        }
-        self.pc.add_ice_candidate(c).await.map_err(rtc_err)
+        Ok(self.negotiation.add_candidate(c).await?)
     }
 
     /// Counters for one stats sample.
     pub async fn raw_stats(&self) -> RawStats {
-        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let report = self
+            .negotiation
+            .peer_connection()
+            .get_stats(Instant::now(), StatsSelector::None)
+            .await;
         let mut s = RawStats::default();
         for i in report.inbound_rtp_streams() {
             let r = &i.received_rtp_stream_stats;
@@ -964,7 +705,11 @@ impl Session {
     /// ask for again. (webrtc 0.21.1 leaves both RR-based loss and `retransmittedPacketsSent` at
     /// zero, so the resend volume is the loss signal there is.)
     pub async fn send_report(&self) -> (u64, u64) {
-        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let report = self
+            .negotiation
+            .peer_connection()
+            .get_stats(Instant::now(), StatsSelector::None)
+            .await;
         // With RTX the resends leave on their own SSRC; the crate counts them on the primary.
         let sent = report
             .outbound_rtp_streams()
@@ -990,9 +735,7 @@ impl Session {
     pub async fn close(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.control.stop();
-        if let Err(e) = self.pc.close().await {
-            tracing::debug!(error = %e, "close");
-        }
+        self.negotiation.close().await;
         for t in self.tasks.drain(..) {
             t.abort();
         }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use call::{CallConfig, CallManager, MediaFactory, NetConfig, Quality, Timeouts};
 use clap::Args;
-use nx::{NxId, RestClient, RestConfig, RestError};
+use nx::{Registration, RestClient, RestConfig, SignInError, SignedIn};
 
 /// Where to connect and as whom.
 #[derive(Args, Clone, Debug)]
@@ -41,12 +41,10 @@ pub struct Account {
     pub codecs: Vec<media::codec::VideoCodec>,
 }
 
-/// A signed-in user.
-pub struct Session {
+/// A signed-in account: its REST client (holding the user's tokens) and its identity.
+pub struct SignedInAccount {
     pub rest: RestClient,
-    pub jid: NxId,
-    pub token: String,
-    pub nxws: String,
+    pub who: SignedIn,
 }
 
 fn username(user: &str) -> &str {
@@ -128,7 +126,7 @@ fn device_secret(server: &str, user: &str) -> anyhow::Result<String> {
     }
 }
 
-pub async fn sign_in(a: &Account) -> anyhow::Result<Session> {
+pub async fn sign_in(a: &Account) -> anyhow::Result<SignedInAccount> {
     let (api_key, secret_key) = tenant_keys(a)?;
     let rest = RestClient::new(RestConfig::new(a.server.clone(), api_key, secret_key))?;
     let name = username(&a.user);
@@ -136,37 +134,28 @@ pub async fn sign_in(a: &Account) -> anyhow::Result<Session> {
         Some(pw) => (pw.clone(), false),
         None => (device_secret(&a.server, name)?, true),
     };
-    // Registering goes first: a sign-in attempt for a name that does not exist yet would count
-    // as a failed login against this address.
-    match rest.register(name, &pw, None).await {
-        Ok(_) | Err(RestError::Http { status: 400, .. }) => {}
-        Err(e) => return Err(e).context("registering"),
-    }
-    let login = match rest.login(name, &pw).await {
-        Ok(l) => l,
-        Err(e @ RestError::Http { status: 401, .. }) if device => {
-            anyhow::bail!("{name} is taken on this server by another device or a password: sign in with --password ({e})")
+    let who = match rest.sign_in(name, &pw, Registration::FirstUse).await {
+        Ok(who) => who,
+        Err(SignInError::Refused(why)) if device => {
+            anyhow::bail!("{name} is taken on this server by another device or a password: sign in with --password ({why})")
         }
         Err(e) => return Err(e).context("signing in"),
     };
-    let jid = NxId::parse_jid(&login.nxid)?;
-    Ok(Session {
-        rest,
-        jid,
-        token: login.nxsm_token,
-        nxws: login.nxws,
-    })
+    Ok(SignedInAccount { rest, who })
 }
 
 /// Starts a CallManager with synthetic media for this account.
 pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManager> {
-    let s = sign_in(a).await?;
+    let SignedInAccount { rest, who } = sign_in(a).await?;
     let cfg = CallConfig {
-        display_name: a.name.clone().unwrap_or_else(|| s.jid.local().to_string()),
-        rest: s.rest,
-        nxws: s.nxws,
-        jid: s.jid,
-        token: s.token,
+        display_name: a
+            .name
+            .clone()
+            .unwrap_or_else(|| who.jid.local().to_string()),
+        rest,
+        nxws: who.nxws,
+        jid: who.jid,
+        token: who.token,
         net: NetConfig {
             udp_addrs: vec![format!("{}:0", a.media_ip)],
             relay_only: a.relay,
@@ -182,15 +171,7 @@ pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManage
         timeouts: Timeouts::default(),
     };
     let m = CallManager::start(cfg);
-    let mut online = m.signaling_online();
-    let up = matches!(
-        tokio::time::timeout(std::time::Duration::from_secs(15), online.wait_for(|o| *o)).await,
-        Ok(Ok(_))
-    );
-    anyhow::ensure!(
-        up,
-        "signaling did not come online (is the server reachable?)"
-    );
+    m.wait_online(std::time::Duration::from_secs(15)).await?;
     Ok(m)
 }
 

@@ -29,12 +29,23 @@ pub async fn server(a: ServerArgs) -> anyhow::Result<i32> {
         cfg.data_dir = d;
     }
     let handle = server::start(cfg).await?;
+    let echo = handle.echo_account().map(|a| {
+        echo::EchoBot::start(echo::EchoConfig::beside(
+            handle.addr.ip(),
+            a.nxws,
+            a.jid,
+            a.token,
+        ))
+    });
     println!(
         "simu-server listening on {} (signaling {})",
         handle.base_url(),
         handle.state.nxws
     );
     wait_for_ctrl_c().await;
+    if let Some(echo) = echo {
+        echo.stop().await;
+    }
     handle.stop().await;
     Ok(0)
 }
@@ -363,7 +374,7 @@ pub async fn token(a: TokenArgs) -> anyhow::Result<i32> {
     let s = sign_in(&a.account).await?;
     println!(
         "{}",
-        serde_json::json!({ "jid": s.jid.to_string(), "token": s.token, "nxws": s.nxws })
+        serde_json::json!({ "jid": s.who.jid.to_string(), "token": s.who.token, "nxws": s.who.nxws })
     );
     Ok(0)
 }

@@ -3,6 +3,7 @@
 
 use crate::frame::VideoFrame;
 use crate::h264::{H264Decoder, H264Encoder};
+pub use crate::video_codec::VideoCodec;
 use crate::vp8::{Vp8Decoder, Vp8Encoder};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,45 +19,6 @@ pub enum CodecError {
 pub struct VideoEncodeSettings {
     pub bitrate_bps: u32,
     pub fps: f32,
-}
-
-/// A video codec Simu can send and receive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VideoCodec {
-    H264,
-    Vp8,
-}
-
-impl VideoCodec {
-    pub const ALL: [VideoCodec; 2] = [VideoCodec::H264, VideoCodec::Vp8];
-
-    /// The RTP/SDP name (`H264`, `VP8`).
-    pub fn rtp_name(self) -> &'static str {
-        match self {
-            VideoCodec::H264 => "H264",
-            VideoCodec::Vp8 => "VP8",
-        }
-    }
-}
-
-impl std::fmt::Display for VideoCodec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            VideoCodec::H264 => "h264",
-            VideoCodec::Vp8 => "vp8",
-        })
-    }
-}
-
-impl std::str::FromStr for VideoCodec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "h264" | "h.264" | "avc" => Ok(VideoCodec::H264),
-            "vp8" => Ok(VideoCodec::Vp8),
-            o => Err(format!("unknown video codec {o:?} (h264, vp8)")),
-        }
-    }
 }
 
 /// An encoder for the negotiated codec.

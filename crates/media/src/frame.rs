@@ -1,7 +1,5 @@
 //! Raw frames: I420 video and 16-bit PCM audio.
 
-use openh264::formats::YUVSource;
-
 /// One I420 picture, planes packed (Y, then U, then V), even width and height.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VideoFrame {
@@ -88,7 +86,8 @@ impl VideoFrame {
     }
 }
 
-impl YUVSource for VideoFrame {
+#[cfg(feature = "codecs")]
+impl openh264::formats::YUVSource for VideoFrame {
     fn dimensions(&self) -> (usize, usize) {
         (self.width, self.height)
     }

@@ -1,15 +1,26 @@
 //! Media for calls: frames; sources (cameras through V4L2, microphones through cpal, and the
 //! synthetic pattern and tone where there is no device); codecs (H.264 via OpenH264, VP8 via
 //! libvpx, Opus); the jitter buffer, echo cancellation, scaling; and sinks for displays.
+//!
+//! Features (all on by default): `codecs` (OpenH264, libvpx, Opus), `devices` (cameras through
+//! nokhwa, microphones and speakers through cpal), `audio-processing` (sonora's echo
+//! cancellation). Without them the crate is frames, sources, sinks and codec names only, which
+//! is all that negotiating a call needs.
 
+#[cfg(feature = "audio-processing")]
 pub mod apm;
 pub mod audio;
+#[cfg(feature = "devices")]
 pub mod camera;
+#[cfg(feature = "codecs")]
 pub mod codec;
+#[cfg(feature = "devices")]
 pub mod devices;
 pub mod frame;
+#[cfg(feature = "codecs")]
 pub mod h264;
 pub mod jitter;
+#[cfg(feature = "codecs")]
 pub mod opus_codec;
 pub mod pattern;
 pub mod rgba;
@@ -17,11 +28,14 @@ pub mod scale;
 pub mod sink;
 pub mod source;
 pub mod stamp;
+pub mod video_codec;
+#[cfg(feature = "codecs")]
 pub mod vp8;
 
 pub use frame::{AudioFrame, VideoFrame};
 pub use sink::FrameSink;
 pub use source::{AudioSink, AudioSource, SourceError, VideoSource};
+pub use video_codec::VideoCodec;
 
 /// Audio sample rate used end to end (Opus native rate).
 pub const SAMPLE_RATE: u32 = 48_000;

@@ -10,6 +10,6 @@ pub mod xmpp;
 
 pub use id::{IdError, NxId};
 pub use link::{parse_dial_link, DialLink};
-pub use rest::{RestClient, RestConfig, RestError};
+pub use rest::{Registration, RestClient, RestConfig, RestError, SignInError, SignedIn};
 pub use signal::{CallType, Signal};
 pub use xmpp::{XmppClient, XmppConfig, XmppError, XmppEvent, XmppHandle};

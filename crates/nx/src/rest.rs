@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::RwLock;
 
+use crate::NxId;
+
 /// Failure of a REST call.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RestError {
@@ -32,6 +34,35 @@ impl RestError {
             _ => None,
         }
     }
+}
+
+/// Whether signing in may make the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// The name is registered on first use (first come, first served).
+    FirstUse,
+    /// Only an existing account signs in.
+    Never,
+}
+
+/// A signed-in user: who the server says we are and where its signaling is.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub jid: NxId,
+    /// The NX (signaling) token.
+    pub token: String,
+    pub nxws: String,
+}
+
+/// Why signing in failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SignInError {
+    /// The server refused the name and secret (HTTP 401): a wrong password, or a name that
+    /// belongs to someone else.
+    #[error("sign-in refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Rest(RestError),
 }
 
 /// Where the API is and the tenant (app) credentials.
@@ -577,6 +608,35 @@ impl RestClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Signs `username` in with `secret` (a password or a device secret), registering the name
+    /// first when `register` says the account may be made here; the one way every client signs
+    /// in. Returns who the server says we are.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        secret: &str,
+        register: Registration,
+    ) -> Result<SignedIn, SignInError> {
+        let login = match register {
+            Registration::FirstUse => self.login_or_register(username, secret).await,
+            Registration::Never => self.login(username, secret).await,
+        }
+        .map_err(|e| match e {
+            RestError::Http {
+                status: 401,
+                message,
+            } => SignInError::Refused(message),
+            other => SignInError::Rest(other),
+        })?;
+        let jid = NxId::parse_jid(&login.nxid)
+            .map_err(|e| SignInError::Rest(RestError::Decode(format!("nxid: {e}"))))?;
+        Ok(SignedIn {
+            jid,
+            token: login.nxsm_token,
+            nxws: login.nxws,
+        })
     }
 
     /// Signs out everywhere (Simu extension): the server revokes every token of the user.

@@ -1,6 +1,10 @@
 //! The JSON call-signaling messages carried in `<message><body>` (protocol.md §4).
 
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// An invitation older than this (replayed from offline storage) is not rung (protocol.md §4).
+pub const STALE_INVITATION: Duration = Duration::from_secs(60);
 
 /// Call types of the NX protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -1,5 +1,8 @@
 //! simu-server: the NX REST API, the XMPP-over-WebSocket signaling endpoint, call history in
-//! SQLite, TURN credential minting and the echo contact, in one process.
+//! SQLite and TURN credential minting, in one process. The echo contact's account lives here;
+//! the contact itself (`echo` crate, which needs WebRTC) is started beside the server by
+//! whoever composes them (`simu server`, the desktop app, the tests), so the server links no
+//! media stack.
 
 pub mod clock;
 pub mod config;
@@ -69,11 +72,22 @@ impl AppState {
     }
 }
 
+/// The echo contact's token lifetime (ten years): it is minted in-process, never sent to a
+/// client, and ends with the server.
+const ECHO_TOKEN_TTL_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// How the echo contact signs in to this server's signaling.
+#[derive(Debug, Clone)]
+pub struct EchoAccount {
+    pub nxws: String,
+    pub jid: nx::NxId,
+    pub token: String,
+}
+
 /// A running server.
 pub struct ServerHandle {
     pub addr: SocketAddr,
     pub state: AppState,
-    echo: Option<call::echo::EchoBot>,
     shutdown: Option<watch::Sender<bool>>,
     task: JoinHandle<()>,
 }
@@ -96,11 +110,27 @@ impl ServerHandle {
             .issue(jid, tokens::TokenKind::Nx, self.state.cfg.nx_token_ttl)
     }
 
+    /// The echo contact's sign-in, when this server has one: a long-lived token, since the
+    /// contact runs as long as the server.
+    pub fn echo_account(&self) -> Option<EchoAccount> {
+        if !self.state.cfg.echo {
+            return None;
+        }
+        let jid = nx::NxId::new(self.state.echo_local(), self.state.cfg.domain.clone()).ok()?;
+        let token = self.state.tokens.issue(
+            &jid.to_string(),
+            tokens::TokenKind::Nx,
+            ECHO_TOKEN_TTL_SECONDS,
+        );
+        Some(EchoAccount {
+            nxws: self.state.nxws.clone(),
+            jid,
+            token,
+        })
+    }
+
     /// Stops accepting, lets requests in flight finish, and waits.
     pub async fn stop(mut self) {
-        if let Some(echo) = self.echo.take() {
-            echo.stop().await;
-        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(true);
         }
@@ -130,30 +160,10 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
         .on_upgrade(move |socket| xmpp::session::serve(socket, ctx))
 }
 
-/// Signs the echo contact in to the signaling service clients are told to use.
-fn start_echo(state: &AppState, addr: SocketAddr, jid: nx::NxId) -> call::echo::EchoBot {
-    let udp = if addr.ip().is_loopback() {
-        format!("{}:0", addr.ip())
-    } else {
-        "0.0.0.0:0".to_string()
-    };
-    let cfg = call::echo::EchoConfig {
-        nxws: state.nxws.clone(),
-        token: state
-            .tokens
-            .issue(&jid.to_string(), tokens::TokenKind::Nx, 10 * 365 * 86400),
-        jid,
-        net: call::NetConfig {
-            udp_addrs: vec![udp],
-            ..Default::default()
-        },
-    };
-    call::echo::EchoBot::start(cfg)
-}
-
 /// Binds, migrates the database and starts serving.
 pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
-    let echo_id = nx::NxId::new("echo", cfg.domain.clone())
+    // The domain must make valid NX IDs (the echo contact's is the first).
+    nx::NxId::new("echo", cfg.domain.clone())
         .map_err(|e| ServerError::Domain(cfg.domain.clone(), e.to_string()))?;
     let install = secrets::load(&cfg)?;
     let store = store::Store::open(&cfg.data_dir).await?;
@@ -237,11 +247,9 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(http::serve(listener, app, front, rx));
     tracing::info!(%addr, "simu-server listening");
-    let echo = state.cfg.echo.then(|| start_echo(&state, addr, echo_id));
     Ok(ServerHandle {
         addr,
         state,
-        echo,
         shutdown: Some(tx),
         task,
     })

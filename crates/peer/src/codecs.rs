@@ -1,7 +1,7 @@
 //! The codecs Simu offers: Opus for audio; H.264 constrained baseline and VP8 for video, in the
 //! order the user prefers (the first both sides support is sent).
 
-use media::codec::VideoCodec;
+pub use media::VideoCodec;
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX, MIME_TYPE_VP8,
 };

@@ -2,17 +2,11 @@
 //! packet for packet (no re-encoding), so a new user can test their set-up alone. Keyframe
 //! requests from the caller are passed back upstream to the caller's encoder.
 
-use crate::codecs;
-use crate::session::{build_peer, rtc_err, NetConfig, SessionError};
-use nx::signal::{now_ms, EndReason, Signal};
+use nx::signal::{now_ms, EndReason, Signal, STALE_INVITATION};
 use nx::{NxId, XmppClient, XmppConfig, XmppEvent, XmppHandle};
-use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::sdp::RTCSessionDescription;
+use peer::{build_peer, codecs, media_track, request_keyframe, Negotiation, NetConfig, PeerError};
 use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +16,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::Track;
 use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
 };
 
 /// Calls the echo contact takes at once; more callers hear "busy".
@@ -41,6 +35,27 @@ pub struct EchoConfig {
     pub jid: NxId,
     pub token: String,
     pub net: NetConfig,
+}
+
+impl EchoConfig {
+    /// The echo contact of a server listening on `server_ip`: media on loopback when the
+    /// server is only reachable there, on every interface otherwise.
+    pub fn beside(server_ip: std::net::IpAddr, nxws: String, jid: NxId, token: String) -> Self {
+        let udp = if server_ip.is_loopback() {
+            format!("{server_ip}:0")
+        } else {
+            "0.0.0.0:0".to_string()
+        };
+        Self {
+            nxws,
+            jid,
+            token,
+            net: NetConfig {
+                udp_addrs: vec![udp],
+                ..Default::default()
+            },
+        }
+    }
 }
 
 enum Ev {
@@ -108,11 +123,7 @@ impl PeerConnectionEventHandler for Reflector {
                             if last.elapsed() > Duration::from_millis(200) =>
                         {
                             last = Instant::now();
-                            let pli = PictureLossIndication {
-                                sender_ssrc: 0,
-                                media_ssrc: in_ssrc,
-                            };
-                            if upstream.write_rtcp(vec![Box::new(pli)]).await.is_err() {
+                            if request_keyframe(&upstream, in_ssrc).await.is_err() {
                                 break;
                             }
                         }
@@ -126,34 +137,20 @@ impl PeerConnectionEventHandler for Reflector {
 }
 
 fn out_track(kind: RtpCodecKind) -> Arc<TrackLocalStaticRTP> {
-    let ssrc = rand::random::<u32>();
-    let (name, codec) = if kind == RtpCodecKind::Video {
-        ("video", codecs::h264())
+    let codec = if kind == RtpCodecKind::Video {
+        codecs::h264()
     } else {
-        ("audio", codecs::opus())
+        codecs::opus()
     };
-    let id = format!("echo-{name}-{ssrc:08x}");
-    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-        format!("echo-{ssrc:08x}"),
-        id.clone(),
-        id,
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
+    let ssrc = rand::random::<u32>();
+    Arc::new(TrackLocalStaticRTP::new(media_track(
+        "echo", kind, codec, ssrc, false,
     )))
 }
 
 struct EchoCall {
     peer: NxId,
-    pc: Arc<dyn PeerConnection>,
-    remote_set: bool,
-    pending: Vec<RTCIceCandidateInit>,
+    negotiation: Negotiation,
     started: Instant,
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
@@ -164,7 +161,7 @@ impl EchoCall {
         room: &str,
         peer: NxId,
         events: mpsc::Sender<(String, Ev)>,
-    ) -> Result<Self, SessionError> {
+    ) -> Result<Self, PeerError> {
         let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = Arc::new(Reflector {
             events,
@@ -175,55 +172,22 @@ impl EchoCall {
         });
         let (v, a) = (handler.video_out.clone(), handler.audio_out.clone());
         // It sends back the caller's own packets: one codec both ways keeps that simple.
-        let pc = build_peer(net, handler, &[media::codec::VideoCodec::H264], None).await?;
-        pc.add_track(a as Arc<dyn TrackLocal>)
-            .await
-            .map_err(rtc_err)?;
-        pc.add_track(v as Arc<dyn TrackLocal>)
-            .await
-            .map_err(rtc_err)?;
+        let pc = build_peer(net, handler, &[codecs::VideoCodec::H264], None).await?;
+        for track in [a, v] {
+            pc.add_track(track as Arc<dyn TrackLocal>)
+                .await
+                .map_err(|e| PeerError::WebRtc(e.to_string()))?;
+        }
         Ok(Self {
             peer,
-            pc,
-            remote_set: false,
-            pending: Vec::new(),
+            negotiation: Negotiation::new(pc),
             started: Instant::now(),
             tasks,
         })
     }
 
-    async fn answer(&mut self, sdp: String) -> Result<String, SessionError> {
-        let offer =
-            RTCSessionDescription::offer(sdp).map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.pc
-            .set_remote_description(offer)
-            .await
-            .map_err(|e| SessionError::Sdp(e.to_string()))?;
-        self.remote_set = true;
-        for c in std::mem::take(&mut self.pending) {
-            let _ = self.pc.add_ice_candidate(c).await;
-        }
-        let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
-        let sdp = answer.sdp.clone();
-        self.pc
-            .set_local_description(answer)
-            .await
-            .map_err(rtc_err)?;
-        Ok(sdp)
-    }
-
-    async fn candidate(&mut self, c: RTCIceCandidateInit) {
-        if !self.remote_set {
-            if self.pending.len() < 200 {
-                self.pending.push(c);
-            }
-        } else if let Err(e) = self.pc.add_ice_candidate(c).await {
-            tracing::debug!(error = %e, "echo: candidate refused");
-        }
-    }
-
     async fn close(self) {
-        let _ = self.pc.close().await;
+        self.negotiation.close().await;
         for t in self
             .tasks
             .lock()
@@ -305,7 +269,7 @@ async fn run(
             _ = sweep.tick() => {
                 let expired: Vec<String> = calls
                     .iter()
-                    .filter(|(_, c)| c.started.elapsed() > MAX_CALL || (!c.remote_set && c.started.elapsed() > OFFER_WAIT))
+                    .filter(|(_, c)| c.started.elapsed() > MAX_CALL || (!c.negotiation.has_remote_description() && c.started.elapsed() > OFFER_WAIT))
                     .map(|(r, _)| r.clone())
                     .collect();
                 for room in expired {
@@ -338,7 +302,8 @@ async fn handle(
         } => {
             // Saturating: the timestamp is the caller's word and may be anything.
             if calls.contains_key(&room_id)
-                || (delayed && now_ms().saturating_sub(timestamp) > 60_000)
+                || (delayed
+                    && now_ms().saturating_sub(timestamp) > STALE_INVITATION.as_millis() as i64)
             {
                 return;
             }
@@ -390,7 +355,7 @@ async fn handle(
             let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) else {
                 return;
             };
-            match call.answer(sdp).await {
+            match call.negotiation.apply_offer(sdp).await {
                 Ok(answer) => {
                     send(
                         xmpp,
@@ -428,13 +393,15 @@ async fn handle(
             sdp_mline_index,
         } => {
             if let Some(call) = calls.get_mut(&room_id).filter(|c| c.peer == from) {
-                call.candidate(RTCIceCandidateInit {
+                let c = RTCIceCandidateInit {
                     candidate,
                     sdp_mid,
                     sdp_mline_index,
                     ..Default::default()
-                })
-                .await;
+                };
+                if let Err(e) = call.negotiation.add_candidate(c).await {
+                    tracing::debug!(error = %e, "echo: candidate refused");
+                }
             }
         }
         Signal::CallEnd { room_id, .. } if calls.get(&room_id).is_some_and(|c| c.peer == from) => {
