@@ -1,15 +1,17 @@
 //! Tauri commands: one per CallManager / REST operation the UI needs.
 
-use crate::core::{explain, Core, SignInReq, SignedIn};
+use crate::core::{Core, SignInReq, SignedIn};
+use crate::error::AppError;
 use call::Preset;
 use nx::rest::{ContactList, HistoryPage, HistoryQuery};
 use serde::Serialize;
 use std::sync::Arc;
 use tauri::{AppHandle, State};
 
-type Res<T> = Result<T, String>;
+type Res<T> = Result<T, AppError>;
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppInfo {
     profile: String,
     frames_url: String,
@@ -52,25 +54,13 @@ pub async fn normalize(core: State<'_, Arc<Core>>, input: String) -> Res<String>
         .await?;
     nx::NxId::normalize(&input, Some(&domain))
         .map(|id| id.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(|e| AppError::invalid(e.to_string()))
 }
 
 #[tauri::command]
 pub async fn contacts(core: State<'_, Arc<Core>>) -> Res<ContactList> {
     let rest = core.with_active(|a| a.rest.clone()).await?;
-    rest.contacts().await.map_err(|e| explain(&e))
-}
-
-#[tauri::command]
-pub async fn add_contact(
-    core: State<'_, Arc<Core>>,
-    nxid: String,
-    name: String,
-) -> Res<ContactList> {
-    let rest = core.with_active(|a| a.rest.clone()).await?;
-    rest.add_contact(&nxid, &name)
-        .await
-        .map_err(|e| explain(&e))
+    Ok(rest.contacts().await?)
 }
 
 #[tauri::command]
@@ -85,10 +75,11 @@ pub async fn history(core: State<'_, Arc<Core>>, query: HistoryQueryIn) -> Res<H
         page: query.page,
         page_size: query.page_size,
     };
-    rest.call_history(&q).await.map_err(|e| explain(&e))
+    Ok(rest.call_history(&q).await?)
 }
 
 #[derive(serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct HistoryQueryIn {
     start_date: Option<String>,
     end_date: Option<String>,
@@ -109,7 +100,7 @@ pub async fn place_call(core: State<'_, Arc<Core>>, to: String, video: bool) -> 
         .await?
         .initiate_call(&to, true, video)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -118,7 +109,7 @@ pub async fn accept_call(core: State<'_, Arc<Core>>, video: bool) -> Res<()> {
         .await?
         .accept_call(true, video)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -127,7 +118,7 @@ pub async fn decline_call(core: State<'_, Arc<Core>>) -> Res<()> {
         .await?
         .reject_call()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -136,7 +127,7 @@ pub async fn hang_up(core: State<'_, Arc<Core>>) -> Res<()> {
         .await?
         .end_call()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -145,7 +136,7 @@ pub async fn set_muted(core: State<'_, Arc<Core>>, muted: bool) -> Res<()> {
         .await?
         .set_audio_enabled(!muted)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -154,7 +145,7 @@ pub async fn set_camera(core: State<'_, Arc<Core>>, on: bool) -> Res<()> {
         .await?
         .set_video_enabled(on)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -163,26 +154,17 @@ pub async fn switch_camera(core: State<'_, Arc<Core>>) -> Res<String> {
         .await?
         .switch_camera()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
-pub async fn set_speaker(core: State<'_, Arc<Core>>, device: Option<String>) -> Res<()> {
-    manager(&core)
-        .await?
-        .set_speaker(device)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-#[tauri::command]
-pub async fn set_quality(core: State<'_, Arc<Core>>, preset: String) -> Res<call::Quality> {
-    let p: Preset = preset.parse()?;
+pub async fn set_quality(core: State<'_, Arc<Core>>, preset: Preset) -> Res<call::Quality> {
+    let p = preset;
     manager(&core)
         .await?
         .set_quality_preset(p)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -194,12 +176,12 @@ pub async fn set_bitrates(
     let m = manager(&core).await?;
     let mut q = None;
     if let Some(v) = video_kbps {
-        q = Some(m.set_video_bitrate(v).await.map_err(|e| e.to_string())?);
+        q = Some(m.set_video_bitrate(v).await?);
     }
     if let Some(a) = audio_kbps {
-        q = Some(m.set_audio_bitrate(a).await.map_err(|e| e.to_string())?);
+        q = Some(m.set_audio_bitrate(a).await?);
     }
-    q.ok_or_else(|| "nothing to change".to_string())
+    q.ok_or_else(|| AppError::invalid("Nothing to change."))
 }
 
 #[tauri::command]
@@ -208,10 +190,5 @@ pub async fn start_stats(core: State<'_, Arc<Core>>) -> Res<()> {
         .await?
         .start_stats_collection(std::time::Duration::from_secs(2))
         .await
-        .map_err(|e| e.to_string())
-}
-
-#[tauri::command]
-pub async fn latest_stats(core: State<'_, Arc<Core>>) -> Res<Option<call::StatsSample>> {
-    Ok(manager(&core).await?.latest_stats())
+        .map_err(AppError::from)
 }

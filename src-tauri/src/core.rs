@@ -1,12 +1,13 @@
 //! The app's state: the profile, the signed-in CallManager, the embedded server, and the
 //! forwarding of CallManager events to the window. No call logic lives here.
 
+use crate::error::{AppError, ErrorKind};
 use crate::frames::Sinks;
 use crate::profile::{embedded_data_dir, Mode, Profile, Settings};
-use call::{CallConfig, CallEvent, CallManager, MediaFactory, NetConfig, Preset, Timeouts};
-use nx::{NxId, RestClient, RestConfig, RestError};
+use call::{CallConfig, CallEvent, CallManager, MediaFactory, NetConfig, Timeouts};
+use nx::{Registration, RestClient, RestConfig, SignInError};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 pub const EMBEDDED_ADDR: &str = "127.0.0.1:8787";
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct SignInReq {
     pub mode: Mode,
     #[serde(default)]
@@ -61,7 +63,7 @@ fn is_loopback_url(url: &str) -> bool {
 
 /// Asks the server on `base` to prove it holds this install's tenant secret, before any
 /// secret is sent to it: another user of this machine could be listening on the port.
-async fn verify_embedded(base: &str, keys: &server::secrets::TenantKeys) -> Result<(), String> {
+async fn verify_embedded(base: &str, keys: &server::secrets::TenantKeys) -> Result<(), AppError> {
     let nonce = server::secrets::random_hex(16);
     let url = format!("{base}/api/v1.0/simu/identity/?nonce={nonce}");
     let reply = reqwest::Client::new()
@@ -69,7 +71,12 @@ async fn verify_embedded(base: &str, keys: &server::secrets::TenantKeys) -> Resu
         .timeout(Duration::from_secs(3))
         .send()
         .await
-        .map_err(|e| format!("Cannot check the local server: {e}"))?;
+        .map_err(|e| {
+            AppError::new(
+                ErrorKind::Unreachable,
+                format!("Cannot check the local server: {e}"),
+            )
+        })?;
     let text = reply.text().await.unwrap_or_default();
     let proof = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
@@ -79,11 +86,19 @@ async fn verify_embedded(base: &str, keys: &server::secrets::TenantKeys) -> Resu
     if server::rest::constant_time_eq(proof.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(format!("Another program is using {EMBEDDED_ADDR} and it is not your Simu server. Close it and try again."))
+        Err(port_taken())
     }
 }
 
+/// Another program holds the embedded server's port.
+fn port_taken() -> AppError {
+    AppError::local(format!(
+        "Another program is using {EMBEDDED_ADDR} and it is not your Simu server. Close it and try again."
+    ))
+}
+
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SignedIn {
     pub nxid: String,
     pub server: String,
@@ -98,8 +113,6 @@ pub struct Core {
     session: tokio::sync::Mutex<Option<Active>>,
     embedded: tokio::sync::Mutex<Option<Embedded>>,
     forwarders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    /// The microphone the next call opens (settings change it between calls).
-    pub microphone: Arc<Mutex<Option<String>>>,
 }
 
 /// The in-process server and its echo contact, kept for as long as the app runs.
@@ -115,23 +128,6 @@ pub struct Active {
     pub info: SignedIn,
 }
 
-/// User-facing text for REST failures (bad address, server down, bad credentials).
-pub fn explain(e: &RestError) -> String {
-    match e {
-        RestError::Network { url, .. } => {
-            let server = url.split("/api/").next().unwrap_or(url);
-            format!("Cannot reach the server at {server}. Is it running, and is the address right?")
-        }
-        RestError::Timeout(_) => "The server did not answer in time.".into(),
-        RestError::BadUrl(u) => format!("\"{u}\" is not a server address (try http://host:port)."),
-        RestError::Http {
-            status: 401,
-            message,
-        } => format!("Sign-in refused: {message}"),
-        other => other.to_string(),
-    }
-}
-
 impl Core {
     pub fn new(profile: Profile, frames_url: String, sinks: watch::Sender<Option<Sinks>>) -> Self {
         Self {
@@ -141,13 +137,12 @@ impl Core {
             session: tokio::sync::Mutex::new(None),
             embedded: tokio::sync::Mutex::new(None),
             forwarders: Mutex::new(Vec::new()),
-            microphone: Arc::new(Mutex::new(None)),
         }
     }
 
     /// Joins this user's simu-server already running on this machine (after it proved who it
     /// is), or starts one in-process; returns its address and tenant keys.
-    async fn ensure_embedded(&self) -> Result<(String, server::secrets::TenantKeys), String> {
+    async fn ensure_embedded(&self) -> Result<(String, server::secrets::TenantKeys), AppError> {
         let base = format!("http://{EMBEDDED_ADDR}");
         let mut guard = self.embedded.lock().await;
         if let Some(h) = guard.as_ref() {
@@ -166,19 +161,21 @@ impl Core {
             .send()
             .await;
         if probe.is_ok_and(|r| r.status().is_success()) {
-            let keys = server::secrets::TenantKeys::read(&embedded_data_dir())
-                .ok_or_else(|| format!("Another program is using {EMBEDDED_ADDR} and it is not your Simu server. Close it and try again."))?;
+            let keys =
+                server::secrets::TenantKeys::read(&embedded_data_dir()).ok_or_else(port_taken)?;
             verify_embedded(&base, &keys).await?;
             return Ok((base, keys));
         }
         let cfg = server::ServerConfig {
-            listen: EMBEDDED_ADDR.parse().map_err(|e| format!("{e}"))?,
+            listen: EMBEDDED_ADDR
+                .parse()
+                .map_err(|e| AppError::local(format!("{e}")))?,
             data_dir: embedded_data_dir(),
             ..Default::default()
         };
         let handle = server::start(cfg)
             .await
-            .map_err(|e| format!("Cannot start the local server: {e}"))?;
+            .map_err(|e| AppError::local(format!("Cannot start the local server: {e}")))?;
         let c = &handle.state.cfg;
         let keys = server::secrets::TenantKeys {
             api_key: c.api_key.clone(),
@@ -203,21 +200,21 @@ impl Core {
         self.session.lock().await.as_ref().map(|a| a.info.clone())
     }
 
-    pub async fn with_active<T>(&self, f: impl FnOnce(&Active) -> T) -> Result<T, String> {
+    pub async fn with_active<T>(&self, f: impl FnOnce(&Active) -> T) -> Result<T, AppError> {
         self.session
             .lock()
             .await
             .as_ref()
             .map(f)
-            .ok_or_else(|| "Not signed in.".to_string())
+            .ok_or_else(AppError::not_signed_in)
     }
 
     /// Signs in (registering on first use with a password), starts the CallManager and
     /// remembers the choice; secrets go to the keyring.
-    pub async fn sign_in(&self, app: &AppHandle, req: SignInReq) -> Result<SignedIn, String> {
+    pub async fn sign_in(&self, app: &AppHandle, req: SignInReq) -> Result<SignedIn, AppError> {
         let username = req.username.trim().to_string();
         if username.is_empty() {
-            return Err("Enter a username or phone number.".into());
+            return Err(AppError::invalid("Enter a username or phone number."));
         }
         let (server, api_key, secret_key) = match req.mode {
             Mode::Embedded => {
@@ -227,12 +224,12 @@ impl Core {
             Mode::Remote => {
                 let s = req.server.trim().trim_end_matches('/').to_string();
                 if !(s.starts_with("http://") || s.starts_with("https://")) {
-                    return Err(format!(
+                    return Err(AppError::invalid(format!(
                         "\"{s}\" is not a server address (try https://calls.example.com)."
-                    ));
+                    )));
                 }
                 if s.starts_with("http://") && !is_loopback_url(&s) && !req.allow_insecure {
-                    return Err(format!("{s} is not encrypted (http): your password and calls' signaling could be read on the way. Use https, or tick \"Allow an unencrypted connection\"."));
+                    return Err(AppError::invalid(format!("{s} is not encrypted (http): your password and calls' signaling could be read on the way. Use https, or tick \"Allow an unencrypted connection\".")));
                 }
                 let secret = req
                     .secret_key
@@ -246,8 +243,7 @@ impl Core {
             server.clone(),
             api_key.clone(),
             secret_key.clone(),
-        ))
-        .map_err(|e| explain(&e))?;
+        ))?;
         let name = username.split('@').next().unwrap_or(&username).to_string();
         let password = req
             .password
@@ -260,58 +256,36 @@ impl Core {
             Some(pw) => (pw.clone(), true),
             None => (self.profile.device_secret()?, false),
         };
-        // Registering goes first where an account may be made: a sign-in attempt for a name
-        // that does not exist yet would count as a failed login.
-        let may_register = req.mode == Mode::Embedded || !typed;
-        if may_register {
-            match rest.register(&name, &secret, None).await {
-                Ok(_) | Err(RestError::Http { status: 400, .. }) => {}
-                Err(e) => return Err(explain(&e)),
-            }
-        }
-        let login = match rest.login(&name, &secret).await {
-            Ok(l) => l,
-            Err(RestError::Http { status: 401, .. }) if !typed => {
-                return Err(format!("The name {name} is already taken on this server. If it is yours, sign in with its password."))
-            }
-            Err(e) => return Err(explain(&e)),
+        // The account may be made here on the embedded server, or with the device secret.
+        let register = if req.mode == Mode::Embedded || !typed {
+            Registration::FirstUse
+        } else {
+            Registration::Never
         };
-        let (jid, token, nxws) = (login.nxid, login.nxsm_token, login.nxws);
-        let jid = NxId::parse_jid(&jid).map_err(|e| e.to_string())?;
+        let who = match rest.sign_in(&name, &secret, register).await {
+            Ok(who) => who,
+            Err(SignInError::Refused(_)) if !typed => {
+                return Err(AppError::new(ErrorKind::Refused, format!("The name {name} is already taken on this server. If it is yours, sign in with its password.")))
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.sign_out().await;
         let kept = self.profile.load().unwrap_or_default();
-        let default_quality = if kept.default_quality.is_empty() {
-            "medium".to_string()
-        } else {
-            kept.default_quality
-        };
         let settings = Settings {
             mode: req.mode.clone(),
             server: server.clone(),
             username: name.clone(),
             api_key,
-            default_quality,
-            microphone: kept.microphone,
-            speaker: kept.speaker,
-            video_codec: kept.video_codec,
-            camera: kept.camera,
+            choices: kept.choices,
         };
-        *self.microphone.lock().unwrap_or_else(|p| p.into_inner()) = settings.microphone.clone();
-        let quality = settings
-            .default_quality
-            .parse::<Preset>()
-            .unwrap_or_default()
-            .quality();
+        let quality = settings.choices.default_quality.quality();
         // Listing cameras probes /dev/video*: off the async runtime.
-        let mic = self.microphone.clone();
-        let devices = tokio::task::spawn_blocking(move || MediaFactory::devices(mic))
-            .await
-            .map_err(|e| e.to_string())?;
+        let devices = tokio::task::spawn_blocking(MediaFactory::devices).await?;
         let manager = CallManager::start(CallConfig {
             rest: rest.clone(),
-            nxws,
-            jid: jid.clone(),
-            token,
+            nxws: who.nxws,
+            jid: who.jid.clone(),
+            token: who.token,
             display_name: name,
             net: NetConfig {
                 udp_addrs: vec![if req.mode == Mode::Embedded {
@@ -323,28 +297,30 @@ impl Core {
             },
             quality,
             media: MediaFactory {
-                codecs: codec_preference(settings.video_codec.as_deref()),
+                codecs: settings.choices.codec_preference(),
                 ..devices
             },
             analytics_dir: Some(self.profile.analytics_dir()),
             timeouts: Timeouts::default(),
         });
-        if settings.speaker.is_some() {
-            let _ = manager.set_speaker(settings.speaker.clone()).await;
+        let choices = &settings.choices;
+        if choices.speaker.is_some() {
+            let _ = manager.set_speaker(choices.speaker.clone()).await;
         }
-        if let Some(cam) = &settings.camera {
+        if choices.microphone.is_some() {
+            let _ = manager.set_microphone(choices.microphone.clone()).await;
+        }
+        if let Some(cam) = &choices.camera {
             if let Err(e) = manager.select_camera(cam).await {
                 tracing::info!(error = %e, "the saved camera is not here; using the first one");
             }
         }
-        let mut online = manager.signaling_online();
-        let up = matches!(
-            tokio::time::timeout(Duration::from_secs(10), online.wait_for(|o| *o)).await,
-            Ok(Ok(_))
-        );
-        if !up {
+        if let Err(e) = manager.wait_online(Duration::from_secs(10)).await {
             manager.dispose().await;
-            return Err("Signed in, but the signaling connection did not come up.".into());
+            return Err(AppError::new(
+                ErrorKind::Unreachable,
+                format!("Signed in, but the signaling connection did not come up ({e})."),
+            ));
         }
         if let Some(pw) = &password {
             self.profile.set_secret("password", pw)?;
@@ -354,14 +330,14 @@ impl Core {
         }
         self.profile
             .save(&settings)
-            .map_err(|e| format!("Cannot save settings: {e}"))?;
+            .map_err(|e| AppError::local(format!("Cannot save settings: {e}")))?;
         let _ = self.sinks.send(Some(Sinks {
             local: manager.local_video(),
             remote: manager.remote_video(),
         }));
         self.forward_events(app, &manager);
         let info = SignedIn {
-            nxid: jid.to_string(),
+            nxid: who.jid.to_string(),
             server,
             mode: req.mode,
             profile: self.profile.name.clone(),
@@ -375,7 +351,7 @@ impl Core {
     }
 
     /// Signs in again with what the profile remembers.
-    pub async fn resume(&self, app: &AppHandle) -> Result<Option<SignedIn>, String> {
+    pub async fn resume(&self, app: &AppHandle) -> Result<Option<SignedIn>, AppError> {
         let Some(s) = self.profile.load() else {
             return Ok(None);
         };
@@ -475,18 +451,4 @@ fn announce_incoming(app: &AppHandle, name: &str, nxid: &str, kind: &str) {
         let _ = w.show();
         let _ = w.set_focus();
     }
-}
-
-/// The codec order for a saved preference: the chosen one first, then the others.
-pub fn codec_preference(chosen: Option<&str>) -> Vec<media::codec::VideoCodec> {
-    let Some(first) = chosen.and_then(|c| c.parse::<media::codec::VideoCodec>().ok()) else {
-        return Vec::new();
-    };
-    std::iter::once(first)
-        .chain(
-            media::codec::VideoCodec::ALL
-                .into_iter()
-                .filter(|c| *c != first),
-        )
-        .collect()
 }

@@ -3,28 +3,27 @@
 //! meter ("mic-level" events), a speaker test tone and the camera preview. The device work lives in `media::devices`.
 
 use crate::core::Core;
-use media::devices::{AudioDevice, DeviceError};
+use crate::error::AppError;
+use crate::profile::DeviceChoices;
+use media::devices::AudioDevice;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, State};
 
+/// What the settings screen shows: the devices there are and the user's choices.
 #[derive(serde::Serialize)]
-pub struct Devices {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct DeviceSettings {
     inputs: Vec<AudioDevice>,
     outputs: Vec<AudioDevice>,
-    microphone: Option<String>,
-    speaker: Option<String>,
-    default_quality: String,
-    /// "" when Simu chooses.
-    video_codec: String,
     /// What calls can use (the synthetic pattern when no camera is present), with formats.
     cameras: Vec<CameraChoice>,
-    /// The camera in use for calls.
-    camera: Option<String>,
+    choices: DeviceChoices,
 }
 
 #[derive(serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CameraChoice {
     name: String,
     /// Sizes, pixel formats and rates the camera offers (empty if it could not be asked).
@@ -64,7 +63,7 @@ pub fn watch(app: AppHandle, stop: Arc<AtomicBool>) {
 pub struct Meter(Mutex<Option<Arc<AtomicBool>>>);
 
 #[tauri::command]
-pub async fn audio_devices(core: State<'_, Arc<Core>>) -> Result<Devices, String> {
+pub async fn device_settings(core: State<'_, Arc<Core>>) -> Result<DeviceSettings, AppError> {
     let names = core
         .with_active(|a| a.manager.camera_names())
         .await
@@ -88,68 +87,41 @@ pub async fn audio_devices(core: State<'_, Arc<Core>>) -> Result<Devices, String
             cameras,
         )
     })
-    .await
-    .map_err(|e| e.to_string())?;
-    let s = core.profile.load().unwrap_or_default();
-    Ok(Devices {
+    .await?;
+    Ok(DeviceSettings {
         inputs,
         outputs,
-        microphone: s.microphone,
-        speaker: s.speaker,
-        default_quality: s.default_quality,
-        video_codec: s.video_codec.unwrap_or_default(),
         cameras,
-        camera: s.camera,
+        choices: core.profile.load().unwrap_or_default().choices,
     })
 }
 
-/// Saves the choices; the speaker and quality also apply to the signed-in CallManager at once,
-/// the codec from its next call.
+/// Saves the choices; they apply to the signed-in CallManager at once (the microphone and
+/// codec from its next call, the speaker, quality and camera now).
 #[tauri::command]
 pub async fn choose_devices(
     core: State<'_, Arc<Core>>,
-    microphone: Option<String>,
-    speaker: Option<String>,
-    default_quality: Option<String>,
-    video_codec: Option<String>,
-    camera: Option<String>,
-) -> Result<(), String> {
-    let mut s = core.profile.load().ok_or("Sign in first.")?;
-    s.microphone = microphone.filter(|m| !m.is_empty());
-    s.speaker = speaker.filter(|m| !m.is_empty());
-    let preset = match default_quality {
-        Some(q) => {
-            let p = q.parse::<call::Preset>()?;
-            s.default_quality = q;
-            Some(p)
-        }
-        None => None,
+    choices: DeviceChoices,
+) -> Result<(), AppError> {
+    let mut s = core.profile.load().ok_or_else(AppError::not_signed_in)?;
+    let nonempty = |o: Option<String>| o.filter(|m| !m.is_empty());
+    s.choices = DeviceChoices {
+        microphone: nonempty(choices.microphone),
+        speaker: nonempty(choices.speaker),
+        camera: nonempty(choices.camera),
+        ..choices
     };
-    if let Some(c) = video_codec {
-        if !c.is_empty() {
-            c.parse::<media::codec::VideoCodec>()?;
-        }
-        s.video_codec = Some(c).filter(|c| !c.is_empty());
-    }
-    if let Some(c) = camera {
-        s.camera = Some(c).filter(|c| !c.is_empty());
-    }
     core.profile
         .save(&s)
-        .map_err(|e| format!("Cannot save settings: {e}"))?;
-    *core.microphone.lock().unwrap_or_else(|p| p.into_inner()) = s.microphone.clone();
+        .map_err(|e| AppError::local(format!("Cannot save settings: {e}")))?;
     if let Ok(m) = core.with_active(|a| a.manager.clone()).await {
-        m.set_speaker(s.speaker.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(p) = preset {
-            m.set_quality_preset(p).await.map_err(|e| e.to_string())?;
-        }
-        m.set_video_codecs(crate::core::codec_preference(s.video_codec.as_deref()))
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(cam) = &s.camera {
-            m.select_camera(cam).await.map_err(|e| e.to_string())?;
+        let c = &s.choices;
+        m.set_microphone(c.microphone.clone()).await?;
+        m.set_speaker(c.speaker.clone()).await?;
+        m.set_quality_preset(c.default_quality).await?;
+        m.set_video_codecs(c.codec_preference()).await?;
+        if let Some(cam) = &c.camera {
+            m.select_camera(cam).await?;
         }
     }
     Ok(())
@@ -161,7 +133,7 @@ pub fn mic_meter_start(
     app: AppHandle,
     meter: State<'_, Meter>,
     device: Option<String>,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     let stop = Arc::new(AtomicBool::new(false));
     if let Some(old) = meter
         .0
@@ -182,7 +154,7 @@ pub fn mic_meter_start(
             }
         })
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| AppError::local(format!("No level meter: {e}")))
 }
 
 #[tauri::command]
@@ -195,19 +167,18 @@ pub fn mic_meter_stop(meter: State<'_, Meter>) {
 /// Starts or stops the camera preview (into the local picture the frame server sends);
 /// returns the camera's name.
 #[tauri::command]
-pub async fn camera_preview(core: State<'_, Arc<Core>>, on: bool) -> Result<String, String> {
+pub async fn camera_preview(core: State<'_, Arc<Core>>, on: bool) -> Result<String, AppError> {
     let m = core.with_active(|a| a.manager.clone()).await?;
-    m.preview_camera(on).await.map_err(|e| e.to_string())
+    Ok(m.preview_camera(on).await?)
 }
 
 /// Plays a one-second tone on `device`; returns the device's name.
 #[tauri::command]
-pub async fn speaker_test(device: Option<String>) -> Result<String, String> {
+pub async fn speaker_test(device: Option<String>) -> Result<String, AppError> {
     let device = device.filter(|d| !d.is_empty());
     tokio::task::spawn_blocking(move || {
         media::devices::speaker_test(device.as_deref(), 523.25, Duration::from_secs(1))
     })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e: DeviceError| e.to_string())
+    .await?
+    .map_err(AppError::from)
 }

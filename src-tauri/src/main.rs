@@ -2,9 +2,12 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[cfg(test)]
+mod bindings;
 mod commands;
 mod core;
 mod devices;
+mod error;
 mod frames;
 mod links;
 mod profile;
@@ -70,7 +73,6 @@ fn main() -> anyhow::Result<()> {
             commands::sign_out,
             commands::normalize,
             commands::contacts,
-            commands::add_contact,
             commands::history,
             commands::place_call,
             commands::accept_call,
@@ -79,13 +81,11 @@ fn main() -> anyhow::Result<()> {
             commands::set_muted,
             commands::set_camera,
             commands::switch_camera,
-            commands::set_speaker,
             commands::set_quality,
             commands::set_bitrates,
             commands::start_stats,
-            commands::latest_stats,
             links::take_dial_link,
-            devices::audio_devices,
+            devices::device_settings,
             devices::choose_devices,
             devices::mic_meter_start,
             devices::mic_meter_stop,

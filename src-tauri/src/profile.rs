@@ -1,10 +1,14 @@
 //! Per-profile settings (which server, which user) in a JSON file, secrets in the OS keyring.
 
+use crate::error::AppError;
+use call::Preset;
+use media::VideoCodec;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// How this profile reaches a server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// simu-server on this computer (started in-process if none is running).
@@ -14,25 +18,70 @@ pub enum Mode {
     Remote,
 }
 
-/// What is remembered between launches (no secrets).
+/// What is remembered between launches (no secrets), parsed once when read.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Settings {
     pub mode: Mode,
     pub server: String,
     pub username: String,
     pub api_key: String,
-    pub default_quality: String,
+    #[serde(flatten)]
+    pub choices: DeviceChoices,
+}
+
+/// The user's device and call choices (the settings screen sends and shows these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct DeviceChoices {
     /// Chosen devices by name (`None`: the system default).
     #[serde(default)]
     pub microphone: Option<String>,
     #[serde(default)]
     pub speaker: Option<String>,
-    /// The preferred video codec (`h264`, `vp8`); `None`: Simu's default order.
+    /// The quality calls start with.
     #[serde(default)]
-    pub video_codec: Option<String>,
+    pub default_quality: Preset,
+    /// The preferred video codec; `None`: Simu's default order.
+    #[serde(default)]
+    pub video_codec: Option<VideoCodec>,
     /// The chosen camera by name (`None`: the first one found).
     #[serde(default)]
     pub camera: Option<String>,
+}
+
+impl DeviceChoices {
+    /// The codec order for calls: the chosen one first, then the others (empty: Simu's order).
+    pub fn codec_preference(&self) -> Vec<VideoCodec> {
+        let Some(first) = self.video_codec else {
+            return Vec::new();
+        };
+        std::iter::once(first)
+            .chain(VideoCodec::ALL.into_iter().filter(|c| *c != first))
+            .collect()
+    }
+}
+
+impl Settings {
+    /// Reads a settings file; a value another version wrote in a form this one cannot read
+    /// (an empty quality, an unknown codec) falls back to its default instead of losing the
+    /// whole file.
+    pub fn from_json(text: &str) -> Option<Self> {
+        let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
+        if let Some(fields) = v.as_object_mut() {
+            fields.retain(|key, value| {
+                let v = value.clone();
+                match key.as_str() {
+                    "default_quality" => serde_json::from_value::<Preset>(v).is_ok(),
+                    "video_codec" => serde_json::from_value::<Option<VideoCodec>>(v).is_ok(),
+                    "microphone" | "speaker" | "camera" => {
+                        serde_json::from_value::<Option<String>>(v).is_ok()
+                    }
+                    _ => true,
+                }
+            });
+        }
+        serde_json::from_value(v).ok()
+    }
 }
 
 /// A named profile: `--profile NAME` runs a second user on the same machine.
@@ -70,8 +119,7 @@ impl Profile {
     }
 
     pub fn load(&self) -> Option<Settings> {
-        let text = std::fs::read_to_string(self.settings_path()).ok()?;
-        serde_json::from_str(&text).ok()
+        Settings::from_json(&std::fs::read_to_string(self.settings_path()).ok()?)
     }
 
     pub fn save(&self, s: &Settings) -> std::io::Result<()> {
@@ -88,10 +136,12 @@ impl Profile {
     }
 
     /// Stores a secret (password, tenant secret) in the OS keyring.
-    pub fn set_secret(&self, what: &str, value: &str) -> Result<(), String> {
-        let e = self.entry(what).ok_or("keyring unavailable")?;
+    pub fn set_secret(&self, what: &str, value: &str) -> Result<(), AppError> {
+        let e = self
+            .entry(what)
+            .ok_or_else(|| AppError::local("The keyring is unavailable."))?;
         e.set_password(value)
-            .map_err(|e| format!("cannot store the secret in the keyring: {e}"))
+            .map_err(|e| AppError::local(format!("Cannot store the secret in the keyring: {e}")))
     }
 
     pub fn secret(&self, what: &str) -> Option<String> {
@@ -107,7 +157,7 @@ impl Profile {
     /// This profile's device secret: the password of a sign-in the user never types ("this
     /// computer", or a server signed in to without a password). Kept in the OS keyring; where
     /// there is none (no Secret Service), in a 0600 file in the profile's 0700 directory.
-    pub fn device_secret(&self) -> Result<String, String> {
+    pub fn device_secret(&self) -> Result<String, AppError> {
         if let Some(s) = self.secret("device-secret").filter(|s| s.len() >= 32) {
             return Ok(s);
         }
@@ -125,9 +175,9 @@ impl Profile {
         }
         tracing::info!("no OS keyring: keeping the device secret in a private file");
         server::secrets::private_dir(&self.dir)
-            .map_err(|e| format!("cannot protect {}: {e}", self.dir.display()))?;
+            .map_err(|e| AppError::local(format!("Cannot protect {}: {e}", self.dir.display())))?;
         server::secrets::write_private(&file, &fresh)
-            .map_err(|e| format!("cannot keep the device secret: {e}"))?;
+            .map_err(|e| AppError::local(format!("Cannot keep the device secret: {e}")))?;
         Ok(fresh)
     }
 
@@ -140,4 +190,34 @@ impl Profile {
 /// The embedded server's data directory (shared by every profile on this machine).
 pub fn embedded_data_dir() -> PathBuf {
     data_home().join("server")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_settings_written_before_they_were_typed() {
+        let old = r#"{"mode":"embedded","server":"http://127.0.0.1:8787","username":"ann",
+            "api_key":"k","default_quality":"","microphone":"Headset","speaker":null,
+            "video_codec":"vp8","camera":null}"#;
+        let s = Settings::from_json(old).expect("old settings still read");
+        assert_eq!(s.choices.default_quality, Preset::Medium);
+        assert_eq!(s.choices.video_codec, Some(VideoCodec::Vp8));
+        assert_eq!(s.choices.microphone.as_deref(), Some("Headset"));
+        assert_eq!(
+            s.choices.codec_preference(),
+            vec![VideoCodec::Vp8, VideoCodec::H264]
+        );
+    }
+
+    #[test]
+    fn an_unknown_codec_falls_back_to_simus_order() {
+        let s = Settings::from_json(
+            r#"{"mode":"remote","server":"s","username":"u","api_key":"","video_codec":"av1"}"#,
+        )
+        .expect("read");
+        assert_eq!(s.choices.video_codec, None);
+        assert!(s.choices.codec_preference().is_empty());
+    }
 }

@@ -56,7 +56,9 @@ fn room(apm: Option<ApmSettings>) -> MediaFactory {
     let air: Air = Arc::new(Mutex::new(VecDeque::new()));
     let (a, b) = (air.clone(), air);
     MediaFactory {
-        audio: Arc::new(move || Box::new(RoomMic(a.clone())) as Box<dyn AudioSource>),
+        audio: Arc::new(move |_: Option<&str>| {
+            Box::new(RoomMic(a.clone())) as Box<dyn AudioSource>
+        }),
         output: Some(Arc::new(move |_: Option<&str>| {
             Ok(Box::new(RoomSpeaker(b.clone())) as Box<dyn AudioSink>)
         })),

@@ -12,7 +12,7 @@ pub mod stats;
 pub mod wall_clock;
 
 pub use machine::{CallEvent, CallState, Outcome, Role, Timeouts};
-pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenVideo};
+pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenAudio, OpenVideo};
 pub use peer::NetConfig;
 pub use quality::{Preset, Quality};
 pub use stats::StatsSample;

@@ -46,6 +46,7 @@ impl Default for Timeouts {
 }
 
 /// Call states as the app shows them (protocol.md §4 rule 6).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallState {
@@ -64,6 +65,7 @@ pub enum Role {
 }
 
 /// Outcome of a call, as analytics and the history record it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -89,6 +91,7 @@ impl Outcome {
 }
 
 /// What the app hears about.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CallEvent {

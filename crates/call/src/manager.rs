@@ -48,11 +48,15 @@ pub enum CallError {
 /// Opens a camera (or the synthetic pattern) for a call or a preview.
 pub type OpenVideo = Arc<dyn Fn() -> Box<dyn VideoSource> + Send + Sync>;
 
+/// Opens a microphone by name (`None`: the system default) for a call.
+pub type OpenAudio = Arc<dyn Fn(Option<&str>) -> Box<dyn AudioSource> + Send + Sync>;
+
 /// Makes the media sources for each call: cameras and microphones, or synthetic ones.
 #[derive(Clone)]
 pub struct MediaFactory {
     pub video: Vec<(String, OpenVideo)>,
-    pub audio: Arc<dyn Fn() -> Box<dyn AudioSource> + Send + Sync>,
+    /// Opens the microphone chosen with `set_microphone` (`None`: the system default).
+    pub audio: OpenAudio,
     /// Opens the speaker for received audio; `None` only decodes (headless peers, bots).
     pub output: Option<crate::pipeline::OpenOutput>,
     /// Video codecs in order of preference (empty: Simu's default order).
@@ -71,7 +75,7 @@ impl MediaFactory {
                     Box::new(media::pattern::TestPattern::new(1280, 720)) as Box<dyn VideoSource>
                 }),
             )],
-            audio: Arc::new(|| {
+            audio: Arc::new(|_: Option<&str>| {
                 Box::new(media::audio::Tone::new(440.0, -20.0)) as Box<dyn AudioSource>
             }),
             output: None,
@@ -81,9 +85,9 @@ impl MediaFactory {
     }
 
     /// A desktop's devices: the cameras present (the synthetic pattern when there are none),
-    /// the microphone chosen when a call starts (read from `microphone`, opened on the media
-    /// thread) and speakers for received audio.
-    pub fn devices(microphone: Arc<std::sync::Mutex<Option<String>>>) -> Self {
+    /// the microphone chosen when a call starts (opened on the media thread) and speakers for
+    /// received audio.
+    pub fn devices() -> Self {
         let cameras: Vec<(String, OpenVideo)> = media::camera::list_cameras()
             .into_iter()
             .map(|c| {
@@ -102,9 +106,9 @@ impl MediaFactory {
             } else {
                 cameras
             },
-            audio: Arc::new(move || {
-                let name = microphone.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                Box::new(media::devices::LazyMicrophone::new(name)) as Box<dyn AudioSource>
+            audio: Arc::new(|name: Option<&str>| {
+                Box::new(media::devices::LazyMicrophone::new(name.map(str::to_owned)))
+                    as Box<dyn AudioSource>
             }),
             output: Some(Arc::new(|name: Option<&str>| {
                 media::devices::Speaker::open(name)
@@ -150,6 +154,7 @@ enum Cmd {
     AudioEnabled(bool),
     VideoEnabled(bool),
     Speaker(Option<String>),
+    Microphone(Option<String>),
     VideoCodecs(Vec<media::codec::VideoCodec>),
     SwitchCamera(oneshot::Sender<Result<String, CallError>>),
     SelectCamera(String, oneshot::Sender<Result<String, CallError>>),
@@ -284,6 +289,12 @@ impl CallManager {
     /// Chooses the audio output device by name (`None`: system default).
     pub async fn set_speaker(&self, device: Option<String>) -> Result<(), CallError> {
         self.send(Cmd::Speaker(device)).await
+    }
+
+    /// Chooses the microphone by name (`None`: system default) for the calls that start from
+    /// now on.
+    pub async fn set_microphone(&self, device: Option<String>) -> Result<(), CallError> {
+        self.send(Cmd::Microphone(device)).await
     }
 
     /// Shows the current camera in the local video sink outside calls (a settings preview);
@@ -444,6 +455,8 @@ struct Driver {
     video_on: bool,
     camera: usize,
     speaker: Option<String>,
+    /// The microphone the next call opens (`set_microphone`).
+    microphone: Option<String>,
     /// The send-rate controller of the live call.
     rate: Option<peer::bwe::RateController>,
     /// The last send-rate estimate (bps) and which controller made it.
@@ -516,6 +529,7 @@ impl Driver {
             video_on: true,
             camera: 0,
             speaker: None,
+            microphone: None,
             preview_stop: None,
             rate: None,
             output: None,
@@ -709,6 +723,10 @@ impl Driver {
                     out.select(dev.clone());
                 }
                 self.speaker = dev;
+            }
+            Cmd::Microphone(dev) => {
+                tracing::info!(device = ?dev, "microphone selected");
+                self.microphone = dev;
             }
             Cmd::Preview(on, reply) => {
                 self.stop_preview();
@@ -1181,7 +1199,7 @@ impl Driver {
         };
         let local = crate::session::LocalMedia {
             audio: if audio {
-                Some((self.cfg.media.audio)())
+                Some((self.cfg.media.audio)(self.microphone.as_deref()))
             } else {
                 None
             },

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What the encoders aim for.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quality {
     pub width: u32,
@@ -12,6 +13,7 @@ pub struct Quality {
     pub audio_kbps: u32,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {

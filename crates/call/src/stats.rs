@@ -6,6 +6,7 @@ use crate::session::RawStats;
 use serde::Serialize;
 use std::time::Instant;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoIn {
@@ -26,6 +27,7 @@ pub struct VideoIn {
     pub pli_count: u64,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioIn {
@@ -44,6 +46,7 @@ pub struct AudioIn {
     pub jitter_buffer_ms: u64,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoOut {
@@ -63,9 +66,11 @@ pub struct VideoOut {
     pub available_bitrate: u64,
     /// Which controller made it: `delay` (transport-wide feedback) or `loss` (resends only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub estimator: Option<&'static str>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioOut {
@@ -76,6 +81,7 @@ pub struct AudioOut {
 }
 
 /// One sample. `video`, `audio`, `videoOut`, `audioOut` carry the protocol's keys.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsSample {
@@ -85,9 +91,11 @@ pub struct StatsSample {
     pub audio_out: AudioOut,
     /// Round-trip time in ms, when measured.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub rtt_ms: Option<f64>,
     /// Median capture-to-decode delay of stamped frames in the last interval, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub glass_to_glass_ms: Option<f64>,
     pub codec: String,
     pub timestamp_ms: i64,

@@ -2,7 +2,9 @@
 //! that only negotiates (SDP, the echo contact) does not link an encoder.
 
 /// A video codec Simu can send and receive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VideoCodec {
     H264,
     Vp8,

@@ -3,6 +3,7 @@
 //! normalised later like anything typed in the dialer (protocol.md §1).
 
 /// Who a link asks to call, and whether with video.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DialLink {
     pub to: String,

@@ -257,6 +257,7 @@ pub struct AnalyticsRecord {
 }
 
 /// Filters of GET `/nx/call-history/`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HistoryQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -276,6 +277,7 @@ pub struct HistoryQuery {
 }
 
 /// One row of a user's call history.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CallRecord {
     #[serde(default)]
@@ -301,6 +303,7 @@ pub struct CallRecord {
     pub metadata: serde_json::Value,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryPage {
     pub count: u64,
@@ -309,6 +312,7 @@ pub struct HistoryPage {
     pub results: Vec<CallRecord>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Contact {
     pub nxid: String,
@@ -319,6 +323,7 @@ pub struct Contact {
     pub status: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContactList {
     pub contacts: Vec<Contact>,

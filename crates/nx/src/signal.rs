@@ -7,6 +7,7 @@ use std::time::Duration;
 pub const STALE_INVITATION: Duration = Duration::from_secs(60);
 
 /// Call types of the NX protocol.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CallType {

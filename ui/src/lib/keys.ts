@@ -1,6 +1,6 @@
 // Keyboard shortcuts: Enter accepts, Esc declines or hangs up, M mutes, V toggles video.
 
-export type Screen = "signin" | "dialer" | "outgoing" | "incoming" | "incall" | "history" | "settings";
+import type { Screen } from "./screens";
 export type KeyAction = "accept" | "decline" | "hangup" | "cancel" | "mute" | "video" | null;
 
 export function keyAction(screen: Screen, key: string, typing: boolean): KeyAction {

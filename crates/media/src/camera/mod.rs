@@ -10,6 +10,7 @@ pub use source::CameraSource;
 use nokhwa::utils::{ApiBackend, CameraIndex, RequestedFormat, RequestedFormatType};
 
 /// A camera the user can choose.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CameraInfo {
     /// The V4L2 device number (`/dev/videoN`).

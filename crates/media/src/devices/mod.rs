@@ -15,6 +15,7 @@ pub use watch::DeviceSnapshot;
 use cpal::traits::{DeviceTrait, HostTrait};
 
 /// An input or output device as the user picks it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AudioDevice {
     /// The name cpal reports; also what selects it.

@@ -5,6 +5,7 @@ use super::{list_inputs, list_outputs, AudioDevice};
 use crate::camera::{list_cameras, CameraInfo};
 
 /// The devices present at one moment.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeviceSnapshot {
     pub inputs: Vec<AudioDevice>,
