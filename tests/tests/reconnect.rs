@@ -13,7 +13,7 @@ async fn call_survives_signaling_loss_and_ends_normally() {
     connected_call(&alice, &bob, "bob", true).await;
     let mut be = bob.subscribe();
 
-    let kicked = h.server.state.router.kick(&h.jid("alice").to_string());
+    let kicked = h.server.kick(&h.jid("alice").to_string());
     assert_eq!(kicked, 1);
     let mut online = alice.signaling_online();
     let went_down = matches!(

@@ -1,18 +1,24 @@
 //! The CallManager: call lifecycle over NX signaling, WebRTC media, stats, quality control and
-//! analytics. `machine` is the pure core; `manager` drives it; `session` owns the WebRTC side.
+//! analytics. `machine` is the pure core; `manager` drives it; `media_session` owns the WebRTC
+//! side (a peer connection with its media threads). The API is what this file exports; the
+//! modules behind it are the crate's own.
 
 pub mod analytics;
-pub mod assembler;
-pub mod machine;
-pub mod manager;
-pub mod pipeline;
-pub mod quality;
-pub mod session;
+mod assembler;
+mod machine;
+mod manager;
+mod media_session;
+mod pipeline;
+mod quality;
 pub mod stats;
-pub mod wall_clock;
+mod wall_clock;
 
-pub use machine::{CallEvent, CallState, Outcome, Role, Timeouts};
+pub use machine::{
+    Action, CallEvent, CallMachine, CallState, Input, Outcome, Role, Timeouts, STALE_INVITATION,
+};
 pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenAudio, OpenVideo};
 pub use peer::NetConfig;
-pub use quality::{Preset, Quality};
+pub use pipeline::OpenOutput;
+pub use quality::{Preset, Quality, QualityError};
 pub use stats::StatsSample;
+pub use wall_clock::WallClock;

@@ -4,9 +4,11 @@
 
 use crate::analytics::AnalyticsQueue;
 use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, Timeouts, WallClock};
+use crate::media_session::{
+    MediaSession, MediaSessionError, MediaSessionEvent, RemoteMedia, SendRate,
+};
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::quality::{Preset, Quality, QualityError};
-use crate::session::{RemoteMedia, SendRate, Session, SessionError, SessionEvent};
 use crate::stats::{LocalCounters, StatsCollector, StatsSample};
 use media::{AudioSource, FrameSink, VideoSource};
 use nx::rest::{AnalyticsRecord, RestClient};
@@ -447,8 +449,8 @@ struct Driver {
     xmpp: XmppHandle,
     xmpp_rx: mpsc::Receiver<XmppEvent>,
     xmpp_task: tokio::task::JoinHandle<()>,
-    session: Option<Session>,
-    session_rx: Option<mpsc::Receiver<SessionEvent>>,
+    session: Option<MediaSession>,
+    session_rx: Option<mpsc::Receiver<MediaSessionEvent>>,
     role: Option<Role>,
     quality: Quality,
     audio_on: bool,
@@ -890,10 +892,10 @@ impl Driver {
         self.xmpp_task = task;
     }
 
-    async fn session_event(&mut self, ev: SessionEvent) {
+    async fn session_event(&mut self, ev: MediaSessionEvent) {
         let now = Instant::now();
         match ev {
-            SessionEvent::LocalCandidate(c) => {
+            MediaSessionEvent::LocalCandidate(c) => {
                 let (Some(room), Some(peer)) = (
                     self.machine.room().map(str::to_string),
                     self.machine.peer().cloned(),
@@ -908,26 +910,26 @@ impl Driver {
                 };
                 self.send_signal(&peer, &signal).await;
             }
-            SessionEvent::MediaFlowing => {
+            MediaSessionEvent::MediaFlowing => {
                 let actions = self.machine.handle(Input::MediaConnected, now);
                 self.execute(actions).await;
             }
-            SessionEvent::Failed(reason) => {
+            MediaSessionEvent::Failed(reason) => {
                 let actions = self.machine.handle(Input::MediaFailed { reason }, now);
                 self.execute(actions).await;
             }
-            SessionEvent::Disconnected => {
+            MediaSessionEvent::Disconnected => {
                 if let Some(room) = self.machine.room() {
                     self.emit(CallEvent::Reconnecting {
                         room: room.to_string(),
                     });
                 }
             }
-            SessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
+            MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
                 kind: kind.to_string(),
             }),
-            SessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
-            SessionEvent::CameraLost(message) => {
+            MediaSessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
+            MediaSessionEvent::CameraLost(message) => {
                 let lost = self
                     .cfg
                     .media
@@ -1119,7 +1121,7 @@ impl Driver {
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        let res: Result<(), SessionError> = match signal {
+        let res: Result<(), MediaSessionError> = match signal {
             Signal::Offer { sdp, .. } => match s.apply_offer(sdp).await {
                 Ok(answer) => {
                     let signal = Signal::Answer {
@@ -1168,7 +1170,7 @@ impl Driver {
         role: Role,
         audio: bool,
         video: bool,
-    ) -> Result<(), SessionError> {
+    ) -> Result<(), MediaSessionError> {
         if let Some(old) = self.session.take() {
             old.close().await;
         }
@@ -1197,7 +1199,7 @@ impl Driver {
         } else {
             None
         };
-        let local = crate::session::LocalMedia {
+        let local = crate::media_session::LocalMedia {
             audio: if audio {
                 Some((self.cfg.media.audio)(self.microphone.as_deref()))
             } else {
@@ -1237,7 +1239,7 @@ impl Driver {
             receive_start_kbps: self.quality.video_kbps.saturating_mul(2),
             receive_max_kbps: self.quality.video_kbps.saturating_mul(5) / 2,
         };
-        let (session, rx) = Session::start(&net, local, remote, rate).await?;
+        let (session, rx) = MediaSession::start(&net, local, remote, rate).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);
         self.rate = Some(peer::bwe::RateController::new(

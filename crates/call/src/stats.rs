@@ -2,7 +2,7 @@
 //! Bitrates come from byte deltas between samples; frame counts and sizes come from our own
 //! decoder because the crate's stay at zero (WEBRTC.md, known problem 3).
 
-use crate::session::RawStats;
+use crate::media_session::RawStats;
 use serde::Serialize;
 use std::time::Instant;
 

@@ -4,18 +4,20 @@
 //! whoever composes them (`simu server`, the desktop app, the tests), so the server links no
 //! media stack.
 
-pub mod clock;
+mod clock;
 pub mod config;
-pub mod http;
-pub mod links;
-pub mod passwords;
+mod http;
+// Link checking has no caller until the web call page (issue 13) serves links.
+#[cfg_attr(not(test), expect(dead_code))]
+mod links;
+mod passwords;
 pub mod rest;
 pub mod secrets;
 pub mod store;
-pub mod throttle;
+mod throttle;
 pub mod tokens;
 pub mod turn;
-pub mod xmpp;
+mod xmpp;
 
 pub use config::ServerConfig;
 
@@ -46,7 +48,7 @@ pub struct AppState {
     pub cfg: Arc<ServerConfig>,
     pub store: store::Store,
     pub tokens: tokens::Tokens,
-    pub router: Arc<xmpp::Router>,
+    pub(crate) router: Arc<xmpp::Router>,
     /// `nxws` handed to clients.
     pub nxws: String,
     /// Base of links this server makes.
@@ -54,13 +56,13 @@ pub struct AppState {
     /// Signs call links (a key of its own, not the token key).
     pub link_key: Arc<[u8]>,
     /// Argon2 under a concurrency bound.
-    pub passwords: passwords::Passwords,
+    pub(crate) passwords: passwords::Passwords,
     /// Failed sign-ins per account.
-    pub account_failures: Arc<throttle::Throttle>,
+    pub(crate) account_failures: Arc<throttle::Throttle>,
     /// Failed sign-ins per client address.
-    pub address_failures: Arc<throttle::Throttle>,
+    pub(crate) address_failures: Arc<throttle::Throttle>,
     /// Registrations per client address.
-    pub registrations: Arc<throttle::Throttle>,
+    pub(crate) registrations: Arc<throttle::Throttle>,
 }
 
 impl AppState {
@@ -110,6 +112,17 @@ impl ServerHandle {
             .issue(jid, tokens::TokenKind::Nx, self.state.cfg.nx_token_ttl)
     }
 
+    /// Disconnects every stream of a user (administration; tests of reconnection); returns how
+    /// many there were.
+    pub fn kick(&self, bare_jid: &str) -> usize {
+        self.state.router.kick(bare_jid)
+    }
+
+    /// A user's presence as the REST API reports it (`online`, `connected`, `offline`).
+    pub fn presence_status(&self, bare_jid: &str) -> &'static str {
+        self.state.router.presence_status(bare_jid)
+    }
+
     /// The echo contact's sign-in, when this server has one: a long-lived token, since the
     /// contact runs as long as the server.
     pub fn echo_account(&self) -> Option<EchoAccount> {
@@ -141,7 +154,7 @@ impl ServerHandle {
 }
 
 async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl IntoResponse {
-    let ctx = xmpp::session::SessionCtx {
+    let ctx = xmpp::stream::StreamCtx {
         router: st.router.clone(),
         tokens: st.tokens.clone(),
         max_stanza: st.cfg.limits.max_stanza_bytes,
@@ -157,7 +170,7 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
     ws.protocols(["xmpp"])
         .max_message_size(2 * max + 1024)
         .max_frame_size(2 * max + 1024)
-        .on_upgrade(move |socket| xmpp::session::serve(socket, ctx))
+        .on_upgrade(move |socket| xmpp::stream::serve(socket, ctx))
 }
 
 /// Binds, migrates the database and starts serving.

@@ -127,7 +127,7 @@ async fn bad_or_expired_tokens_fail_for_good() {
 async fn reconnects_after_the_socket_is_killed() {
     let s = server().await;
     let (_ra, alice, mut ea) = s.online("alice").await;
-    assert_eq!(s.handle.state.router.kick(&s.jid("alice").to_string()), 1);
+    assert_eq!(s.handle.kick(&s.jid("alice").to_string()), 1);
     let mut saw_offline = false;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ea.recv()).await {

@@ -322,10 +322,7 @@ async fn sessions_that_stop_answering_are_pinged_and_dropped() {
         closed_within(&mut ws, Duration::from_secs(4)).await,
         "a silent session stays"
     );
-    assert_eq!(
-        s.handle.state.router.presence_status("bob@simu.local"),
-        "offline"
-    );
+    assert_eq!(s.handle.presence_status("bob@simu.local"), "offline");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! reference SDK and standard clients use.
 
 pub mod router;
-pub mod session;
 pub mod stanza;
+pub mod stream;
 
 pub use router::Router;

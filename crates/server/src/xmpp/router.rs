@@ -16,7 +16,8 @@ pub enum Outbound {
     Kick,
 }
 
-struct Session {
+/// One bound XMPP stream of a user (a resource), and where its stanzas go.
+struct BoundStream {
     id: u64,
     resource: String,
     tx: mpsc::Sender<Outbound>,
@@ -40,7 +41,7 @@ pub enum Delivery {
 
 /// Online sessions of every user, keyed by bare JID.
 pub struct Router {
-    sessions: Mutex<HashMap<String, Vec<Session>>>,
+    sessions: Mutex<HashMap<String, Vec<BoundStream>>>,
     /// Authenticated connections per user (bound or not), for the session limit.
     seats: Arc<Mutex<HashMap<String, usize>>>,
     store: Store,
@@ -104,7 +105,7 @@ impl Router {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Session>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<BoundStream>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -136,7 +137,7 @@ impl Router {
         };
         let (tx, rx) = mpsc::channel(SESSION_QUEUE);
         let id = rand::random::<u64>();
-        list.push(Session {
+        list.push(BoundStream {
             id,
             resource: resource.clone(),
             tx,
@@ -163,15 +164,6 @@ impl Router {
         {
             s.available = available;
         }
-    }
-
-    pub fn is_online(&self, bare: &str) -> bool {
-        self.lock().get(bare).is_some_and(|l| !l.is_empty())
-    }
-
-    /// Number of users online.
-    pub fn online_users(&self) -> usize {
-        self.lock().len()
     }
 
     /// Disconnects every session of a user (administration, tests of reconnection).
@@ -203,11 +195,11 @@ impl Router {
         };
         let map = self.lock();
         let Some(list) = map.get(&bare) else { return 0 };
-        let exact: Vec<&Session> = match resource {
+        let exact: Vec<&BoundStream> = match resource {
             Some(r) => list.iter().filter(|s| s.resource == r).collect(),
             None => Vec::new(),
         };
-        let targets: Vec<&Session> = if exact.is_empty() {
+        let targets: Vec<&BoundStream> = if exact.is_empty() {
             list.iter().collect()
         } else {
             exact

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 /// Settings a session needs from the server.
 #[derive(Clone)]
-pub struct SessionCtx {
+pub struct StreamCtx {
     pub router: Arc<Router>,
     pub tokens: Tokens,
     pub max_stanza: usize,
@@ -81,7 +81,7 @@ impl RateLimit {
 }
 
 struct Conn {
-    ctx: SessionCtx,
+    ctx: StreamCtx,
     phase: Phase,
     jid: Option<NxId>,
     full: String,
@@ -106,7 +106,7 @@ enum End {
 }
 
 /// Serves one WebSocket until it closes.
-pub async fn serve(socket: WebSocket, ctx: SessionCtx) {
+pub async fn serve(socket: WebSocket, ctx: StreamCtx) {
     let (mut sink, mut stream) = socket.split();
     // Small until the peer has authenticated.
     let mut parser = StanzaParser::new(ctx.pre_auth_bytes.min(ctx.max_stanza));

@@ -28,20 +28,20 @@ use webrtc::peer_connection::RTCPeerConnectionIceEvent;
 use webrtc::peer_connection::{PeerConnectionEventHandler, RTCPeerConnectionState};
 
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub enum MediaSessionError {
     #[error(transparent)]
     Peer(#[from] PeerError),
     #[error("media thread: {0}")]
     Thread(#[from] std::io::Error),
 }
 
-fn rtc_err(e: impl std::fmt::Display) -> SessionError {
-    SessionError::Peer(PeerError::WebRtc(e.to_string()))
+fn rtc_err(e: impl std::fmt::Display) -> MediaSessionError {
+    MediaSessionError::Peer(PeerError::WebRtc(e.to_string()))
 }
 
 /// What the session reports to its owner.
 #[derive(Debug, Clone)]
-pub enum SessionEvent {
+pub enum MediaSessionEvent {
     LocalCandidate(RTCIceCandidateInit),
     /// The connection is up and remote media has arrived.
     MediaFlowing,
@@ -85,12 +85,12 @@ struct Flow {
 }
 
 impl Flow {
-    async fn maybe_report(&self, events: &mpsc::Sender<SessionEvent>) {
+    async fn maybe_report(&self, events: &mpsc::Sender<MediaSessionEvent>) {
         if self.connected.load(Ordering::Acquire)
             && self.got_media.load(Ordering::Acquire)
             && !self.reported.swap(true, Ordering::AcqRel)
         {
-            let _ = events.send(SessionEvent::MediaFlowing).await;
+            let _ = events.send(MediaSessionEvent::MediaFlowing).await;
         }
     }
 }
@@ -111,7 +111,7 @@ impl PeerConnectionEventHandler for Handler {
                 let _ = self
                     .ctx
                     .events
-                    .send(SessionEvent::LocalCandidate(init))
+                    .send(MediaSessionEvent::LocalCandidate(init))
                     .await;
             }
             Err(e) => tracing::warn!(error = %e, "unusable local candidate"),
@@ -129,14 +129,14 @@ impl PeerConnectionEventHandler for Handler {
             }
             RTCPeerConnectionState::Disconnected => {
                 self.ctx.flow.connected.store(false, Ordering::Release);
-                let _ = self.ctx.events.send(SessionEvent::Disconnected).await;
+                let _ = self.ctx.events.send(MediaSessionEvent::Disconnected).await;
             }
             RTCPeerConnectionState::Failed => {
                 self.ctx.flow.connected.store(false, Ordering::Release);
                 let _ = self
                     .ctx
                     .events
-                    .send(SessionEvent::Failed("ICE connection failed".into()))
+                    .send(MediaSessionEvent::Failed("ICE connection failed".into()))
                     .await;
             }
             _ => {}
@@ -150,7 +150,11 @@ impl PeerConnectionEventHandler for Handler {
         } else {
             "audio"
         };
-        let _ = self.ctx.events.send(SessionEvent::RemoteTrack(label)).await;
+        let _ = self
+            .ctx
+            .events
+            .send(MediaSessionEvent::RemoteTrack(label))
+            .await;
         let task = tokio::spawn(run_remote_track(track, kind, self.ctx.clone()));
         self.tasks
             .lock()
@@ -161,7 +165,7 @@ impl PeerConnectionEventHandler for Handler {
 
 #[derive(Clone)]
 struct RemoteTrackCtx {
-    events: mpsc::Sender<SessionEvent>,
+    events: mpsc::Sender<MediaSessionEvent>,
     flow: Arc<Flow>,
     video_tx: std::sync::mpsc::SyncSender<(VideoCodec, Bytes)>,
     audio_jb: Arc<std::sync::Mutex<media::jitter::JitterBuffer>>,
@@ -390,7 +394,7 @@ pub struct StreamOut {
 }
 
 /// A live peer connection and its media.
-pub struct Session {
+pub struct MediaSession {
     negotiation: Negotiation,
     audio: Option<LocalTrack>,
     video: Option<LocalTrack>,
@@ -400,7 +404,6 @@ pub struct Session {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     remote_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     pub send_counters: Arc<SendCounters>,
-    pub remote: RemoteMedia,
     video_clock: u32,
     /// The delay-based estimate, published by the congestion-control interceptor.
     estimate: Arc<EstimateReadout>,
@@ -422,21 +425,21 @@ pub(crate) fn local_track(
     kind: RtpCodecKind,
     codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
     ssrc: u32,
-) -> Result<Arc<TrackLocalStaticSample>, SessionError> {
+) -> Result<Arc<TrackLocalStaticSample>, MediaSessionError> {
     Ok(Arc::new(
         TrackLocalStaticSample::new(Instant::now(), media_track("simu", kind, codec, ssrc, true))
             .map_err(rtc_err)?,
     ))
 }
 
-impl Session {
+impl MediaSession {
     /// Builds the peer connection, adds local tracks and starts the media threads.
     pub async fn start(
         net: &NetConfig,
         local: LocalMedia,
         remote: RemoteMedia,
         rate: SendRate,
-    ) -> Result<(Self, mpsc::Receiver<SessionEvent>), SessionError> {
+    ) -> Result<(Self, mpsc::Receiver<MediaSessionEvent>), MediaSessionError> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let flow = Arc::new(Flow {
             connected: AtomicBool::new(false),
@@ -475,8 +478,8 @@ impl Session {
         tasks.push(tokio::spawn(async move {
             while let Some(e) = err_rx.recv().await {
                 let ev = match e {
-                    MediaTrouble::Error(m) => SessionEvent::MediaError(m),
-                    MediaTrouble::CameraLost(m) => SessionEvent::CameraLost(m),
+                    MediaTrouble::Error(m) => MediaSessionEvent::MediaError(m),
+                    MediaTrouble::CameraLost(m) => MediaSessionEvent::CameraLost(m),
                 };
                 let _ = forward_errors.send(ev).await;
             }
@@ -572,7 +575,6 @@ impl Session {
             tasks,
             remote_tasks,
             send_counters,
-            remote,
             video_clock: 90_000,
             estimate,
             rate,
@@ -615,7 +617,7 @@ impl Session {
     }
 
     /// Creates and applies an offer (with an ICE restart if asked); returns the SDP to send.
-    pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, SessionError> {
+    pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, MediaSessionError> {
         let sdp = self.negotiation.create_offer(ice_restart).await?;
         Ok(self.with_hints(&sdp))
     }
@@ -636,20 +638,20 @@ impl Session {
     }
 
     /// Applies a remote offer and returns the answer's SDP.
-    pub async fn apply_offer(&mut self, sdp: String) -> Result<String, SessionError> {
+    pub async fn apply_offer(&mut self, sdp: String) -> Result<String, MediaSessionError> {
         let answer = self.negotiation.apply_offer(sdp).await?;
         self.after_negotiation().await;
         Ok(self.with_hints(&answer))
     }
 
-    pub async fn apply_answer(&mut self, sdp: String) -> Result<(), SessionError> {
+    pub async fn apply_answer(&mut self, sdp: String) -> Result<(), MediaSessionError> {
         self.negotiation.apply_answer(sdp).await?;
         self.after_negotiation().await;
         Ok(())
     }
 
     /// Adds a remote candidate, or keeps it until the remote description is set.
-    pub async fn add_candidate(&mut self, c: RTCIceCandidateInit) -> Result<(), SessionError> {
+    pub async fn add_candidate(&mut self, c: RTCIceCandidateInit) -> Result<(), MediaSessionError> {
         Ok(self.negotiation.add_candidate(c).await?)
     }
 
