@@ -1,5 +1,7 @@
 //! The TypeScript types the UI uses (`ui/src/lib/bindings.ts`), generated from the Rust types
-//! so the two cannot drift: this test fails when the file is not what the types say.
+//! so the two cannot drift: a test fails when the file is not what the types say, and another
+//! when the UI invokes a command the shell does not register (or the shell keeps one it never
+//! invokes).
 //! `SIMU_UPDATE_BINDINGS=1 cargo test --manifest-path src-tauri/Cargo.toml bindings` rewrites it.
 
 use ts_rs::{Config, TS};
@@ -72,5 +74,48 @@ fn ui_bindings_match_the_rust_types() {
         current == fresh,
         "{} is out of date: run SIMU_UPDATE_BINDINGS=1 cargo test --manifest-path src-tauri/Cargo.toml bindings",
         path.display()
+    );
+}
+
+/// The command names the UI invokes (`invoke<..>("name"` in api.ts).
+fn invoked_by_ui(api_ts: &str) -> std::collections::BTreeSet<String> {
+    api_ts
+        .split("invoke")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("(\"").map(|(_, tail)| tail))
+        .filter_map(|tail| tail.split_once('"').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
+/// The commands main.rs registers (`generate_handler![module::name, ...]`).
+fn registered(main_rs: &str) -> std::collections::BTreeSet<String> {
+    let list = main_rs
+        .split_once("generate_handler![")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .unwrap_or_default();
+    list.split(',')
+        .filter_map(|item| item.trim().rsplit("::").next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_ui_invokes_exactly_the_registered_commands() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let api = std::fs::read_to_string(root.join("../ui/src/lib/api.ts")).expect("api.ts");
+    let main = std::fs::read_to_string(root.join("src/main.rs")).expect("main.rs");
+    let (ui, shell) = (invoked_by_ui(&api), registered(&main));
+    assert!(ui.len() > 10, "found the UI's commands: {ui:?}");
+    let missing: Vec<_> = ui.difference(&shell).collect();
+    let unused: Vec<_> = shell.difference(&ui).collect();
+    assert!(
+        missing.is_empty(),
+        "the UI invokes unregistered commands: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "registered commands the UI never invokes: {unused:?}"
     );
 }
