@@ -181,14 +181,9 @@ impl Core {
             api_key: c.api_key.clone(),
             secret_key: c.secret_key.clone(),
         };
-        let echo = handle.echo_account().map(|a| {
-            echo::EchoBot::start(echo::EchoConfig::beside(
-                handle.addr.ip(),
-                a.nxws,
-                a.jid,
-                a.token,
-            ))
-        });
+        let echo = handle
+            .echo_account()
+            .map(|a| echo::EchoBot::start(echo::EchoConfig::beside(handle.addr.ip(), a)));
         *guard = Some(Embedded {
             server: handle,
             _echo: echo,

@@ -40,14 +40,9 @@ impl Harness {
         };
         f(&mut cfg);
         let server = server::start(cfg).await.expect("server starts");
-        let echo = server.echo_account().map(|a| {
-            echo::EchoBot::start(echo::EchoConfig::beside(
-                server.addr.ip(),
-                a.nxws,
-                a.jid,
-                a.token,
-            ))
-        });
+        let echo = server
+            .echo_account()
+            .map(|a| echo::EchoBot::start(echo::EchoConfig::beside(server.addr.ip(), a)));
         Self {
             server,
             echo,

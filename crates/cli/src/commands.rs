@@ -29,14 +29,9 @@ pub async fn server(a: ServerArgs) -> anyhow::Result<i32> {
         cfg.data_dir = d;
     }
     let handle = server::start(cfg).await?;
-    let echo = handle.echo_account().map(|a| {
-        echo::EchoBot::start(echo::EchoConfig::beside(
-            handle.addr.ip(),
-            a.nxws,
-            a.jid,
-            a.token,
-        ))
-    });
+    let echo = handle
+        .echo_account()
+        .map(|a| echo::EchoBot::start(echo::EchoConfig::beside(handle.addr.ip(), a)));
     println!(
         "simu-server listening on {} (signaling {})",
         handle.base_url(),

@@ -38,18 +38,18 @@ pub struct EchoConfig {
 }
 
 impl EchoConfig {
-    /// The echo contact of a server listening on `server_ip`: media on loopback when the
-    /// server is only reachable there, on every interface otherwise.
-    pub fn beside(server_ip: std::net::IpAddr, nxws: String, jid: NxId, token: String) -> Self {
+    /// The echo contact of a server listening on `server_ip`, signed in as `account`: media on
+    /// loopback when the server is only reachable there, on every interface otherwise.
+    pub fn beside(server_ip: std::net::IpAddr, account: nx::SignedIn) -> Self {
         let udp = if server_ip.is_loopback() {
             format!("{server_ip}:0")
         } else {
             "0.0.0.0:0".to_string()
         };
         Self {
-            nxws,
-            jid,
-            token,
+            nxws: account.nxws,
+            jid: account.jid,
+            token: account.token,
             net: NetConfig {
                 udp_addrs: vec![udp],
                 ..Default::default()

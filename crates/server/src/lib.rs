@@ -78,14 +78,6 @@ impl AppState {
 /// client, and ends with the server.
 const ECHO_TOKEN_TTL_SECONDS: u64 = 10 * 365 * 86_400;
 
-/// How the echo contact signs in to this server's signaling.
-#[derive(Debug, Clone)]
-pub struct EchoAccount {
-    pub nxws: String,
-    pub jid: nx::NxId,
-    pub token: String,
-}
-
 /// A running server.
 pub struct ServerHandle {
     pub addr: SocketAddr,
@@ -125,7 +117,7 @@ impl ServerHandle {
 
     /// The echo contact's sign-in, when this server has one: a long-lived token, since the
     /// contact runs as long as the server.
-    pub fn echo_account(&self) -> Option<EchoAccount> {
+    pub fn echo_account(&self) -> Option<nx::SignedIn> {
         if !self.state.cfg.echo {
             return None;
         }
@@ -135,7 +127,7 @@ impl ServerHandle {
             tokens::TokenKind::Nx,
             ECHO_TOKEN_TTL_SECONDS,
         );
-        Some(EchoAccount {
+        Some(nx::SignedIn {
             nxws: self.state.nxws.clone(),
             jid,
             token,
