@@ -624,11 +624,15 @@ impl RestClient {
         secret: &str,
         register: Registration,
     ) -> Result<SignedIn, SignInError> {
-        let login = match register {
-            Registration::FirstUse => self.login_or_register(username, secret).await,
-            Registration::Never => self.login(username, secret).await,
+        // Registering goes first: a sign-in attempt for a name that does not exist yet would
+        // count as a failed login against this address. 400: the name exists already.
+        if register == Registration::FirstUse {
+            match self.register(username, secret, None).await {
+                Ok(_) | Err(RestError::Http { status: 400, .. }) => {}
+                Err(e) => return Err(SignInError::Rest(e)),
+            }
         }
-        .map_err(|e| match e {
+        let login = self.login(username, secret).await.map_err(|e| match e {
             RestError::Http {
                 status: 401,
                 message,

@@ -4,11 +4,59 @@ mod common;
 
 use common::*;
 use nx::rest::{AnalyticsRecord, HistoryQuery, RestError};
-use nx::{RestClient, RestConfig};
+use nx::{Registration, RestClient, RestConfig, SignInError};
 use server::store::HistoryRow;
 
 fn status(e: &RestError) -> u16 {
     e.status().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn sign_in_registers_on_first_use_and_refuses_a_wrong_secret() {
+    let s = server().await;
+    let who = s
+        .rest()
+        .sign_in("dana", "dana-password-1", Registration::FirstUse)
+        .await
+        .expect("first use registers and signs in");
+    assert_eq!(who.jid, s.jid("dana"));
+    assert!(!who.token.is_empty() && who.nxws.starts_with("ws://"));
+    let again = s
+        .rest()
+        .sign_in("dana", "dana-password-1", Registration::Never)
+        .await
+        .expect("the account signs in again");
+    assert_eq!(again.jid, who.jid);
+    for register in [Registration::FirstUse, Registration::Never] {
+        let e = s
+            .rest()
+            .sign_in("dana", "not-danas-password", register)
+            .await
+            .expect_err("a wrong secret");
+        assert!(matches!(e, SignInError::Refused(_)), "{e:?}");
+    }
+    let e = s
+        .rest()
+        .sign_in("nobody", "nobodys-password", Registration::Never)
+        .await
+        .expect_err("no account is made");
+    assert!(matches!(e, SignInError::Refused(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn sign_in_with_wrong_tenant_keys_is_not_a_refused_password() {
+    let s = server().await;
+    let rest = RestClient::new(RestConfig::new(
+        s.handle.base_url(),
+        "wrong-key",
+        "wrong-secret",
+    ))
+    .expect("client");
+    let e = rest
+        .sign_in("erin", "erin-password-1", Registration::FirstUse)
+        .await
+        .expect_err("bad tenant");
+    assert!(matches!(e, SignInError::Rest(_)), "{e:?}");
 }
 
 #[tokio::test]
