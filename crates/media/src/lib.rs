@@ -16,21 +16,21 @@ pub mod camera;
 pub mod codec;
 #[cfg(feature = "devices")]
 pub mod devices;
-pub mod frame;
+mod frame;
 #[cfg(feature = "codecs")]
-pub mod h264;
+mod h264;
 pub mod jitter;
 #[cfg(feature = "codecs")]
 pub mod opus_codec;
 pub mod pattern;
 pub mod rgba;
 pub mod scale;
-pub mod sink;
-pub mod source;
+mod sink;
+mod source;
 pub mod stamp;
-pub mod video_codec;
+mod video_codec;
 #[cfg(feature = "codecs")]
-pub mod vp8;
+mod vp8;
 
 pub use frame::{AudioFrame, VideoFrame};
 pub use sink::FrameSink;

@@ -1,8 +1,8 @@
 //! The NX protocol (docs/protocol.md): identities, REST client, XMPP-over-WebSocket client and the
 //! JSON call-signaling messages. No media lives here.
 
-pub mod id;
-pub mod link;
+mod id;
+mod link;
 pub mod rest;
 pub mod signal;
 pub mod xml;
