@@ -10,7 +10,7 @@ import type {
 
 export type {
   AppError, AppInfo, AudioDevice, CallEvent, CallRecord, CallState, CameraChoice, Contact, DeviceChoices,
-  DeviceSettings, DeviceSnapshot, DialLink, ErrorKind, HistoryPage, Mode, Preset, SignedIn, VideoCodec,
+  DeviceSettings, DeviceSnapshot, DialLink, ErrorKind, HistoryPage, Mode, Outcome, Preset, SignedIn, VideoCodec,
 } from "./bindings";
 export type Stats = StatsSample;
 export type HistoryQuery = HistoryQueryIn;

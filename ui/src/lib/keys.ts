@@ -1,19 +1,32 @@
-// Keyboard shortcuts: Enter accepts, Esc declines or hangs up, M mutes, V toggles video.
+// Keyboard shortcuts, as Meet and Teams have them: Enter answers a ringing call, M / Ctrl+D
+// mute, V / Ctrl+E turn the camera, Ctrl+Shift+H hangs up, Esc closes what is open (the
+// statistics panel, History, Settings) and never ends a call. Nothing fires while typing.
 
 import type { Screen } from "./screens";
-export type KeyAction = "accept" | "decline" | "hangup" | "cancel" | "mute" | "video" | null;
 
-export function keyAction(screen: Screen, key: string, typing: boolean): KeyAction {
-  if (screen === "incoming") {
-    if (key === "Enter") return "accept";
-    if (key === "Escape") return "decline";
+export type KeyAction = "accept" | "hangup" | "mute" | "video" | "close" | "back" | null;
+
+/** What a key press means on `screen`; `typing` is true in a text field or a menu. */
+export function keyAction(screen: Screen, key: string, typing: boolean, mods: { ctrl?: boolean; shift?: boolean } = {}): KeyAction {
+  if (typing) return null;
+  const lower = key.toLowerCase();
+  if (screen === "incoming" && key === "Enter") return "accept";
+  if (screen === "incall" || screen === "outgoing") {
+    if (mods.ctrl && mods.shift && lower === "h") return "hangup";
   }
-  if (screen === "outgoing" && key === "Escape") return "cancel";
   if (screen === "incall") {
-    if (key === "Escape") return "hangup";
-    if (typing) return null;
-    if (key === "m" || key === "M") return "mute";
-    if (key === "v" || key === "V") return "video";
+    if (key === "Escape") return "close";
+    if (mods.ctrl && !mods.shift && lower === "d") return "mute";
+    if (mods.ctrl && !mods.shift && lower === "e") return "video";
+    if (!mods.ctrl && lower === "m") return "mute";
+    if (!mods.ctrl && lower === "v") return "video";
   }
+  if ((screen === "history" || screen === "settings") && key === "Escape") return "back";
   return null;
+}
+
+/** Whether a key press lands in something the user types into or picks from. */
+export function isTyping(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
 }
