@@ -347,7 +347,7 @@ impl Core {
 
     /// Signs in again with what the profile remembers.
     pub async fn resume(&self, app: &AppHandle) -> Result<Option<SignedIn>, AppError> {
-        let Some(s) = self.profile.load() else {
+        let Some(s) = self.profile.account() else {
             return Ok(None);
         };
         let allow_insecure = s.server.starts_with("http://");

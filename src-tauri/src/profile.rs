@@ -127,8 +127,22 @@ impl Profile {
         std::fs::write(self.settings_path(), text)
     }
 
+    /// Forgets the account (server, user, keys) but keeps the device, quality and codec
+    /// choices, which belong to this computer rather than to the account.
     pub fn forget(&self) {
-        let _ = std::fs::remove_file(self.settings_path());
+        let kept = Settings {
+            choices: self.load().unwrap_or_default().choices,
+            ..Default::default()
+        };
+        if let Err(e) = self.save(&kept) {
+            tracing::warn!(error = %e, "could not rewrite the settings; removing them");
+            let _ = std::fs::remove_file(self.settings_path());
+        }
+    }
+
+    /// The remembered account, if one is signed in (a profile may keep only device choices).
+    pub fn account(&self) -> Option<Settings> {
+        self.load().filter(|s| !s.username.is_empty())
     }
 
     fn entry(&self, what: &str) -> Option<keyring::Entry> {
@@ -209,6 +223,35 @@ mod tests {
             s.choices.codec_preference(),
             vec![VideoCodec::Vp8, VideoCodec::H264]
         );
+    }
+
+    #[test]
+    fn signing_out_forgets_the_account_but_keeps_the_device_choices() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = Profile {
+            name: "t".into(),
+            dir: dir.path().to_path_buf(),
+        };
+        let choices = DeviceChoices {
+            microphone: Some("Headset".into()),
+            default_quality: Preset::Good,
+            video_codec: Some(VideoCodec::Vp8),
+            ..Default::default()
+        };
+        p.save(&Settings {
+            mode: Mode::Remote,
+            server: "https://calls.example".into(),
+            username: "ann".into(),
+            api_key: "k".into(),
+            choices: choices.clone(),
+        })
+        .expect("save");
+        assert!(p.account().is_some());
+        p.forget();
+        assert!(p.account().is_none(), "no account to resume");
+        let kept = p.load().expect("settings still there");
+        assert_eq!(kept.choices, choices);
+        assert!(kept.server.is_empty() && kept.api_key.is_empty());
     }
 
     #[test]
