@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bitrate, duration, grade, lossFraction } from "./format";
+import { bitrate, duration, grade, lossFraction, lossRates, measured } from "./format";
 
 describe("duration", () => {
   it("shows minutes and seconds, and hours when needed", () => {
@@ -31,5 +31,16 @@ describe("network grade", () => {
     expect(lossFraction(0, 0, 5, 95)).toBeCloseTo(0.05);
     expect(lossFraction(5, 95, 5, 195)).toBe(0);
     expect(lossFraction(10, 100, 10, 100)).toBe(0);
+  });
+});
+
+describe("statistics in words", () => {
+  it("turns cumulative loss counters into a rate per sample", () => {
+    expect(lossRates([0, 10, 10], [0, 90, 190])).toEqual([0, 0.1, 0]);
+  });
+  it("shows a dash for what is not measured", () => {
+    expect(measured(undefined, "ms")).toBe("–");
+    expect(measured(null, "ms")).toBe("–");
+    expect(measured(41.6, "ms")).toBe("42 ms");
   });
 });

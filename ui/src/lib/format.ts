@@ -34,3 +34,13 @@ export function grade(loss: number | null, rttMs: number | null, jitterMs: numbe
   if (l > 0.02 || r > 150 || j > 30) return "fair";
   return "good";
 }
+
+/** Per-sample loss rate (0..1) of a series of cumulative lost/received counters. */
+export function lossRates(lost: number[], received: number[]): number[] {
+  return lost.map((l, i) => (i === 0 ? 0 : lossFraction(lost[i - 1], received[i - 1], l, received[i])));
+}
+
+/** A measured value with its unit, or "–" while it is not measured. */
+export function measured(v: number | null | undefined, unit: string, digits = 0): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "–" : `${v.toFixed(digits)} ${unit}`;
+}

@@ -82,6 +82,19 @@ const en = {
   testSpeaker: "Play a test sound",
   playing: "Playing on",
   noCamera: "No camera found: calls send a moving test pattern.",
+  closeStats: "Close statistics",
+  receiving: "Receiving",
+  sending: "Sending",
+  statBitrate: "Bitrate",
+  statLoss: "Packet loss",
+  statFps: "Frame rate",
+  statRtt: "Round trip",
+  statResolution: "Picture",
+  statJitter: "Jitter",
+  statTarget: "Target",
+  statDelay: "Camera to screen",
+  statCodec: "Codec",
+  accept: "Accept",
 };
 
 export type Strings = typeof en;
@@ -168,6 +181,19 @@ const sw: Strings = {
   testSpeaker: "Cheza sauti ya majaribio",
   playing: "Inacheza kwenye",
   noCamera: "Hakuna kamera: simu zinatuma picha ya majaribio inayosonga.",
+  closeStats: "Funga takwimu",
+  receiving: "Kupokea",
+  sending: "Kutuma",
+  statBitrate: "Kasi ya data",
+  statLoss: "Upotevu wa pakiti",
+  statFps: "Fremu kwa sekunde",
+  statRtt: "Safari ya kwenda na kurudi",
+  statResolution: "Picha",
+  statJitter: "Mtetemo",
+  statTarget: "Lengo",
+  statDelay: "Kamera hadi skrini",
+  statCodec: "Kodeki",
+  accept: "Pokea",
 };
 
 export function pick(lang: string): Strings {
