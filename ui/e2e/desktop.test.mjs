@@ -138,11 +138,17 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   assert.notEqual(a, b, "the remote picture changes over time");
   await s.click(await s.button("Statistics"));
   const fps = await s.until("stats with decoded frames", async () => {
-    const v = await s.exec("const rows=[...document.querySelectorAll('.stats tr')].map(r=>r.textContent); const f=rows.find(t=>t.startsWith('framesReceived')); return f ? Number(f.replace('framesReceived','')) : 0;");
+    const v = await s.exec("const r = [...document.querySelectorAll('.stats tbody tr')].find((r) => r.cells[0].textContent === 'Frame rate'); return r ? parseFloat(r.cells[1].textContent) || 0 : 0;");
     return v > 0 ? v : 0;
   }, 15000);
   assert.ok(fps > 0);
   await shot("3-in-call-echo");
+  // Esc closes the statistics panel; the call goes on (Esc never hangs up).
+  await s.exec("document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))");
+  await s.until("statistics closed", async () => (await s.exec("return document.querySelector('.stats') === null")) || null);
+  const before = await s.exec("return window.simuVideo.remote()");
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok((await s.exec("return window.simuVideo.remote()")) > before, "the call goes on after Esc");
   await s.click(await s.button("Hang up"));
   await s.until("back at the dialer", () => s.find("#dial-input"));
   await s.click(await s.button("History"));
