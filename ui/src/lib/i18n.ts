@@ -95,6 +95,9 @@ const en = {
   statDelay: "Camera to screen",
   statCodec: "Codec",
   accept: "Accept",
+  youreMuted: "You're muted",
+  cameraIsOff: "Camera off",
+  oneCamera: "Only one camera",
 };
 
 export type Strings = typeof en;
@@ -194,6 +197,9 @@ const sw: Strings = {
   statDelay: "Kamera hadi skrini",
   statCodec: "Kodeki",
   accept: "Pokea",
+  youreMuted: "Umezima sauti yako",
+  cameraIsOff: "Kamera imezimwa",
+  oneCamera: "Kamera moja tu",
 };
 
 export function pick(lang: string): Strings {
