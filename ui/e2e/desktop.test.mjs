@@ -255,6 +255,7 @@ test("settings: the microphone meter moves and the speaker test plays", async ()
 test("a server that is down and bad credentials give clear errors", async () => {
   await s.click(await s.button("Settings"));
   await s.click(await s.button("Sign out"));
+  await s.click(await s.button("Yes, sign out"));
   await s.until("sign-in form", () => s.find("input[name=username]"));
   await s.click(await s.find('input[value="remote"]'));
   await s.type(await s.find("input[name=server]"), "http://127.0.0.1:9");

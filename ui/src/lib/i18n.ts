@@ -98,6 +98,11 @@ const en = {
   youreMuted: "You're muted",
   cameraIsOff: "Camera off",
   oneCamera: "Only one camera",
+  thisComputerHint: "Simu runs its own server here: call people who use this computer's server, and the echo contact.",
+  aServerHint: "Sign in to your organisation's Simu or Nexacon server with its address and keys.",
+  tryEcho: "Try a test call: call \"echo\" to see and hear yourself.",
+  signOutAsk: "Sign out of Simu on this computer? Your device and quality choices are kept.",
+  signOutYes: "Yes, sign out",
 };
 
 export type Strings = typeof en;
@@ -200,6 +205,11 @@ const sw: Strings = {
   youreMuted: "Umezima sauti yako",
   cameraIsOff: "Kamera imezimwa",
   oneCamera: "Kamera moja tu",
+  thisComputerHint: "Simu inaendesha seva yake hapa: piga simu kwa watumiaji wa seva ya kompyuta hii, na mwasiliani wa mwangwi.",
+  aServerHint: "Ingia kwenye seva ya Simu au Nexacon ya shirika lako kwa anwani na funguo zake.",
+  tryEcho: "Jaribu simu ya majaribio: piga \"echo\" ujione na ujisikie.",
+  signOutAsk: "Ondoka kwenye Simu kwenye kompyuta hii? Chaguo zako za vifaa na ubora zitahifadhiwa.",
+  signOutYes: "Ndiyo, ondoka",
 };
 
 export function pick(lang: string): Strings {
