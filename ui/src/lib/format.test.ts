@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bitrate, duration, grade, lossFraction, lossRates, measured } from "./format";
+import { bitrate, byDay, dayLabel, duration, grade, lossFraction, lossRates, measured } from "./format";
 
 describe("duration", () => {
   it("shows minutes and seconds, and hours when needed", () => {
@@ -42,5 +42,21 @@ describe("statistics in words", () => {
     expect(measured(undefined, "ms")).toBe("–");
     expect(measured(null, "ms")).toBe("–");
     expect(measured(41.6, "ms")).toBe("42 ms");
+  });
+});
+
+describe("history days", () => {
+  const words = { today: "Today", yesterday: "Yesterday" };
+  const now = new Date(2026, 11, 6, 9, 30);
+  it("names today and yesterday, and other days by date", () => {
+    expect(dayLabel(new Date(2026, 11, 6, 0, 5), now, words)).toBe("Today");
+    expect(dayLabel(new Date(2026, 11, 5, 23, 59), now, words)).toBe("Yesterday");
+    expect(dayLabel(new Date(2026, 11, 1, 12), now, words, "en-GB")).toBe("Tuesday 1 December");
+    expect(dayLabel(new Date(2025, 0, 2, 12), now, words, "en-GB")).toContain("2025");
+  });
+  it("groups calls by day in their order", () => {
+    const calls = [new Date(2026, 11, 6, 9), new Date(2026, 11, 6, 8), new Date(2026, 11, 5, 20), new Date(2026, 10, 30, 7)];
+    const g = byDay(calls, (d) => d, now, words, "en-GB");
+    expect(g.map((x) => [x.label, x.items.length])).toEqual([["Today", 2], ["Yesterday", 1], ["Monday 30 November", 1]]);
   });
 });

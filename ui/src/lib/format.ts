@@ -44,3 +44,31 @@ export function lossRates(lost: number[], received: number[]): number[] {
 export function measured(v: number | null | undefined, unit: string, digits = 0): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "–" : `${v.toFixed(digits)} ${unit}`;
 }
+
+/** The local calendar day of `d` as a key ("2026-12-06"). */
+function dayKey(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** "today", "yesterday", or the date in the locale's words, for a history heading. */
+export function dayLabel(d: Date, now: Date, words: { today: string; yesterday: string }, locale?: string): string {
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(d) === dayKey(now)) return words.today;
+  if (dayKey(d) === dayKey(yesterday)) return words.yesterday;
+  const sameYear = d.getFullYear() === now.getFullYear();
+  return d.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }) });
+}
+
+/** Items grouped by local day, in their order, each group with its heading. */
+export function byDay<T>(items: T[], when: (t: T) => Date, now: Date, words: { today: string; yesterday: string }, locale?: string): { label: string; items: T[] }[] {
+  const groups: { key: string; label: string; items: T[] }[] = [];
+  for (const it of items) {
+    const d = when(it);
+    const key = dayKey(d);
+    const last = groups.at(-1);
+    if (last && last.key === key) last.items.push(it);
+    else groups.push({ key, label: dayLabel(d, now, words, locale), items: [it] });
+  }
+  return groups.map(({ label, items }) => ({ label, items }));
+}

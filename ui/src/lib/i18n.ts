@@ -103,6 +103,10 @@ const en = {
   tryEcho: "Try a test call: call \"echo\" to see and hear yourself.",
   signOutAsk: "Sign out of Simu on this computer? Your device and quality choices are kept.",
   signOutYes: "Yes, sign out",
+  today: "Today",
+  yesterday: "Yesterday",
+  call: "Call",
+  groupCall: "Group call",
 };
 
 export type Strings = typeof en;
@@ -210,6 +214,10 @@ const sw: Strings = {
   tryEcho: "Jaribu simu ya majaribio: piga \"echo\" ujione na ujisikie.",
   signOutAsk: "Ondoka kwenye Simu kwenye kompyuta hii? Chaguo zako za vifaa na ubora zitahifadhiwa.",
   signOutYes: "Ndiyo, ondoka",
+  today: "Leo",
+  yesterday: "Jana",
+  call: "Simu",
+  groupCall: "Simu ya kikundi",
 };
 
 export function pick(lang: string): Strings {
