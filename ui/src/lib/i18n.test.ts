@@ -12,4 +12,8 @@ describe("languages", () => {
     const sw = pick("sw");
     for (const k of Object.keys(en)) expect((sw as Record<string, string>)[k], k).toBeTruthy();
   });
+  it("has no Swahili string that English lacks", () => {
+    const en = pick("en") as Record<string, string>;
+    for (const k of Object.keys(pick("sw"))) expect(en[k], k).toBeTruthy();
+  });
 });

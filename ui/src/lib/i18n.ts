@@ -107,6 +107,10 @@ const en = {
   yesterday: "Yesterday",
   call: "Call",
   groupCall: "Group call",
+  back: "Back",
+  profile: "profile",
+  level: "level",
+  callDuration: "Call duration",
 };
 
 export type Strings = typeof en;
@@ -218,6 +222,10 @@ const sw: Strings = {
   yesterday: "Jana",
   call: "Simu",
   groupCall: "Simu ya kikundi",
+  back: "Rudi",
+  profile: "wasifu",
+  level: "kiwango",
+  callDuration: "Muda wa simu",
 };
 
 export function pick(lang: string): Strings {
