@@ -111,6 +111,7 @@ const en = {
   profile: "profile",
   level: "level",
   callDuration: "Call duration",
+  deleteDigit: "Delete",
 };
 
 export type Strings = typeof en;
@@ -226,6 +227,7 @@ const sw: Strings = {
   profile: "wasifu",
   level: "kiwango",
   callDuration: "Muda wa simu",
+  deleteDigit: "Futa",
 };
 
 export function pick(lang: string): Strings {
