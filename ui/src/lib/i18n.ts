@@ -22,7 +22,6 @@ const en = {
   history: "History",
   settings: "Settings",
   dialer: "Dialer",
-  ringing: "Ringing…",
   connecting: "Connecting…",
   cancel: "Cancel",
   incomingVideo: "Incoming video call",
@@ -61,7 +60,6 @@ const en = {
   type: "Type",
   status: "Status",
   participant: "Participant",
-  apply: "Apply",
   previous: "Previous",
   next: "Next",
   callBack: "Call back",
@@ -112,6 +110,8 @@ const en = {
   level: "level",
   callDuration: "Call duration",
   deleteDigit: "Delete",
+  calling: "Calling…",
+  offlineWillMiss: "Offline now: they will see a missed call.",
 };
 
 export type Strings = typeof en;
@@ -138,7 +138,6 @@ const sw: Strings = {
   history: "Historia",
   settings: "Mipangilio",
   dialer: "Piga",
-  ringing: "Inalia…",
   connecting: "Inaunganisha…",
   cancel: "Ghairi",
   incomingVideo: "Simu ya video inaingia",
@@ -177,7 +176,6 @@ const sw: Strings = {
   type: "Aina",
   status: "Hali",
   participant: "Mshiriki",
-  apply: "Tumia",
   previous: "Iliyotangulia",
   next: "Inayofuata",
   callBack: "Piga tena",
@@ -228,6 +226,8 @@ const sw: Strings = {
   level: "kiwango",
   callDuration: "Muda wa simu",
   deleteDigit: "Futa",
+  calling: "Inapiga…",
+  offlineWillMiss: "Hayupo mtandaoni sasa: ataona simu aliyokosa.",
 };
 
 export function pick(lang: string): Strings {
