@@ -390,17 +390,29 @@ impl Core {
         let mut events = m.subscribe();
         let app1 = app.clone();
         let t1 = tokio::spawn(async move {
+            // Who rang last, so a call they gave up on can be announced as missed by name.
+            let mut last_caller = String::new();
             loop {
                 match events.recv().await {
                     Ok(e) => {
-                        if let CallEvent::IncomingCall {
-                            caller_name,
-                            caller,
-                            call_type,
-                            ..
-                        } = &e
-                        {
-                            announce_incoming(&app1, caller_name, caller, call_type.as_str());
+                        match &e {
+                            CallEvent::IncomingCall {
+                                caller_name,
+                                caller,
+                                call_type,
+                                ..
+                            } => {
+                                last_caller = if caller_name.is_empty() {
+                                    caller.clone()
+                                } else {
+                                    caller_name.clone()
+                                };
+                                announce_incoming(&app1, caller_name, caller, call_type.as_str());
+                            }
+                            CallEvent::IncomingWithdrawn { .. } => {
+                                announce_missed(&app1, &last_caller);
+                            }
+                            _ => {}
                         }
                         let _ = app1.emit("call-event", &e);
                     }
@@ -425,6 +437,19 @@ impl Core {
         let mut g = self.forwarders.lock().unwrap_or_else(|p| p.into_inner());
         g.push(t1);
         g.push(t2);
+    }
+}
+
+/// A call rang here unanswered: for the person called it is a missed call, said once.
+fn announce_missed(app: &AppHandle, name: &str) {
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title("Missed call")
+        .body(format!("Missed call from {name}"))
+        .show()
+    {
+        tracing::debug!(error = %e, "no missed-call notification");
     }
 }
 

@@ -112,6 +112,7 @@ const en = {
   deleteDigit: "Delete",
   calling: "Calling…",
   offlineWillMiss: "Offline now: they will see a missed call.",
+  missedCalls: "missed calls",
 };
 
 export type Strings = typeof en;
@@ -228,6 +229,7 @@ const sw: Strings = {
   deleteDigit: "Futa",
   calling: "Inapiga…",
   offlineWillMiss: "Hayupo mtandaoni sasa: ataona simu aliyokosa.",
+  missedCalls: "simu ulizokosa",
 };
 
 export function pick(lang: string): Strings {
