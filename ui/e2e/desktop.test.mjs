@@ -297,4 +297,11 @@ test("a tel: link the app is opened with fills the dialer and asks to call", asy
   const note = await s.until("a prompt to call", async () => s.text(await s.find(".notice, [role=status]")));
   assert.match(note, /\+1-555-0100/);
   await shot("10-tel-link");
+  // Signing out (in the test before) kept this computer's choices: the codec chosen earlier.
+  await s.click(await s.button("Settings"));
+  const codec = await s.until("the kept codec preference", async () => {
+    const v = await s.exec("const e = document.querySelector('select[name=codec]'); return e ? e.value : null");
+    return v === "vp8" ? v : null;
+  }, 10000);
+  assert.equal(codec, "vp8");
 });
