@@ -40,9 +40,9 @@ const en = {
   stats: "Statistics",
   copyStats: "Copy as JSON",
   quality: "Quality",
-  poor: "Poor",
-  medium: "Medium",
-  good: "Good",
+  poor: "Data saver",
+  medium: "Auto",
+  good: "HD",
   videoBitrate: "Video bitrate",
   audioBitrate: "Audio bitrate",
   network: "Network",
@@ -113,6 +113,8 @@ const en = {
   calling: "Calling…",
   offlineWillMiss: "Offline now: they will see a missed call.",
   missedCalls: "missed calls",
+  advanced: "Advanced",
+  qualityHint: "Auto adapts to the network; Data saver sends less; HD sends up to 1080p.",
 };
 
 export type Strings = typeof en;
@@ -157,9 +159,9 @@ const sw: Strings = {
   stats: "Takwimu",
   copyStats: "Nakili kama JSON",
   quality: "Ubora",
-  poor: "Chini",
-  medium: "Wastani",
-  good: "Juu",
+  poor: "Okoa data",
+  medium: "Otomatiki",
+  good: "HD",
   videoBitrate: "Kasi ya video",
   audioBitrate: "Kasi ya sauti",
   network: "Mtandao",
@@ -230,6 +232,8 @@ const sw: Strings = {
   calling: "Inapiga…",
   offlineWillMiss: "Hayupo mtandaoni sasa: ataona simu aliyokosa.",
   missedCalls: "simu ulizokosa",
+  advanced: "Zaidi",
+  qualityHint: "Otomatiki hufuata mtandao; Okoa data hutuma kidogo; HD hutuma hadi 1080p.",
 };
 
 export function pick(lang: string): Strings {
