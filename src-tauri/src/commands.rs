@@ -63,6 +63,27 @@ pub async fn contacts(core: State<'_, Arc<Core>>) -> Res<ContactList> {
     Ok(rest.contacts().await?)
 }
 
+/// Saves a contact by number or NX ID, or renames a saved one.
+#[tauri::command]
+pub async fn save_contact(
+    core: State<'_, Arc<Core>>,
+    nxid: String,
+    name: String,
+) -> Res<ContactList> {
+    let (rest, domain) = core
+        .with_active(|a| (a.rest.clone(), a.manager.jid().domain().to_string()))
+        .await?;
+    let id =
+        nx::NxId::normalize(&nxid, Some(&domain)).map_err(|e| AppError::invalid(e.to_string()))?;
+    Ok(rest.add_contact(&id.to_string(), name.trim()).await?)
+}
+
+#[tauri::command]
+pub async fn remove_contact(core: State<'_, Arc<Core>>, nxid: String) -> Res<ContactList> {
+    let rest = core.with_active(|a| a.rest.clone()).await?;
+    Ok(rest.delete_contact(&nxid).await?)
+}
+
 #[tauri::command]
 pub async fn history(core: State<'_, Arc<Core>>, query: HistoryQueryIn) -> Res<HistoryPage> {
     let rest = core.with_active(|a| a.rest.clone()).await?;

@@ -73,6 +73,8 @@ fn main() -> anyhow::Result<()> {
             commands::sign_out,
             commands::normalize,
             commands::contacts,
+            commands::save_contact,
+            commands::remove_contact,
             commands::history,
             commands::place_call,
             commands::accept_call,

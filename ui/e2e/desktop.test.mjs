@@ -305,3 +305,36 @@ test("a tel: link the app is opened with fills the dialer and asks to call", asy
   }, 10000);
   assert.equal(codec, "vp8");
 });
+
+test("contacts: saved from a history entry, renamed, searched, called by name, removed", async () => {
+  await s.click(await s.find('button[aria-label="Back"]'));
+  await s.click(await s.button("History"));
+  // Bob called earlier in this suite: save him from one of those entries.
+  await s.type(await s.find("input[name=participant]"), "bob@simu.local");
+  await s.click(await s.until("bob's entry offers saving", () => s.find('button[aria-label="Add to contacts bob@simu.local"]')));
+  await s.until("bob's entries show a name", async () => (await s.findAll('button[aria-label="Add to contacts bob@simu.local"]')).length === 0 || null);
+  await s.click(await s.find('button[aria-label="Back"]'));
+  await s.click(await s.until("rename bob", () => s.find('button[aria-label="Rename bob"]')));
+  const field = await s.find("input[name=rename]");
+  await s.clear(field);
+  await s.type(field, "Bobby");
+  await s.click(await s.button("Save"));
+  await s.until("renamed", async () => (await s.text(await s.find("ul.contacts"))).includes("Bobby") || null);
+  await s.type(await s.find("input[name=contact-search]"), "bobb");
+  await s.until("the search keeps only Bobby", async () => {
+    const rows = await s.findAll("ul.contacts li");
+    return (rows.length === 1 && (await s.text(rows[0])).includes("Bobby")) || null;
+  });
+  await shot("11-contacts");
+  // Calling him shows the saved name, not the address.
+  const c = cli(["answer", "--user", "bob", "--calls", "1"]);
+  await s.until("bob online", async () => c.output().includes("is online") || null, 20000);
+  await s.click(await s.find('button[aria-label="Audio call Bobby"]'));
+  const header = await s.until("the call header", async () => s.text(await s.find(".call .top strong")), 20000);
+  assert.equal(header, "Bobby");
+  await s.click(await s.button("Hang up"));
+  assert.equal(await c.exit, 0, c.output());
+  await s.until("back at the dialer", () => s.find("#dial-input"), 15000);
+  await s.click(await s.find('button[aria-label="Remove Bobby"]'));
+  await s.until("removed", async () => !(await s.text(await s.find("ul.contacts"))).includes("Bobby") || null);
+});

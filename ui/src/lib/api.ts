@@ -32,6 +32,8 @@ export const api = {
   signOut: () => invoke<void>("sign_out"),
   normalize: (input: string) => invoke<string>("normalize", { input }),
   contacts: () => invoke<ContactList>("contacts"),
+  saveContact: (nxid: string, name: string) => invoke<ContactList>("save_contact", { nxid, name }),
+  removeContact: (nxid: string) => invoke<ContactList>("remove_contact", { nxid }),
   history: (query: HistoryQueryIn) => invoke<HistoryPage>("history", { query }),
   placeCall: (to: string, video: boolean) => invoke<string>("place_call", { to, video }),
   accept: (video: boolean) => invoke<void>("accept_call", { video }),
@@ -75,4 +77,14 @@ export function onCallEvent(f: (e: CallEvent) => void): Promise<UnlistenFn> {
 
 export function onStats(f: (s: StatsSample) => void): Promise<UnlistenFn> {
   return listen<StatsSample>("call-stats", (e) => f(e.payload));
+}
+
+/** The saved name of whoever `to` (a number or NX ID) is, or null. */
+export async function contactName(to: string): Promise<string | null> {
+  try {
+    const id = await api.normalize(to);
+    return (await api.contacts()).contacts.find((c) => c.nxid === id)?.name || null;
+  } catch {
+    return null;
+  }
 }

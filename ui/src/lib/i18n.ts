@@ -115,6 +115,14 @@ const en = {
   missedCalls: "missed calls",
   advanced: "Advanced",
   qualityHint: "Auto adapts to the network; Data saver sends less; HD sends up to 1080p.",
+  searchContacts: "Search contacts",
+  addContact: "Add contact",
+  contactName: "Name",
+  save: "Save",
+  rename: "Rename",
+  remove: "Remove",
+  noContacts: "No contacts",
+  addToContacts: "Add to contacts",
 };
 
 export type Strings = typeof en;
@@ -234,6 +242,14 @@ const sw: Strings = {
   missedCalls: "simu ulizokosa",
   advanced: "Zaidi",
   qualityHint: "Otomatiki hufuata mtandao; Okoa data hutuma kidogo; HD hutuma hadi 1080p.",
+  searchContacts: "Tafuta wawasiliani",
+  addContact: "Ongeza mwasiliani",
+  contactName: "Jina",
+  save: "Hifadhi",
+  rename: "Badilisha jina",
+  remove: "Ondoa",
+  noContacts: "Hakuna wawasiliani",
+  addToContacts: "Ongeza kwa wawasiliani",
 };
 
 export function pick(lang: string): Strings {
