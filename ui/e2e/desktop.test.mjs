@@ -332,6 +332,10 @@ test("contacts: saved from a history entry, renamed, searched, called by name, r
   await s.click(await s.find('button[aria-label="Audio call Bobby"]'));
   const header = await s.until("the call header", async () => s.text(await s.find(".call .top strong")), 20000);
   assert.equal(header, "Bobby");
+  // An audio call after the video calls above: the avatar, no picture, no camera controls.
+  assert.ok(await s.exec("return document.querySelector('.call .audio-only') !== null"), "the avatar shows");
+  assert.ok(await s.exec("return document.querySelector('canvas.remote').classList.contains('hidden')"), "no remote picture");
+  assert.equal((await s.findAll('button[aria-label="Switch camera"]')).length, 0, "no camera switch in an audio call");
   await s.click(await s.button("Hang up"));
   assert.equal(await c.exit, 0, c.output());
   await s.until("back at the dialer", () => s.find("#dial-input"), 15000);
