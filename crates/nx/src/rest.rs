@@ -600,17 +600,21 @@ impl RestClient {
     }
 
     /// Signs in, registering the account first if there is none (first come, first served).
-    /// Registration goes first: a sign-in attempt for a name that does not exist yet would
-    /// count as a failed login against this address.
     pub async fn login_or_register(
         &self,
         username: &str,
         password: &str,
     ) -> Result<LoginResponse, RestError> {
+        self.register_if_new(username, password).await?;
+        self.login(username, password).await
+    }
+
+    /// Registers `username` unless it exists (HTTP 400). Sign-ins register first: a login
+    /// attempt for a name that does not exist yet would count as a failed login against this
+    /// address.
+    async fn register_if_new(&self, username: &str, password: &str) -> Result<(), RestError> {
         match self.register(username, password, None).await {
-            Ok(_) | Err(RestError::Http { status: 400, .. }) => {
-                self.login(username, password).await
-            }
+            Ok(_) | Err(RestError::Http { status: 400, .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -624,13 +628,10 @@ impl RestClient {
         secret: &str,
         register: Registration,
     ) -> Result<SignedIn, SignInError> {
-        // Registering goes first: a sign-in attempt for a name that does not exist yet would
-        // count as a failed login against this address. 400: the name exists already.
         if register == Registration::FirstUse {
-            match self.register(username, secret, None).await {
-                Ok(_) | Err(RestError::Http { status: 400, .. }) => {}
-                Err(e) => return Err(SignInError::Rest(e)),
-            }
+            self.register_if_new(username, secret)
+                .await
+                .map_err(SignInError::Rest)?;
         }
         let login = self.login(username, secret).await.map_err(|e| match e {
             RestError::Http {
