@@ -235,3 +235,91 @@ async fn a_garbage_offer_fails_the_call_with_a_clear_error() {
     wait_state(&bob, CallState::Idle, T).await;
     raw.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_caller_is_declined_without_ringing() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let alice_id = alice.jid().clone();
+    bob.set_call_filter(call::CallFilter::new(false, [alice_id]))
+        .await
+        .expect("filter");
+    let mut be = bob.subscribe();
+    let mut ae = alice.subscribe();
+    let room = alice.initiate_call("bob", true, true).await.expect("dial");
+    let e = wait_event(&mut ae, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(
+        matches!(
+            e,
+            CallEvent::CallEnded {
+                outcome: Outcome::Declined,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let f = wait_event(&mut be, T, |e| {
+        matches!(
+            e,
+            CallEvent::IncomingFiltered { .. } | CallEvent::IncomingCall { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            f,
+            CallEvent::IncomingFiltered {
+                filtered: call::Filtered::Blocked,
+                ..
+            }
+        ),
+        "{f:?}"
+    );
+    assert_eq!(bob.state(), CallState::Idle, "bob's phone never rang");
+    wait_history_status(&h, &["alice", "bob"], &room, "declined").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn do_not_disturb_turns_a_call_into_a_missed_one_without_ringing() {
+    let h = Harness::start().await;
+    let short = |c: &mut call::CallConfig| c.timeouts.ring = Duration::from_secs(2);
+    let alice = h.manager_with("alice", short).await;
+    let bob = h.manager("bob").await;
+    bob.set_call_filter(call::CallFilter::new(true, []))
+        .await
+        .expect("filter");
+    let mut be = bob.subscribe();
+    let mut ae = alice.subscribe();
+    let room = alice.initiate_call("bob", true, true).await.expect("dial");
+    let f = wait_event(&mut be, T, |e| {
+        matches!(
+            e,
+            CallEvent::IncomingFiltered { .. } | CallEvent::IncomingCall { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            f,
+            CallEvent::IncomingFiltered {
+                filtered: call::Filtered::DoNotDisturb,
+                ..
+            }
+        ),
+        "{f:?}"
+    );
+    let e = wait_event(&mut ae, T, |e| matches!(e, CallEvent::CallEnded { .. })).await;
+    assert!(
+        matches!(
+            e,
+            CallEvent::CallEnded {
+                outcome: Outcome::Missed,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(bob.state(), CallState::Idle, "bob's phone never rang");
+    wait_history_status(&h, &["alice", "bob"], &room, "missed").await;
+}

@@ -5,6 +5,7 @@
 
 pub mod analytics;
 mod assembler;
+mod call_filter;
 mod machine;
 mod manager;
 mod media_session;
@@ -13,6 +14,7 @@ mod quality;
 pub mod stats;
 mod wall_clock;
 
+pub use call_filter::{CallFilter, Filtered, MAX_BLOCKED};
 pub use machine::{
     Action, CallEvent, CallMachine, CallState, Input, Outcome, Role, Timeouts, STALE_INVITATION,
 };

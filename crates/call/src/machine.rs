@@ -7,6 +7,7 @@ use nx::{CallType, NxId};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::call_filter::{CallFilter, Filtered};
 pub use crate::wall_clock::WallClock;
 
 /// How long a call rings before it counts as missed (protocol.md §4 rule 1).
@@ -103,6 +104,14 @@ pub enum CallEvent {
         caller_name: String,
         caller: String,
         call_type: CallType,
+    },
+    /// A call that did not ring because of the user's filter (blocked, do not disturb).
+    IncomingFiltered {
+        room: String,
+        caller: String,
+        caller_name: String,
+        call_type: CallType,
+        filtered: Filtered,
     },
     /// The incoming screen must go (caller cancelled, or it rang out).
     IncomingWithdrawn {
@@ -282,6 +291,7 @@ pub struct CallMachine {
     dropped_stale: u64,
     timeouts: Timeouts,
     wall: WallClock,
+    filter: CallFilter,
 }
 
 fn media_signal(s: &Signal) -> bool {
@@ -306,6 +316,7 @@ impl CallMachine {
             dropped_stale: 0,
             timeouts,
             wall: WallClock::system(),
+            filter: CallFilter::default(),
         }
     }
 
@@ -318,6 +329,11 @@ impl CallMachine {
     /// A fresh reading of the wall clock (the driver gives one with each event).
     pub fn set_wall_clock(&mut self, wall: WallClock) {
         self.wall = wall;
+    }
+
+    /// Do-not-disturb and blocked callers for the invitations that come next.
+    pub fn set_filter(&mut self, filter: CallFilter) {
+        self.filter = filter;
     }
 
     pub fn state(&self) -> CallState {
@@ -410,6 +426,35 @@ impl CallMachine {
         self.remember(&c.room);
         self.set_state(CallState::Ended, out);
         self.set_state(CallState::Idle, out);
+    }
+
+    /// An invitation the user's filter keeps from ringing: a blocked caller is declined at once;
+    /// with do not disturb it goes unanswered and rings out on the caller's side as missed.
+    fn filtered(
+        &mut self,
+        room: &str,
+        from: NxId,
+        filtered: Filtered,
+        event: CallEvent,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        tracing::info!(room, ?filtered, "incoming call filtered");
+        if filtered == Filtered::Blocked {
+            out.push(Action::Send {
+                to: from,
+                signal: Signal::CallResponse {
+                    room_id: room.to_string(),
+                    accepted: false,
+                    timestamp: self.wall.ms(now),
+                },
+            });
+            out.push(Action::DeclineOverRest {
+                room: room.to_string(),
+            });
+        }
+        self.remember(room);
+        out.push(Action::Emit(event));
     }
 
     fn remember(&mut self, room: &str) {
@@ -677,10 +722,35 @@ impl CallMachine {
                 tracing::debug!(room = %room_id, age_ms, "dropping stale invitation");
                 return;
             }
-            if let Some(c) = &self.call {
-                if c.room == *room_id {
-                    return;
-                }
+            if self.call.as_ref().is_some_and(|c| c.room == *room_id) {
+                return;
+            }
+            let caller = NxId::parse_jid(from_nx_id)
+                .ok()
+                .filter(|id| *id == from)
+                .unwrap_or_else(|| from.clone());
+            let name = if from_name.trim().is_empty() {
+                caller.local().to_string()
+            } else {
+                from_name.clone()
+            };
+            let call_type = if call_type.has_video() {
+                CallType::Video
+            } else {
+                CallType::Audio
+            };
+            if let Some(filtered) = self.filter.verdict(&caller) {
+                let event = CallEvent::IncomingFiltered {
+                    room: room_id.clone(),
+                    caller: caller.to_string(),
+                    caller_name: name,
+                    call_type,
+                    filtered,
+                };
+                self.filtered(room_id, from, filtered, event, now, out);
+                return;
+            }
+            if self.call.is_some() {
                 out.push(Action::Send {
                     to: from.clone(),
                     signal: Signal::CallResponse {
@@ -699,20 +769,6 @@ impl CallMachine {
                 });
                 return;
             }
-            let caller = NxId::parse_jid(from_nx_id)
-                .ok()
-                .filter(|id| *id == from)
-                .unwrap_or_else(|| from.clone());
-            let name = if from_name.trim().is_empty() {
-                caller.local().to_string()
-            } else {
-                from_name.clone()
-            };
-            let call_type = if call_type.has_video() {
-                CallType::Video
-            } else {
-                CallType::Audio
-            };
             self.call = Some(Call::ringing(
                 room_id.clone(),
                 caller.clone(),

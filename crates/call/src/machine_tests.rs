@@ -637,3 +637,65 @@ fn cannot_call_yourself_or_dial_twice() {
     assert!(matches!(a[0], Action::Emit(CallEvent::Error { .. })));
     assert_eq!(m.room(), Some("call_1"));
 }
+
+fn filtered_events(actions: &[Action]) -> Vec<Filtered> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Emit(CallEvent::IncomingFiltered { filtered, .. }) => Some(*filtered),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn declines_a_blocked_caller_without_ringing() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(ALICE), "Alice");
+    m.set_filter(CallFilter::new(false, [id(BOB)]));
+    let a = m.handle(sig(BOB, invitation("call_5", BOB)), t0);
+    assert_eq!(sends(&a), [(BOB.to_string(), "call_response")]);
+    assert!(a.contains(&Action::DeclineOverRest {
+        room: "call_5".into()
+    }));
+    assert_eq!(filtered_events(&a), [Filtered::Blocked]);
+    assert!(states(&a).is_empty(), "nothing rings");
+    assert_eq!(m.state(), CallState::Idle);
+    let again = m.handle(sig(BOB, invitation("call_5", BOB)), t0);
+    assert!(again.is_empty(), "a repeated invitation is dropped");
+    let carol = m.handle(sig("carol@x", invitation("call_6", "carol@x")), t0);
+    assert_eq!(states(&carol), [CallState::Incoming], "others still ring");
+}
+
+#[test]
+fn do_not_disturb_leaves_the_call_unanswered_and_reports_it() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(ALICE), "Alice");
+    m.set_filter(CallFilter::new(true, []));
+    let a = m.handle(sig(BOB, invitation("call_7", BOB)), t0);
+    assert!(
+        sends(&a).is_empty(),
+        "the caller's ring runs out as a missed call"
+    );
+    assert_eq!(filtered_events(&a), [Filtered::DoNotDisturb]);
+    assert!(states(&a).is_empty());
+    let end = m.handle(
+        sig(
+            BOB,
+            Signal::CallEnd {
+                room_id: "call_7".into(),
+                timestamp: nx::signal::now_ms(),
+                reason: Some(EndReason::Timeout),
+            },
+        ),
+        t0 + Duration::from_secs(60),
+    );
+    assert!(end.is_empty(), "the caller's end is for no call here");
+    m.set_filter(CallFilter::default());
+    let b = m.handle(sig(BOB, invitation("call_8", BOB)), t0);
+    assert_eq!(
+        states(&b),
+        [CallState::Incoming],
+        "rings again once it is off"
+    );
+}

@@ -157,6 +157,7 @@ enum Cmd {
     VideoEnabled(bool),
     Speaker(Option<String>),
     Microphone(Option<String>),
+    Filter(crate::CallFilter),
     VideoCodecs(Vec<media::codec::VideoCodec>),
     SwitchCamera(oneshot::Sender<Result<String, CallError>>),
     SelectCamera(String, oneshot::Sender<Result<String, CallError>>),
@@ -297,6 +298,11 @@ impl CallManager {
     /// now on.
     pub async fn set_microphone(&self, device: Option<String>) -> Result<(), CallError> {
         self.send(Cmd::Microphone(device)).await
+    }
+
+    /// Do not disturb and blocked callers, for the invitations that come from now on.
+    pub async fn set_call_filter(&self, filter: crate::CallFilter) -> Result<(), CallError> {
+        self.send(Cmd::Filter(filter)).await
     }
 
     /// Shows the current camera in the local video sink outside calls (a settings preview);
@@ -729,6 +735,10 @@ impl Driver {
             Cmd::Microphone(dev) => {
                 tracing::info!(device = ?dev, "microphone selected");
                 self.microphone = dev;
+            }
+            Cmd::Filter(filter) => {
+                tracing::info!(dnd = filter.do_not_disturb, "incoming call filter set");
+                self.machine.set_filter(filter);
             }
             Cmd::Preview(on, reply) => {
                 self.stop_preview();
