@@ -271,7 +271,7 @@ impl Core {
             server: server.clone(),
             username: name.clone(),
             api_key,
-            choices: kept.choices,
+            ..kept
         };
         let quality = settings.choices.default_quality.quality();
         // Listing cameras probes /dev/video*: off the async runtime.
@@ -298,6 +298,9 @@ impl Core {
             analytics_dir: Some(self.profile.analytics_dir()),
             timeouts: Timeouts::default(),
         });
+        if let Err(e) = manager.set_call_filter(settings.rules.filter()).await {
+            tracing::warn!(error = %e, "the call rules could not be applied");
+        }
         let choices = &settings.choices;
         if choices.speaker.is_some() {
             let _ = manager.set_speaker(choices.speaker.clone()).await;
@@ -412,6 +415,11 @@ impl Core {
                             CallEvent::IncomingWithdrawn { .. } => {
                                 announce_missed(&app1, &last_caller);
                             }
+                            CallEvent::IncomingFiltered {
+                                caller_name,
+                                filtered: call::Filtered::DoNotDisturb,
+                                ..
+                            } => announce_missed(&app1, caller_name),
                             _ => {}
                         }
                         let _ = app1.emit("call-event", &e);

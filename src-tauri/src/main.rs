@@ -2,6 +2,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod background;
 #[cfg(test)]
 mod bindings;
 mod commands;
@@ -11,6 +12,7 @@ mod error;
 mod frames;
 mod links;
 mod profile;
+mod rules;
 
 use std::sync::Arc;
 use tauri::Manager;
@@ -61,7 +63,11 @@ fn main() -> anyhow::Result<()> {
         .plugin(tauri_plugin_notification::init())
         .manage(core.clone())
         .manage(devices::Meter::default())
+        .manage(background::Tray::default())
+        .on_window_event(background::on_window_event)
         .setup(move |app| {
+            background::install_tray(app.handle());
+            background::start_hidden(app.handle());
             links::install(app.handle());
             devices::watch(app.handle().clone(), watching.clone());
             Ok(())
@@ -93,6 +99,10 @@ fn main() -> anyhow::Result<()> {
             devices::mic_meter_stop,
             devices::speaker_test,
             devices::camera_preview,
+            rules::call_rules,
+            rules::set_call_rules,
+            background::background,
+            background::set_background,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))?;
     stop_watching.store(true, std::sync::atomic::Ordering::Relaxed);

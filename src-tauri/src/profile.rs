@@ -27,6 +27,10 @@ pub struct Settings {
     pub api_key: String,
     #[serde(flatten)]
     pub choices: DeviceChoices,
+    #[serde(flatten)]
+    pub rules: crate::rules::CallRules,
+    #[serde(flatten)]
+    pub background: crate::background::Background,
 }
 
 /// The user's device and call choices (the settings screen sends and shows these).
@@ -76,6 +80,8 @@ impl Settings {
                     "microphone" | "speaker" | "camera" => {
                         serde_json::from_value::<Option<String>>(v).is_ok()
                     }
+                    "blocked" => serde_json::from_value::<Vec<String>>(v).is_ok(),
+                    "do_not_disturb" | "start_at_login" | "keep_running" => v.is_boolean(),
                     _ => true,
                 }
             });
@@ -128,10 +134,14 @@ impl Profile {
     }
 
     /// Forgets the account (server, user, keys) but keeps the device, quality and codec
-    /// choices, which belong to this computer rather than to the account.
+    /// choices, the call rules and how the app runs, which belong to this computer rather
+    /// than to the account.
     pub fn forget(&self) {
+        let old = self.load().unwrap_or_default();
         let kept = Settings {
-            choices: self.load().unwrap_or_default().choices,
+            choices: old.choices,
+            rules: old.rules,
+            background: old.background,
             ..Default::default()
         };
         if let Err(e) = self.save(&kept) {
@@ -244,6 +254,11 @@ mod tests {
             username: "ann".into(),
             api_key: "k".into(),
             choices: choices.clone(),
+            rules: crate::rules::CallRules {
+                do_not_disturb: true,
+                blocked: vec!["bob@simu.local".into()],
+            },
+            ..Default::default()
         })
         .expect("save");
         assert!(p.account().is_some());
@@ -251,6 +266,8 @@ mod tests {
         assert!(p.account().is_none(), "no account to resume");
         let kept = p.load().expect("settings still there");
         assert_eq!(kept.choices, choices);
+        assert!(kept.rules.do_not_disturb, "do not disturb stays on");
+        assert_eq!(kept.rules.blocked, ["bob@simu.local"]);
         assert!(kept.server.is_empty() && kept.api_key.is_empty());
     }
 

@@ -45,6 +45,18 @@ function cli(args) {
   return { proc: p, output: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
 }
 
+/** A sidebar button (History, Settings, Keypad) by the start of its label. */
+const nav = (label) => s.until(`sidebar ${label}`, () => s.find(`.sidebar button[aria-label^="${label}"]`));
+/** The rows of the lists in the main pane (History, a person's calls), not the sidebar's. */
+const paneRows = () => s.findAll(".pane ul.list li");
+/** The text of the first element matching `css` (WebDriver's own text misses some in the sidebar). */
+const textOf = (css) => s.exec("const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", [css]);
+/** Shows a person in the main pane by clicking their row in the sidebar. */
+async function pick(text) {
+  await s.until(`sidebar row ${text}`, () => s.exec("const b = [...document.querySelectorAll('.sidebar button.pick')].find((b) => b.textContent.includes(arguments[0])); if (b) b.click(); return !!b;", [text]));
+  await s.until(`${text}'s pane`, () => s.find(".person"));
+}
+
 async function token(user) {
   return JSON.parse(execFileSync(simu, ["token", "--server", server, "--user", user], { env }).toString());
 }
@@ -151,9 +163,9 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   assert.ok((await s.exec("return window.simuVideo.remote()")) > before, "the call goes on after Esc");
   await s.click(await s.button("Hang up"));
   await s.until("back at the dialer", () => s.find("#dial-input"));
-  await s.click(await s.button("History"));
+  await s.click(await nav("History"));
   const row = await s.until("history row", async () => {
-    for (const li of await s.findAll("ul.list li")) {
+    for (const li of await paneRows()) {
       const t = await s.text(li);
       if (t.includes("echo@") && t.includes("Completed")) return t;
     }
@@ -177,9 +189,9 @@ test("a call from the CLI rings, is accepted, and ends when the CLI hangs up; th
   await s.click(await s.button("Decline"));
   assert.equal(await d.exit, 1, "the caller hears the decline");
   await s.until("dialer", () => s.find("#dial-input"));
-  await s.click(await s.button("History"));
+  await s.click(await nav("History"));
   const texts = await s.until("both calls in history", async () => {
-    const t = await Promise.all((await s.findAll("ul.list li")).map((li) => s.text(li)));
+    const t = await Promise.all((await paneRows()).map((li) => s.text(li)));
     return t.some((x) => x.includes("bob@") && x.includes("Completed")) && t.some((x) => x.includes("bob@") && x.includes("Declined")) ? t : null;
   });
   assert.ok(texts.length >= 3);
@@ -203,8 +215,8 @@ test("history filters and pagination over a seeded server", async () => {
     await rest(alice, "POST", "/nx/webrtc/call/", { to: "carol", type: "p2p", room, media: i % 2 ? "audio" : "video" });
     await rest(alice, "POST", "/nx/call-analytics/", { room, call_type: i % 2 ? "audio" : "video", status: statuses[i % 3], duration_seconds: 30, metadata: {} });
   }
-  await s.click(await s.button("History"));
-  await s.until("a full first page", async () => (await s.findAll("ul.list li")).length === 20);
+  await s.click(await nav("History"));
+  await s.until("a full first page", async () => (await paneRows()).length === 20);
   const pager = await s.text(await s.find(".pager span"));
   const total = Number(/Page 1 · (\d+) calls/.exec(pager)?.[1]);
   assert.ok(total >= 27, `24 seeded calls plus the 3 made above, got "${pager}"`);
@@ -213,7 +225,7 @@ test("history filters and pagination over a seeded server", async () => {
   // Filters apply as they change: no button to press.
   await s.exec("const sel = document.querySelectorAll('.filters select')[1]; sel.value = 'missed'; sel.dispatchEvent(new Event('change', { bubbles: true }));");
   await s.until("only missed calls", async () => {
-    const t = await Promise.all((await s.findAll("ul.list li")).map((li) => s.text(li)));
+    const t = await Promise.all((await paneRows()).map((li) => s.text(li)));
     return t.length === 8 && t.every((x) => x.includes("Missed"));
   });
   await shot("6-history-missed");
@@ -221,7 +233,7 @@ test("history filters and pagination over a seeded server", async () => {
 });
 
 test("settings: the microphone meter moves and the speaker test plays", async () => {
-  await s.click(await s.button("Settings"));
+  await s.click(await nav("Settings"));
   const level = await s.until("microphone level from the tone", async () => {
     const v = await s.exec("return Number(document.querySelector('meter.level').value)");
     return v > -30 ? v : null;
@@ -243,7 +255,7 @@ test("settings: the microphone meter moves and the speaker test plays", async ()
   await s.exec("const sel = document.querySelector('select[name=codec]'); sel.value = 'vp8'; sel.dispatchEvent(new Event('change', { bubbles: true }));");
   await new Promise((r) => setTimeout(r, 300));
   await s.click(await s.find('button[aria-label="Back"]'));
-  await s.click(await s.button("Settings"));
+  await s.click(await nav("Settings"));
   const codec = await s.until("the saved codec preference", async () => {
     const v = await s.exec("return document.querySelector('select[name=codec]').value");
     return v === "vp8" ? v : null;
@@ -253,7 +265,7 @@ test("settings: the microphone meter moves and the speaker test plays", async ()
 });
 
 test("a server that is down and bad credentials give clear errors", async () => {
-  await s.click(await s.button("Settings"));
+  await s.click(await nav("Settings"));
   await s.click(await s.button("Sign out"));
   await s.click(await s.button("Yes, sign out"));
   await s.until("sign-in form", () => s.find("input[name=username]"));
@@ -298,7 +310,7 @@ test("a tel: link the app is opened with fills the dialer and asks to call", asy
   assert.match(note, /\+1-555-0100/);
   await shot("10-tel-link");
   // Signing out (in the test before) kept this computer's choices: the codec chosen earlier.
-  await s.click(await s.button("Settings"));
+  await s.click(await nav("Settings"));
   const codec = await s.until("the kept codec preference", async () => {
     const v = await s.exec("const e = document.querySelector('select[name=codec]'); return e ? e.value : null");
     return v === "vp8" ? v : null;
@@ -308,22 +320,23 @@ test("a tel: link the app is opened with fills the dialer and asks to call", asy
 
 test("contacts: saved from a history entry, renamed, searched, called by name, removed", async () => {
   await s.click(await s.find('button[aria-label="Back"]'));
-  await s.click(await s.button("History"));
+  await s.click(await nav("History"));
   // Bob called earlier in this suite: save him from one of those entries.
   await s.type(await s.find("input[name=participant]"), "bob@simu.local");
   await s.click(await s.until("bob's entry offers saving", () => s.find('button[aria-label="Add to contacts bob@simu.local"]')));
   await s.until("bob's entries show a name", async () => (await s.findAll('button[aria-label="Add to contacts bob@simu.local"]')).length === 0 || null);
   await s.click(await s.find('button[aria-label="Back"]'));
+  await pick("bob");
   await s.click(await s.until("rename bob", () => s.find('button[aria-label="Rename bob"]')));
   const field = await s.find("input[name=rename]");
   await s.clear(field);
   await s.type(field, "Bobby");
   await s.click(await s.button("Save"));
-  await s.until("renamed", async () => (await s.text(await s.find("ul.contacts"))).includes("Bobby") || null);
+  await s.until("renamed", async () => (await textOf("ul.contacts")).includes("Bobby") || null);
   await s.type(await s.find("input[name=contact-search]"), "bobb");
   await s.until("the search keeps only Bobby", async () => {
-    const rows = await s.findAll("ul.contacts li");
-    return (rows.length === 1 && (await s.text(rows[0])).includes("Bobby")) || null;
+    const rows = await s.exec("return [...document.querySelectorAll('ul.contacts li')].map((li) => li.textContent)");
+    return (rows.length === 1 && rows[0].includes("Bobby")) || null;
   });
   await shot("11-contacts");
   // Calling him shows the saved name, not the address.
@@ -338,7 +351,66 @@ test("contacts: saved from a history entry, renamed, searched, called by name, r
   assert.equal((await s.findAll('button[aria-label="Switch camera"]')).length, 0, "no camera switch in an audio call");
   await s.click(await s.button("Hang up"));
   assert.equal(await c.exit, 0, c.output());
-  await s.until("back at the dialer", () => s.find("#dial-input"), 15000);
+  // Back from the call to Bobby's pane, where the call is listed.
+  await s.until("back at Bobby", async () => (await textOf(".person h1")) === "Bobby" || null, 15000);
   await s.click(await s.find('button[aria-label="Remove Bobby"]'));
-  await s.until("removed", async () => !(await s.text(await s.find("ul.contacts"))).includes("Bobby") || null);
+  await s.click(await s.find(".person button.danger"));
+  await s.until("removed", async () => !(await textOf("ul.contacts")).includes("Bobby") || null);
+  await s.exec("const f = document.querySelector('input[name=contact-search]'); f.value = ''; f.dispatchEvent(new Event('input', { bubbles: true }));");
+});
+
+test("missed calls: a badge and a notice; do not disturb keeps calls from ringing; a blocked caller is declined", async () => {
+  await s.click(await nav("Keypad"));
+  // Rings out unanswered: a missed call, counted on History and in the window title.
+  const a = cli(["call", "alice", "--user", "bob", "--ring", "3"]);
+  await s.until("incoming screen", () => s.find("[role=alertdialog]"), 20000);
+  assert.equal(await a.exit, 1, a.output());
+  const missed = await s.until("missed-call badge", async () => {
+    const label = await s.exec("const b = document.querySelector('.sidebar button[aria-label^=\"History\"]'); return b ? b.getAttribute('aria-label') : ''");
+    return /1 missed/.test(label) ? label : null;
+  }, 15000);
+  assert.match(missed, /History: 1 missed calls/);
+  assert.equal(await s.exec("return document.title"), "(1) Simu");
+  assert.match(await s.text(await s.find("[role=status]")), /Missed call from bob/);
+  await shot("12-missed-call");
+  // Do not disturb: the next call does not ring, and is a missed call all the same.
+  await s.click(await nav("Settings"));
+  await s.click(await s.until("do not disturb", () => s.find("input[name=dnd]")));
+  await s.until("the sidebar says so", () => s.find(".sidebar .dnd"));
+  const b = cli(["call", "alice", "--user", "bob", "--ring", "3"]);
+  assert.equal(await b.exit, 1, b.output());
+  assert.match(b.output(), /Missed/, "for the caller it rang out");
+  assert.equal((await s.findAll("[role=alertdialog]")).length, 0, "nothing rang");
+  await s.until("two missed calls", async () => (await s.exec("return document.title")) === "(2) Simu" || null, 10000);
+  await s.click(await s.find("input[name=dnd]"));
+  await s.until("do not disturb off", async () => (await s.findAll(".sidebar .dnd")).length === 0 || null);
+  // Blocked: bob's call is declined at once and never rings here.
+  await s.click(await s.find('button[aria-label="Back"]'));
+  await pick("bob");
+  await s.click(await s.find('button[aria-label="Block bob"]'));
+  await s.until("blocked", async () => (await textOf(".person p")).includes("Blocked") || null);
+  const started = Date.now();
+  const c = cli(["call", "alice", "--user", "bob", "--ring", "20"]);
+  assert.equal(await c.exit, 1, c.output());
+  assert.match(c.output(), /Declined/);
+  assert.ok(Date.now() - started < 15000, "declined at once, not after the ring");
+  assert.equal((await s.findAll("[role=alertdialog]")).length, 0, "nothing rang");
+  await s.click(await nav("Settings"));
+  const listed = await s.until("bob in the blocked list", async () => (await textOf("ul.blocked")).includes("bob@simu.local") || null);
+  assert.ok(listed);
+  await s.click(await s.find('button[aria-label="Unblock bob@simu.local"]'));
+  await s.until("unblocked", async () => !(await textOf("ul.blocked")).includes("bob@simu.local") || null);
+  await s.click(await s.find('button[aria-label="Back"]'));
+});
+
+test("the window at 640x480 shows the contact list, the keypad and the call buttons", async () => {
+  await s.click(await nav("Keypad"));
+  await s.resize(640, 480);
+  await s.until("a 640 px wide page", async () => (await s.exec("return window.innerWidth")) <= 660 || null, 10000);
+  const visible = (css) => s.exec(`const e = document.querySelector('${css}'); if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth;`);
+  assert.ok(await visible('.sidebar button[aria-label="Video call Echo test"]'), "the echo contact is on screen");
+  assert.ok(await visible("#dial-input"), "the number field is on screen");
+  assert.ok(await visible(".keypad-pane .actions button"), "the call buttons are on screen");
+  await shot("13-640x480");
+  await s.resize(1100, 720);
 });

@@ -23,6 +23,8 @@ export class Session {
   text(el) { return this.cmd("GET", `/element/${el}/text`); }
   exec(script, args = []) { return this.cmd("POST", "/execute/sync", { script, args }); }
   end() { return this.cmd("DELETE", ""); }
+  /** Resizes the app's window (the page's size follows once the window manager agrees). */
+  resize(width, height) { return this.cmd("POST", "/window/rect", { width, height }); }
 
   /** Polls `f` until it returns a truthy value; errors count as "not yet". */
   async until(what, f, ms = 20000) {

@@ -145,7 +145,12 @@ pub async fn sign_in(a: &Account) -> anyhow::Result<SignedInAccount> {
 }
 
 /// Starts a CallManager with synthetic media for this account.
-pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManager> {
+/// A signed-in CallManager; `timeouts` as the caller wants them (how long a call rings).
+pub async fn manager(
+    a: &Account,
+    quality: Quality,
+    timeouts: Timeouts,
+) -> anyhow::Result<CallManager> {
     let SignedInAccount { rest, who } = sign_in(a).await?;
     let cfg = CallConfig {
         display_name: a
@@ -168,7 +173,7 @@ pub async fn manager(a: &Account, quality: Quality) -> anyhow::Result<CallManage
         },
         // One spool per user: several headless clients may run side by side.
         analytics_dir: dirs_state().map(|d| d.join("analytics").join(username(&a.user))),
-        timeouts: Timeouts::default(),
+        timeouts,
     };
     let m = CallManager::start(cfg);
     m.wait_online(std::time::Duration::from_secs(15)).await?;

@@ -1,7 +1,7 @@
 //! The `server`, `answer`, `call` and `history` commands.
 
 use crate::client::{manager, sign_in, Account};
-use call::{CallEvent, CallState, Preset};
+use call::{CallEvent, CallState, Preset, Timeouts};
 use clap::Args;
 use nx::rest::HistoryQuery;
 use std::path::PathBuf;
@@ -165,7 +165,7 @@ async fn next_sample(
 }
 
 pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
-    let m = manager(&a.account, Preset::Medium.quality()).await?;
+    let m = manager(&a.account, Preset::Medium.quality(), Timeouts::default()).await?;
     let mut events = m.subscribe();
     m.start_stats_collection(a.stats.interval()).await?;
     let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());
@@ -216,6 +216,9 @@ pub struct CallArgs {
     /// Hang up after this many seconds of connected call.
     #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// Give up (a missed call) when nobody answers within this many seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    ring: u64,
     #[arg(long, default_value = "medium")]
     quality: Preset,
     /// JSON lines of events, then the last stats sample.
@@ -226,7 +229,11 @@ pub struct CallArgs {
 }
 
 pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
-    let m = manager(&a.account, a.quality.quality()).await?;
+    let timeouts = Timeouts {
+        ring: Duration::from_secs(a.ring),
+        ..Timeouts::default()
+    };
+    let m = manager(&a.account, a.quality.quality(), timeouts).await?;
     let mut events = m.subscribe();
     m.start_stats_collection(a.stats.interval()).await?;
     let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());

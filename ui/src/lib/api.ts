@@ -4,12 +4,12 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppError, AppInfo, CallEvent, ContactList, DeviceChoices, DeviceSettings, DeviceSnapshot,
+  AppError, AppInfo, Background, CallEvent, CallRules, ContactList, DeviceChoices, DeviceSettings, DeviceSnapshot,
   DialLink, HistoryPage, HistoryQueryIn, Preset, Quality, SignedIn, SignInReq, StatsSample,
 } from "./bindings";
 
 export type {
-  AppError, AppInfo, AudioDevice, CallEvent, CallRecord, CallState, CameraChoice, Contact, DeviceChoices,
+  AppError, AppInfo, AudioDevice, Background, CallRules, Filtered, CallEvent, CallRecord, CallState, CameraChoice, Contact, DeviceChoices,
   DeviceSettings, DeviceSnapshot, DialLink, ErrorKind, HistoryPage, Mode, Outcome, Preset, SignedIn, VideoCodec,
 } from "./bindings";
 export type Stats = StatsSample;
@@ -52,6 +52,10 @@ export const api = {
   micMeterStop: () => invoke<void>("mic_meter_stop"),
   speakerTest: (device: string | null) => invoke<string>("speaker_test", { device }),
   cameraPreview: (on: boolean) => invoke<string>("camera_preview", { on }),
+  callRules: () => invoke<CallRules>("call_rules"),
+  setCallRules: (rules: CallRules) => invoke<CallRules>("set_call_rules", { rules }),
+  background: () => invoke<Background>("background"),
+  setBackground: (background: Background) => invoke<Background>("set_background", { background }),
 };
 
 export function onMicLevel(f: (dbfs: number) => void): Promise<UnlistenFn> {

@@ -68,9 +68,35 @@ export type CameraChoice = { name: string,
 formats: Array<string>, };
 
 /**
+ * The user's rules for incoming calls.
+ */
+export type CallRules = { 
+/**
+ * Incoming calls do not ring and are recorded as missed.
+ */
+do_not_disturb: boolean, 
+/**
+ * NX IDs whose calls are declined without ringing (at most `call::MAX_BLOCKED`).
+ */
+blocked: Array<string>, };
+
+/**
+ * How the app runs when its window is not open.
+ */
+export type Background = { 
+/**
+ * Start Simu (in the tray) when the user logs in.
+ */
+start_at_login: boolean, 
+/**
+ * Closing the window leaves Simu in the tray, so calls still ring.
+ */
+keep_running: boolean, };
+
+/**
  * What the app hears about.
  */
-export type CallEvent = { "event": "state_changed", state: CallState, } | { "event": "incoming_call", room: string, caller_name: string, caller: string, call_type: CallType, } | { "event": "incoming_withdrawn", room: string, outcome: Outcome, } | { "event": "call_ended", room: string, outcome: Outcome, reason: string, duration_seconds: number, } | { "event": "media_connected", room: string, } | { "event": "local_media_available", audio: boolean, video: boolean, } | { "event": "remote_media_available", kind: string, } | { "event": "reconnecting", room: string, } | { "event": "camera_lost", camera: string, now_using: string | null, message: string, } | { "event": "error", message: string, };
+export type CallEvent = { "event": "state_changed", state: CallState, } | { "event": "incoming_call", room: string, caller_name: string, caller: string, call_type: CallType, } | { "event": "incoming_filtered", room: string, caller: string, caller_name: string, call_type: CallType, filtered: Filtered, } | { "event": "incoming_withdrawn", room: string, outcome: Outcome, } | { "event": "call_ended", room: string, outcome: Outcome, reason: string, duration_seconds: number, } | { "event": "media_connected", room: string, } | { "event": "local_media_available", audio: boolean, video: boolean, } | { "event": "remote_media_available", kind: string, } | { "event": "reconnecting", room: string, } | { "event": "camera_lost", camera: string, now_using: string | null, message: string, } | { "event": "error", message: string, };
 
 /**
  * Call states as the app shows them (protocol.md §4 rule 6).
@@ -81,6 +107,11 @@ export type CallState = "idle" | "calling" | "incoming" | "connected" | "ended";
  * Outcome of a call, as analytics and the history record it.
  */
 export type Outcome = "ended" | "declined" | "cancelled" | "missed" | "failed" | "busy";
+
+/**
+ * Why an incoming call did not ring.
+ */
+export type Filtered = "blocked" | "do_not_disturb";
 
 export type Preset = "poor" | "medium" | "good";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bitrate, byDay, dayLabel, duration, grade, lossFraction, lossRates, measured } from "./format";
+import { bitrate, byDay, dayLabel, duration, grade, lossFraction, lossRates, measured, shortAddress } from "./format";
 
 describe("duration", () => {
   it("shows minutes and seconds, and hours when needed", () => {
@@ -58,5 +58,14 @@ describe("history days", () => {
     const calls = [new Date(2026, 11, 6, 9), new Date(2026, 11, 6, 8), new Date(2026, 11, 5, 20), new Date(2026, 10, 30, 7)];
     const g = byDay(calls, (d) => d, now, words, "en-GB");
     expect(g.map((x) => [x.label, x.items.length])).toEqual([["Today", 2], ["Yesterday", 1], ["Monday 30 November", 1]]);
+  });
+});
+
+describe("addresses", () => {
+  it("drops your own server's domain and keeps others", () => {
+    expect(shortAddress("carol@simu.local", "simu.local")).toBe("carol");
+    expect(shortAddress("+255712345678@simu.local", "simu.local")).toBe("+255712345678");
+    expect(shortAddress("dan@calls.example", "simu.local")).toBe("dan@calls.example");
+    expect(shortAddress("carol@simu.local", undefined)).toBe("carol@simu.local");
   });
 });

@@ -72,3 +72,9 @@ export function byDay<T>(items: T[], when: (t: T) => Date, now: Date, words: { t
   }
   return groups.map(({ label, items }) => ({ label, items }));
 }
+
+/** An NX ID as people read it: the user part alone when it is on your own server. */
+export function shortAddress(nxid: string, myDomain: string | undefined): string {
+  const at = nxid.lastIndexOf("@");
+  return at > 0 && myDomain && nxid.slice(at + 1) === myDomain ? nxid.slice(0, at) : nxid;
+}
