@@ -45,6 +45,31 @@ function cli(args) {
   return { proc: p, output: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
 }
 
+const axeSource = readFileSync(path.join(root, "ui/node_modules/axe-core/axe.min.js"), "utf8");
+/** What axe-core found on each screen checked so far. */
+const a11yFindings = [];
+const a11yChecked = [];
+
+/** Runs axe-core in the app's web view on the screen shown, in the light and the dark theme;
+ * keeps the serious and critical violations for the last test. */
+async function a11y(screen) {
+  if (!(await s.exec("return !!window.axe"))) await s.exec(`${axeSource}\n;return typeof window.axe;`);
+  for (const theme of ["light", "dark"]) {
+    const found = await s.execAsync(`const done = arguments[arguments.length - 1];
+      const root = document.documentElement;
+      const was = root.dataset.theme;
+      root.dataset.theme = arguments[0];
+      const summary = (n) => n.target.join(" ") + ": " + (n.failureSummary || "").split(String.fromCharCode(10)).slice(1, 2).join("").trim();
+      setTimeout(() => window.axe.run(document, { resultTypes: ["violations"] }).then((r) => {
+        if (was === undefined) delete root.dataset.theme; else root.dataset.theme = was;
+        done(r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => v.id + " (" + v.impact + ") " + v.nodes.slice(0, 3).map(summary).join(" | ")));
+      }, (e) => done(["axe failed: " + e])), 100);`, [theme]);
+    a11yChecked.push(`${screen} (${theme})`);
+    for (const f of found) a11yFindings.push(`${screen} (${theme}): ${f}`);
+  }
+}
+
 /** A sidebar button (History, Settings, Keypad) by the start of its label. */
 const nav = (label) => s.until(`sidebar ${label}`, () => s.find(`.sidebar button[aria-label^="${label}"]`));
 /** The rows of the lists in the main pane (History, a person's calls), not the sidebar's. */
@@ -117,11 +142,13 @@ after(async () => {
 test("first launch: embedded sign-in, echo call with moving video and live stats, then history", async () => {
   const user = await s.until("sign-in form", () => s.find("input[name=username]"));
   await shot("1-sign-in");
+  await a11y("sign-in");
   await s.type(user, "alice");
   await s.click(await s.find("button[type=submit]"));
   await s.until("dialer", () => s.find("#dial-input"));
   await s.until("echo contact", () => s.find('button[aria-label="Video call Echo test"]'));
   await shot("2-dialer");
+  await a11y("keypad");
   await new Promise((r) => setTimeout(r, 1000));
   console.log(`measure: idle PSS ${appProc().pss.toFixed(0)} MiB`);
   if (process.env.SIMU_DISPLAY) {
@@ -155,6 +182,7 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   }, 15000);
   assert.ok(fps > 0);
   await shot("3-in-call-echo");
+  await a11y("in call with statistics");
   // Esc closes the statistics panel; the call goes on (Esc never hangs up).
   await s.exec("document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))");
   await s.until("statistics closed", async () => (await s.exec("return document.querySelector('.stats') === null")) || null);
@@ -173,6 +201,7 @@ test("first launch: embedded sign-in, echo call with moving video and live stats
   });
   assert.match(row, /0:\d\d/);
   await shot("4-history");
+  await a11y("history");
   await s.click(await s.find('button[aria-label="Back"]'));
 });
 
@@ -180,6 +209,7 @@ test("a call from the CLI rings, is accepted, and ends when the CLI hangs up; th
   const c = cli(["call", "alice", "--user", "bob", "--video", "--duration", "3"]);
   await s.until("incoming screen", () => s.find("[role=alertdialog]"), 20000);
   await shot("5-incoming");
+  await a11y("incoming call");
   await s.click(await s.button("Accept with video"));
   await s.until("remote video", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 10, 20000);
   assert.equal(await c.exit, 0, c.output());
@@ -251,6 +281,7 @@ test("settings: the microphone meter moves and the speaker test plays", async ()
   }, 15000);
   assert.ok(previewed > 10);
   await shot("7-settings");
+  await a11y("settings");
   // The codec preference is saved with the profile and shown again.
   await s.exec("const sel = document.querySelector('select[name=codec]'); sel.value = 'vp8'; sel.dispatchEvent(new Event('change', { bubbles: true }));");
   await new Promise((r) => setTimeout(r, 300));
@@ -276,6 +307,7 @@ test("a server that is down and bad credentials give clear errors", async () => 
   const down = await s.until("error for a server that is down", async () => s.text(await s.find("[role=alert]")));
   assert.match(down, /Cannot reach the server/);
   await shot("8-server-down");
+  await a11y("sign-in with an error");
   const srv = await s.find("input[name=server]");
   await s.clear(srv);
   await s.type(srv, server);
@@ -339,6 +371,7 @@ test("contacts: saved from a history entry, renamed, searched, called by name, r
     return (rows.length === 1 && rows[0].includes("Bobby")) || null;
   });
   await shot("11-contacts");
+  await a11y("a contact");
   // Calling him shows the saved name, not the address.
   const c = cli(["answer", "--user", "bob", "--calls", "1"]);
   await s.until("bob online", async () => c.output().includes("is online") || null, 20000);
@@ -412,5 +445,12 @@ test("the window at 640x480 shows the contact list, the keypad and the call butt
   assert.ok(await visible("#dial-input"), "the number field is on screen");
   assert.ok(await visible(".keypad-pane .actions button"), "the call buttons are on screen");
   await shot("13-640x480");
+  await a11y("keypad at 640x480");
   await s.resize(1100, 720);
+});
+
+test("accessibility: axe-core finds no serious or critical violations on any screen, light or dark", () => {
+  console.log(`measure: axe-core checked ${a11yChecked.length} screen/theme pairs: ${a11yChecked.join(", ")}`);
+  assert.ok(a11yChecked.length >= 18, "every screen was checked");
+  assert.deepEqual(a11yFindings, []);
 });

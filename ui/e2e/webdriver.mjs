@@ -22,6 +22,8 @@ export class Session {
   clear(el) { return this.cmd("POST", `/element/${el}/clear`, {}); }
   text(el) { return this.cmd("GET", `/element/${el}/text`); }
   exec(script, args = []) { return this.cmd("POST", "/execute/sync", { script, args }); }
+  /** Runs `script`, which calls its last argument with the result. */
+  execAsync(script, args = []) { return this.cmd("POST", "/execute/async", { script, args }); }
   end() { return this.cmd("DELETE", ""); }
   /** Resizes the app's window (the page's size follows once the window manager agrees). */
   resize(width, height) { return this.cmd("POST", "/window/rect", { width, height }); }

@@ -1,6 +1,9 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
+import { applyTheme, savedTheme } from "./lib/theme";
+
+applyTheme(savedTheme());
 
 // A desktop app has no browser menu (Back, Reload, Inspect); text fields keep theirs (copy, paste).
 if (!import.meta.env.DEV) {

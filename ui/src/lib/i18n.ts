@@ -145,6 +145,10 @@ const en = {
   selectContact: "Contact",
   removeAsk: "Remove this contact?",
   notInContacts: "Not in your contacts",
+  appearance: "Appearance",
+  themeSystem: "Like the system",
+  themeLight: "Light",
+  themeDark: "Dark",
 };
 
 export type Strings = typeof en;
@@ -294,6 +298,10 @@ const sw: Strings = {
   selectContact: "Mwasiliani",
   removeAsk: "Ondoa mwasiliani huyu?",
   notInContacts: "Hayupo kwenye wawasiliani wako",
+  appearance: "Mwonekano",
+  themeSystem: "Kama mfumo",
+  themeLight: "Mwanga",
+  themeDark: "Giza",
 };
 
 export function pick(lang: string): Strings {
