@@ -169,6 +169,16 @@ pub async fn set_camera(core: State<'_, Arc<Core>>, on: bool) -> Res<()> {
         .map_err(AppError::from)
 }
 
+/// Turns the camera on in an audio call (the call becomes a video call).
+#[tauri::command]
+pub async fn start_video(core: State<'_, Arc<Core>>) -> Res<()> {
+    manager(&core)
+        .await?
+        .start_video()
+        .await
+        .map_err(AppError::from)
+}
+
 #[tauri::command]
 pub async fn switch_camera(core: State<'_, Arc<Core>>) -> Res<String> {
     manager(&core)

@@ -88,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             commands::hang_up,
             commands::set_muted,
             commands::set_camera,
+            commands::start_video,
             commands::switch_camera,
             commands::set_quality,
             commands::set_bitrates,

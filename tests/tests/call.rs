@@ -237,3 +237,54 @@ async fn negotiates_vp8_when_the_caller_offers_only_vp8() {
     alice.dispose().await;
     bob.dispose().await;
 }
+
+/// Frames `m` has decoded from the peer so far.
+fn decoded(m: &call::CallManager) -> u64 {
+    m.remote_video().frames()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audio_call_turns_into_video_when_a_side_turns_the_camera_on() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    connected_call(&alice, &bob, "bob", false).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(decoded(&bob), 0, "an audio call carries no picture");
+    let mut be = bob.subscribe();
+    alice.start_video().await.expect("camera on");
+    wait_event(
+        &mut be,
+        Duration::from_secs(10),
+        |e| matches!(e, CallEvent::RemoteMediaAvailable { kind } if kind == "video"),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while decoded(&bob) < 30 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob decoded {} frames of alice's camera",
+            decoded(&bob)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        decoded(&alice),
+        0,
+        "bob's camera stays off until he turns it on"
+    );
+    bob.start_video().await.expect("bob's camera on");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while decoded(&alice) < 30 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice decoded {} frames of bob's camera",
+            decoded(&alice)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(alice.state(), CallState::Connected);
+    assert_eq!(bob.state(), CallState::Connected);
+    alice.end_call().await.expect("end");
+    wait_state(&bob, CallState::Idle, Duration::from_secs(10)).await;
+}

@@ -382,6 +382,12 @@ test("contacts: saved from a history entry, renamed, searched, called by name, r
   assert.ok(await s.exec("return document.querySelector('.call .audio-only') !== null"), "the avatar shows");
   assert.ok(await s.exec("return document.querySelector('canvas.remote').classList.contains('hidden')"), "no remote picture");
   assert.equal((await s.findAll('button[aria-label="Switch camera"]')).length, 0, "no camera switch in an audio call");
+  // Turning the camera on makes it a video call: the self-view runs and the camera controls appear.
+  await s.click(await s.find('button[aria-label="Turn camera on"]'));
+  await s.until("the self-view runs", async () => (await s.exec("return window.simuVideo.local()")) > 10 || null, 15000);
+  await s.until("camera controls", () => s.find('button[aria-label="Switch camera"]'));
+  assert.ok(await s.exec("return !document.querySelector('canvas.pip').classList.contains('hidden')"), "the self-view shows");
+  await shot("11b-audio-call-with-camera");
   await s.click(await s.button("Hang up"));
   assert.equal(await c.exit, 0, c.output());
   // Back from the call to Bobby's pane, where the call is listed.

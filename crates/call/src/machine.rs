@@ -180,6 +180,11 @@ pub enum Action {
         signal: Signal,
     },
     RestartIce,
+    /// Start sending video in the call under way and renegotiate (an offer to the peer).
+    AddVideo {
+        room: String,
+        peer: NxId,
+    },
     StopMedia,
     Emit(CallEvent),
     RecordAnalytics {
@@ -209,6 +214,8 @@ pub enum Input {
     },
     Reject,
     Hangup,
+    /// The user turns the camera on in a call that sends no video (an audio call).
+    StartVideo,
     /// A signaling message; `delayed` if the server replayed it from offline storage.
     Signal {
         from: NxId,
@@ -508,6 +515,7 @@ impl CallMachine {
                 }
             }
             Input::Hangup => self.hangup(now, &mut out),
+            Input::StartVideo => self.start_video(&mut out),
             Input::Signal {
                 from,
                 signal,
@@ -659,6 +667,26 @@ impl CallMachine {
                 .map(|signal| Action::ApplyRemote { signal }),
         );
         self.set_state(CallState::Calling, out);
+    }
+
+    /// Turns an audio call into a video call from this side; the peer's camera stays as it is.
+    fn start_video(&mut self, out: &mut Vec<Action>) {
+        let Some(c) = self.call.as_mut() else {
+            return;
+        };
+        if self.state != CallState::Connected || c.video || !c.media_started {
+            return;
+        }
+        c.video = true;
+        c.call_type = CallType::Video;
+        out.push(Action::AddVideo {
+            room: c.room.clone(),
+            peer: c.peer.clone(),
+        });
+        out.push(Action::Emit(CallEvent::LocalMediaAvailable {
+            audio: c.audio,
+            video: true,
+        }));
     }
 
     fn hangup(&mut self, now: Instant, out: &mut Vec<Action>) {

@@ -699,3 +699,56 @@ fn do_not_disturb_leaves_the_call_unanswered_and_reports_it() {
         "rings again once it is off"
     );
 }
+
+#[test]
+fn turning_the_camera_on_upgrades_an_audio_call_once_and_only_when_connected() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(ALICE), "Alice");
+    m.handle(
+        Input::Dial {
+            to: id(BOB),
+            room: "call_1".into(),
+            audio: true,
+            video: false,
+        },
+        t0,
+    );
+    assert!(
+        m.handle(Input::StartVideo, t0).is_empty(),
+        "nothing to upgrade while it rings"
+    );
+    m.handle(
+        sig(
+            BOB,
+            Signal::CallResponse {
+                room_id: "call_1".into(),
+                accepted: true,
+                timestamp: 0,
+            },
+        ),
+        t0,
+    );
+    m.handle(Input::MediaConnected, t0 + Duration::from_secs(1));
+    let a = m.handle(Input::StartVideo, t0 + Duration::from_secs(5));
+    assert!(a.contains(&Action::AddVideo {
+        room: "call_1".into(),
+        peer: id(BOB)
+    }));
+    assert!(a.contains(&Action::Emit(CallEvent::LocalMediaAvailable {
+        audio: true,
+        video: true
+    })));
+    assert!(
+        m.handle(Input::StartVideo, t0 + Duration::from_secs(6))
+            .is_empty(),
+        "video is already on"
+    );
+    let end = m.handle(Input::Hangup, t0 + Duration::from_secs(10));
+    assert!(end.iter().any(|x| matches!(
+        x,
+        Action::RecordAnalytics {
+            call_type: CallType::Video,
+            ..
+        }
+    )));
+}

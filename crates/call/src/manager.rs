@@ -155,6 +155,7 @@ enum Cmd {
     End,
     AudioEnabled(bool),
     VideoEnabled(bool),
+    StartVideo,
     Speaker(Option<String>),
     Microphone(Option<String>),
     Filter(crate::CallFilter),
@@ -274,6 +275,12 @@ impl CallManager {
     /// Mute (false) or unmute the microphone.
     pub async fn set_audio_enabled(&self, on: bool) -> Result<(), CallError> {
         self.send(Cmd::AudioEnabled(on)).await
+    }
+
+    /// Turns the camera on in a call that sends no video (an audio call becomes a video call,
+    /// renegotiated with the peer). Does nothing when video is already sent.
+    pub async fn start_video(&self) -> Result<(), CallError> {
+        self.send(Cmd::StartVideo).await
     }
 
     /// Camera off (false; a black picture is sent) or on.
@@ -714,6 +721,11 @@ impl Driver {
                     s.control().audio_enabled.store(on, Ordering::Relaxed);
                 }
             }
+            Cmd::StartVideo => {
+                self.video_on = true;
+                let actions = self.machine.handle(Input::StartVideo, Instant::now());
+                self.execute(actions).await;
+            }
             Cmd::VideoEnabled(on) => {
                 self.video_on = on;
                 if let Some(s) = &self.session {
@@ -1035,6 +1047,13 @@ impl Driver {
                         self.offer(&room, &peer, false, &mut queue).await;
                     }
                 }
+                Action::AddVideo { room, peer } => {
+                    if let Err(message) = self.add_video().await {
+                        self.emit(CallEvent::Error { message });
+                        continue;
+                    }
+                    self.offer(&room, &peer, false, &mut queue).await;
+                }
                 Action::ApplyRemote { signal } => self.apply_remote(signal, &mut queue).await,
                 Action::RestartIce => {
                     if let (Some(room), Some(peer)) = (
@@ -1173,6 +1192,34 @@ impl Driver {
                 Instant::now(),
             ));
         }
+    }
+
+    /// Opens the current camera and adds it to the call's media (an audio call turning video on).
+    async fn add_video(&mut self) -> Result<(), String> {
+        let src = self
+            .cfg
+            .media
+            .video
+            .get(self.camera)
+            .map(|(_, make)| make())
+            .ok_or_else(|| "No camera to turn on.".to_string())?;
+        self.stop_preview();
+        let session = self
+            .session
+            .as_mut()
+            .ok_or_else(|| "No call.".to_string())?;
+        session
+            .control()
+            .video_enabled
+            .store(true, Ordering::Relaxed);
+        session
+            .add_video(src)
+            .await
+            .map_err(|e| format!("Cannot turn the camera on: {e}"))?;
+        if let Some((role, audio, _)) = self.media_flags {
+            self.media_flags = Some((role, audio, true));
+        }
+        Ok(())
     }
 
     async fn start_media(

@@ -408,6 +408,14 @@ pub struct MediaSession {
     /// The delay-based estimate, published by the congestion-control interceptor.
     estimate: Arc<EstimateReadout>,
     rate: SendRate,
+    /// Whether media flows (the writers wait for it).
+    flow: Arc<Flow>,
+    /// Where the media threads report errors and a lost camera.
+    errors: mpsc::Sender<MediaTrouble>,
+    /// Video codecs in the order offered.
+    video_codecs: Vec<VideoCodec>,
+    /// The self-view the video sender draws into.
+    preview: Arc<FrameSink>,
 }
 
 /// The send-rate bounds of a session's congestion controller, bps (audio included), and the
@@ -525,50 +533,10 @@ impl MediaSession {
             ));
             audio = Some(LocalTrack { sender, pt });
         }
-        let mut video = None;
-        if let Some(src) = local.video {
-            let ssrc = rand::random::<u32>();
-            let track = Arc::new(TrackLocalStaticRTP::new(media_track(
-                "simu",
-                RtpCodecKind::Video,
-                codecs::video(video_codecs[0]).rtp_codec,
-                ssrc,
-                true,
-            )));
-            let sender = pc
-                .add_track(track.clone() as Arc<dyn TrackLocal>)
-                .await
-                .map_err(rtc_err)?;
-            prefer_codecs(&pc, &video_codecs).await;
-            let (tx, rx) = mpsc::channel(4);
-            threads.push(pipeline::spawn_video_sender(
-                src,
-                local.control.clone(),
-                local.preview.clone(),
-                tx,
-                send_counters.clone(),
-                err_tx.clone(),
-            )?);
-            let pt = Arc::new(AtomicU8::new(0));
-            tasks.push(spawn_video_writer(
-                track.clone(),
-                ssrc,
-                pt.clone(),
-                local.control.clone(),
-                flow.clone(),
-                rx,
-            ));
-            tasks.push(spawn_keyframe_listener(
-                track.clone(),
-                local.control.clone(),
-                stop.clone(),
-            ));
-            video = Some(LocalTrack { sender, pt });
-        }
-        let session = Self {
+        let mut session = Self {
             negotiation: Negotiation::new(pc),
             audio,
-            video,
+            video: None,
             control: local.control,
             stop,
             threads,
@@ -578,7 +546,14 @@ impl MediaSession {
             video_clock: 90_000,
             estimate,
             rate,
+            flow,
+            errors: err_tx,
+            video_codecs,
+            preview: local.preview,
         };
+        if let Some(src) = local.video {
+            session.add_video(src).await?;
+        }
         Ok((session, ev_rx))
     }
 
@@ -589,6 +564,53 @@ impl MediaSession {
     /// True when this session sends video (a camera can be switched).
     pub fn has_video(&self) -> bool {
         self.video.is_some()
+    }
+
+    /// Starts sending video from `src`: a new track, its encoder thread and writers. In a call
+    /// under way (an audio call turning the camera on) the caller then renegotiates.
+    pub async fn add_video(&mut self, src: Box<dyn VideoSource>) -> Result<(), MediaSessionError> {
+        if self.video.is_some() {
+            return Ok(());
+        }
+        let pc = self.negotiation.peer_connection().clone();
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(TrackLocalStaticRTP::new(media_track(
+            "simu",
+            RtpCodecKind::Video,
+            codecs::video(self.video_codecs[0]).rtp_codec,
+            ssrc,
+            true,
+        )));
+        let sender = pc
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(rtc_err)?;
+        prefer_codecs(&pc, &self.video_codecs).await;
+        let (tx, rx) = mpsc::channel(4);
+        self.threads.push(pipeline::spawn_video_sender(
+            src,
+            self.control.clone(),
+            self.preview.clone(),
+            tx,
+            self.send_counters.clone(),
+            self.errors.clone(),
+        )?);
+        let pt = Arc::new(AtomicU8::new(0));
+        self.tasks.push(spawn_video_writer(
+            track.clone(),
+            ssrc,
+            pt.clone(),
+            self.control.clone(),
+            self.flow.clone(),
+            rx,
+        ));
+        self.tasks.push(spawn_keyframe_listener(
+            track.clone(),
+            self.control.clone(),
+            self.stop.clone(),
+        ));
+        self.video = Some(LocalTrack { sender, pt });
+        Ok(())
     }
 
     /// Reads the negotiated payload types (and video codec) so the writers can start.

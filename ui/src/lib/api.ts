@@ -41,6 +41,7 @@ export const api = {
   hangUp: () => invoke<void>("hang_up"),
   setMuted: (muted: boolean) => invoke<void>("set_muted", { muted }),
   setCamera: (on: boolean) => invoke<void>("set_camera", { on }),
+  startVideo: () => invoke<void>("start_video"),
   switchCamera: () => invoke<string>("switch_camera"),
   setQuality: (preset: Preset) => invoke<Quality>("set_quality", { preset }),
   setBitrates: (videoKbps?: number, audioKbps?: number) => invoke<Quality>("set_bitrates", { videoKbps, audioKbps }),
