@@ -37,6 +37,7 @@ fn generate() -> String {
         crate::devices::DeviceSettings,
         crate::devices::CameraChoice,
         crate::rules::CallRules,
+        crate::notices::NoticeTexts,
         crate::background::Background,
         call::CallEvent,
         call::CallState,

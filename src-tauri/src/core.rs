@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, ErrorKind};
 use crate::frames::Sinks;
+use crate::notices::Notices;
 use crate::profile::{embedded_data_dir, Mode, Profile, Settings};
 use call::{CallConfig, CallEvent, CallManager, MediaFactory, NetConfig, Timeouts};
 use nx::{Registration, RestClient, RestConfig, SignInError};
@@ -410,7 +411,12 @@ impl Core {
                                 } else {
                                     caller_name.clone()
                                 };
-                                announce_incoming(&app1, caller_name, caller, call_type.as_str());
+                                announce_incoming(
+                                    &app1,
+                                    caller_name,
+                                    caller,
+                                    call_type.has_video(),
+                                );
                             }
                             CallEvent::IncomingWithdrawn { .. } => {
                                 announce_missed(&app1, &last_caller);
@@ -450,11 +456,12 @@ impl Core {
 
 /// A call rang here unanswered: for the person called it is a missed call, said once.
 fn announce_missed(app: &AppHandle, name: &str) {
+    let texts = app.state::<Notices>().texts();
     if let Err(e) = app
         .notification()
         .builder()
-        .title("Missed call")
-        .body(format!("Missed call from {name}"))
+        .title(texts.missed_title)
+        .body(format!("{} {name}", texts.missed_from))
         .show()
     {
         tracing::debug!(error = %e, "no missed-call notification");
@@ -462,17 +469,23 @@ fn announce_missed(app: &AppHandle, name: &str) {
 }
 
 /// A call is coming in: if the window is not in front, notify and bring it forward.
-fn announce_incoming(app: &AppHandle, name: &str, nxid: &str, kind: &str) {
+fn announce_incoming(app: &AppHandle, name: &str, nxid: &str, video: bool) {
     let Some(w) = app.get_webview_window("main") else {
         return;
     };
     let focused = w.is_focused().unwrap_or(false);
     let visible = w.is_visible().unwrap_or(true) && !w.is_minimized().unwrap_or(false);
     if !(focused && visible) {
+        let texts = app.state::<Notices>().texts();
+        let title = if video {
+            texts.incoming_video
+        } else {
+            texts.incoming_audio
+        };
         let _ = app
             .notification()
             .builder()
-            .title(format!("Incoming {kind} call"))
+            .title(title)
             .body(format!("{name} ({nxid})"))
             .show();
         let _ = w.unminimize();

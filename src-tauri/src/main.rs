@@ -11,6 +11,7 @@ mod devices;
 mod error;
 mod frames;
 mod links;
+mod notices;
 mod profile;
 mod rules;
 
@@ -64,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         .manage(core.clone())
         .manage(devices::Meter::default())
         .manage(background::Tray::default())
+        .manage(notices::Notices::default())
         .on_window_event(background::on_window_event)
         .setup(move |app| {
             background::install_tray(app.handle());
@@ -100,6 +102,7 @@ fn main() -> anyhow::Result<()> {
             devices::mic_meter_stop,
             devices::speaker_test,
             devices::camera_preview,
+            notices::set_notice_texts,
             rules::call_rules,
             rules::set_call_rules,
             background::background,

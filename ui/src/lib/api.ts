@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppError, AppInfo, Background, CallEvent, CallRules, ContactList, DeviceChoices, DeviceSettings, DeviceSnapshot,
+  AppError, AppInfo, Background, CallEvent, CallRules, ContactList, NoticeTexts, DeviceChoices, DeviceSettings, DeviceSnapshot,
   DialLink, HistoryPage, HistoryQueryIn, Preset, Quality, SignedIn, SignInReq, StatsSample,
 } from "./bindings";
 
@@ -53,6 +53,7 @@ export const api = {
   micMeterStop: () => invoke<void>("mic_meter_stop"),
   speakerTest: (device: string | null) => invoke<string>("speaker_test", { device }),
   cameraPreview: (on: boolean) => invoke<string>("camera_preview", { on }),
+  setNoticeTexts: (texts: NoticeTexts) => invoke<void>("set_notice_texts", { texts }),
   callRules: () => invoke<CallRules>("call_rules"),
   setCallRules: (rules: CallRules) => invoke<CallRules>("set_call_rules", { rules }),
   background: () => invoke<Background>("background"),

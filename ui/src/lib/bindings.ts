@@ -81,6 +81,27 @@ do_not_disturb: boolean,
 blocked: Array<string>, };
 
 /**
+ * What the shell's notifications say.
+ */
+export type NoticeTexts = { 
+/**
+ * Title of a missed-call notification.
+ */
+missed_title: string, 
+/**
+ * Body of a missed-call notification, before the caller's name.
+ */
+missed_from: string, 
+/**
+ * Title of an incoming video call.
+ */
+incoming_video: string, 
+/**
+ * Title of an incoming audio call.
+ */
+incoming_audio: string, };
+
+/**
  * How the app runs when its window is not open.
  */
 export type Background = { 
