@@ -2,8 +2,10 @@ import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
 import { applyTheme, savedTheme } from "./lib/theme";
+import { lang } from "./lib/i18n";
 
 applyTheme(savedTheme());
+document.documentElement.lang = lang;
 
 // A desktop app has no browser menu (Back, Reload, Inspect); text fields keep theirs (copy, paste).
 if (!import.meta.env.DEV) {

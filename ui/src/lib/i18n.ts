@@ -147,6 +147,8 @@ const en = {
   notInContacts: "Not in your contacts",
   appearance: "Appearance",
   missedCall: "Missed call",
+  language: "Language",
+  languageSystem: "Like the system",
   themeSystem: "Like the system",
   themeLight: "Light",
   themeDark: "Dark",
@@ -301,6 +303,8 @@ const sw: Strings = {
   notInContacts: "Hayupo kwenye wawasiliani wako",
   appearance: "Mwonekano",
   missedCall: "Simu uliyokosa",
+  language: "Lugha",
+  languageSystem: "Kama mfumo",
   themeSystem: "Kama mfumo",
   themeLight: "Mwanga",
   themeDark: "Giza",
@@ -310,4 +314,18 @@ export function pick(lang: string): Strings {
   return lang.toLowerCase().startsWith("sw") ? sw : en;
 }
 
-export const t: Strings = pick(typeof navigator === "undefined" ? "en" : navigator.language);
+/** The language the user chose in Settings ("" follows the system), kept on this computer. */
+export const LANGUAGE_KEY = "simu.language";
+
+function chosen(): string {
+  const saved = typeof localStorage === "undefined" ? "" : localStorage.getItem(LANGUAGE_KEY) ?? "";
+  return saved || (typeof navigator === "undefined" ? "en" : navigator.language);
+}
+
+export const t: Strings = pick(chosen());
+
+/** The language of the page (the `lang` attribute screen readers follow). */
+export const lang: string = t === sw ? "sw" : "en";
+
+/** The locale dates and times are written in: the chosen language's. */
+export const locale: string = t === sw ? "sw-TZ" : (typeof navigator === "undefined" ? "en" : navigator.language);
