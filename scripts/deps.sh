@@ -2,7 +2,7 @@
 # Installs what building and testing Simu needs on Debian 12, skipping what is already there.
 # Usage: scripts/deps.sh [build|test|desktop|desktop-test|interop|faults]
 set -euo pipefail
-want=(pkg-config nasm cmake make gcc g++ python3 iproute2 ca-certificates libasound2-dev libvpx-dev libclang-dev)
+want=(pkg-config nasm cmake make gcc g++ python3 iproute2 ca-certificates libasound2-dev libvpx-dev libclang-dev libpulse-dev)
 desktop=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev)
 case "${1:-build}" in
   test) want+=(ejabberd coturn python3-websockets curl pulseaudio pulseaudio-utils libasound2-plugins) ;;

@@ -51,7 +51,7 @@ for f in usr/bin/simu-desktop usr/share/applications/Simu.desktop usr/share/icon
   grep -q "$f" <<<"$listing" || { echo "missing from the .deb: $f" >&2; exit 1; }
 done
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in libwebkit2gtk-4.1-0 libasound2 libvpx7 libayatana-appindicator3-1; do
+for d in libwebkit2gtk-4.1-0 libasound2 libvpx7 libayatana-appindicator3-1 libpulse0; do
   grep -q "$d" <<<"$depends" || { echo "the .deb does not depend on $d" >&2; exit 1; }
 done
 echo "package ok: $deb"

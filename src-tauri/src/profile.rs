@@ -37,7 +37,7 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DeviceChoices {
-    /// Chosen devices by name (`None`: the system default).
+    /// Chosen devices by their stable id (`pulse:<name>` or an ALSA name; `None`: the system default).
     #[serde(default)]
     pub microphone: Option<String>,
     #[serde(default)]

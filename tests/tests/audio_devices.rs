@@ -1,6 +1,7 @@
-//! The cpal code path against real audio plumbing (`e2e::pulse`: a private PulseAudio daemon
-//! with null sinks, reached through ALSA's pulse plugin as on a desktop): the microphone, the
-//! speaker test, and a call's received audio played out and switched between speakers.
+//! Real audio plumbing (`e2e::pulse`: a private PulseAudio daemon with null sinks): devices
+//! listed by the names Pulse gives them, the default devices through cpal and ALSA's pulse
+//! plugin as on a desktop, chosen devices through Pulse by their stable ids; the microphone,
+//! the speaker test, and a call's received audio played out and switched between speakers.
 //! Nothing touches real hardware.
 
 use e2e::pulse::{pactl, pulse};
@@ -150,11 +151,11 @@ async fn received_audio_plays_on_the_chosen_speaker_and_follows_a_switch() {
         "the tone on Bob's default output"
     );
     assert!(
-        list_outputs().iter().any(|d| d.name == "pipewire"),
+        list_outputs().iter().any(|d| d.id == "pulse:simu_alt"),
         "a second output: {:?}",
         list_outputs()
     );
-    bob.set_speaker(Some("pipewire".into()))
+    bob.set_speaker(Some("pulse:simu_alt".into()))
         .await
         .expect("switch");
     assert!(
@@ -174,4 +175,61 @@ async fn received_audio_plays_on_the_chosen_speaker_and_follows_a_switch() {
         "still on the working output"
     );
     alice.end_call().await.expect("end");
+}
+
+#[test]
+fn devices_have_the_names_pulse_gives_them_and_open_by_stable_id() {
+    let _p = pulse();
+    let outputs = list_outputs();
+    let alt = outputs
+        .iter()
+        .find(|d| d.id == "pulse:simu_alt")
+        .unwrap_or_else(|| panic!("the second sink among {outputs:?}"));
+    assert_ne!(
+        alt.name, "simu_alt",
+        "a description, not the raw name: {alt:?}"
+    );
+    assert!(
+        outputs
+            .iter()
+            .any(|d| d.is_default && d.id == "pulse:simu_out"),
+        "the default sink first: {outputs:?}"
+    );
+    let inputs = list_inputs();
+    assert!(
+        inputs
+            .iter()
+            .any(|d| d.is_default && d.id == "pulse:simu_mic.monitor"),
+        "the default source (a monitor) is listed: {inputs:?}"
+    );
+    assert!(
+        !inputs.iter().any(|d| d.id == "pulse:simu_alt.monitor"),
+        "other monitors are not microphones: {inputs:?}"
+    );
+    // The chosen source by id, whatever the default is now.
+    assert!(pactl(&["set-default-source", "simu_out.monitor"]));
+    let mut mic = Microphone::open(Some("pulse:simu_mic.monitor")).expect("the tone's source");
+    let samples = record(&mut mic, 0.6);
+    let (pitch, _) = pitch_and_level(&samples[4800..]);
+    assert!((pitch - 440.0).abs() < 15.0, "440 Hz, heard {pitch} Hz");
+    // The speaker test on a chosen sink by id, heard on that sink's monitor.
+    let mut monitor = Microphone::open(Some("pulse:simu_alt.monitor")).expect("monitor");
+    let player = std::thread::spawn(|| {
+        speaker_test(Some("pulse:simu_alt"), 660.0, Duration::from_millis(3000))
+    });
+    let heard = record(&mut monitor, 1.0);
+    player.join().expect("player").expect("speaker test");
+    let (pitch, level) = pitch_and_level(&heard[4800..]);
+    assert!(
+        (pitch - 660.0).abs() < 15.0,
+        "660 Hz on simu_alt, got {pitch}"
+    );
+    assert!(level > -25.0, "audible, got {level} dBFS");
+    assert!(
+        matches!(
+            Microphone::open(Some("pulse:no_such_source")),
+            Err(DeviceError::Open(..))
+        ),
+        "a Pulse device that is not there is a clear error"
+    );
 }

@@ -237,7 +237,12 @@ export type VideoCodec = "h264" | "vp8";
  */
 export type AudioDevice = { 
 /**
- * The name cpal reports; also what selects it.
+ * What selects it, stable across restarts: `pulse:<Pulse name>` for a PulseAudio or
+ * PipeWire device, else the name cpal (ALSA) reports.
+ */
+id: string, 
+/**
+ * What people call it (Pulse's description, or cpal's name).
  */
 name: string, is_default: boolean, };
 

@@ -38,8 +38,11 @@ pub struct Microphone {
 }
 
 impl Microphone {
-    /// Opens `name` (`None`: the system default input).
+    /// Opens `name` (`None`: the system default input; `pulse:…`: a Pulse source).
     pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
+        if let Some(device) = name.and_then(super::pulse::device_of) {
+            return Self::open_pulse(device);
+        }
         let super::Opening {
             device,
             label,
@@ -71,6 +74,55 @@ impl Microphone {
     }
 }
 
+impl Microphone {
+    /// Captures from the Pulse source `device` (48 kHz mono: Pulse converts).
+    fn open_pulse(device: &str) -> Result<Self, DeviceError> {
+        let label = device.to_string();
+        let shared = Arc::new(Shared::default());
+        let cap = SAMPLE_RATE as usize / 10;
+        let (reader, on_gone) = (shared.clone(), shared.clone());
+        let wanted = label.clone();
+        let mut buf = Vec::with_capacity(super::pulse::CHUNK);
+        let stream = StreamThread::spawn_loop(
+            "simu-mic",
+            &label,
+            move || super::pulse::open(&wanted, true, Duration::from_millis(20)),
+            move |s| {
+                super::pulse::read(s, &mut buf)?;
+                append(&reader, buf.iter().copied(), cap);
+                Ok(())
+            },
+            move |e| lost(&on_gone, e),
+        )?;
+        let chunks = ToChunks::new(SAMPLE_RATE, SAMPLE_RATE, AUDIO_FRAME_SAMPLES)
+            .map_err(|e| DeviceError::Open(label.clone(), e))?;
+        tracing::info!(device = %label, "microphone open (PulseAudio)");
+        Ok(Self {
+            name: label,
+            shared,
+            chunks,
+            pending: Vec::new(),
+            _stream: stream,
+        })
+    }
+}
+
+/// Appends captured mono samples, dropping the oldest beyond `cap` (bounded latency).
+fn append(shared: &Shared, mono: impl Iterator<Item = f32>, cap: usize) {
+    let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+    c.mono.extend(mono);
+    let excess = c.mono.len().saturating_sub(cap);
+    c.mono.drain(..excess);
+    shared.ready.notify_all();
+}
+
+/// The device stopped: the reader reports it as gone.
+fn lost(shared: &Shared, error: String) {
+    let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+    c.gone = Some(error);
+    shared.ready.notify_all();
+}
+
 /// Builds a capture stream for one sample type: mix to mono, append, trim to `cap`.
 fn build<T>(
     device: &cpal::Device,
@@ -85,27 +137,20 @@ where
     let channels = usize::from(config.channels.max(1));
     let on_error = {
         let shared = shared.clone();
-        move |e: cpal::StreamError| {
-            let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
-            c.gone = Some(e.to_string());
-            shared.ready.notify_all();
-        }
+        move |e: cpal::StreamError| lost(&shared, e.to_string())
     };
     device
         .build_input_stream(
             config,
             move |data: &[T], _: &cpal::InputCallbackInfo| {
-                let mut c = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
-                for frame in data.chunks(channels) {
-                    let sum: f32 = frame
+                let mono = data.chunks(channels).map(|frame| {
+                    frame
                         .iter()
                         .map(|&s| cpal::Sample::to_sample::<f32>(s))
-                        .sum();
-                    c.mono.push_back(sum / channels as f32);
-                }
-                let excess = c.mono.len().saturating_sub(cap);
-                c.mono.drain(..excess);
-                shared.ready.notify_all();
+                        .sum::<f32>()
+                        / channels as f32
+                });
+                append(&shared, mono, cap);
             },
             on_error,
             None,

@@ -3,6 +3,7 @@
 //! `Send` everywhere) and talks to the call through small bounded buffers.
 
 mod mic;
+mod pulse;
 mod resample;
 mod speaker;
 mod stream_thread;
@@ -18,7 +19,10 @@ use cpal::traits::{DeviceTrait, HostTrait};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AudioDevice {
-    /// The name cpal reports; also what selects it.
+    /// What selects it, stable across restarts: `pulse:<Pulse name>` for a PulseAudio or
+    /// PipeWire device, else the name cpal (ALSA) reports.
+    pub id: String,
+    /// What people call it (Pulse's description, or cpal's name).
     pub name: String,
     pub is_default: bool,
 }
@@ -33,8 +37,12 @@ pub enum DeviceError {
     Open(String, String),
 }
 
-/// Input devices (microphones), the default first.
+/// Input devices (microphones), the default first: Pulse's when a Pulse (or PipeWire) server
+/// answers, else cpal's.
 pub fn list_inputs() -> Vec<AudioDevice> {
+    if let Some(found) = pulse::list(true).filter(|d| !d.is_empty()) {
+        return found;
+    }
     let host = cpal::default_host();
     let default = host.default_input_device().and_then(|d| d.name().ok());
     let devices = host
@@ -44,8 +52,12 @@ pub fn list_inputs() -> Vec<AudioDevice> {
     listed(devices, default)
 }
 
-/// Output devices (speakers, headsets), the default first.
+/// Output devices (speakers, headsets), the default first: Pulse's when a Pulse (or
+/// PipeWire) server answers, else cpal's.
 pub fn list_outputs() -> Vec<AudioDevice> {
+    if let Some(found) = pulse::list(false).filter(|d| !d.is_empty()) {
+        return found;
+    }
     let host = cpal::default_host();
     let default = host.default_output_device().and_then(|d| d.name().ok());
     let devices = host
@@ -61,10 +73,11 @@ fn listed(devices: Vec<cpal::Device>, default: Option<String>) -> Vec<AudioDevic
         .filter_map(|d| d.name().ok())
         .map(|name| AudioDevice {
             is_default: Some(&name) == default.as_ref(),
+            id: name.clone(),
             name,
         })
         .collect();
-    out.dedup_by(|a, b| a.name == b.name);
+    out.dedup_by(|a, b| a.id == b.id);
     out.sort_by_key(|d| !d.is_default);
     out
 }

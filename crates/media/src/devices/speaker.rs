@@ -35,6 +35,9 @@ pub struct Speaker {
 impl Speaker {
     /// Opens `name` (`None`: the system default output).
     pub fn open(name: Option<&str>) -> Result<Self, DeviceError> {
+        if let Some(device) = name.and_then(super::pulse::device_of) {
+            return Self::open_pulse(device);
+        }
         let super::Opening {
             device,
             label,
@@ -60,6 +63,37 @@ impl Speaker {
             chunks,
             pending: Vec::new(),
             cap: rate as usize / 5,
+            _stream: stream,
+        })
+    }
+
+    /// Plays on the Pulse sink `device` (48 kHz mono: Pulse converts); the blocking writes of
+    /// 10 ms chunks pace the thread.
+    fn open_pulse(device: &str) -> Result<Self, DeviceError> {
+        let label = device.to_string();
+        let shared = Arc::new(Shared::default());
+        let (player, on_gone) = (shared.clone(), shared.clone());
+        let wanted = label.clone();
+        let mut chunk = vec![0.0f32; super::pulse::CHUNK];
+        let stream = StreamThread::spawn_loop(
+            "simu-speaker",
+            &label,
+            move || super::pulse::open(&wanted, false, Duration::from_millis(40)),
+            move |s| {
+                fill(&player, &mut chunk);
+                super::pulse::write(s, &chunk)
+            },
+            move |e| *on_gone.gone.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
+        )?;
+        let chunks = ToChunks::new(SAMPLE_RATE, SAMPLE_RATE, (SAMPLE_RATE / 50) as usize)
+            .map_err(|e| DeviceError::Open(label.clone(), e))?;
+        tracing::info!(device = %label, "speaker open (PulseAudio)");
+        Ok(Self {
+            name: label,
+            shared,
+            chunks,
+            pending: Vec::new(),
+            cap: SAMPLE_RATE as usize / 5,
             _stream: stream,
         })
     }
@@ -114,27 +148,37 @@ where
             *shared.gone.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }
     };
+    let mut mono: Vec<f32> = Vec::new();
     device
         .build_output_stream(
             config,
             move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
-                let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-                let mut short = false;
-                for frame in data.chunks_mut(channels) {
-                    let s = q.pop_front().unwrap_or_else(|| {
-                        short = true;
-                        0.0
-                    });
+                // Grown once to the callback's size, then reused: no allocation per callback.
+                mono.resize(data.len() / channels, 0.0);
+                fill(&shared, &mut mono);
+                for (frame, &s) in data.chunks_mut(channels).zip(&mono) {
                     frame.fill(T::from_sample(s));
-                }
-                if short {
-                    shared.underruns.fetch_add(1, Ordering::Relaxed);
                 }
             },
             on_error,
             None,
         )
         .map_err(|e| e.to_string())
+}
+
+/// Takes the next samples to play into `out`; silence (and an underrun) where there are none.
+fn fill(shared: &Shared, out: &mut [f32]) {
+    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    let mut short = false;
+    for s in out.iter_mut() {
+        *s = q.pop_front().unwrap_or_else(|| {
+            short = true;
+            0.0
+        });
+    }
+    if short {
+        shared.underruns.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl crate::source::AudioSink for Speaker {

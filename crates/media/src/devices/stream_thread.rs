@@ -1,5 +1,6 @@
-//! The thread that owns a cpal stream (streams are not `Send` on every platform): it builds and
-//! starts the stream, reports whether that worked, and keeps it alive until told to stop.
+//! The thread that owns a device stream: a cpal stream (not `Send` on every platform), kept
+//! alive until told to stop, or a blocking Pulse stream it reads or writes in a loop. Either
+//! way it reports whether the stream started.
 
 use super::DeviceError;
 use std::sync::mpsc;
@@ -36,6 +37,51 @@ impl StreamThread {
                 let _ = started_tx.send(Ok(()));
                 let _ = stop_rx.recv();
                 drop(stream);
+            })
+            .map_err(|e| DeviceError::Open(label.into(), e.to_string()))?;
+        match started_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => Ok(Self {
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => Err(DeviceError::Open(label.into(), e)),
+            Err(_) => Err(DeviceError::Open(
+                label.into(),
+                "the device did not start".into(),
+            )),
+        }
+    }
+}
+
+impl StreamThread {
+    /// Opens a blocking stream with `open` on a new thread, then runs `step` on it until told
+    /// to stop; an error from `step` goes to `gone` and ends the thread.
+    pub fn spawn_loop<S: 'static>(
+        name: &str,
+        label: &str,
+        open: impl FnOnce() -> Result<S, String> + Send + 'static,
+        mut step: impl FnMut(&S) -> Result<(), String> + Send + 'static,
+        gone: impl FnOnce(String) + Send + 'static,
+    ) -> Result<Self, DeviceError> {
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::sync_channel::<Result<(), String>>(1);
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let stream = match open() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(()));
+                while matches!(stop_rx.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+                    if let Err(e) = step(&stream) {
+                        gone(e);
+                        return;
+                    }
+                }
             })
             .map_err(|e| DeviceError::Open(label.into(), e.to_string()))?;
         match started_rx.recv_timeout(Duration::from_secs(5)) {

@@ -47,6 +47,7 @@ mod tests {
     #[test]
     fn reports_what_came_and_went() {
         let mic = |n: &str| AudioDevice {
+            id: format!("pulse:{n}"),
             name: n.into(),
             is_default: false,
         };
