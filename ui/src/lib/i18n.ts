@@ -329,5 +329,6 @@ export const t: Strings = pick(chosen());
 /** The language of the page (the `lang` attribute screen readers follow). */
 export const lang: string = t === sw ? "sw" : "en";
 
-/** The locale dates and times are written in: the chosen language's. */
-export const locale: string = t === sw ? "sw-TZ" : (typeof navigator === "undefined" ? "en" : navigator.language);
+/** The locale dates and times are written in: Swahili's when chosen, else the system's
+ * (`undefined`: the runtime's default, valid even where the system says "C"). */
+export const locale: string | undefined = t === sw ? "sw-TZ" : undefined;
