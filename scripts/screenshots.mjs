@@ -55,6 +55,14 @@ async function round(lang, port) {
     history: "document.querySelectorAll('.sidebar header button')[1].click()",
     settings: "document.querySelectorAll('.sidebar header button')[2].click()",
   };
+  // A call first (so History and recent calls have one), photographed with its statistics.
+  await s.exec("document.querySelectorAll('.sidebar li button[aria-label]')[1].click()");
+  await s.until("remote video", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 30, 30000);
+  await s.exec("[...document.querySelectorAll('.controls button')].find((b) => b.getAttribute('aria-pressed') === 'false' && b.textContent.length > 3 && !b.getAttribute('aria-expanded')).click()");
+  for (const [w, h] of sizes) await shoot("in-call", w, h);
+  await s.exec("document.querySelector('.controls button.danger').click()");
+  await sleep(1500);
+  await s.until("back from the call", () => s.find("#dial-input"), 15000);
   for (const [name, go] of Object.entries(screens)) {
     await s.exec(go);
     await sleep(500);
@@ -63,13 +71,6 @@ async function round(lang, port) {
       for (const [w, h] of sizes) await shoot(`${name}-${theme}`, w, h);
     }
   }
-  await s.exec(screens.keypad);
-  await s.exec("document.querySelectorAll('.sidebar li button[aria-label]')[1].click()");
-  await s.until("remote video", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 30, 30000);
-  await s.exec("[...document.querySelectorAll('.controls button')].find((b) => b.getAttribute('aria-pressed') === 'false' && b.textContent.length > 3 && !b.getAttribute('aria-expanded')).click()");
-  for (const [w, h] of sizes) await shoot("in-call", w, h);
-  await s.exec("document.querySelector('.controls button.danger').click()");
-  await sleep(1500);
   await s.end();
   d.kill();
 }
