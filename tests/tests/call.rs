@@ -243,6 +243,19 @@ fn decoded(m: &call::CallManager) -> u64 {
     m.remote_video().frames()
 }
 
+/// Waits (up to 10 s) until `who` has decoded 30 frames of the other side's camera.
+async fn wait_decoded(m: &call::CallManager, who: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while decoded(m) < 30 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{who} decoded {} frames of the other side's camera",
+            decoded(m)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_audio_call_turns_into_video_when_a_side_turns_the_camera_on() {
     let h = Harness::start().await;
@@ -259,30 +272,14 @@ async fn an_audio_call_turns_into_video_when_a_side_turns_the_camera_on() {
         |e| matches!(e, CallEvent::RemoteMediaAvailable { kind } if kind == "video"),
     )
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while decoded(&bob) < 30 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "bob decoded {} frames of alice's camera",
-            decoded(&bob)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_decoded(&bob, "bob").await;
     assert_eq!(
         decoded(&alice),
         0,
         "bob's camera stays off until he turns it on"
     );
     bob.start_video().await.expect("bob's camera on");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while decoded(&alice) < 30 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "alice decoded {} frames of bob's camera",
-            decoded(&alice)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_decoded(&alice, "alice").await;
     assert_eq!(alice.state(), CallState::Connected);
     assert_eq!(bob.state(), CallState::Connected);
     alice.end_call().await.expect("end");

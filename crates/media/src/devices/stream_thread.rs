@@ -39,17 +39,7 @@ impl StreamThread {
                 drop(stream);
             })
             .map_err(|e| DeviceError::Open(label.into(), e.to_string()))?;
-        match started_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => Ok(Self {
-                stop: Some(stop_tx),
-                thread: Some(thread),
-            }),
-            Ok(Err(e)) => Err(DeviceError::Open(label.into(), e)),
-            Err(_) => Err(DeviceError::Open(
-                label.into(),
-                "the device did not start".into(),
-            )),
-        }
+        Self::started(label, &started_rx, stop_tx, thread)
     }
 }
 
@@ -84,9 +74,21 @@ impl StreamThread {
                 }
             })
             .map_err(|e| DeviceError::Open(label.into(), e.to_string()))?;
-        match started_rx.recv_timeout(Duration::from_secs(5)) {
+        Self::started(label, &started_rx, stop_tx, thread)
+    }
+}
+
+impl StreamThread {
+    /// Waits (up to 5 s) for the thread to say whether its stream started.
+    fn started(
+        label: &str,
+        started: &mpsc::Receiver<Result<(), String>>,
+        stop: mpsc::Sender<()>,
+        thread: JoinHandle<()>,
+    ) -> Result<Self, DeviceError> {
+        match started.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => Ok(Self {
-                stop: Some(stop_tx),
+                stop: Some(stop),
                 thread: Some(thread),
             }),
             Ok(Err(e)) => Err(DeviceError::Open(label.into(), e)),
