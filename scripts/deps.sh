@@ -9,7 +9,7 @@ case "${1:-build}" in
   desktop) want+=("${desktop[@]}") ;;
   interop) want+=(chromium firefox-esr iproute2 util-linux) ;;
   faults) want+=(iproute2 nftables) ;;
-  desktop-test) want+=("${desktop[@]}" xvfb webkit2gtk-driver xauth imagemagick procps pulseaudio pulseaudio-utils libasound2-plugins) ;;
+  desktop-test) want+=("${desktop[@]}" xvfb webkit2gtk-driver xauth imagemagick procps pulseaudio pulseaudio-utils libasound2-plugins python3-xlib) ;;
 esac
 missing=()
 for p in "${want[@]}"; do

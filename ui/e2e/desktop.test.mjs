@@ -442,6 +442,56 @@ test("missed calls: a badge and a notice; do not disturb keeps calls from ringin
   await s.click(await s.find('button[aria-label="Back"]'));
 });
 
+test("contacts: saved from the keypad and from a call while it rings", async () => {
+  await s.click(await nav("Keypad"));
+  await s.type(await s.find("#dial-input"), "carol");
+  await s.until("the number resolves", async () => (await textOf(".keypad-pane .norm")).includes("carol@simu.local") || null);
+  await s.click(await s.button("Add to contacts"));
+  await s.type(await s.find("input[name=save-name]"), "Carol");
+  await s.click(await s.button("Save"));
+  await s.until("Carol in the contacts", async () => (await textOf("ul.contacts")).includes("Carol") || null);
+  // A caller while it rings: saved under the name it gave.
+  const c = cli(["call", "alice", "--user", "dave", "--name", "Dave D", "--ring", "20"]);
+  await s.until("incoming screen", () => s.find("[role=alertdialog]"), 20000);
+  await s.click(await s.until("add the caller", () => s.find("[role=alertdialog] button.link")));
+  await s.until("saved while ringing", async () => (await s.findAll("[role=alertdialog] button.link")).length === 0 || null);
+  await s.click(await s.button("Decline"));
+  assert.equal(await c.exit, 1, c.output());
+  await s.until("Dave D in the contacts", async () => (await textOf("ul.contacts")).includes("Dave D") || null);
+  for (const name of ["Carol", "Dave D"]) {
+    await pick(name);
+    await s.click(await s.find(`button[aria-label="Remove ${name}"]`));
+    await s.click(await s.find(".person button.danger"));
+    await s.until(`${name} removed`, async () => !(await textOf("ul.contacts")).includes(name) || null);
+  }
+});
+
+test("settings: Kiswahili and back, speakers by the names PulseAudio gives them", async () => {
+  await s.click(await nav("Settings"));
+  const choose = (name, value) => s.exec(`const e = document.querySelector('select[name=${name}]'); e.value = arguments[0]; e.dispatchEvent(new Event('change', { bubbles: true }));`, [value]);
+  // The speaker list: Pulse's sinks with their descriptions, chosen by a stable id.
+  const speakers = await s.until("Pulse's sinks", async () => {
+    const o = await s.exec("return [...document.querySelectorAll('select[name=speaker] option')].map((o) => [o.value, o.textContent])");
+    return o.some(([v]) => v === "pulse:simu_mic") ? o : null;
+  }, 15000);
+  assert.ok(speakers.every(([v, label]) => !v.startsWith("pulse:") || label !== v.slice(6)), `descriptions, not raw names: ${JSON.stringify(speakers)}`);
+  await choose("speaker", "pulse:simu_mic");
+  await new Promise((r) => setTimeout(r, 300));
+  await s.click(await s.find('button[aria-label="Back"]'));
+  await s.click(await nav("Settings"));
+  await s.until("the chosen sink is kept", async () => (await s.exec("return document.querySelector('select[name=speaker]').value")) === "pulse:simu_mic" || null, 10000);
+  await choose("speaker", "");
+  // Kiswahili: the page reloads in the new language, dates too.
+  await choose("language", "sw");
+  await s.until("Kiswahili", async () => (await s.exec("return document.documentElement.lang")) === "sw" || null, 15000);
+  await s.until("the sidebar in Kiswahili", () => s.find('.sidebar button[aria-label="Mipangilio"]'), 15000);
+  await shot("14-kiswahili");
+  await s.click(await nav("Mipangilio"));
+  await choose("language", "");
+  await s.until("back to the system's language", async () => (await s.exec("return document.documentElement.lang")) === "en" || null, 15000);
+  await s.until("the sidebar in English", () => s.find('.sidebar button[aria-label="Settings"]'), 15000);
+});
+
 test("the window at 640x480 shows the contact list, the keypad and the call buttons", async () => {
   await s.click(await nav("Keypad"));
   await s.resize(640, 480);
@@ -459,4 +509,14 @@ test("accessibility: axe-core finds no serious or critical violations on any scr
   console.log(`measure: axe-core checked ${a11yChecked.length} screen/theme pairs: ${a11yChecked.join(", ")}`);
   assert.ok(a11yChecked.length >= 18, "every screen was checked");
   assert.deepEqual(a11yFindings, []);
+});
+
+test("closing the window leaves Simu running in the tray, still reachable", async () => {
+  const before = appProc().pid;
+  // What a window manager's close button sends (python3-xlib), not WebDriver's window close.
+  execFileSync("python3", [path.join(root, "ui/e2e/close_window.py"), "Simu"], { env });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(appProc().pid, before, "the app still runs");
+  const presence = await rest((await token("carol")).token, "GET", "/nx/presence/?user=alice");
+  assert.equal(presence.status, "online", "alice can still be called");
 });
