@@ -36,7 +36,7 @@ export type Mode = "embedded" | "remote";
  */
 export type DeviceChoices = { 
 /**
- * Chosen devices by name (`None`: the system default).
+ * Chosen devices by their stable id (`pulse:<name>` or an ALSA name; `None`: the system default).
  */
 microphone: string | null, speaker: string | null, 
 /**
