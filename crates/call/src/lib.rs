@@ -8,6 +8,7 @@ mod assembler;
 mod call_filter;
 mod machine;
 mod manager;
+mod media_factory;
 mod media_session;
 mod pipeline;
 mod quality;
@@ -18,7 +19,8 @@ pub use call_filter::{CallFilter, Filtered, MAX_BLOCKED};
 pub use machine::{
     Action, CallEvent, CallMachine, CallState, Input, Outcome, Role, Timeouts, STALE_INVITATION,
 };
-pub use manager::{CallConfig, CallError, CallManager, MediaFactory, OpenAudio, OpenVideo};
+pub use manager::{CallConfig, CallError, CallManager};
+pub use media_factory::{MediaFactory, OpenAudio, OpenVideo};
 pub use peer::NetConfig;
 pub use pipeline::OpenOutput;
 pub use quality::{Preset, Quality, QualityError};

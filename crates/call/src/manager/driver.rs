@@ -1,0 +1,577 @@
+//! The driver task: owns the call machine, the signaling client and the media session, and
+//! turns the machine's actions into I/O.
+
+mod media_start;
+mod negotiation;
+mod signaling;
+mod stats_sampling;
+
+use super::{CallConfig, CallError, Cmd};
+use crate::analytics::AnalyticsQueue;
+use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, WallClock};
+use crate::media_session::{MediaSession, MediaSessionEvent};
+use crate::pipeline::RecvCounters;
+use crate::quality::Quality;
+use crate::stats::{StatsCollector, StatsSample};
+use media::FrameSink;
+use nx::rest::AnalyticsRecord;
+use nx::signal::Signal;
+use nx::{NxId, XmppClient, XmppConfig, XmppEvent, XmppHandle};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+
+pub(super) struct Driver {
+    cfg: CallConfig,
+    machine: CallMachine,
+    events: broadcast::Sender<CallEvent>,
+    state_tx: watch::Sender<CallState>,
+    sig_tx: watch::Sender<bool>,
+    stats_tx: watch::Sender<Option<StatsSample>>,
+    stats_stream: broadcast::Sender<StatsSample>,
+    local_video: Arc<FrameSink>,
+    remote_video: Arc<FrameSink>,
+    counters: Arc<RecvCounters>,
+    xmpp: XmppHandle,
+    xmpp_rx: mpsc::Receiver<XmppEvent>,
+    xmpp_task: tokio::task::JoinHandle<()>,
+    session: Option<MediaSession>,
+    session_rx: Option<mpsc::Receiver<MediaSessionEvent>>,
+    role: Option<Role>,
+    quality: Quality,
+    audio_on: bool,
+    video_on: bool,
+    camera: usize,
+    speaker: Option<String>,
+    /// The microphone the next call opens (`set_microphone`).
+    microphone: Option<String>,
+    /// The send-rate controller of the live call.
+    rate: Option<peer::bwe::RateController>,
+    /// The last send-rate estimate (bps) and which controller made it.
+    estimate: Option<(u64, &'static str)>,
+    /// How the current media was started (role, audio, video), to start it again alike.
+    media_flags: Option<(Role, bool, bool)>,
+    /// Set to stop the settings preview's capture thread.
+    preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The live call's playback (follows `set_speaker`).
+    output: Option<Arc<crate::pipeline::AudioOutput>>,
+    stats_every: Option<Duration>,
+    collector: StatsCollector,
+    latency_seen: u64,
+    analytics: AnalyticsQueue,
+    analytics_task: tokio::task::JoinHandle<()>,
+    chores: JoinSet<()>,
+    last_token_refresh: Option<Instant>,
+    /// A signaling restart waiting for its turn, and whether it refreshes the token.
+    restart_at: Option<(Instant, bool)>,
+    /// Keeps the parked event channel open while signaling waits to restart.
+    parked_tx: Option<mpsc::Sender<XmppEvent>>,
+}
+
+/// Least time between two signaling restarts after final failures.
+const SIGNALING_RESTART_GAP: Duration = Duration::from_secs(60);
+impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        cfg: CallConfig,
+        events: broadcast::Sender<CallEvent>,
+        state_tx: watch::Sender<CallState>,
+        sig_tx: watch::Sender<bool>,
+        stats_tx: watch::Sender<Option<StatsSample>>,
+        stats_stream: broadcast::Sender<StatsSample>,
+        local_video: Arc<FrameSink>,
+        remote_video: Arc<FrameSink>,
+        counters: Arc<RecvCounters>,
+    ) -> Self {
+        let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(
+            cfg.nxws.clone(),
+            cfg.jid.clone(),
+            cfg.token.clone(),
+        ));
+        let (analytics, analytics_task) =
+            AnalyticsQueue::start(cfg.rest.clone(), cfg.analytics_dir.clone());
+        Self {
+            machine: CallMachine::with_timeouts(
+                cfg.jid.clone(),
+                cfg.display_name.clone(),
+                cfg.timeouts,
+            ),
+            quality: cfg.quality,
+            cfg,
+            events,
+            state_tx,
+            sig_tx,
+            stats_tx,
+            stats_stream,
+            local_video,
+            remote_video,
+            counters,
+            xmpp,
+            xmpp_rx,
+            xmpp_task,
+            session: None,
+            session_rx: None,
+            role: None,
+            audio_on: true,
+            video_on: true,
+            camera: 0,
+            speaker: None,
+            microphone: None,
+            preview_stop: None,
+            rate: None,
+            output: None,
+            stats_every: None,
+            collector: StatsCollector::default(),
+            latency_seen: 0,
+            estimate: None,
+            media_flags: None,
+            analytics,
+            analytics_task,
+            chores: JoinSet::new(),
+            last_token_refresh: None,
+            restart_at: None,
+            parked_tx: None,
+        }
+    }
+
+    fn emit(&self, e: CallEvent) {
+        if let CallEvent::StateChanged { state } = &e {
+            let _ = self.state_tx.send(*state);
+        }
+        let _ = self.events.send(e);
+    }
+
+    pub(super) async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
+        let mut stats_timer: Option<tokio::time::Interval> = None;
+        // The encoder follows the send-rate controller (bwe.rs), stepped once a second.
+        let mut bwe_timer = tokio::time::interval(Duration::from_secs(1));
+        bwe_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.machine.next_deadline();
+            // The machine's wall time is read here, at the I/O edge, once per event: the
+            // monotonic clock stops while the computer sleeps, so a clock read once would drift.
+            self.machine.set_wall_clock(WallClock::system());
+            tokio::select! {
+                cmd = cmds.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    match cmd {
+                        Cmd::Dispose(done) => {
+                            self.shutdown().await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        Cmd::Stats(every) => {
+                            self.stats_every = every;
+                            stats_timer = every.map(|d| {
+                                let mut i = tokio::time::interval(d);
+                                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                                i
+                            });
+                        }
+                        other => self.command(other).await,
+                    }
+                }
+                ev = self.xmpp_rx.recv() => match ev {
+                    Some(ev) => self.signaling_event(ev).await,
+                    None => {
+                        let _ = self.sig_tx.send(false);
+                        self.restart_signaling(false).await;
+                    }
+                },
+                ev = async { match self.session_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => match ev {
+                    Some(ev) => self.session_event(ev).await,
+                    None => self.session_rx = None,
+                },
+                _ = async { match deadline { Some(d) => tokio::time::sleep_until(d.into()).await, None => std::future::pending().await } } => {
+                    let actions = self.machine.on_timeout(Instant::now());
+                    self.execute(actions).await;
+                }
+                _ = async { match stats_timer.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+                    self.sample_stats().await;
+                }
+                _ = bwe_timer.tick(), if self.session.is_some() => {
+                    if let (Some(s), Some(rate)) = (&self.session, self.rate.as_mut()) {
+                        let (sent, encoded) = s.send_report().await;
+                        let by_resends = rate.update(sent, encoded);
+                        let (bps, estimator) = match s.delay_estimate() {
+                            Some(bps) => (bps, "delay"),
+                            None => (by_resends, "loss"),
+                        };
+                        tracing::debug!(bps, estimator, by_resends, sent, encoded, "send rate estimate");
+                        self.estimate = Some((bps, estimator));
+                        s.control().set_estimate(peer::bwe::media_budget(bps));
+                    }
+                }
+                Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
+                _ = async { match self.restart_at { Some((t, _)) => tokio::time::sleep_until(t.into()).await, None => std::future::pending().await } } => {
+                    let refresh = self.restart_at.take().is_some_and(|(_, r)| r);
+                    self.last_token_refresh = None;
+                    self.restart_signaling(refresh).await;
+                }
+            }
+        }
+        self.shutdown().await;
+    }
+
+    fn stop_preview(&mut self) {
+        if let Some(stop) = self.preview_stop.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        self.stop_preview();
+        if self.machine.state() != CallState::Idle {
+            let actions = self.machine.handle(Input::Hangup, Instant::now());
+            self.execute(actions).await;
+        }
+        if let Some(s) = self.session.take() {
+            s.close().await;
+        }
+        let left = self.analytics.flush(Duration::from_secs(5)).await;
+        if left > 0 {
+            tracing::warn!(left, "analytics not yet delivered at shutdown");
+        }
+        self.xmpp.close().await;
+        self.xmpp_task.abort();
+        self.analytics_task.abort();
+        self.chores.shutdown().await;
+    }
+
+    async fn command(&mut self, cmd: Cmd) {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Dial {
+                to,
+                audio,
+                video,
+                reply,
+            } => {
+                let to = match NxId::normalize(&to, Some(self.cfg.jid.domain())) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        let _ = reply.send(Err(CallError::BadAddress(e.to_string())));
+                        return;
+                    }
+                };
+                if self.machine.state() != CallState::Idle {
+                    let _ = reply.send(Err(CallError::Busy));
+                    return;
+                }
+                let room = format!("call_{}", nx::signal::now_ms());
+                self.audio_on = audio;
+                self.video_on = video;
+                let actions = self.machine.handle(
+                    Input::Dial {
+                        to,
+                        room: room.clone(),
+                        audio,
+                        video,
+                    },
+                    now,
+                );
+                let _ = reply.send(Ok(room));
+                self.execute(actions).await;
+            }
+            Cmd::Accept { audio, video } => {
+                self.audio_on = audio;
+                self.video_on = video;
+                let actions = self.machine.handle(Input::Accept { audio, video }, now);
+                self.execute(actions).await;
+            }
+            Cmd::Reject => {
+                let actions = self.machine.handle(Input::Reject, now);
+                self.execute(actions).await;
+            }
+            Cmd::End => {
+                let actions = self.machine.handle(Input::Hangup, now);
+                self.execute(actions).await;
+            }
+            Cmd::AudioEnabled(on) => {
+                self.audio_on = on;
+                if let Some(s) = &self.session {
+                    s.control().audio_enabled.store(on, Ordering::Relaxed);
+                }
+            }
+            Cmd::StartVideo => {
+                self.video_on = true;
+                let actions = self.machine.handle(Input::StartVideo, Instant::now());
+                self.execute(actions).await;
+            }
+            Cmd::VideoEnabled(on) => {
+                self.video_on = on;
+                if let Some(s) = &self.session {
+                    s.control().video_enabled.store(on, Ordering::Relaxed);
+                    s.control().request_keyframe();
+                }
+            }
+            Cmd::VideoCodecs(c) => {
+                tracing::info!(codecs = ?c, "video codec preference");
+                self.cfg.media.codecs = c;
+            }
+            Cmd::Speaker(dev) => {
+                tracing::info!(device = ?dev, "audio output selected");
+                if let Some(out) = &self.output {
+                    out.select(dev.clone());
+                }
+                self.speaker = dev;
+            }
+            Cmd::Microphone(dev) => {
+                tracing::info!(device = ?dev, "microphone selected");
+                self.microphone = dev;
+            }
+            Cmd::Filter(filter) => {
+                tracing::info!(dnd = filter.do_not_disturb, "incoming call filter set");
+                self.machine.set_filter(filter);
+            }
+            Cmd::Preview(on, reply) => {
+                self.stop_preview();
+                let Some((name, make)) = self.cfg.media.video.get(self.camera) else {
+                    let _ = reply.send(if on {
+                        Err(CallError::NoCamera)
+                    } else {
+                        Ok(String::new())
+                    });
+                    return;
+                };
+                if on && self.session.is_none() {
+                    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    if let Err(e) = crate::pipeline::spawn_preview(
+                        make(),
+                        self.local_video.clone(),
+                        stop.clone(),
+                    ) {
+                        let _ = reply.send(Err(CallError::Media(e.to_string())));
+                        return;
+                    }
+                    self.preview_stop = Some(stop);
+                }
+                let _ = reply.send(Ok(name.clone()));
+            }
+            Cmd::SelectCamera(name, reply) => {
+                let found = self.cfg.media.video.iter().position(|(n, _)| *n == name);
+                let _ = reply.send(match found {
+                    Some(i) if i == self.camera => Ok(name),
+                    Some(i) => self.use_camera(i).ok_or(CallError::NoCamera),
+                    None => Err(CallError::UnknownCamera(name)),
+                });
+            }
+            Cmd::SwitchCamera(reply) => {
+                let n = self.cfg.media.video.len();
+                if n < 2 {
+                    let _ = reply.send(Err(CallError::NoOtherCamera));
+                    return;
+                }
+                let name = self.use_camera((self.camera + 1) % n).unwrap_or_default();
+                let _ = reply.send(Ok(name));
+            }
+            Cmd::Quality(f, reply) => match f(self.quality) {
+                Ok(q) => {
+                    self.quality = q;
+                    if let Some(s) = &self.session {
+                        s.control().set_quality(q);
+                    }
+                    let _ = reply.send(Ok(q));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
+            Cmd::DropSignaling => {
+                let _ = self.xmpp.drop_connection().await;
+            }
+            Cmd::RestartIce => {
+                if self.role == Some(Role::Caller) {
+                    self.execute(vec![Action::RestartIce]).await;
+                }
+            }
+            Cmd::Stats(_) | Cmd::Dispose(_) => {}
+        }
+    }
+
+    async fn session_event(&mut self, ev: MediaSessionEvent) {
+        let now = Instant::now();
+        match ev {
+            MediaSessionEvent::LocalCandidate(c) => {
+                let (Some(room), Some(peer)) = (
+                    self.machine.room().map(str::to_string),
+                    self.machine.peer().cloned(),
+                ) else {
+                    return;
+                };
+                let signal = Signal::IceCandidate {
+                    room_id: room,
+                    candidate: c.candidate,
+                    sdp_mid: c.sdp_mid,
+                    sdp_mline_index: c.sdp_mline_index,
+                };
+                self.send_signal(&peer, &signal).await;
+            }
+            MediaSessionEvent::MediaFlowing => {
+                let actions = self.machine.handle(Input::MediaConnected, now);
+                self.execute(actions).await;
+            }
+            MediaSessionEvent::Failed(reason) => {
+                let actions = self.machine.handle(Input::MediaFailed { reason }, now);
+                self.execute(actions).await;
+            }
+            MediaSessionEvent::Disconnected => {
+                if let Some(room) = self.machine.room() {
+                    self.emit(CallEvent::Reconnecting {
+                        room: room.to_string(),
+                    });
+                }
+            }
+            MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
+                kind: kind.to_string(),
+            }),
+            MediaSessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
+            MediaSessionEvent::CameraLost(message) => {
+                let lost = self
+                    .cfg
+                    .media
+                    .video
+                    .get(self.camera)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_default();
+                let now_using = if self.cfg.media.video.len() > 1 {
+                    self.use_camera((self.camera + 1) % self.cfg.media.video.len())
+                } else {
+                    None
+                };
+                self.emit(CallEvent::CameraLost {
+                    camera: lost,
+                    now_using,
+                    message,
+                });
+            }
+        }
+    }
+
+    /// Makes camera `i` current and, in a call with video, switches the live track to it.
+    fn use_camera(&mut self, i: usize) -> Option<String> {
+        let (name, make) = self.cfg.media.video.get(i)?.clone();
+        self.camera = i;
+        if let Some(s) = &self.session {
+            if s.has_video() {
+                s.control().replace_camera(make());
+            }
+        }
+        Some(name)
+    }
+
+    async fn send_signal(&self, to: &NxId, s: &Signal) {
+        if let Err(e) = self.xmpp.send_body(to, s.to_json()).await {
+            tracing::warn!(error = %e, kind = s.kind(), "signal not sent");
+        }
+    }
+
+    async fn execute(&mut self, actions: Vec<Action>) {
+        let mut queue = std::collections::VecDeque::from(actions);
+        while let Some(a) = queue.pop_front() {
+            match a {
+                Action::Send { to, signal } => self.send_signal(&to, &signal).await,
+                Action::RegisterCall {
+                    to,
+                    room,
+                    call_type,
+                } => {
+                    let res = self
+                        .cfg
+                        .rest
+                        .start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str()))
+                        .await;
+                    if let Err(e) = res {
+                        tracing::info!(error = %e, "call registration failed");
+                        queue.clear();
+                        queue.extend(self.machine.handle(
+                            Input::DialFailed {
+                                message: e.to_string(),
+                            },
+                            Instant::now(),
+                        ));
+                    }
+                }
+                Action::DeclineOverRest { room } => {
+                    let rest = self.cfg.rest.clone();
+                    self.chores.spawn(async move {
+                        if let Err(e) = rest.decline_call(&room).await {
+                            tracing::info!(error = %e, "decline not recorded");
+                        }
+                    });
+                }
+                Action::StartMedia {
+                    role,
+                    room,
+                    peer,
+                    audio,
+                    video,
+                } => {
+                    if let Err(e) = self.start_media(role, audio, video).await {
+                        tracing::warn!(error = %e, "media start failed");
+                        queue.extend(self.machine.handle(
+                            Input::MediaError {
+                                message: format!("cannot start media: {e}"),
+                            },
+                            Instant::now(),
+                        ));
+                        continue;
+                    }
+                    self.emit(CallEvent::LocalMediaAvailable { audio, video });
+                    if role == Role::Caller {
+                        self.offer(&room, &peer, false, &mut queue).await;
+                    }
+                }
+                Action::AddVideo { room, peer } => {
+                    if let Err(message) = self.add_video().await {
+                        self.emit(CallEvent::Error { message });
+                        continue;
+                    }
+                    self.offer(&room, &peer, false, &mut queue).await;
+                }
+                Action::ApplyRemote { signal } => self.apply_remote(signal, &mut queue).await,
+                Action::RestartIce => {
+                    if let (Some(room), Some(peer)) = (
+                        self.machine.room().map(str::to_string),
+                        self.machine.peer().cloned(),
+                    ) {
+                        self.offer(&room, &peer, true, &mut queue).await;
+                    }
+                }
+                Action::StopMedia => {
+                    if let Some(s) = self.session.take() {
+                        self.chores.spawn(s.close());
+                    }
+                    self.session_rx = None;
+                    self.role = None;
+                    self.media_flags = None;
+                }
+                Action::Emit(e) => self.emit(e),
+                Action::RecordAnalytics {
+                    room,
+                    call_type,
+                    status,
+                    duration_seconds,
+                    metadata,
+                } => {
+                    let metadata = match metadata {
+                        serde_json::Value::Object(m) => m,
+                        _ => serde_json::Map::new(),
+                    };
+                    self.analytics
+                        .record(AnalyticsRecord {
+                            room,
+                            call_type: call_type.as_str().into(),
+                            status: status.into(),
+                            duration_seconds,
+                            metadata,
+                            record_id: None,
+                        })
+                        .await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Offers, answers and candidates between the machine and the peer connection.
+
+use crate::machine::{Action, Input};
+use crate::media_session::MediaSessionError;
+use nx::signal::Signal;
+use nx::NxId;
+use std::time::Instant;
+
+impl super::Driver {
+    pub(super) async fn offer(
+        &mut self,
+        room: &str,
+        peer: &NxId,
+        restart: bool,
+        queue: &mut std::collections::VecDeque<Action>,
+    ) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        match s.create_offer(restart).await {
+            Ok(sdp) => {
+                let signal = Signal::Offer {
+                    room_id: room.to_string(),
+                    sdp,
+                    sdp_type: "offer".into(),
+                };
+                self.send_signal(peer, &signal).await;
+            }
+            Err(e) => queue.extend(self.machine.handle(
+                Input::MediaError {
+                    message: e.to_string(),
+                },
+                Instant::now(),
+            )),
+        }
+    }
+
+    pub(super) async fn apply_remote(
+        &mut self,
+        signal: Signal,
+        queue: &mut std::collections::VecDeque<Action>,
+    ) {
+        let (Some(room), Some(peer)) = (
+            self.machine.room().map(str::to_string),
+            self.machine.peer().cloned(),
+        ) else {
+            return;
+        };
+        if let (Signal::Offer { sdp, .. }, Some(s), Some((role, audio, video))) =
+            (&signal, &self.session, self.media_flags)
+        {
+            if s.is_from_new_peer_connection(sdp) {
+                tracing::info!(%room, "the peer set the call up again; new media to match");
+                if let Err(e) = self.start_media(role, audio, video).await {
+                    tracing::warn!(error = %e, "media restart failed");
+                }
+            }
+        }
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let res: Result<(), MediaSessionError> = match signal {
+            Signal::Offer { sdp, .. } => match s.apply_offer(sdp).await {
+                Ok(answer) => {
+                    let signal = Signal::Answer {
+                        room_id: room,
+                        sdp: answer,
+                        sdp_type: "answer".into(),
+                    };
+                    self.send_signal(&peer, &signal).await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Signal::Answer { sdp, .. } => s.apply_answer(sdp).await,
+            Signal::IceCandidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+                ..
+            } => {
+                let init = rtc::peer_connection::transport::RTCIceCandidateInit {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                    ..Default::default()
+                };
+                if let Err(e) = s.add_candidate(init).await {
+                    tracing::debug!(error = %e, "remote candidate refused");
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "remote description refused");
+            queue.extend(self.machine.handle(
+                Input::MediaError {
+                    message: e.to_string(),
+                },
+                Instant::now(),
+            ));
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Sampling the live call's statistics for the stats stream.
+
+use crate::stats::LocalCounters;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+impl super::Driver {
+    pub(super) async fn sample_stats(&mut self) {
+        let Some(s) = &self.session else { return };
+        let raw = s.raw_stats().await;
+        let sc = &s.send_counters;
+        let (w, h) = self.remote_video.size();
+        let enc = sc.encoded_size.load(Ordering::Relaxed);
+        let q = s.control().effective_quality();
+        let local = LocalCounters {
+            frames_decoded: self.counters.video_frames.load(Ordering::Relaxed),
+            decode_errors: self.counters.video_decode_errors.load(Ordering::Relaxed),
+            frame_size: (w, h),
+            audio_frames: self.counters.audio_frames.load(Ordering::Relaxed),
+            audio_level: self.counters.audio_level_dbfs(),
+            audio_concealed: self.counters.audio_concealed.load(Ordering::Relaxed),
+            audio_fec: self.counters.audio_fec_recovered.load(Ordering::Relaxed),
+            audio_jitter_target_ms: self.counters.audio_jitter_target_ms.load(Ordering::Relaxed),
+            frames_encoded: sc.video_frames.load(Ordering::Relaxed),
+            keyframes: sc.keyframes.load(Ordering::Relaxed),
+            encoded_size: (enc >> 16, enc & 0xffff),
+            encoded_fps: sc.encoded_fps.load(Ordering::Relaxed),
+            target_video_bps: u64::from(q.video_kbps) * 1000,
+            target_audio_bps: u64::from(q.audio_kbps) * 1000,
+            video_codec: s.control().video_codec(),
+            plis_sent: self.counters.plis_sent.load(Ordering::Relaxed),
+            available_bps: self.estimate.map_or(0, |e| e.0),
+            estimator: self.estimate.map(|e| e.1),
+        };
+        let (fresh, seen) = self.counters.latencies_since(self.latency_seen);
+        self.latency_seen = seen;
+        let g2g = median_ms(fresh);
+        let sample = self.collector.sample(Instant::now(), raw, local, g2g);
+        let _ = self.stats_tx.send(Some(sample.clone()));
+        let _ = self.stats_stream.send(sample);
+    }
+}
+
+fn median_ms(mut v: Vec<u64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[v.len() / 2] as f64 / 1000.0)
+}
