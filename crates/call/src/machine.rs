@@ -25,6 +25,8 @@ pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(20);
 /// (docs/upstream/webrtc-dtls-retransmission.md), and an ICE restart cannot redo DTLS.
 pub const MAX_REBUILDS: u8 = 3;
 pub use nx::signal::STALE_INVITATION;
+/// Offers and candidates kept while the media is not ready yet; more are dropped.
+pub const MAX_EARLY_SIGNALS: usize = 64;
 
 /// The machine's deadlines; defaults follow the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,13 +169,19 @@ pub enum Action {
     DeclineOverRest {
         room: String,
     },
-    /// Fetch ICE servers, create the peer connection and local media. The caller then offers.
+    /// Fetch ICE servers, create the peer connection and local media, off the driver's loop;
+    /// the driver answers with `Input::MediaReady` (or `MediaError`).
     StartMedia {
         role: Role,
         room: String,
         peer: NxId,
         audio: bool,
         video: bool,
+    },
+    /// Create an offer on the ready media and send it to the peer.
+    Offer {
+        room: String,
+        peer: NxId,
     },
     /// Hand an offer, answer or candidate to the peer connection.
     ApplyRemote {
@@ -205,6 +213,10 @@ pub enum Input {
         audio: bool,
         video: bool,
     },
+    /// The REST registration of a dialled call went through: the invitation can go out.
+    Registered {
+        room: String,
+    },
     DialFailed {
         message: String,
     },
@@ -221,6 +233,15 @@ pub enum Input {
         from: NxId,
         signal: Signal,
         delayed: bool,
+    },
+    /// The media asked for with `Action::StartMedia` is ready for offers and answers.
+    MediaReady {
+        room: String,
+    },
+    /// The peer set its side of the call up again (an offer from a new peer connection): new
+    /// media to match, then that offer.
+    PeerRestarted {
+        offer: Signal,
     },
     MediaConnected,
     MediaFailed {
@@ -241,7 +262,11 @@ struct Call {
     audio: bool,
     video: bool,
     accepted: bool,
+    /// The caller's invitation has gone out (after the REST registration).
+    invited: bool,
     media_started: bool,
+    /// The started media answered `MediaReady`; until then media signals wait in `early`.
+    media_ready: bool,
     connected_at: Option<Instant>,
     ring_deadline: Option<Instant>,
     connect_deadline: Option<Instant>,
@@ -274,7 +299,9 @@ impl Call {
             audio: true,
             video: call_type.has_video(),
             accepted: false,
+            invited: false,
             media_started: false,
+            media_ready: false,
             connected_at: None,
             ring_deadline: Some(ring_deadline),
             connect_deadline: None,
@@ -493,6 +520,9 @@ impl CallMachine {
                     self.finish(Outcome::Failed, &message, "local", now, &mut out);
                 }
             }
+            Input::Registered { room } => self.registered(&room, now, &mut out),
+            Input::MediaReady { room } => self.media_ready(&room, &mut out),
+            Input::PeerRestarted { offer } => self.peer_restarted(offer, &mut out),
             Input::Accept { audio, video } => self.accept(audio, video, now, &mut out),
             Input::Reject => {
                 if let Some(c) = self
@@ -609,21 +639,79 @@ impl CallMachine {
         self.call = Some(call);
         self.set_state(CallState::Calling, out);
         out.push(Action::RegisterCall {
-            to: to.clone(),
-            room: room.clone(),
+            to,
+            room,
             call_type,
         });
+    }
+
+    /// The call is registered: the invitation goes to the callee.
+    fn registered(&mut self, room: &str, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.role == Role::Caller && c.room == room && !c.invited)
+        else {
+            return;
+        };
+        c.invited = true;
         out.push(Action::Send {
-            to,
+            to: c.peer.clone(),
             signal: Signal::CallInvitation {
-                room_id: room,
-                call_type,
+                room_id: c.room.clone(),
+                call_type: c.call_type,
                 from_nx_id: self.me.to_string(),
                 from_name: self.my_name.clone(),
                 timestamp: self.wall.ms(now),
                 participants: vec![],
             },
         });
+    }
+
+    /// Marks new media as starting: media signals wait until it is ready.
+    fn starting_media(c: &mut Call) -> Action {
+        c.media_started = true;
+        c.media_ready = false;
+        Action::StartMedia {
+            role: c.role,
+            room: c.room.clone(),
+            peer: c.peer.clone(),
+            audio: c.audio,
+            video: c.video,
+        }
+    }
+
+    /// The started media is ready: the caller offers, and what came early is applied in order.
+    fn media_ready(&mut self, room: &str, out: &mut Vec<Action>) {
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.room == room && c.media_started && !c.media_ready)
+        else {
+            return;
+        };
+        c.media_ready = true;
+        if c.role == Role::Caller {
+            out.push(Action::Offer {
+                room: c.room.clone(),
+                peer: c.peer.clone(),
+            });
+        }
+        out.extend(
+            std::mem::take(&mut c.early)
+                .into_iter()
+                .map(|signal| Action::ApplyRemote { signal }),
+        );
+    }
+
+    /// The peer set the call up again: new media, which then answers its offer.
+    fn peer_restarted(&mut self, offer: Signal, out: &mut Vec<Action>) {
+        let Some(c) = self.call.as_mut().filter(|c| c.media_started) else {
+            return;
+        };
+        tracing::info!(room = %c.room, "the peer set the call up again; new media to match");
+        c.early = vec![offer];
+        out.push(Self::starting_media(c));
     }
 
     fn accept(&mut self, audio: bool, video: bool, now: Instant, out: &mut Vec<Action>) {
@@ -642,16 +730,8 @@ impl CallMachine {
         c.video = video && c.call_type.has_video();
         c.ring_deadline = None;
         c.connect_deadline = Some(now + self.timeouts.connect);
-        c.media_started = true;
         let (room, peer) = (c.room.clone(), c.peer.clone());
-        let start = Action::StartMedia {
-            role: Role::Callee,
-            room: room.clone(),
-            peer: peer.clone(),
-            audio: c.audio,
-            video: c.video,
-        };
-        let early = std::mem::take(&mut c.early);
+        let start = Self::starting_media(c);
         out.push(Action::Send {
             to: peer,
             signal: Signal::CallResponse {
@@ -661,11 +741,6 @@ impl CallMachine {
             },
         });
         out.push(start);
-        out.extend(
-            early
-                .into_iter()
-                .map(|signal| Action::ApplyRemote { signal }),
-        );
         self.set_state(CallState::Calling, out);
     }
 
@@ -674,7 +749,7 @@ impl CallMachine {
         let Some(c) = self.call.as_mut() else {
             return;
         };
-        if self.state != CallState::Connected || c.video || !c.media_started {
+        if self.state != CallState::Connected || c.video || !c.media_ready {
             return;
         }
         c.video = true;
@@ -831,22 +906,7 @@ impl CallMachine {
                 c.ring_deadline = None;
                 c.connect_deadline = Some(now + self.timeouts.connect);
                 c.attempt_deadline = Some(now + self.timeouts.attempt);
-                c.media_started = true;
-                let (role, room, peer, audio, video) =
-                    (c.role, c.room.clone(), c.peer.clone(), c.audio, c.video);
-                let early = std::mem::take(&mut c.early);
-                out.push(Action::StartMedia {
-                    role,
-                    room,
-                    peer,
-                    audio,
-                    video,
-                });
-                out.extend(
-                    early
-                        .into_iter()
-                        .map(|signal| Action::ApplyRemote { signal }),
-                );
+                out.push(Self::starting_media(c));
             }
             Signal::CallResponse {
                 accepted: false, ..
@@ -870,9 +930,12 @@ impl CallMachine {
                 self.finish(outcome, why, "remote", now, out);
             }
             s if media_signal(&s) => {
-                if c.media_started {
+                if c.media_ready {
                     out.push(Action::ApplyRemote { signal: s });
-                } else if c.early.len() < 64 {
+                } else if c.media_started && matches!(s, Signal::Answer { .. }) {
+                    // New media is starting, so this answers an offer of the media it replaces.
+                    tracing::debug!(room = %c.room, "dropping an answer for replaced media");
+                } else if c.early.len() < MAX_EARLY_SIGNALS {
                     c.early.push(s);
                 }
             }
@@ -897,13 +960,7 @@ impl CallMachine {
         c.rebuilds += 1;
         c.attempt_deadline = Some(now + attempt);
         tracing::info!(room = %c.room, attempt = c.rebuilds + 1, "setting the media up again");
-        Some(Action::StartMedia {
-            role: c.role,
-            room: c.room.clone(),
-            peer: c.peer.clone(),
-            audio: c.audio,
-            video: c.video,
-        })
+        Some(Self::starting_media(c))
     }
 
     /// Fires whatever deadlines have passed.

@@ -85,6 +85,15 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Input(Input::DialFailed {
             message: "x".into()
         })),
+        room().prop_map(|room| Step::Input(Input::Registered { room })),
+        room().prop_map(|room| Step::Input(Input::MediaReady { room })),
+        room().prop_map(|r| Step::Input(Input::PeerRestarted {
+            offer: Signal::Offer {
+                room_id: r,
+                sdp: "v=0".into(),
+                sdp_type: "offer".into()
+            }
+        })),
         any::<bool>().prop_map(|v| Step::Input(Input::Accept {
             audio: true,
             video: v

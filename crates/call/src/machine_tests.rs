@@ -57,6 +57,14 @@ fn sig(from: &str, signal: Signal) -> Input {
     }
 }
 
+fn accepted(room: &str) -> Signal {
+    Signal::CallResponse {
+        room_id: room.into(),
+        accepted: true,
+        timestamp: 0,
+    }
+}
+
 const ALICE: &str = "alice@x";
 const BOB: &str = "bob@x";
 
@@ -77,6 +85,16 @@ fn dialing(t0: Instant) -> CallMachine {
         room: "call_1".into(),
         call_type: CallType::Video
     }));
+    assert!(
+        sends(&a).is_empty(),
+        "the invitation waits for the registration"
+    );
+    let a = m.handle(
+        Input::Registered {
+            room: "call_1".into(),
+        },
+        t0,
+    );
     assert_eq!(sends(&a), [(BOB.to_string(), "call_invitation")]);
     m
 }
@@ -388,9 +406,144 @@ fn callee_accepts_then_applies_early_offer_and_candidates_in_order() {
             ..
         }
     ));
-    assert_eq!(rest[1], &Action::ApplyRemote { signal: offer });
-    assert_eq!(rest[2], &Action::ApplyRemote { signal: cand });
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::ApplyRemote { .. })),
+        "nothing is applied before the media is ready"
+    );
+    let late = Signal::IceCandidate {
+        room_id: "call_1".into(),
+        candidate: "candidate:2".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    };
+    assert!(m.handle(sig(ALICE, late.clone()), t0).is_empty());
+    let a = m.handle(
+        Input::MediaReady {
+            room: "call_1".into(),
+        },
+        t0,
+    );
+    assert_eq!(
+        a,
+        [
+            Action::ApplyRemote { signal: offer },
+            Action::ApplyRemote { signal: cand },
+            Action::ApplyRemote { signal: late }
+        ],
+        "the callee does not offer; what came early is applied in order"
+    );
     assert_eq!(m.state(), CallState::Calling);
+}
+
+#[test]
+fn caller_offers_once_its_media_is_ready_and_drops_answers_meant_for_replaced_media() {
+    let t0 = Instant::now();
+    let mut m = dialing(t0);
+    let a = m.handle(sig(BOB, accepted("call_1")), t0);
+    assert!(a.iter().any(|x| matches!(x, Action::StartMedia { .. })));
+    assert!(!a.iter().any(|x| matches!(x, Action::Offer { .. })));
+    let old_answer = Signal::Answer {
+        room_id: "call_1".into(),
+        sdp: "v=0".into(),
+        sdp_type: "answer".into(),
+    };
+    assert!(m.handle(sig(BOB, old_answer.clone()), t0).is_empty());
+    let ready = Input::MediaReady {
+        room: "call_1".into(),
+    };
+    let a = m.handle(ready.clone(), t0);
+    assert_eq!(
+        a,
+        [Action::Offer {
+            room: "call_1".into(),
+            peer: id(BOB)
+        }],
+        "the answer to the replaced media's offer is not applied"
+    );
+    assert!(m.handle(ready, t0).is_empty(), "one offer per start");
+    assert_eq!(
+        m.handle(sig(BOB, old_answer.clone()), t0),
+        [Action::ApplyRemote { signal: old_answer }]
+    );
+}
+
+#[test]
+fn a_registration_that_fails_ends_the_dial_and_a_late_one_invites_nobody() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(ALICE), "Alice");
+    m.handle(
+        Input::Dial {
+            to: id(BOB),
+            room: "call_1".into(),
+            audio: true,
+            video: false,
+        },
+        t0,
+    );
+    let a = m.handle(
+        Input::DialFailed {
+            message: "server said no".into(),
+        },
+        t0,
+    );
+    assert_eq!(analytics(&a), [("failed", 0)]);
+    assert!(
+        sends(&a).is_empty(),
+        "nobody was invited, so nobody is told"
+    );
+    let a = m.handle(
+        Input::Registered {
+            room: "call_1".into(),
+        },
+        t0,
+    );
+    assert!(sends(&a).is_empty());
+    assert_eq!(m.state(), CallState::Idle);
+}
+
+#[test]
+fn an_offer_from_the_peers_new_connection_starts_new_media_then_answers_it() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(BOB), "Bob");
+    m.handle(sig(ALICE, invitation("call_1", ALICE)), t0);
+    m.handle(
+        Input::Accept {
+            audio: true,
+            video: true,
+        },
+        t0,
+    );
+    m.handle(
+        Input::MediaReady {
+            room: "call_1".into(),
+        },
+        t0,
+    );
+    let offer = Signal::Offer {
+        room_id: "call_1".into(),
+        sdp: "v=0 new".into(),
+        sdp_type: "offer".into(),
+    };
+    let a = m.handle(
+        Input::PeerRestarted {
+            offer: offer.clone(),
+        },
+        t0,
+    );
+    assert!(matches!(
+        a[..],
+        [Action::StartMedia {
+            role: Role::Callee,
+            ..
+        }]
+    ));
+    let a = m.handle(
+        Input::MediaReady {
+            room: "call_1".into(),
+        },
+        t0,
+    );
+    assert_eq!(a, [Action::ApplyRemote { signal: offer }]);
 }
 
 #[test]
@@ -726,6 +879,12 @@ fn turning_the_camera_on_upgrades_an_audio_call_once_and_only_when_connected() {
                 timestamp: 0,
             },
         ),
+        t0,
+    );
+    m.handle(
+        Input::MediaReady {
+            room: "call_1".into(),
+        },
         t0,
     );
     m.handle(Input::MediaConnected, t0 + Duration::from_secs(1));

@@ -167,8 +167,8 @@ pub struct SendCounters {
     pub video_payload_bytes: AtomicU64,
 }
 
-/// What the receive side counts, for the current call: `reset` at each call's start, so nothing
-/// of one call leaks into the next.
+/// What the receive side counts for one media leg: created with the leg (`for_call`), so
+/// nothing of one call leaks into the next.
 #[derive(Default)]
 pub struct RecvCounters {
     pub video_frames: AtomicU64,
@@ -271,28 +271,16 @@ impl RecvCounters {
         }
     }
 
-    /// Starts a new call's counts (the previous call's media threads have stopped).
-    pub fn reset(&self) {
-        for a in [
-            &self.video_frames,
-            &self.video_decode_errors,
-            &self.audio_frames,
-            &self.audio_decode_errors,
-            &self.audio_level_centi_db,
-            &self.audio_concealed,
-            &self.audio_fec_recovered,
-            &self.audio_jitter_target_ms,
-            &self.last_stamp_counter,
-            &self.stamped_frames,
-            &self.plis_sent,
-        ] {
-            a.store(0, Ordering::Relaxed);
+    /// Fresh counts for media leg `call` (each leg has its own, so a closing leg's threads
+    /// cannot count into the next one's).
+    pub fn for_call(call: u64) -> Self {
+        Self {
+            call: AtomicU64::new(call),
+            ..Self::default()
         }
-        *self.latencies.lock().unwrap_or_else(|p| p.into_inner()) = LatencyRing::default();
-        self.call.fetch_add(1, Ordering::Release);
     }
 
-    /// Changes when a new call starts counting (so a reader can tell its counts apart).
+    /// Which leg these counts are for (so a reader can tell a new call's counts apart).
     pub fn call_id(&self) -> u64 {
         self.call.load(Ordering::Acquire)
     }
@@ -846,12 +834,13 @@ mod tests {
     }
 
     #[test]
-    fn a_new_call_starts_from_zero() {
-        let c = RecvCounters::default();
-        c.video_frames.store(900, Ordering::Relaxed);
-        c.push_latency(5_000);
-        c.reset();
-        assert_eq!(c.snapshot(), RecvSnapshot::default());
-        assert_eq!(c.latencies_since(0), (vec![], 0));
+    fn a_new_leg_counts_from_zero_under_its_own_id() {
+        let old = RecvCounters::for_call(1);
+        old.video_frames.store(900, Ordering::Relaxed);
+        old.push_latency(5_000);
+        let new = RecvCounters::for_call(2);
+        assert_eq!(new.snapshot(), RecvSnapshot::default());
+        assert_eq!(new.latencies_since(0), (vec![], 0));
+        assert_eq!((old.call_id(), new.call_id()), (1, 2));
     }
 }

@@ -3,6 +3,7 @@
 
 mod media_start;
 mod negotiation;
+mod pending;
 mod signaling;
 mod stats_sampling;
 
@@ -33,7 +34,8 @@ pub(super) struct Driver {
     stats_stream: broadcast::Sender<StatsSample>,
     local_video: Arc<FrameSink>,
     remote_video: Arc<FrameSink>,
-    counters: Arc<RecvCounters>,
+    /// The latest leg's receive counters, for the handle.
+    counters: watch::Sender<Arc<RecvCounters>>,
     xmpp: XmppHandle,
     xmpp_rx: mpsc::Receiver<XmppEvent>,
     xmpp_task: tokio::task::JoinHandle<()>,
@@ -51,8 +53,13 @@ pub(super) struct Driver {
     rate: Option<peer::bwe::RateController>,
     /// The last send-rate estimate (bps) and which controller made it.
     estimate: Option<(u64, &'static str)>,
-    /// How the current media was started (role, audio, video), to start it again alike.
-    media_flags: Option<(Role, bool, bool)>,
+    /// Bumped by every media start and stop: a spawned start that is no longer the latest is
+    /// closed when it finishes.
+    media_attempt: u64,
+    /// Media legs started so far (the receive counters' call id).
+    legs_started: u64,
+    /// Spawned long I/O; each result comes back through `done`.
+    pending: JoinSet<pending::Done>,
     /// Set to stop the settings preview's capture thread.
     preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The live call's playback (follows `set_speaker`).
@@ -83,7 +90,7 @@ impl Driver {
         stats_stream: broadcast::Sender<StatsSample>,
         local_video: Arc<FrameSink>,
         remote_video: Arc<FrameSink>,
-        counters: Arc<RecvCounters>,
+        counters: watch::Sender<Arc<RecvCounters>>,
     ) -> Self {
         let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(
             cfg.nxws.clone(),
@@ -126,7 +133,9 @@ impl Driver {
             collector: StatsCollector::default(),
             latency_seen: 0,
             estimate: None,
-            media_flags: None,
+            media_attempt: 0,
+            legs_started: 0,
+            pending: JoinSet::new(),
             analytics,
             analytics_task,
             chores: JoinSet::new(),
@@ -177,7 +186,7 @@ impl Driver {
                     Some(ev) => self.signaling_event(ev).await,
                     None => {
                         let _ = self.sig_tx.send(false);
-                        self.restart_signaling(false).await;
+                        self.restart_signaling(false);
                     }
                 },
                 ev = async { match self.session_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => match ev {
@@ -205,10 +214,14 @@ impl Driver {
                     }
                 }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
+                Some(done) = self.pending.join_next(), if !self.pending.is_empty() => match done {
+                    Ok(done) => self.done(done).await,
+                    Err(e) => tracing::warn!(error = %e, "spawned call I/O ended abnormally"),
+                },
                 _ = async { match self.restart_at { Some((t, _)) => tokio::time::sleep_until(t.into()).await, None => std::future::pending().await } } => {
                     let refresh = self.restart_at.take().is_some_and(|(_, r)| r);
                     self.last_token_refresh = None;
-                    self.restart_signaling(refresh).await;
+                    self.restart_signaling(refresh);
                 }
             }
         }
@@ -230,6 +243,7 @@ impl Driver {
         if let Some(s) = self.session.take() {
             s.close().await;
         }
+        self.drain_pending().await;
         let left = self.analytics.flush(Duration::from_secs(5)).await;
         if left > 0 {
             tracing::warn!(left, "analytics not yet delivered at shutdown");
@@ -237,6 +251,9 @@ impl Driver {
         self.xmpp.close().await;
         self.xmpp_task.abort();
         self.analytics_task.abort();
+        // Sessions closing in the background finish closing (their threads are joined).
+        let until = tokio::time::Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(_)) = tokio::time::timeout_at(until, self.chores.join_next()).await {}
         self.chores.shutdown().await;
     }
 
@@ -478,21 +495,15 @@ impl Driver {
                     room,
                     call_type,
                 } => {
-                    let res = self
-                        .cfg
-                        .rest
-                        .start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str()))
-                        .await;
-                    if let Err(e) = res {
-                        tracing::info!(error = %e, "call registration failed");
-                        queue.clear();
-                        queue.extend(self.machine.handle(
-                            Input::DialFailed {
-                                message: e.to_string(),
-                            },
-                            Instant::now(),
-                        ));
-                    }
+                    let rest = self.cfg.rest.clone();
+                    self.pending.spawn(async move {
+                        let result = rest
+                            .start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str()))
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string());
+                        pending::Done::Registered { room, result }
+                    });
                 }
                 Action::DeclineOverRest { room } => {
                     let rest = self.cfg.rest.clone();
@@ -505,25 +516,11 @@ impl Driver {
                 Action::StartMedia {
                     role,
                     room,
-                    peer,
                     audio,
                     video,
-                } => {
-                    if let Err(e) = self.start_media(role, audio, video).await {
-                        tracing::warn!(error = %e, "media start failed");
-                        queue.extend(self.machine.handle(
-                            Input::MediaError {
-                                message: format!("cannot start media: {e}"),
-                            },
-                            Instant::now(),
-                        ));
-                        continue;
-                    }
-                    self.emit(CallEvent::LocalMediaAvailable { audio, video });
-                    if role == Role::Caller {
-                        self.offer(&room, &peer, false, &mut queue).await;
-                    }
-                }
+                    ..
+                } => self.start_media(role, room, audio, video),
+                Action::Offer { room, peer } => self.offer(&room, &peer, false, &mut queue).await,
                 Action::AddVideo { room, peer } => {
                     if let Err(message) = self.add_video().await {
                         self.emit(CallEvent::Error { message });
@@ -540,14 +537,7 @@ impl Driver {
                         self.offer(&room, &peer, true, &mut queue).await;
                     }
                 }
-                Action::StopMedia => {
-                    if let Some(s) = self.session.take() {
-                        self.chores.spawn(s.close());
-                    }
-                    self.session_rx = None;
-                    self.role = None;
-                    self.media_flags = None;
-                }
+                Action::StopMedia => self.stop_media(),
                 Action::Emit(e) => self.emit(e),
                 Action::RecordAnalytics {
                     room,

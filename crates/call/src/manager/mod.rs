@@ -107,7 +107,7 @@ pub struct CallManager {
     stats_stream: broadcast::Sender<StatsSample>,
     local_video: Arc<FrameSink>,
     remote_video: Arc<FrameSink>,
-    counters: Arc<RecvCounters>,
+    counters: watch::Receiver<Arc<RecvCounters>>,
     jid: NxId,
     camera_names: Vec<String>,
 }
@@ -123,7 +123,7 @@ impl CallManager {
         let (stats_stream, _) = broadcast::channel(64);
         let local_video = FrameSink::new();
         let remote_video = FrameSink::new();
-        let counters = Arc::new(RecvCounters::default());
+        let (counters_tx, counters) = watch::channel(Arc::new(RecvCounters::default()));
         let jid = cfg.jid.clone();
         let camera_names = cfg.media.video.iter().map(|(n, _)| n.clone()).collect();
         let driver = Driver::new(
@@ -135,7 +135,7 @@ impl CallManager {
             stats_stream.clone(),
             local_video.clone(),
             remote_video.clone(),
-            counters.clone(),
+            counters_tx,
         );
         tokio::spawn(driver.run(cmd_rx));
         Self {
@@ -361,9 +361,11 @@ impl CallManager {
         self.remote_video.clone()
     }
 
-    /// Receive-side counters (decoded frames, audio frames, glass-to-glass delays).
+    /// The latest media leg's receive-side counters (decoded frames, audio frames,
+    /// glass-to-glass delays); a new leg brings new counters, so read them again after a call
+    /// starts.
     pub fn receive_counters(&self) -> Arc<RecvCounters> {
-        self.counters.clone()
+        self.counters.borrow().clone()
     }
 
     pub fn jid(&self) -> &NxId {

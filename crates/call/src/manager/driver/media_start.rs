@@ -1,11 +1,16 @@
-//! Starting a call's media session and adding video to it.
+//! Starting a call's media session off the driver's loop, and adding video to it.
 
-use crate::machine::Role;
-use crate::media_session::{MediaSession, MediaSessionError, RemoteMedia, SendRate};
-use crate::pipeline::MediaControl;
+use super::pending::{Done, MediaStart};
+use crate::machine::{CallEvent, Input, Role};
+use crate::media_session::{MediaSession, RemoteMedia, SendRate};
+use crate::pipeline::{MediaControl, RecvCounters};
 use crate::stats::StatsCollector;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long the ICE-server request may hold a call's set-up before it goes on without them.
+const ICE_SERVERS_WAIT: Duration = Duration::from_secs(5);
 
 impl super::Driver {
     /// Opens the current camera and adds it to the call's media (an audio call turning video on).
@@ -29,37 +34,25 @@ impl super::Driver {
         session
             .add_video(src)
             .await
-            .map_err(|e| format!("Cannot turn the camera on: {e}"))?;
-        if let Some((role, audio, _)) = self.media_flags {
-            self.media_flags = Some((role, audio, true));
-        }
-        Ok(())
+            .map_err(|e| format!("Cannot turn the camera on: {e}"))
     }
 
-    pub(super) async fn start_media(
-        &mut self,
-        role: Role,
-        audio: bool,
-        video: bool,
-    ) -> Result<(), MediaSessionError> {
-        if let Some(old) = self.session.take() {
-            old.close().await;
+    /// Closes the current media (in the background) and forgets any start still under way.
+    pub(super) fn stop_media(&mut self) {
+        self.media_attempt += 1;
+        if let Some(s) = self.session.take() {
+            self.chores.spawn(s.close());
         }
-        self.media_flags = Some((role, audio, video));
-        // Each call's receive metrics start from zero (the old call's threads are joined).
-        self.counters.reset();
-        self.latency_seen = 0;
-        self.estimate = None;
-        let mut net = self.cfg.net.clone();
-        match tokio::time::timeout(Duration::from_secs(5), self.cfg.rest.webrtc_credentials()).await
-        {
-            Ok(Ok(c)) => net.ice_servers = c.ice_servers,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "no ICE servers from the server; using host candidates only")
-            }
-            Err(_) => tracing::warn!("ICE server request timed out; using host candidates only"),
-        }
+        self.session_rx = None;
+        self.role = None;
+    }
+
+    /// Opens the sources and spawns the rest of the start (ICE servers, the peer connection);
+    /// `media_started` takes the result.
+    pub(super) fn start_media(&mut self, role: Role, room: String, audio: bool, video: bool) {
+        self.stop_media();
         self.stop_preview();
+        let attempt = self.media_attempt;
         let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
         let video_src = if video {
             self.cfg
@@ -93,14 +86,46 @@ impl super::Driver {
             .output
             .clone()
             .map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
+        // Each leg counts from zero in counters of its own, dropped with it.
+        self.legs_started += 1;
+        let counters = Arc::new(RecvCounters::for_call(self.legs_started));
         let remote = RemoteMedia {
             video: self.remote_video.clone(),
-            counters: self.counters.clone(),
+            counters: counters.clone(),
             output: self.output.clone(),
         };
+        let rate = self.send_rate();
+        let rest = self.cfg.rest.clone();
+        let mut net = self.cfg.net.clone();
+        self.pending.spawn(async move {
+            match tokio::time::timeout(ICE_SERVERS_WAIT, rest.webrtc_credentials()).await {
+                Ok(Ok(c)) => net.ice_servers = c.ice_servers,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "no ICE servers from the server; using host candidates only")
+                }
+                Err(_) => {
+                    tracing::warn!("ICE server request timed out; using host candidates only")
+                }
+            }
+            let started = MediaSession::start(&net, local, remote, rate).await;
+            Done::MediaStarted(Box::new(MediaStart {
+                attempt,
+                room,
+                role,
+                audio,
+                video,
+                counters,
+                rate,
+                started,
+            }))
+        });
+    }
+
+    /// The send and receive rates a new session starts from, after the user's quality.
+    fn send_rate(&self) -> SendRate {
         // Start at the user's full rate: the controllers back off when the path says so.
         let start = u64::from(self.quality.video_kbps + self.quality.audio_kbps) * 1000;
-        let rate = SendRate {
+        SendRate {
             start_bps: start,
             min_bps: 60_000,
             max_bps: start.max(60_000) * 5 / 2,
@@ -109,17 +134,50 @@ impl super::Driver {
             // own ceiling for 720p is 2.5 Mbit/s); the peer's estimator still rules beyond that.
             receive_start_kbps: self.quality.video_kbps.saturating_mul(2),
             receive_max_kbps: self.quality.video_kbps.saturating_mul(5) / 2,
+        }
+    }
+
+    /// A spawned start finished: the current one becomes the call's media and the machine
+    /// hears it is ready; one replaced meanwhile is closed.
+    pub(super) async fn media_started(&mut self, m: MediaStart) {
+        let (session, rx) = match m.started {
+            Ok(s) if m.attempt == self.media_attempt => s,
+            Ok((stale, _)) => {
+                self.chores.spawn(stale.close());
+                return;
+            }
+            Err(_) if m.attempt != self.media_attempt => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "media start failed");
+                let actions = self.machine.handle(
+                    Input::MediaError {
+                        message: format!("cannot start media: {e}"),
+                    },
+                    Instant::now(),
+                );
+                self.execute(actions).await;
+                return;
+            }
         };
-        let (session, rx) = MediaSession::start(&net, local, remote, rate).await?;
         self.session = Some(session);
         self.session_rx = Some(rx);
+        let _ = self.counters.send(m.counters);
+        self.latency_seen = 0;
+        self.estimate = None;
         self.rate = Some(peer::bwe::RateController::new(
-            rate.start_bps,
-            rate.min_bps,
-            rate.max_bps,
+            m.rate.start_bps,
+            m.rate.min_bps,
+            m.rate.max_bps,
         ));
-        self.role = Some(role);
+        self.role = Some(m.role);
         self.collector = StatsCollector::default();
-        Ok(())
+        self.emit(CallEvent::LocalMediaAvailable {
+            audio: m.audio,
+            video: m.video,
+        });
+        let actions = self
+            .machine
+            .handle(Input::MediaReady { room: m.room }, Instant::now());
+        self.execute(actions).await;
     }
 }

@@ -46,14 +46,13 @@ impl super::Driver {
         ) else {
             return;
         };
-        if let (Signal::Offer { sdp, .. }, Some(s), Some((role, audio, video))) =
-            (&signal, &self.session, self.media_flags)
-        {
+        if let (Signal::Offer { sdp, .. }, Some(s)) = (&signal, &self.session) {
             if s.is_from_new_peer_connection(sdp) {
-                tracing::info!(%room, "the peer set the call up again; new media to match");
-                if let Err(e) = self.start_media(role, audio, video).await {
-                    tracing::warn!(error = %e, "media restart failed");
-                }
+                queue.extend(
+                    self.machine
+                        .handle(Input::PeerRestarted { offer: signal }, Instant::now()),
+                );
+                return;
             }
         }
         let Some(s) = self.session.as_mut() else {

@@ -1,5 +1,6 @@
 //! Signaling for the driver: XMPP events in, restarts after final failures.
 
+use super::pending::Done;
 use super::SIGNALING_RESTART_GAP;
 use crate::machine::{CallEvent, Input};
 use nx::signal::Signal;
@@ -59,46 +60,74 @@ impl super::Driver {
                 self.emit(CallEvent::Error {
                     message: format!("signaling: {reason}"),
                 });
-                self.restart_signaling(reason.token_refused()).await;
+                self.restart_signaling(reason.token_refused());
             }
             XmppEvent::Closed => {}
         }
     }
 
     /// Restarts signaling after a final failure, refreshing the NX token, at most once a
-    /// minute; a restart asked for sooner is scheduled for when the minute is up.
-    pub(super) async fn restart_signaling(&mut self, refresh: bool) {
+    /// minute; a restart asked for sooner is scheduled for when the minute is up. The token
+    /// refresh is spawned; signaling stays parked until it answers.
+    pub(super) fn restart_signaling(&mut self, refresh: bool) {
         if let Some(t) = self
             .last_token_refresh
             .filter(|t| t.elapsed() < SIGNALING_RESTART_GAP)
         {
-            let (parked_tx, parked_rx) = mpsc::channel(1);
-            self.xmpp_rx = parked_rx;
-            self.parked_tx = Some(parked_tx);
+            self.park_signaling();
             self.restart_at = Some((t + SIGNALING_RESTART_GAP, refresh));
             return;
         }
         self.restart_at = None;
-        self.parked_tx = None;
         self.last_token_refresh = Some(Instant::now());
-        let mut token = self.cfg.token.clone();
         if refresh {
-            match self.cfg.rest.refresh_nx_token().await {
-                Ok(r) => token = r.token,
-                Err(e) => {
-                    self.emit(CallEvent::Error {
-                        message: format!("cannot refresh the signaling token: {e}"),
-                    });
-                    return;
-                }
+            self.park_signaling();
+            let rest = self.cfg.rest.clone();
+            self.pending.spawn(async move {
+                Done::Token(
+                    rest.refresh_nx_token()
+                        .await
+                        .map(|r| r.token)
+                        .map_err(|e| e.to_string()),
+                )
+            });
+            return;
+        }
+        self.connect_signaling();
+    }
+
+    /// A token refresh answered: connect with the new token, or try again in a minute.
+    pub(super) fn token_refreshed(&mut self, result: Result<String, String>) {
+        match result {
+            Ok(token) => {
+                self.cfg.token = token;
+                self.connect_signaling();
+            }
+            Err(e) => {
+                self.emit(CallEvent::Error {
+                    message: format!("cannot refresh the signaling token: {e}"),
+                });
+                let since = self.last_token_refresh.unwrap_or_else(Instant::now);
+                self.restart_at = Some((since + SIGNALING_RESTART_GAP, true));
             }
         }
-        self.cfg.token = token.clone();
+    }
+
+    /// Holds an open, silent event channel in place of the closed client's while signaling waits.
+    fn park_signaling(&mut self) {
+        let (parked_tx, parked_rx) = mpsc::channel(1);
+        self.xmpp_rx = parked_rx;
+        self.parked_tx = Some(parked_tx);
+    }
+
+    /// Starts a new XMPP client with the current token.
+    fn connect_signaling(&mut self) {
+        self.parked_tx = None;
         self.xmpp_task.abort();
         let (h, rx, task) = XmppClient::start(XmppConfig::new(
             self.cfg.nxws.clone(),
             self.cfg.jid.clone(),
-            token,
+            self.cfg.token.clone(),
         ));
         self.xmpp = h;
         self.xmpp_rx = rx;

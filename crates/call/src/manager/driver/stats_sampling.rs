@@ -8,19 +8,20 @@ impl super::Driver {
     pub(super) async fn sample_stats(&mut self) {
         let Some(s) = &self.session else { return };
         let raw = s.raw_stats().await;
+        let counters = self.counters.borrow().clone();
         let sc = &s.send_counters;
         let (w, h) = self.remote_video.size();
         let enc = sc.encoded_size.load(Ordering::Relaxed);
         let q = s.control().effective_quality();
         let local = LocalCounters {
-            frames_decoded: self.counters.video_frames.load(Ordering::Relaxed),
-            decode_errors: self.counters.video_decode_errors.load(Ordering::Relaxed),
+            frames_decoded: counters.video_frames.load(Ordering::Relaxed),
+            decode_errors: counters.video_decode_errors.load(Ordering::Relaxed),
             frame_size: (w, h),
-            audio_frames: self.counters.audio_frames.load(Ordering::Relaxed),
-            audio_level: self.counters.audio_level_dbfs(),
-            audio_concealed: self.counters.audio_concealed.load(Ordering::Relaxed),
-            audio_fec: self.counters.audio_fec_recovered.load(Ordering::Relaxed),
-            audio_jitter_target_ms: self.counters.audio_jitter_target_ms.load(Ordering::Relaxed),
+            audio_frames: counters.audio_frames.load(Ordering::Relaxed),
+            audio_level: counters.audio_level_dbfs(),
+            audio_concealed: counters.audio_concealed.load(Ordering::Relaxed),
+            audio_fec: counters.audio_fec_recovered.load(Ordering::Relaxed),
+            audio_jitter_target_ms: counters.audio_jitter_target_ms.load(Ordering::Relaxed),
             frames_encoded: sc.video_frames.load(Ordering::Relaxed),
             keyframes: sc.keyframes.load(Ordering::Relaxed),
             encoded_size: (enc >> 16, enc & 0xffff),
@@ -28,11 +29,11 @@ impl super::Driver {
             target_video_bps: u64::from(q.video_kbps) * 1000,
             target_audio_bps: u64::from(q.audio_kbps) * 1000,
             video_codec: s.control().video_codec(),
-            plis_sent: self.counters.plis_sent.load(Ordering::Relaxed),
+            plis_sent: counters.plis_sent.load(Ordering::Relaxed),
             available_bps: self.estimate.map_or(0, |e| e.0),
             estimator: self.estimate.map(|e| e.1),
         };
-        let (fresh, seen) = self.counters.latencies_since(self.latency_seen);
+        let (fresh, seen) = counters.latencies_since(self.latency_seen);
         self.latency_seen = seen;
         let g2g = median_ms(fresh);
         let sample = self.collector.sample(Instant::now(), raw, local, g2g);

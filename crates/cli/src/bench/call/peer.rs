@@ -118,9 +118,12 @@ async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
 /// Polls every 10 ms (as the Chromium tabs do) until the first frame of a call that started
 /// after `call_before` (the counters' call id then) is decoded.
 async fn first_frame(m: &CallManager, call_before: u64) -> anyhow::Result<()> {
-    let c = m.receive_counters();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while c.call_id() == call_before || c.video_frames.load(Ordering::Relaxed) == 0 {
+    // Read afresh each time: the new call's media leg brings its own counters.
+    while {
+        let c = m.receive_counters();
+        c.call_id() == call_before || c.video_frames.load(Ordering::Relaxed) == 0
+    } {
         anyhow::ensure!(
             Instant::now() < deadline,
             "no remote video frame within 30 s"
