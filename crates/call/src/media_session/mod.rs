@@ -1,0 +1,376 @@
+//! One WebRTC peer connection with Simu's media: local tracks fed by the encoder threads,
+//! remote tracks feeding the decoder threads, trickle ICE with early-candidate buffering,
+//! ICE restart, and raw statistics.
+
+mod events;
+mod raw_stats;
+mod receiving;
+mod sending;
+
+use events::{Flow, Handler};
+pub use raw_stats::RawStats;
+use receiving::{need_keyframe_sender, RemoteTrackCtx};
+use sending::{local_track, spawn_keyframe_listener, spawn_video_writer, spawn_writer, LocalTrack};
+
+use crate::pipeline::{self, MediaControl, MediaTrouble, RecvCounters, SendCounters};
+use bytes::Bytes;
+use media::codec::VideoCodec;
+use media::{AudioSource, FrameSink, VideoSource};
+use peer::bwe::{DelayEstimator, EstimateReadout};
+use peer::{build_peer, codecs, media_track, prefer_codecs, Negotiation, NetConfig, PeerError};
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaSessionError {
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    #[error("media thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+fn rtc_err(e: impl std::fmt::Display) -> MediaSessionError {
+    MediaSessionError::Peer(PeerError::WebRtc(e.to_string()))
+}
+
+/// What the session reports to its owner.
+#[derive(Debug, Clone)]
+pub enum MediaSessionEvent {
+    LocalCandidate(RTCIceCandidateInit),
+    /// The connection is up and remote media has arrived.
+    MediaFlowing,
+    Disconnected,
+    Failed(String),
+    RemoteTrack(&'static str),
+    /// A device or codec failed (the call may go on).
+    MediaError(String),
+    /// The camera stopped delivering (unplugged, taken by another app); a black picture is sent.
+    CameraLost(String),
+}
+
+/// Bytes of RTP payload per packet (the crate's sample track uses the same).
+const RTP_MTU: usize = 1200;
+
+/// Local media for a session.
+pub struct LocalMedia {
+    pub audio: Option<Box<dyn AudioSource>>,
+    /// Video codecs in the user's order of preference (empty: Simu's default order).
+    pub codecs: Vec<VideoCodec>,
+    /// Echo cancellation, noise suppression and gain control for a real microphone.
+    pub apm: Option<media::apm::AudioProcessor>,
+    pub video: Option<Box<dyn VideoSource>>,
+    pub control: Arc<MediaControl>,
+    pub preview: Arc<FrameSink>,
+}
+
+/// Sinks and counters for what arrives.
+#[derive(Clone)]
+pub struct RemoteMedia {
+    pub video: Arc<FrameSink>,
+    pub counters: Arc<RecvCounters>,
+    /// Where to play received audio; `None` decodes and counts only (headless).
+    pub output: Option<Arc<pipeline::AudioOutput>>,
+}
+/// A live peer connection and its media.
+pub struct MediaSession {
+    negotiation: Negotiation,
+    audio: Option<LocalTrack>,
+    video: Option<LocalTrack>,
+    control: Arc<MediaControl>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    remote_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    pub send_counters: Arc<SendCounters>,
+    video_clock: u32,
+    /// The delay-based estimate, published by the congestion-control interceptor.
+    estimate: Arc<EstimateReadout>,
+    rate: SendRate,
+    /// Whether media flows (the writers wait for it).
+    flow: Arc<Flow>,
+    /// Where the media threads report errors and a lost camera.
+    errors: mpsc::Sender<MediaTrouble>,
+    /// Video codecs in the order offered.
+    video_codecs: Vec<VideoCodec>,
+    /// The self-view the video sender draws into.
+    preview: Arc<FrameSink>,
+}
+
+/// The send-rate bounds of a session's congestion controller, bps (audio included), and the
+/// video rate (kbit/s) the peer is asked to start at and not exceed.
+#[derive(Debug, Clone, Copy)]
+pub struct SendRate {
+    pub start_bps: u64,
+    pub min_bps: u64,
+    pub max_bps: u64,
+    pub receive_start_kbps: u32,
+    pub receive_max_kbps: u32,
+}
+
+impl MediaSession {
+    /// Builds the peer connection, adds local tracks and starts the media threads.
+    pub async fn start(
+        net: &NetConfig,
+        local: LocalMedia,
+        remote: RemoteMedia,
+        rate: SendRate,
+    ) -> Result<(Self, mpsc::Receiver<MediaSessionEvent>), MediaSessionError> {
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let flow = Arc::new(Flow {
+            connected: AtomicBool::new(false),
+            got_media: AtomicBool::new(false),
+            reported: AtomicBool::new(false),
+        });
+        let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<(VideoCodec, Bytes)>(8);
+        let audio_jb = Arc::new(std::sync::Mutex::new(media::jitter::JitterBuffer::default()));
+        let need_keyframe = Arc::new(Notify::new());
+        let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = Arc::new(Handler {
+            ctx: RemoteTrackCtx {
+                events: ev_tx.clone(),
+                flow: flow.clone(),
+                video_tx,
+                audio_jb: audio_jb.clone(),
+                need_keyframe: need_keyframe.clone(),
+                counters: remote.counters.clone(),
+            },
+            tasks: remote_tasks.clone(),
+            control: local.control.clone(),
+        });
+        let video_codecs = codecs::ordered(&local.codecs);
+        local.control.set_video_codec(video_codecs[0]);
+        let estimate = Arc::new(EstimateReadout::default());
+        let estimator =
+            DelayEstimator::new(rate.start_bps, rate.min_bps, rate.max_bps, estimate.clone());
+        let pc = build_peer(net, handler, &video_codecs, Some(estimator)).await?;
+        let stop = Arc::new(AtomicBool::new(false));
+
+        let send_counters = Arc::new(SendCounters::default());
+        let (err_tx, mut err_rx) = mpsc::channel::<MediaTrouble>(8);
+        let mut threads = Vec::new();
+        let mut tasks = Vec::new();
+        let forward_errors = ev_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(e) = err_rx.recv().await {
+                let ev = match e {
+                    MediaTrouble::Error(m) => MediaSessionEvent::MediaError(m),
+                    MediaTrouble::CameraLost(m) => MediaSessionEvent::CameraLost(m),
+                };
+                let _ = forward_errors.send(ev).await;
+            }
+        }));
+        threads.push(pipeline::spawn_video_receiver(
+            video_rx,
+            stop.clone(),
+            remote.video.clone(),
+            remote.counters.clone(),
+            need_keyframe_sender(need_keyframe),
+        )?);
+        threads.push(pipeline::spawn_audio_receiver(
+            local.apm.clone(),
+            audio_jb,
+            stop.clone(),
+            remote.counters.clone(),
+            remote.output.clone(),
+        )?);
+
+        let mut audio = None;
+        if let Some(src) = local.audio {
+            let ssrc = rand::random::<u32>();
+            let track = local_track(RtpCodecKind::Audio, codecs::opus(), ssrc)?;
+            let sender = pc
+                .add_track(track.clone() as Arc<dyn TrackLocal>)
+                .await
+                .map_err(rtc_err)?;
+            let (tx, rx) = mpsc::channel(16);
+            threads.push(pipeline::spawn_audio_sender(
+                src,
+                local.apm.clone(),
+                local.control.clone(),
+                tx,
+                err_tx.clone(),
+            )?);
+            let pt = Arc::new(AtomicU8::new(0));
+            tasks.push(spawn_writer(
+                track.clone(),
+                ssrc,
+                pt.clone(),
+                flow.clone(),
+                rx,
+            ));
+            audio = Some(LocalTrack { sender, pt });
+        }
+        let mut session = Self {
+            negotiation: Negotiation::new(pc),
+            audio,
+            video: None,
+            control: local.control,
+            stop,
+            threads,
+            tasks,
+            remote_tasks,
+            send_counters,
+            video_clock: 90_000,
+            estimate,
+            rate,
+            flow,
+            errors: err_tx,
+            video_codecs,
+            preview: local.preview,
+        };
+        if let Some(src) = local.video {
+            session.add_video(src).await?;
+        }
+        Ok((session, ev_rx))
+    }
+
+    pub fn control(&self) -> &Arc<MediaControl> {
+        &self.control
+    }
+
+    /// True when this session sends video (a camera can be switched).
+    pub fn has_video(&self) -> bool {
+        self.video.is_some()
+    }
+
+    /// Starts sending video from `src`: a new track, its encoder thread and writers. In a call
+    /// under way (an audio call turning the camera on) the caller then renegotiates.
+    pub async fn add_video(&mut self, src: Box<dyn VideoSource>) -> Result<(), MediaSessionError> {
+        if self.video.is_some() {
+            return Ok(());
+        }
+        let pc = self.negotiation.peer_connection().clone();
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(TrackLocalStaticRTP::new(media_track(
+            "simu",
+            RtpCodecKind::Video,
+            codecs::video(self.video_codecs[0]).rtp_codec,
+            ssrc,
+            true,
+        )));
+        let sender = pc
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(rtc_err)?;
+        prefer_codecs(&pc, &self.video_codecs).await;
+        let (tx, rx) = mpsc::channel(4);
+        self.threads.push(pipeline::spawn_video_sender(
+            src,
+            self.control.clone(),
+            self.preview.clone(),
+            tx,
+            self.send_counters.clone(),
+            self.errors.clone(),
+        )?);
+        let pt = Arc::new(AtomicU8::new(0));
+        self.tasks.push(spawn_video_writer(
+            track.clone(),
+            ssrc,
+            pt.clone(),
+            self.control.clone(),
+            self.flow.clone(),
+            rx,
+        ));
+        self.tasks.push(spawn_keyframe_listener(
+            track.clone(),
+            self.control.clone(),
+            self.stop.clone(),
+        ));
+        self.video = Some(LocalTrack { sender, pt });
+        Ok(())
+    }
+
+    /// Reads the negotiated payload types (and video codec) so the writers can start.
+    async fn after_negotiation(&mut self) {
+        for (t, video) in [(&self.audio, false), (&self.video, true)] {
+            let Some(t) = t else { continue };
+            if let Ok(params) = t.sender.get_parameters().await {
+                if let Some(c) = params.rtp_parameters.codecs.first() {
+                    if video {
+                        match codecs::video_codec_of(&c.rtp_codec.mime_type) {
+                            Some(codec) => {
+                                tracing::debug!(%codec, pt = c.payload_type, "sending video");
+                                self.control.set_video_codec(codec);
+                            }
+                            None => {
+                                tracing::warn!(mime = %c.rtp_codec.mime_type, "negotiated a video codec we cannot encode")
+                            }
+                        }
+                    }
+                    t.pt.store(c.payload_type, Ordering::Release);
+                }
+            }
+        }
+        // The negotiated codec may be new to the encoder: its first frame must be a keyframe.
+        self.control.request_keyframe_now();
+    }
+
+    /// Creates and applies an offer (with an ICE restart if asked); returns the SDP to send.
+    pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, MediaSessionError> {
+        let sdp = self.negotiation.create_offer(ice_restart).await?;
+        Ok(self.with_hints(&sdp))
+    }
+
+    /// The SDP to send: ours, with what we can receive for a libwebrtc sender (`sdp_hints`).
+    fn with_hints(&self, sdp: &str) -> String {
+        peer::sdp_hints::with_bitrate_hints(
+            sdp,
+            self.rate.receive_start_kbps,
+            self.rate.receive_max_kbps,
+        )
+    }
+
+    /// Whether `sdp` comes from a new peer connection (another DTLS identity than the one this
+    /// session talks to): the peer set the call up again, so this session cannot take it.
+    pub fn is_from_new_peer_connection(&self, sdp: &str) -> bool {
+        self.negotiation.is_from_new_peer_connection(sdp)
+    }
+
+    /// Applies a remote offer and returns the answer's SDP.
+    pub async fn apply_offer(&mut self, sdp: String) -> Result<String, MediaSessionError> {
+        let answer = self.negotiation.apply_offer(sdp).await?;
+        self.after_negotiation().await;
+        Ok(self.with_hints(&answer))
+    }
+
+    pub async fn apply_answer(&mut self, sdp: String) -> Result<(), MediaSessionError> {
+        self.negotiation.apply_answer(sdp).await?;
+        self.after_negotiation().await;
+        Ok(())
+    }
+
+    /// Adds a remote candidate, or keeps it until the remote description is set.
+    pub async fn add_candidate(&mut self, c: RTCIceCandidateInit) -> Result<(), MediaSessionError> {
+        Ok(self.negotiation.add_candidate(c).await?)
+    }
+
+    /// Stops media threads and closes the connection.
+    pub async fn close(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.control.stop();
+        self.negotiation.close().await;
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        for t in self
+            .remote_tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            t.abort();
+        }
+        let threads = std::mem::take(&mut self.threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
