@@ -12,6 +12,7 @@ mod media_factory;
 mod media_session;
 mod pipeline;
 mod quality;
+mod roster;
 pub mod stats;
 mod wall_clock;
 
@@ -24,5 +25,6 @@ pub use media_factory::{MediaFactory, OpenAudio, OpenVideo};
 pub use peer::NetConfig;
 pub use pipeline::OpenOutput;
 pub use quality::{Preset, Quality, QualityError};
+pub use roster::{Membership, Roster, RosterChange, RosterError, MAX_MEMBERS};
 pub use stats::StatsSample;
 pub use wall_clock::WallClock;
