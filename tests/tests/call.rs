@@ -27,8 +27,10 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
             caller,
             caller_name,
             call_type,
+            others,
         } => {
             assert_eq!(r, room);
+            assert!(others.is_empty(), "a 1:1 call names nobody else");
             assert_eq!(caller, h.jid("alice").to_string());
             assert_eq!(caller_name, "alice");
             assert_eq!(call_type, nx::CallType::Video);

@@ -20,7 +20,7 @@ pub use call_filter::{CallFilter, Filtered, MAX_BLOCKED};
 pub use machine::{
     Action, CallEvent, CallMachine, CallState, Input, Outcome, Role, Timeouts, STALE_INVITATION,
 };
-pub use manager::{CallConfig, CallError, CallManager};
+pub use manager::{CallConfig, CallError, CallManager, ParticipantMedia};
 pub use media_factory::{MediaFactory, OpenAudio, OpenVideo};
 pub use peer::NetConfig;
 pub use pipeline::OpenOutput;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 pub const MAX_MEMBERS: usize = 32;
 
 /// One member's standing in the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Membership {
     /// Asked for, not yet rung (the call's registration is under way).
     Invited,
@@ -62,6 +64,8 @@ struct Member {
     /// every pair the same way on both sides.
     joined_ms: Option<i64>,
     ring_deadline: Option<Instant>,
+    /// This side invited the member (and so tells it when its ring runs out).
+    mine: bool,
 }
 
 /// The members of one call, this side's view.
@@ -108,6 +112,7 @@ impl Roster {
             }
             m.state = Membership::Invited;
             m.joined_ms = None;
+            m.mine = true;
             return Ok(());
         }
         if self.members.len() + 1 >= MAX_MEMBERS {
@@ -118,20 +123,28 @@ impl Roster {
             state: Membership::Invited,
             joined_ms: None,
             ring_deadline: None,
+            mine: true,
         });
         Ok(())
     }
 
-    /// Knows of a member someone else invited (from an invitation's or update's list).
-    pub fn learn(&mut self, id: NxId) {
+    /// Knows of a member someone else invited (from an invitation's or update's list): it
+    /// rings from `now` as far as this side can tell.
+    pub fn learn(&mut self, id: NxId, now: Instant) {
         if id != self.me && self.state(&id).is_none() && self.members.len() + 1 < MAX_MEMBERS {
             self.members.push(Member {
                 id,
                 state: Membership::Ringing,
                 joined_ms: None,
-                ring_deadline: None,
+                ring_deadline: Some(now + self.ring),
+                mine: false,
             });
         }
+    }
+
+    /// Whether this side invited `id`.
+    pub fn invited_by_me(&self, id: &NxId) -> bool {
+        self.members.iter().any(|m| m.id == *id && m.mine)
     }
 
     /// The invitation to `id` went out: its ring deadline starts now.
@@ -143,20 +156,22 @@ impl Roster {
         }
     }
 
-    /// `id` joined at `ms` (as it announced). Returns the change if it is news.
-    pub fn joined(&mut self, id: &NxId, ms: i64) -> Option<RosterChange> {
-        if *id == self.me {
-            return None;
-        }
-        if self.state(id).is_none() {
-            self.learn(id.clone());
-        }
+    /// `id` joined, at `ms` if it announced when (its answer to an invitation does not say).
+    /// Only a member this side knows of can join. Returns the change if it is news.
+    pub fn joined(&mut self, id: &NxId, ms: Option<i64>) -> Option<RosterChange> {
         let m = self.find(id)?;
         let news = m.state != Membership::Joined;
         m.state = Membership::Joined;
-        m.joined_ms = Some(ms);
+        m.joined_ms = ms.or(m.joined_ms);
         m.ring_deadline = None;
         news.then(|| RosterChange::Joined(id.clone()))
+    }
+
+    /// Whether `id` has said when it joined (a member running Simu's group extension has).
+    pub fn announced(&self, id: &NxId) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.id == *id && m.joined_ms.is_some())
     }
 
     /// `id` answered no, or was busy: only an invitee can.

@@ -22,11 +22,16 @@ fn everyone_accepting_makes_one_leg_each() {
     let t0 = Instant::now();
     let mut r = ringing_two(t0);
     assert_eq!(
-        r.joined(&id("bob@x"), 2_000),
+        r.joined(&id("bob@x"), Some(2_000)),
         Some(RosterChange::Joined(id("bob@x")))
     );
-    assert_eq!(r.joined(&id("bob@x"), 2_000), None, "said once");
-    r.joined(&id("carol@x"), 3_000);
+    assert_eq!(r.joined(&id("bob@x"), Some(2_000)), None, "said once");
+    assert_eq!(
+        r.joined(&id("mallory@x"), Some(2_500)),
+        None,
+        "nobody invited Mallory"
+    );
+    r.joined(&id("carol@x"), Some(3_000));
     let legs: Vec<_> = r.joined_others().cloned().collect();
     assert_eq!(legs, [id("bob@x"), id("carol@x")]);
     assert!(r.is_live());
@@ -41,7 +46,7 @@ fn some_declining_leaves_the_call_to_the_others() {
         r.refused(&id("bob@x"), false),
         Some(RosterChange::Declined(id("bob@x")))
     );
-    r.joined(&id("carol@x"), 3_000);
+    r.joined(&id("carol@x"), Some(3_000));
     assert!(r.is_live());
     assert_eq!(r.state(&id("bob@x")), Some(Membership::Declined));
     assert_eq!(r.joined_others().count(), 1);
@@ -84,7 +89,7 @@ fn each_invitee_rings_out_on_its_own_deadline() {
 fn a_late_invite_rings_while_the_call_goes_on() {
     let t0 = Instant::now();
     let mut r = ringing_two(t0);
-    r.joined(&id("bob@x"), 2_000);
+    r.joined(&id("bob@x"), Some(2_000));
     r.refused(&id("carol@x"), false);
     r.invite(id("dave@x")).expect("late invite");
     assert_eq!(r.state(&id("dave@x")), Some(Membership::Invited));
@@ -103,8 +108,8 @@ fn a_late_invite_rings_while_the_call_goes_on() {
 fn a_member_leaving_closes_only_its_leg_and_the_last_but_one_ends_the_call() {
     let t0 = Instant::now();
     let mut r = ringing_two(t0);
-    r.joined(&id("bob@x"), 2_000);
-    r.joined(&id("carol@x"), 3_000);
+    r.joined(&id("bob@x"), Some(2_000));
+    r.joined(&id("carol@x"), Some(3_000));
     assert_eq!(r.left(&id("bob@x")), Some(RosterChange::Left(id("bob@x"))));
     assert_eq!(r.left(&id("bob@x")), None, "left once");
     assert!(r.is_live(), "Alice and Carol go on");
@@ -127,7 +132,8 @@ fn exactly_one_of_each_pair_offers_and_both_sides_agree() {
             let mut r = Roster::new(id(ids[i]), RING);
             r.join_myself(joined[i]);
             for j in (0..3).filter(|&j| j != i) {
-                r.joined(&id(ids[j]), joined[j]);
+                r.learn(id(ids[j]), Instant::now());
+                r.joined(&id(ids[j]), Some(joined[j]));
             }
             r
         })
@@ -164,6 +170,6 @@ fn a_call_holds_a_bounded_number_of_members() {
         r.invite(id(&format!("u{i}@x"))).expect("room");
     }
     assert_eq!(r.invite(id("one_more@x")), Err(RosterError::Full));
-    r.learn(id("heard_of@x"));
+    r.learn(id("heard_of@x"), Instant::now());
     assert_eq!(r.state(&id("heard_of@x")), None, "learning is bounded too");
 }

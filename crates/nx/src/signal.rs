@@ -131,6 +131,22 @@ pub enum Signal {
         #[serde(rename = "sdpMLineIndex", default)]
         sdp_mline_index: Option<u16>,
     },
+    /// A member joined a group call, and when by its own clock (Simu extension, protocol.md
+    /// §4.2): sent to every other member on joining, and once in reply to each member's.
+    #[serde(rename = "group_joined")]
+    GroupJoined {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        #[serde(rename = "joinedAt", default)]
+        joined_at: i64,
+    },
+    /// A member invited more people (Simu extension, §4.2): the others may then accept them.
+    #[serde(rename = "group_invited")]
+    GroupInvited {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        participants: Vec<String>,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -167,7 +183,9 @@ impl Signal {
             | Signal::CallEnd { room_id, .. }
             | Signal::Offer { room_id, .. }
             | Signal::Answer { room_id, .. }
-            | Signal::IceCandidate { room_id, .. } => Some(room_id),
+            | Signal::IceCandidate { room_id, .. }
+            | Signal::GroupJoined { room_id, .. }
+            | Signal::GroupInvited { room_id, .. } => Some(room_id),
             Signal::Unknown => None,
         }
     }
@@ -182,6 +200,8 @@ impl Signal {
             Signal::Offer { .. } => "webrtc_offer",
             Signal::Answer { .. } => "webrtc_answer",
             Signal::IceCandidate { .. } => "webrtc_ice_candidate",
+            Signal::GroupJoined { .. } => "group_joined",
+            Signal::GroupInvited { .. } => "group_invited",
             Signal::Unknown => "unknown",
         }
     }

@@ -1,6 +1,9 @@
 //! The driver task: owns the call machine, the signaling client and the media session, and
 //! turns the machine's actions into I/O.
 
+mod legs;
+
+pub use legs::ParticipantMedia;
 mod media_start;
 mod negotiation;
 mod pending;
@@ -10,10 +13,10 @@ mod stats_sampling;
 use super::{CallConfig, CallError, Cmd};
 use crate::analytics::AnalyticsQueue;
 use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, WallClock};
-use crate::media_session::{MediaSession, MediaSessionEvent};
+use crate::media_session::MediaSessionEvent;
 use crate::pipeline::RecvCounters;
 use crate::quality::Quality;
-use crate::stats::{StatsCollector, StatsSample};
+use crate::stats::StatsSample;
 use media::FrameSink;
 use nx::rest::AnalyticsRecord;
 use nx::signal::Signal;
@@ -39,9 +42,16 @@ pub(super) struct Driver {
     xmpp: XmppHandle,
     xmpp_rx: mpsc::Receiver<XmppEvent>,
     xmpp_task: tokio::task::JoinHandle<()>,
-    session: Option<MediaSession>,
-    session_rx: Option<mpsc::Receiver<MediaSessionEvent>>,
-    role: Option<Role>,
+    /// The live legs, one per member this side exchanges media with.
+    legs: Vec<legs::LegMedia>,
+    /// Legs being started: the member and the start's attempt number.
+    starting: Vec<(NxId, u64)>,
+    /// The member whose picture goes to the handle's `remote_video` (a 1:1 call's peer).
+    primary: Option<NxId>,
+    leg_events_tx: mpsc::Sender<(NxId, MediaSessionEvent)>,
+    leg_events_rx: mpsc::Receiver<(NxId, MediaSessionEvent)>,
+    /// Every leg's media, for the handle.
+    participants: watch::Sender<Vec<ParticipantMedia>>,
     quality: Quality,
     audio_on: bool,
     video_on: bool,
@@ -49,12 +59,8 @@ pub(super) struct Driver {
     speaker: Option<String>,
     /// The microphone the next call opens (`set_microphone`).
     microphone: Option<String>,
-    /// The send-rate controller of the live call.
-    rate: Option<peer::bwe::RateController>,
-    /// The last send-rate estimate (bps) and which controller made it.
-    estimate: Option<(u64, &'static str)>,
-    /// Bumped by every media start and stop: a spawned start that is no longer the latest is
-    /// closed when it finishes.
+    /// Numbers each media start: a spawned start that is no longer the latest for its member
+    /// is closed when it finishes.
     media_attempt: u64,
     /// Media legs started so far (the receive counters' call id).
     legs_started: u64,
@@ -65,8 +71,6 @@ pub(super) struct Driver {
     /// The live call's playback (follows `set_speaker`).
     output: Option<Arc<crate::pipeline::AudioOutput>>,
     stats_every: Option<Duration>,
-    collector: StatsCollector,
-    latency_seen: u64,
     analytics: AnalyticsQueue,
     analytics_task: tokio::task::JoinHandle<()>,
     chores: JoinSet<()>,
@@ -91,7 +95,9 @@ impl Driver {
         local_video: Arc<FrameSink>,
         remote_video: Arc<FrameSink>,
         counters: watch::Sender<Arc<RecvCounters>>,
+        participants: watch::Sender<Vec<ParticipantMedia>>,
     ) -> Self {
+        let (leg_events_tx, leg_events_rx) = mpsc::channel(legs::LEG_EVENTS);
         let (xmpp, xmpp_rx, xmpp_task) = XmppClient::start(XmppConfig::new(
             cfg.nxws.clone(),
             cfg.jid.clone(),
@@ -118,21 +124,20 @@ impl Driver {
             xmpp,
             xmpp_rx,
             xmpp_task,
-            session: None,
-            session_rx: None,
-            role: None,
+            legs: Vec::new(),
+            starting: Vec::new(),
+            primary: None,
+            leg_events_tx,
+            leg_events_rx,
+            participants,
             audio_on: true,
             video_on: true,
             camera: 0,
             speaker: None,
             microphone: None,
             preview_stop: None,
-            rate: None,
             output: None,
             stats_every: None,
-            collector: StatsCollector::default(),
-            latency_seen: 0,
-            estimate: None,
             media_attempt: 0,
             legs_started: 0,
             pending: JoinSet::new(),
@@ -189,10 +194,7 @@ impl Driver {
                         self.restart_signaling(false);
                     }
                 },
-                ev = async { match self.session_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => match ev {
-                    Some(ev) => self.session_event(ev).await,
-                    None => self.session_rx = None,
-                },
+                Some((peer, ev)) = self.leg_events_rx.recv() => self.leg_event(peer, ev).await,
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d.into()).await, None => std::future::pending().await } } => {
                     let actions = self.machine.on_timeout(Instant::now());
                     self.execute(actions).await;
@@ -200,19 +202,7 @@ impl Driver {
                 _ = async { match stats_timer.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
                     self.sample_stats().await;
                 }
-                _ = bwe_timer.tick(), if self.session.is_some() => {
-                    if let (Some(s), Some(rate)) = (&self.session, self.rate.as_mut()) {
-                        let (sent, encoded) = s.send_report().await;
-                        let by_resends = rate.update(sent, encoded);
-                        let (bps, estimator) = match s.delay_estimate() {
-                            Some(bps) => (bps, "delay"),
-                            None => (by_resends, "loss"),
-                        };
-                        tracing::debug!(bps, estimator, by_resends, sent, encoded, "send rate estimate");
-                        self.estimate = Some((bps, estimator));
-                        s.control().set_estimate(peer::bwe::media_budget(bps));
-                    }
-                }
+                _ = bwe_timer.tick(), if !self.legs.is_empty() => self.step_send_rates().await,
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
                 Some(done) = self.pending.join_next(), if !self.pending.is_empty() => match done {
                     Ok(done) => self.done(done).await,
@@ -240,8 +230,9 @@ impl Driver {
             let actions = self.machine.handle(Input::Hangup, Instant::now());
             self.execute(actions).await;
         }
-        if let Some(s) = self.session.take() {
-            s.close().await;
+        self.starting.clear();
+        for leg in std::mem::take(&mut self.legs) {
+            leg.close().await;
         }
         self.drain_pending().await;
         let left = self.analytics.flush(Duration::from_secs(5)).await;
@@ -266,13 +257,16 @@ impl Driver {
                 video,
                 reply,
             } => {
-                let to = match NxId::normalize(&to, Some(self.cfg.jid.domain())) {
-                    Ok(id) => id,
-                    Err(e) => {
-                        let _ = reply.send(Err(CallError::BadAddress(e.to_string())));
-                        return;
+                let mut ids = Vec::with_capacity(to.len());
+                for t in &to {
+                    match NxId::normalize(t, Some(self.cfg.jid.domain())) {
+                        Ok(id) => ids.push(id),
+                        Err(e) => {
+                            let _ = reply.send(Err(CallError::BadAddress(e.to_string())));
+                            return;
+                        }
                     }
-                };
+                }
                 if self.machine.state() != CallState::Idle {
                     let _ = reply.send(Err(CallError::Busy));
                     return;
@@ -280,16 +274,38 @@ impl Driver {
                 let room = format!("call_{}", nx::signal::now_ms());
                 self.audio_on = audio;
                 self.video_on = video;
-                let actions = self.machine.handle(
-                    Input::Dial {
+                let input = match <[NxId; 1]>::try_from(ids) {
+                    Ok([to]) => Input::Dial {
                         to,
                         room: room.clone(),
                         audio,
                         video,
                     },
-                    now,
-                );
+                    Err(to) => Input::DialGroup {
+                        to,
+                        room: room.clone(),
+                        audio,
+                        video,
+                    },
+                };
+                let actions = self.machine.handle(input, now);
                 let _ = reply.send(Ok(room));
+                self.execute(actions).await;
+            }
+            Cmd::Invite(to, reply) => {
+                let to = match NxId::normalize(&to, Some(self.cfg.jid.domain())) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        let _ = reply.send(Err(CallError::BadAddress(e.to_string())));
+                        return;
+                    }
+                };
+                if self.machine.state() == CallState::Idle {
+                    let _ = reply.send(Err(CallError::NoCall));
+                    return;
+                }
+                let _ = reply.send(Ok(()));
+                let actions = self.machine.handle(Input::Invite { to }, now);
                 self.execute(actions).await;
             }
             Cmd::Accept { audio, video } => {
@@ -308,8 +324,11 @@ impl Driver {
             }
             Cmd::AudioEnabled(on) => {
                 self.audio_on = on;
-                if let Some(s) = &self.session {
-                    s.control().audio_enabled.store(on, Ordering::Relaxed);
+                for leg in &self.legs {
+                    leg.session
+                        .control()
+                        .audio_enabled
+                        .store(on, Ordering::Relaxed);
                 }
             }
             Cmd::StartVideo => {
@@ -319,9 +338,10 @@ impl Driver {
             }
             Cmd::VideoEnabled(on) => {
                 self.video_on = on;
-                if let Some(s) = &self.session {
-                    s.control().video_enabled.store(on, Ordering::Relaxed);
-                    s.control().request_keyframe();
+                for leg in &self.legs {
+                    let control = leg.session.control();
+                    control.video_enabled.store(on, Ordering::Relaxed);
+                    control.request_keyframe();
                 }
             }
             Cmd::VideoCodecs(c) => {
@@ -353,7 +373,7 @@ impl Driver {
                     });
                     return;
                 };
-                if on && self.session.is_none() {
+                if on && self.legs.is_empty() {
                     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
                     if let Err(e) = crate::pipeline::spawn_preview(
                         make(),
@@ -387,8 +407,8 @@ impl Driver {
             Cmd::Quality(f, reply) => match f(self.quality) {
                 Ok(q) => {
                     self.quality = q;
-                    if let Some(s) = &self.session {
-                        s.control().set_quality(q);
+                    for leg in &self.legs {
+                        leg.session.control().set_quality(q);
                     }
                     let _ = reply.send(Ok(q));
                 }
@@ -400,22 +420,29 @@ impl Driver {
                 let _ = self.xmpp.drop_connection().await;
             }
             Cmd::RestartIce => {
-                if self.role == Some(Role::Caller) {
-                    self.execute(vec![Action::RestartIce]).await;
-                }
+                let offered: Vec<Action> = self
+                    .legs
+                    .iter()
+                    .filter(|l| l.role == Role::Caller)
+                    .map(|l| Action::RestartIce {
+                        peer: l.peer.clone(),
+                    })
+                    .collect();
+                self.execute(offered).await;
             }
             Cmd::Stats(_) | Cmd::Dispose(_) => {}
         }
     }
 
-    async fn session_event(&mut self, ev: MediaSessionEvent) {
+    /// An event from the leg to `peer`.
+    async fn leg_event(&mut self, peer: NxId, ev: MediaSessionEvent) {
         let now = Instant::now();
+        if self.leg(&peer).is_none() {
+            return;
+        }
         match ev {
             MediaSessionEvent::LocalCandidate(c) => {
-                let (Some(room), Some(peer)) = (
-                    self.machine.room().map(str::to_string),
-                    self.machine.peer().cloned(),
-                ) else {
+                let Some(room) = self.machine.room().map(str::to_string) else {
                     return;
                 };
                 let signal = Signal::IceCandidate {
@@ -427,11 +454,13 @@ impl Driver {
                 self.send_signal(&peer, &signal).await;
             }
             MediaSessionEvent::MediaFlowing => {
-                let actions = self.machine.handle(Input::MediaConnected, now);
+                let actions = self.machine.handle(Input::MediaConnected { peer }, now);
                 self.execute(actions).await;
             }
             MediaSessionEvent::Failed(reason) => {
-                let actions = self.machine.handle(Input::MediaFailed { reason }, now);
+                let actions = self
+                    .machine
+                    .handle(Input::MediaFailed { peer, reason }, now);
                 self.execute(actions).await;
             }
             MediaSessionEvent::Disconnected => {
@@ -445,7 +474,10 @@ impl Driver {
                 kind: kind.to_string(),
             }),
             MediaSessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
-            MediaSessionEvent::CameraLost(message) => {
+            // Every leg's encoder reads the camera; the first member's leg speaks for them all.
+            MediaSessionEvent::CameraLost(message)
+                if self.legs.first().is_some_and(|l| l.peer == peer) =>
+            {
                 let lost = self
                     .cfg
                     .media
@@ -464,6 +496,7 @@ impl Driver {
                     message,
                 });
             }
+            MediaSessionEvent::CameraLost(_) => {}
         }
     }
 
@@ -471,9 +504,9 @@ impl Driver {
     fn use_camera(&mut self, i: usize) -> Option<String> {
         let (name, make) = self.cfg.media.video.get(i)?.clone();
         self.camera = i;
-        if let Some(s) = &self.session {
-            if s.has_video() {
-                s.control().replace_camera(make());
+        for leg in &self.legs {
+            if leg.session.has_video() {
+                leg.session.control().replace_camera(make());
             }
         }
         Some(name)
@@ -505,6 +538,22 @@ impl Driver {
                         pending::Done::Registered { room, result }
                     });
                 }
+                Action::RegisterGroupCall {
+                    participants,
+                    room,
+                    call_type,
+                } => {
+                    let rest = self.cfg.rest.clone();
+                    let ids: Vec<String> = participants.iter().map(ToString::to_string).collect();
+                    self.pending.spawn(async move {
+                        let result = rest
+                            .start_group_call(&ids, call_type.as_str(), Some(&room))
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string());
+                        pending::Done::Registered { room, result }
+                    });
+                }
                 Action::DeclineOverRest { room } => {
                     let rest = self.cfg.rest.clone();
                     self.chores.spawn(async move {
@@ -516,28 +565,32 @@ impl Driver {
                 Action::StartMedia {
                     role,
                     room,
+                    peer,
                     audio,
                     video,
-                    ..
-                } => self.start_media(role, room, audio, video),
+                } => self.start_media(peer, role, room, audio, video),
                 Action::Offer { room, peer } => self.offer(&room, &peer, false, &mut queue).await,
                 Action::AddVideo { room, peer } => {
-                    if let Err(message) = self.add_video().await {
+                    if let Err(message) = self.add_video(&peer).await {
                         self.emit(CallEvent::Error { message });
                         continue;
                     }
                     self.offer(&room, &peer, false, &mut queue).await;
                 }
-                Action::ApplyRemote { signal } => self.apply_remote(signal, &mut queue).await,
-                Action::RestartIce => {
-                    if let (Some(room), Some(peer)) = (
-                        self.machine.room().map(str::to_string),
-                        self.machine.peer().cloned(),
-                    ) {
+                Action::ApplyRemote { peer, signal } => {
+                    self.apply_remote(peer, signal, &mut queue).await
+                }
+                Action::RestartIce { peer } => {
+                    if let Some(room) = self.machine.room().map(str::to_string) {
                         self.offer(&room, &peer, true, &mut queue).await;
                     }
                 }
-                Action::StopMedia => self.stop_media(),
+                Action::StopMedia { peer } => {
+                    self.stop_leg(&peer);
+                    if self.machine.state() == CallState::Idle {
+                        self.stop_all_media();
+                    }
+                }
                 Action::Emit(e) => self.emit(e),
                 Action::RecordAnalytics {
                     room,

@@ -4,6 +4,8 @@
 
 mod driver;
 
+pub use driver::ParticipantMedia;
+
 use crate::media_factory::MediaFactory;
 
 use driver::Driver;
@@ -65,7 +67,7 @@ pub struct CallConfig {
 
 enum Cmd {
     Dial {
-        to: String,
+        to: Vec<String>,
         audio: bool,
         video: bool,
         reply: oneshot::Sender<Result<String, CallError>>,
@@ -74,6 +76,7 @@ enum Cmd {
         audio: bool,
         video: bool,
     },
+    Invite(String, oneshot::Sender<Result<(), CallError>>),
     Reject,
     End,
     AudioEnabled(bool),
@@ -108,6 +111,7 @@ pub struct CallManager {
     local_video: Arc<FrameSink>,
     remote_video: Arc<FrameSink>,
     counters: watch::Receiver<Arc<RecvCounters>>,
+    participants: watch::Receiver<Vec<ParticipantMedia>>,
     jid: NxId,
     camera_names: Vec<String>,
 }
@@ -124,6 +128,7 @@ impl CallManager {
         let local_video = FrameSink::new();
         let remote_video = FrameSink::new();
         let (counters_tx, counters) = watch::channel(Arc::new(RecvCounters::default()));
+        let (participants_tx, participants) = watch::channel(Vec::new());
         let jid = cfg.jid.clone();
         let camera_names = cfg.media.video.iter().map(|(n, _)| n.clone()).collect();
         let driver = Driver::new(
@@ -136,6 +141,7 @@ impl CallManager {
             local_video.clone(),
             remote_video.clone(),
             counters_tx,
+            participants_tx,
         );
         tokio::spawn(driver.run(cmd_rx));
         Self {
@@ -148,6 +154,7 @@ impl CallManager {
             local_video,
             remote_video,
             counters,
+            participants,
             jid,
             camera_names,
         }
@@ -164,15 +171,38 @@ impl CallManager {
         audio: bool,
         video: bool,
     ) -> Result<String, CallError> {
+        self.initiate_group_call(&[to], audio, video).await
+    }
+
+    /// Calls several people at once (a group call; one person makes a 1:1 call); returns the
+    /// room.
+    pub async fn initiate_group_call(
+        &self,
+        participants: &[&str],
+        audio: bool,
+        video: bool,
+    ) -> Result<String, CallError> {
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Dial {
-            to: to.to_string(),
+            to: participants.iter().map(|p| p.to_string()).collect(),
             audio,
             video,
             reply: tx,
         })
         .await?;
         rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    /// Invites one more person into the call under way (it becomes a group call).
+    pub async fn invite(&self, to: &str) -> Result<(), CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::Invite(to.to_string(), tx)).await?;
+        rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    /// Each member's media in the call (a 1:1 call has one): pictures and receive counters.
+    pub fn participants(&self) -> Vec<ParticipantMedia> {
+        self.participants.borrow().clone()
     }
 
     pub async fn accept_call(&self, audio: bool, video: bool) -> Result<(), CallError> {

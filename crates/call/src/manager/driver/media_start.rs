@@ -1,10 +1,13 @@
 //! Starting a call's media session off the driver's loop, and adding video to it.
 
+use super::legs::LegMedia;
 use super::pending::{Done, MediaStart};
 use crate::machine::{CallEvent, Input, Role};
 use crate::media_session::{MediaSession, RemoteMedia, SendRate};
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::stats::StatsCollector;
+use media::FrameSink;
+use nx::NxId;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,8 +16,8 @@ use std::time::{Duration, Instant};
 const ICE_SERVERS_WAIT: Duration = Duration::from_secs(5);
 
 impl super::Driver {
-    /// Opens the current camera and adds it to the call's media (an audio call turning video on).
-    pub(super) async fn add_video(&mut self) -> Result<(), String> {
+    /// Opens the current camera and adds it to the leg's media (an audio call turning video on).
+    pub(super) async fn add_video(&mut self, peer: &NxId) -> Result<(), String> {
         let src = self
             .cfg
             .media
@@ -23,36 +26,56 @@ impl super::Driver {
             .map(|(_, make)| make())
             .ok_or_else(|| "No camera to turn on.".to_string())?;
         self.stop_preview();
-        let session = self
-            .session
-            .as_mut()
-            .ok_or_else(|| "No call.".to_string())?;
-        session
+        let leg = self.leg_mut(peer).ok_or_else(|| "No call.".to_string())?;
+        leg.session
             .control()
             .video_enabled
             .store(true, Ordering::Relaxed);
-        session
+        leg.session
             .add_video(src)
             .await
             .map_err(|e| format!("Cannot turn the camera on: {e}"))
     }
 
-    /// Closes the current media (in the background) and forgets any start still under way.
-    pub(super) fn stop_media(&mut self) {
-        self.media_attempt += 1;
-        if let Some(s) = self.session.take() {
-            self.chores.spawn(s.close());
+    /// Closes every leg (in the background) and forgets every start under way.
+    pub(super) fn stop_all_media(&mut self) {
+        self.starting.clear();
+        for leg in std::mem::take(&mut self.legs) {
+            self.chores.spawn(leg.close());
         }
-        self.session_rx = None;
-        self.role = None;
+        self.primary = None;
+        self.publish_legs();
     }
 
-    /// Opens the sources and spawns the rest of the start (ICE servers, the peer connection);
-    /// `media_started` takes the result.
-    pub(super) fn start_media(&mut self, role: Role, room: String, audio: bool, video: bool) {
-        self.stop_media();
+    /// Opens the sources for the leg to `peer` and spawns the rest of its start (ICE
+    /// servers, the peer connection); `media_started` takes the result. A leg already there
+    /// for `peer` is replaced.
+    pub(super) fn start_media(
+        &mut self,
+        peer: NxId,
+        role: Role,
+        room: String,
+        audio: bool,
+        video: bool,
+    ) {
+        self.stop_leg(&peer);
         self.stop_preview();
+        self.media_attempt += 1;
         let attempt = self.media_attempt;
+        let first = self.legs.is_empty() && self.starting.is_empty();
+        self.starting.push((peer.clone(), attempt));
+        let primary_gone = self.primary.as_ref().is_none_or(|p| {
+            *p != peer && self.leg(p).is_none() && !self.starting.iter().any(|(q, _)| q == p)
+        });
+        if primary_gone {
+            self.primary = Some(peer.clone());
+        }
+        // The first member's picture goes to the handle's `remote_video`; others get their own.
+        let video_sink = if self.primary.as_ref() == Some(&peer) {
+            self.remote_video.clone()
+        } else {
+            FrameSink::new()
+        };
         let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
         let video_src = if video {
             self.cfg
@@ -80,17 +103,20 @@ impl super::Driver {
             control,
             preview: self.local_video.clone(),
         };
-        self.output = self
-            .cfg
-            .media
-            .output
-            .clone()
-            .map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
+        // One playback for the call: each leg's decoder plays into it (the sound server mixes).
+        if first || self.output.is_none() {
+            self.output = self
+                .cfg
+                .media
+                .output
+                .clone()
+                .map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
+        }
         // Each leg counts from zero in counters of its own, dropped with it.
         self.legs_started += 1;
         let counters = Arc::new(RecvCounters::for_call(self.legs_started));
         let remote = RemoteMedia {
-            video: self.remote_video.clone(),
+            video: video_sink.clone(),
             counters: counters.clone(),
             output: self.output.clone(),
         };
@@ -111,6 +137,8 @@ impl super::Driver {
             Done::MediaStarted(Box::new(MediaStart {
                 attempt,
                 room,
+                peer,
+                video_sink,
                 role,
                 audio,
                 video,
@@ -137,18 +165,26 @@ impl super::Driver {
         }
     }
 
-    /// A spawned start finished: the current one becomes the call's media and the machine
-    /// hears it is ready; one replaced meanwhile is closed.
+    /// A spawned start finished: the latest one for its member becomes that leg's media and
+    /// the machine hears it is ready; one replaced meanwhile is closed.
     pub(super) async fn media_started(&mut self, m: MediaStart) {
-        let (session, rx) = match m.started {
-            Ok(s) if m.attempt == self.media_attempt => s,
-            Ok((stale, _)) => {
+        let current = self
+            .starting
+            .iter()
+            .position(|(p, a)| *p == m.peer && *a == m.attempt);
+        let (session, rx) = match (m.started, current) {
+            (Ok(s), Some(i)) => {
+                self.starting.remove(i);
+                s
+            }
+            (Ok((stale, _)), None) => {
                 self.chores.spawn(stale.close());
                 return;
             }
-            Err(_) if m.attempt != self.media_attempt => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "media start failed");
+            (Err(_), None) => return,
+            (Err(e), Some(i)) => {
+                self.starting.remove(i);
+                tracing::warn!(error = %e, peer = %m.peer, "media start failed");
                 let actions = self.machine.handle(
                     Input::MediaError {
                         message: format!("cannot start media: {e}"),
@@ -159,25 +195,31 @@ impl super::Driver {
                 return;
             }
         };
-        self.session = Some(session);
-        self.session_rx = Some(rx);
-        let _ = self.counters.send(m.counters);
-        self.latency_seen = 0;
-        self.estimate = None;
-        self.rate = Some(peer::bwe::RateController::new(
-            m.rate.start_bps,
-            m.rate.min_bps,
-            m.rate.max_bps,
-        ));
-        self.role = Some(m.role);
-        self.collector = StatsCollector::default();
+        let forward = LegMedia::spawn_forwarder(m.peer.clone(), rx, self.leg_events_tx.clone());
+        self.legs.push(LegMedia {
+            peer: m.peer.clone(),
+            session,
+            role: m.role,
+            rate: peer::bwe::RateController::new(m.rate.start_bps, m.rate.min_bps, m.rate.max_bps),
+            estimate: None,
+            counters: m.counters,
+            video: m.video_sink,
+            collector: StatsCollector::default(),
+            latency_seen: 0,
+            forward,
+        });
+        self.publish_legs();
         self.emit(CallEvent::LocalMediaAvailable {
             audio: m.audio,
             video: m.video,
         });
-        let actions = self
-            .machine
-            .handle(Input::MediaReady { room: m.room }, Instant::now());
+        let actions = self.machine.handle(
+            Input::MediaReady {
+                room: m.room,
+                peer: m.peer,
+            },
+            Instant::now(),
+        );
         self.execute(actions).await;
     }
 }

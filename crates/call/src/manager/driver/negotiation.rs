@@ -14,10 +14,10 @@ impl super::Driver {
         restart: bool,
         queue: &mut std::collections::VecDeque<Action>,
     ) {
-        let Some(s) = self.session.as_mut() else {
+        let Some(leg) = self.leg_mut(peer) else {
             return;
         };
-        match s.create_offer(restart).await {
+        match leg.session.create_offer(restart).await {
             Ok(sdp) => {
                 let signal = Signal::Offer {
                     room_id: room.to_string(),
@@ -37,27 +37,29 @@ impl super::Driver {
 
     pub(super) async fn apply_remote(
         &mut self,
+        peer: NxId,
         signal: Signal,
         queue: &mut std::collections::VecDeque<Action>,
     ) {
-        let (Some(room), Some(peer)) = (
-            self.machine.room().map(str::to_string),
-            self.machine.peer().cloned(),
-        ) else {
+        let Some(room) = self.machine.room().map(str::to_string) else {
             return;
         };
-        if let (Signal::Offer { sdp, .. }, Some(s)) = (&signal, &self.session) {
-            if s.is_from_new_peer_connection(sdp) {
-                queue.extend(
-                    self.machine
-                        .handle(Input::PeerRestarted { offer: signal }, Instant::now()),
-                );
+        let Some(leg) = self.leg_mut(&peer) else {
+            return;
+        };
+        if let Signal::Offer { sdp, .. } = &signal {
+            if leg.session.is_from_new_peer_connection(sdp) {
+                queue.extend(self.machine.handle(
+                    Input::PeerRestarted {
+                        peer,
+                        offer: signal,
+                    },
+                    Instant::now(),
+                ));
                 return;
             }
         }
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
+        let s = &mut leg.session;
         let res: Result<(), MediaSessionError> = match signal {
             Signal::Offer { sdp, .. } => match s.apply_offer(sdp).await {
                 Ok(answer) => {
@@ -92,7 +94,7 @@ impl super::Driver {
             _ => Ok(()),
         };
         if let Err(e) = res {
-            tracing::warn!(error = %e, "remote description refused");
+            tracing::warn!(error = %e, %peer, "remote description refused");
             queue.extend(self.machine.handle(
                 Input::MediaError {
                     message: e.to_string(),

@@ -4,6 +4,8 @@
 use crate::machine::{Input, Role};
 use crate::media_session::{MediaSession, MediaSessionError, MediaSessionEvent, SendRate};
 use crate::pipeline::RecvCounters;
+use media::FrameSink;
+use nx::NxId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -28,6 +30,8 @@ pub(super) struct MediaStart {
     /// Which start this is; the driver keeps only the latest.
     pub attempt: u64,
     pub room: String,
+    pub peer: NxId,
+    pub video_sink: Arc<FrameSink>,
     pub role: Role,
     pub audio: bool,
     pub video: bool,

@@ -5,12 +5,16 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 impl super::Driver {
+    /// Samples the first member's leg (a 1:1 call's only one) for the stats stream.
     pub(super) async fn sample_stats(&mut self) {
-        let Some(s) = &self.session else { return };
+        let Some(leg) = self.legs.first_mut() else {
+            return;
+        };
+        let s = &leg.session;
         let raw = s.raw_stats().await;
-        let counters = self.counters.borrow().clone();
+        let counters = leg.counters.clone();
         let sc = &s.send_counters;
-        let (w, h) = self.remote_video.size();
+        let (w, h) = leg.video.size();
         let enc = sc.encoded_size.load(Ordering::Relaxed);
         let q = s.control().effective_quality();
         let local = LocalCounters {
@@ -30,15 +34,31 @@ impl super::Driver {
             target_audio_bps: u64::from(q.audio_kbps) * 1000,
             video_codec: s.control().video_codec(),
             plis_sent: counters.plis_sent.load(Ordering::Relaxed),
-            available_bps: self.estimate.map_or(0, |e| e.0),
-            estimator: self.estimate.map(|e| e.1),
+            available_bps: leg.estimate.map_or(0, |e| e.0),
+            estimator: leg.estimate.map(|e| e.1),
         };
-        let (fresh, seen) = counters.latencies_since(self.latency_seen);
-        self.latency_seen = seen;
+        let (fresh, seen) = counters.latencies_since(leg.latency_seen);
+        leg.latency_seen = seen;
         let g2g = median_ms(fresh);
-        let sample = self.collector.sample(Instant::now(), raw, local, g2g);
+        let sample = leg.collector.sample(Instant::now(), raw, local, g2g);
         let _ = self.stats_tx.send(Some(sample.clone()));
         let _ = self.stats_stream.send(sample);
+    }
+
+    /// Steps each leg's send-rate controller and hands the encoder its budget.
+    pub(super) async fn step_send_rates(&mut self) {
+        for leg in &mut self.legs {
+            let s = &leg.session;
+            let (sent, encoded) = s.send_report().await;
+            let by_resends = leg.rate.update(sent, encoded);
+            let (bps, estimator) = match s.delay_estimate() {
+                Some(bps) => (bps, "delay"),
+                None => (by_resends, "loss"),
+            };
+            tracing::debug!(peer = %leg.peer, bps, estimator, by_resends, sent, encoded, "send rate estimate");
+            leg.estimate = Some((bps, estimator));
+            s.control().set_estimate(peer::bwe::media_budget(bps));
+        }
     }
 }
 

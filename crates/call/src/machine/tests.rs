@@ -121,11 +121,14 @@ fn caller_connects_and_records_an_ended_call_with_its_duration() {
             ..
         }
     ));
-    let a = m.handle(Input::MediaConnected, t0 + Duration::from_secs(4));
+    let a = m.handle(
+        Input::MediaConnected { peer: id(BOB) },
+        t0 + Duration::from_secs(4),
+    );
     assert_eq!(states(&a), [CallState::Connected]);
     let a = m.handle(Input::Hangup, t0 + Duration::from_secs(46));
     assert_eq!(sends(&a), [(BOB.to_string(), "call_end")]);
-    assert!(a.contains(&Action::StopMedia));
+    assert!(a.contains(&Action::StopMedia { peer: id(BOB) }));
     assert_eq!(analytics(&a), [("ended", 42)]);
     assert_eq!(states(&a), [CallState::Ended, CallState::Idle]);
 }
@@ -393,7 +396,14 @@ fn callee_accepts_then_applies_early_offer_and_candidates_in_order() {
         },
         t0,
     );
-    assert_eq!(sends(&a), [(ALICE.to_string(), "call_response")]);
+    assert_eq!(
+        sends(&a),
+        [
+            (ALICE.to_string(), "call_response"),
+            (ALICE.to_string(), "group_joined")
+        ],
+        "the answer, then when Bob joined (ignored by clients without the group extension)"
+    );
     let rest: Vec<&Action> = a
         .iter()
         .skip_while(|x| !matches!(x, Action::StartMedia { .. }))
@@ -420,15 +430,25 @@ fn callee_accepts_then_applies_early_offer_and_candidates_in_order() {
     let a = m.handle(
         Input::MediaReady {
             room: "call_1".into(),
+            peer: id(ALICE),
         },
         t0,
     );
     assert_eq!(
         a,
         [
-            Action::ApplyRemote { signal: offer },
-            Action::ApplyRemote { signal: cand },
-            Action::ApplyRemote { signal: late }
+            Action::ApplyRemote {
+                peer: id(ALICE),
+                signal: offer
+            },
+            Action::ApplyRemote {
+                peer: id(ALICE),
+                signal: cand
+            },
+            Action::ApplyRemote {
+                peer: id(ALICE),
+                signal: late
+            }
         ],
         "the callee does not offer; what came early is applied in order"
     );
@@ -450,6 +470,7 @@ fn caller_offers_once_its_media_is_ready_and_drops_answers_meant_for_replaced_me
     assert!(m.handle(sig(BOB, old_answer.clone()), t0).is_empty());
     let ready = Input::MediaReady {
         room: "call_1".into(),
+        peer: id(BOB),
     };
     let a = m.handle(ready.clone(), t0);
     assert_eq!(
@@ -463,7 +484,10 @@ fn caller_offers_once_its_media_is_ready_and_drops_answers_meant_for_replaced_me
     assert!(m.handle(ready, t0).is_empty(), "one offer per start");
     assert_eq!(
         m.handle(sig(BOB, old_answer.clone()), t0),
-        [Action::ApplyRemote { signal: old_answer }]
+        [Action::ApplyRemote {
+            peer: id(BOB),
+            signal: old_answer
+        }]
     );
 }
 
@@ -516,6 +540,7 @@ fn an_offer_from_the_peers_new_connection_starts_new_media_then_answers_it() {
     m.handle(
         Input::MediaReady {
             room: "call_1".into(),
+            peer: id(ALICE),
         },
         t0,
     );
@@ -526,6 +551,7 @@ fn an_offer_from_the_peers_new_connection_starts_new_media_then_answers_it() {
     };
     let a = m.handle(
         Input::PeerRestarted {
+            peer: id(ALICE),
             offer: offer.clone(),
         },
         t0,
@@ -540,10 +566,17 @@ fn an_offer_from_the_peers_new_connection_starts_new_media_then_answers_it() {
     let a = m.handle(
         Input::MediaReady {
             room: "call_1".into(),
+            peer: id(ALICE),
         },
         t0,
     );
-    assert_eq!(a, [Action::ApplyRemote { signal: offer }]);
+    assert_eq!(
+        a,
+        [Action::ApplyRemote {
+            peer: id(ALICE),
+            signal: offer
+        }]
+    );
 }
 
 #[test]
@@ -560,21 +593,26 @@ fn failed_media_restarts_ice_once_then_fails_the_call() {
         ),
         t0,
     );
-    m.handle(Input::MediaConnected, t0);
+    m.handle(Input::MediaConnected { peer: id(BOB) }, t0);
     let a = m.handle(
         Input::MediaFailed {
+            peer: id(BOB),
             reason: "ice failed".into(),
         },
         t0 + Duration::from_secs(10),
     );
-    assert!(a.contains(&Action::RestartIce));
+    assert!(a.contains(&Action::RestartIce { peer: id(BOB) }));
     let a = m.handle(
         Input::MediaFailed {
+            peer: id(BOB),
             reason: "ice failed".into(),
         },
         t0 + Duration::from_secs(12),
     );
-    assert!(!a.contains(&Action::RestartIce), "only one restart");
+    assert!(
+        !a.contains(&Action::RestartIce { peer: id(BOB) }),
+        "only one restart"
+    );
     let a = m.on_timeout(t0 + Duration::from_secs(10) + RECOVER_TIMEOUT);
     assert_eq!(analytics(&a), [("failed", 0)]);
     assert_eq!(sends(&a), [(BOB.to_string(), "call_end")]);
@@ -597,6 +635,7 @@ fn a_call_that_never_connected_is_set_up_again_quietly_within_the_connect_deadli
     for attempt in 1..=MAX_REBUILDS {
         let a = m.handle(
             Input::MediaFailed {
+                peer: id(BOB),
                 reason: "DTLS handshake gave up".into(),
             },
             t0 + Duration::from_secs(8 * u64::from(attempt)),
@@ -619,6 +658,7 @@ fn a_call_that_never_connected_is_set_up_again_quietly_within_the_connect_deadli
     }
     let a = m.handle(
         Input::MediaFailed {
+            peer: id(BOB),
             reason: "DTLS handshake gave up".into(),
         },
         t0 + Duration::from_secs(29),
@@ -680,6 +720,7 @@ fn a_callee_waits_for_the_callers_new_offer_when_set_up_fails() {
     );
     let a = m.handle(
         Input::MediaFailed {
+            peer: id(BOB),
             reason: "DTLS handshake gave up".into(),
         },
         t0 + Duration::from_secs(8),
@@ -702,14 +743,18 @@ fn recovery_clears_the_failure_deadline() {
         ),
         t0,
     );
-    m.handle(Input::MediaConnected, t0);
+    m.handle(Input::MediaConnected { peer: id(BOB) }, t0);
     m.handle(
         Input::MediaFailed {
+            peer: id(BOB),
             reason: "ice failed".into(),
         },
         t0,
     );
-    m.handle(Input::MediaConnected, t0 + Duration::from_secs(2));
+    m.handle(
+        Input::MediaConnected { peer: id(BOB) },
+        t0 + Duration::from_secs(2),
+    );
     assert_eq!(m.next_deadline(), None);
     assert_eq!(m.state(), CallState::Connected);
 }
@@ -884,10 +929,14 @@ fn turning_the_camera_on_upgrades_an_audio_call_once_and_only_when_connected() {
     m.handle(
         Input::MediaReady {
             room: "call_1".into(),
+            peer: id(BOB),
         },
         t0,
     );
-    m.handle(Input::MediaConnected, t0 + Duration::from_secs(1));
+    m.handle(
+        Input::MediaConnected { peer: id(BOB) },
+        t0 + Duration::from_secs(1),
+    );
     let a = m.handle(Input::StartVideo, t0 + Duration::from_secs(5));
     assert!(a.contains(&Action::AddVideo {
         room: "call_1".into(),

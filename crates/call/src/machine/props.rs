@@ -86,8 +86,9 @@ fn step() -> impl Strategy<Value = Step> {
             message: "x".into()
         })),
         room().prop_map(|room| Step::Input(Input::Registered { room })),
-        room().prop_map(|room| Step::Input(Input::MediaReady { room })),
-        room().prop_map(|r| Step::Input(Input::PeerRestarted {
+        (room(), peer()).prop_map(|(room, peer)| Step::Input(Input::MediaReady { room, peer })),
+        (room(), peer()).prop_map(|(r, peer)| Step::Input(Input::PeerRestarted {
+            peer,
             offer: Signal::Offer {
                 room_id: r,
                 sdp: "v=0".into(),
@@ -107,8 +108,11 @@ fn step() -> impl Strategy<Value = Step> {
                 delayed
             }
         )),
-        Just(Step::Input(Input::MediaConnected)),
-        Just(Step::Input(Input::MediaFailed { reason: "x".into() })),
+        peer().prop_map(|peer| Step::Input(Input::MediaConnected { peer })),
+        peer().prop_map(|peer| Step::Input(Input::MediaFailed {
+            peer,
+            reason: "x".into()
+        })),
         Just(Step::Input(Input::MediaError {
             message: "x".into()
         })),

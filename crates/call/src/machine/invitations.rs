@@ -1,0 +1,510 @@
+//! Who is asked into a call and how they answer: dialling (one person or several), the
+//! registration, incoming invitations and the user's filter, accepting and refusing, and the
+//! group extension's membership messages (docs/protocol.md §4, §4.2).
+
+use super::call::Call;
+use super::{Action, CallEvent, CallMachine, CallState, Outcome, Role, STALE_INVITATION};
+use crate::call_filter::Filtered;
+use crate::roster::{Membership, Roster, RosterChange, MAX_MEMBERS};
+use nx::signal::Signal;
+use nx::{CallType, NxId};
+use std::time::Instant;
+
+impl CallMachine {
+    fn error(out: &mut Vec<Action>, message: impl Into<String>) {
+        out.push(Action::Emit(CallEvent::Error {
+            message: message.into(),
+        }));
+    }
+
+    /// A participant event, for group calls only (a 1:1 call says it all with its state).
+    pub(super) fn participant(c: &Call, id: &NxId, membership: Membership, out: &mut Vec<Action>) {
+        if c.group {
+            out.push(Action::Emit(CallEvent::Participant {
+                room: c.room.clone(),
+                nx_id: id.to_string(),
+                membership,
+            }));
+        }
+    }
+
+    pub(super) fn dial(
+        &mut self,
+        to: Vec<NxId>,
+        room: String,
+        audio: bool,
+        video: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if self.call.is_some() {
+            return Self::error(out, "already in a call");
+        }
+        if to.contains(&self.me) {
+            return Self::error(out, "you cannot call yourself");
+        }
+        let mut roster = Roster::new(self.me.clone(), self.timeouts.ring);
+        roster.join_myself(self.wall.ms(now));
+        for id in &to {
+            match roster.invite(id.clone()) {
+                Ok(()) | Err(crate::RosterError::AlreadyIn(_)) => {}
+                Err(e) => return Self::error(out, e.to_string()),
+            }
+        }
+        let Some(first) = to.first().cloned() else {
+            return Self::error(out, "nobody to call");
+        };
+        let call_type = if video {
+            CallType::Video
+        } else {
+            CallType::Audio
+        };
+        let invitees: Vec<NxId> = roster.members().map(|(id, _)| id.clone()).collect();
+        let group = invitees.len() > 1;
+        self.call = Some(Call {
+            room: room.clone(),
+            peer_name: first.local().to_string(),
+            peer: first.clone(),
+            call_type,
+            role: Role::Caller,
+            audio,
+            video,
+            accepted: false,
+            invited: false,
+            group,
+            roster,
+            legs: Vec::new(),
+            early: Vec::new(),
+            connected_at: None,
+            ring_deadline: Some(now + self.timeouts.ring),
+            announced_to: Vec::new(),
+        });
+        self.set_state(CallState::Calling, out);
+        out.push(if group {
+            Action::RegisterGroupCall {
+                participants: invitees,
+                room,
+                call_type,
+            }
+        } else {
+            Action::RegisterCall {
+                to: first,
+                room,
+                call_type,
+            }
+        });
+    }
+
+    /// Everyone in the call as the group extension lists them: this side first.
+    fn participant_list(&self, c: &Call) -> Vec<String> {
+        std::iter::once(self.me.to_string())
+            .chain(
+                c.roster
+                    .members()
+                    .filter(|(_, m)| m.is_present())
+                    .map(|(id, _)| id.to_string()),
+            )
+            .collect()
+    }
+
+    fn invitation_to(&self, c: &Call, now: Instant) -> Signal {
+        Signal::CallInvitation {
+            room_id: c.room.clone(),
+            call_type: c.call_type,
+            from_nx_id: self.me.to_string(),
+            from_name: self.my_name.clone(),
+            timestamp: self.wall.ms(now),
+            participants: if c.group {
+                self.participant_list(c)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The call is registered: the invitations go out and each invitee's ring starts.
+    pub(super) fn registered(&mut self, room: &str, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self
+            .call
+            .as_ref()
+            .filter(|c| c.role == Role::Caller && c.room == room && !c.invited)
+        else {
+            return;
+        };
+        let invitation = self.invitation_to(c, now);
+        let invitees: Vec<NxId> = c
+            .roster
+            .members()
+            .filter(|(_, m)| *m == Membership::Invited)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let Some(c) = self.call.as_mut() else { return };
+        c.invited = true;
+        for id in invitees {
+            c.roster.rung(&id, now);
+            out.push(Action::Send {
+                to: id,
+                signal: invitation.clone(),
+            });
+        }
+    }
+
+    /// Invites one more person into the call under way; every member must speak the group
+    /// extension, or the call stays as it is and the user is told why.
+    pub(super) fn invite(&mut self, to: NxId, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self.call.as_ref().filter(|c| c.accepted) else {
+            return Self::error(out, "you can add people once the call is answered");
+        };
+        if let Some(old) = c.roster.joined_others().find(|id| !c.roster.announced(id)) {
+            return Self::error(
+                out,
+                format!(
+                    "{old}'s app cannot hold group calls, so the call stays between the two of you"
+                ),
+            );
+        }
+        let Some(c) = self.call.as_mut() else { return };
+        if let Err(e) = c.roster.invite(to.clone()) {
+            return Self::error(out, e.to_string());
+        }
+        c.group = true;
+        c.roster.rung(&to, now);
+        let Some(c) = self.call.as_ref() else { return };
+        let invitation = self.invitation_to(c, now);
+        out.push(Action::Send {
+            to: to.clone(),
+            signal: invitation,
+        });
+        for member in c.roster.joined_others() {
+            out.push(Action::Send {
+                to: member.clone(),
+                signal: Signal::GroupInvited {
+                    room_id: c.room.clone(),
+                    participants: vec![to.to_string()],
+                },
+            });
+        }
+        Self::participant(c, &to, Membership::Ringing, out);
+    }
+
+    /// An invitation: rings unless it is stale, filtered, or we are busy.
+    pub(super) fn invitation(
+        &mut self,
+        from: NxId,
+        signal: Signal,
+        delayed: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Signal::CallInvitation {
+            room_id,
+            call_type,
+            from_nx_id,
+            from_name,
+            timestamp,
+            participants,
+        } = signal
+        else {
+            return;
+        };
+        let age_ms = self.wall.ms(now).saturating_sub(timestamp);
+        let stale = (delayed || timestamp > 0) && age_ms > STALE_INVITATION.as_millis() as i64;
+        if stale || self.recent_rooms.iter().any(|r| *r == room_id) {
+            self.dropped_stale += 1;
+            tracing::debug!(room = %room_id, age_ms, "dropping stale invitation");
+            return;
+        }
+        if self.call.as_ref().is_some_and(|c| c.room == room_id) {
+            return;
+        }
+        let caller = NxId::parse_jid(&from_nx_id)
+            .ok()
+            .filter(|id| *id == from)
+            .unwrap_or_else(|| from.clone());
+        let name = if from_name.trim().is_empty() {
+            caller.local().to_string()
+        } else {
+            from_name
+        };
+        let call_type = if call_type.has_video() {
+            CallType::Video
+        } else {
+            CallType::Audio
+        };
+        if let Some(filtered) = self.filter.verdict(&caller) {
+            let event = CallEvent::IncomingFiltered {
+                room: room_id.clone(),
+                caller: caller.to_string(),
+                caller_name: name,
+                call_type,
+                filtered,
+            };
+            self.filtered(&room_id, from, filtered, event, now, out);
+            return;
+        }
+        if self.call.is_some() {
+            out.push(Action::Send {
+                to: from.clone(),
+                signal: Signal::CallResponse {
+                    room_id: room_id.clone(),
+                    accepted: false,
+                    timestamp: self.wall.ms(now),
+                },
+            });
+            out.push(Action::Send {
+                to: from,
+                signal: Signal::CallEnd {
+                    room_id,
+                    timestamp: self.wall.ms(now),
+                    reason: Some(nx::signal::EndReason::Busy),
+                },
+            });
+            return;
+        }
+        let others: Vec<NxId> = participants
+            .iter()
+            .filter_map(|p| NxId::parse_jid(p).ok())
+            .filter(|id| *id != self.me && *id != caller)
+            .take(MAX_MEMBERS)
+            .collect();
+        let mut roster = Roster::new(self.me.clone(), self.timeouts.ring);
+        roster.learn(caller.clone(), now);
+        roster.joined(&caller, None);
+        for id in &others {
+            roster.learn(id.clone(), now);
+        }
+        self.call = Some(Call {
+            room: room_id.clone(),
+            peer: caller.clone(),
+            peer_name: name.clone(),
+            call_type,
+            role: Role::Callee,
+            audio: true,
+            video: call_type.has_video(),
+            accepted: false,
+            invited: false,
+            group: !others.is_empty(),
+            roster,
+            legs: Vec::new(),
+            early: Vec::new(),
+            connected_at: None,
+            ring_deadline: Some(now + self.timeouts.ring),
+            announced_to: Vec::new(),
+        });
+        self.set_state(CallState::Incoming, out);
+        out.push(Action::Emit(CallEvent::IncomingCall {
+            room: room_id,
+            caller_name: name,
+            caller: caller.to_string(),
+            call_type,
+            others: others.iter().map(ToString::to_string).collect(),
+        }));
+    }
+
+    /// An invitation the user's filter keeps from ringing: a blocked caller is declined at once;
+    /// with do not disturb it goes unanswered and rings out on the caller's side as missed.
+    fn filtered(
+        &mut self,
+        room: &str,
+        from: NxId,
+        filtered: Filtered,
+        event: CallEvent,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        tracing::info!(room, ?filtered, "incoming call filtered");
+        if filtered == Filtered::Blocked {
+            out.push(Action::Send {
+                to: from,
+                signal: Signal::CallResponse {
+                    room_id: room.to_string(),
+                    accepted: false,
+                    timestamp: self.wall.ms(now),
+                },
+            });
+            out.push(Action::DeclineOverRest {
+                room: room.to_string(),
+            });
+        }
+        self.remember(room);
+        out.push(Action::Emit(event));
+    }
+
+    pub(super) fn accept(&mut self, audio: bool, video: bool, now: Instant, out: &mut Vec<Action>) {
+        let my_ms = self.wall.ms(now);
+        let timeouts = self.timeouts;
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.role == Role::Callee && !c.accepted)
+        else {
+            return Self::error(out, "no incoming call to accept");
+        };
+        c.accepted = true;
+        c.audio = audio;
+        c.video = video && c.call_type.has_video();
+        c.ring_deadline = None;
+        c.roster.join_myself(my_ms);
+        let inviter = c.peer.clone();
+        out.push(Action::Send {
+            to: inviter.clone(),
+            signal: Signal::CallResponse {
+                room_id: c.room.clone(),
+                accepted: true,
+                timestamp: my_ms,
+            },
+        });
+        out.push(Self::open_leg(c, inviter, false, now, &timeouts));
+        let present: Vec<NxId> = c
+            .roster
+            .members()
+            .filter(|(_, m)| m.is_present())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in present {
+            Self::announce_to(c, &id, my_ms, out);
+        }
+        self.open_member_legs(now, out);
+        self.set_state(CallState::Calling, out);
+    }
+
+    /// Tells `id` when this side joined, once (the group extension; other clients ignore it).
+    fn announce_to(c: &mut Call, id: &NxId, my_ms: i64, out: &mut Vec<Action>) {
+        if c.announced_to.contains(id) || c.announced_to.len() >= MAX_MEMBERS {
+            return;
+        }
+        c.announced_to.push(id.clone());
+        out.push(Action::Send {
+            to: id.clone(),
+            signal: Signal::GroupJoined {
+                room_id: c.room.clone(),
+                joined_at: my_ms,
+            },
+        });
+    }
+
+    pub(super) fn reject(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self
+            .call
+            .as_ref()
+            .filter(|c| c.role == Role::Callee && !c.accepted)
+        else {
+            return;
+        };
+        out.push(Action::Send {
+            to: c.peer.clone(),
+            signal: Signal::CallResponse {
+                room_id: c.room.clone(),
+                accepted: false,
+                timestamp: self.wall.ms(now),
+            },
+        });
+        out.push(Action::DeclineOverRest {
+            room: c.room.clone(),
+        });
+        self.finish(Outcome::Declined, "declined", "callee", now, out);
+    }
+
+    /// Someone this side invited accepted: this side offers to them, as in a 1:1 call.
+    pub(super) fn member_accepted(&mut self, from: &NxId, now: Instant, out: &mut Vec<Action>) {
+        let timeouts = self.timeouts;
+        let Some(c) = self.call.as_mut().filter(|c| {
+            c.roster.invited_by_me(from)
+                && matches!(
+                    c.roster.state(from),
+                    Some(Membership::Invited | Membership::Ringing)
+                )
+        }) else {
+            return;
+        };
+        c.roster.joined(from, None);
+        c.accepted = true;
+        c.ring_deadline = None;
+        out.push(Self::open_leg(c, from.clone(), true, now, &timeouts));
+        Self::participant(c, from, Membership::Joined, out);
+    }
+
+    /// Someone this side invited said no.
+    pub(super) fn member_declined(
+        &mut self,
+        from: &NxId,
+        busy: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(c) = self.call.as_mut().filter(|c| c.roster.invited_by_me(from)) else {
+            return;
+        };
+        let Some(change) = c.roster.refused(from, busy) else {
+            return;
+        };
+        let membership = match change {
+            RosterChange::Busy(_) => Membership::Busy,
+            _ => Membership::Declined,
+        };
+        Self::participant(c, from, membership, out);
+        if !c.accepted && !c.anyone_else() {
+            let (outcome, why) = if busy {
+                (Outcome::Busy, "busy")
+            } else {
+                (Outcome::Declined, "declined")
+            };
+            self.finish(outcome, why, "callee", now, out);
+        }
+    }
+
+    /// A member said when it joined: answer with when this side did, and open the leg to it
+    /// when neither invited the other (the later joiner offers).
+    pub(super) fn member_announced(
+        &mut self,
+        from: &NxId,
+        joined_at: i64,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.roster.state(from).is_some_and(Membership::is_present))
+        else {
+            return;
+        };
+        if c.roster.joined(from, Some(joined_at)).is_some() {
+            Self::participant(c, from, Membership::Joined, out);
+        }
+        if let (true, Some(my_ms)) = (c.accepted, c.roster.my_joined_ms()) {
+            Self::announce_to(c, from, my_ms, out);
+        }
+        self.open_member_legs(now, out);
+    }
+
+    /// A member invited more people: they may join, and this side learns of them.
+    pub(super) fn members_invited(
+        &mut self,
+        from: &NxId,
+        participants: &[String],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let me = self.me.clone();
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.roster.state(from) == Some(Membership::Joined))
+        else {
+            return;
+        };
+        c.group = true;
+        for id in participants
+            .iter()
+            .filter_map(|p| NxId::parse_jid(p).ok())
+            .filter(|id| *id != me)
+            .take(MAX_MEMBERS)
+        {
+            if c.roster.state(&id).is_none() {
+                c.roster.learn(id.clone(), now);
+                Self::participant(c, &id, Membership::Ringing, out);
+            }
+        }
+    }
+}
