@@ -53,7 +53,10 @@ async fn group_call(h: &Harness, members: &[&CallManager], names: &[&str]) -> St
         .expect("dial");
     for (i, events) in incoming.iter_mut().enumerate() {
         let e = wait_event(events, T, is_incoming).await;
-        let CallEvent::IncomingCall { others, room: r, .. } = e else {
+        let CallEvent::IncomingCall {
+            others, room: r, ..
+        } = e
+        else {
             unreachable!()
         };
         assert_eq!(r, room);
@@ -65,7 +68,12 @@ async fn group_call(h: &Harness, members: &[&CallManager], names: &[&str]) -> St
         expected.sort();
         let mut others = others;
         others.sort();
-        assert_eq!(others, expected, "{} is told who else is invited", names[i + 1]);
+        assert_eq!(
+            others,
+            expected,
+            "{} is told who else is invited",
+            names[i + 1]
+        );
     }
     for m in &members[1..] {
         m.accept_call(true, true).await.expect("accept");
