@@ -95,6 +95,9 @@ fn print_event(json: bool, e: &CallEvent) {
                 ..
             } => println!("call ended: {outcome:?} ({reason}), {duration_seconds} s"),
             CallEvent::MediaConnected { .. } => println!("connected: media flowing"),
+            CallEvent::Participant {
+                nx_id, membership, ..
+            } => println!("{nx_id}: {membership:?}"),
             CallEvent::Error { message } => eprintln!("error: {message}"),
             other => tracing::info!(?other, "event"),
         }
@@ -132,6 +135,40 @@ pub struct StatsEvery {
 impl StatsEvery {
     fn interval(self) -> Duration {
         Duration::from_secs_f64(self.stats_every.unwrap_or(2.0))
+    }
+}
+
+/// What each member's leg received, as of the last look (`--json`: one line
+/// `{"participants": [...]}`); kept after the call ends, when the legs are gone.
+#[derive(Default)]
+struct ParticipantsReport(Vec<serde_json::Value>);
+
+impl ParticipantsReport {
+    fn take(&mut self, m: &call::CallManager) {
+        let now: Vec<serde_json::Value> = m
+            .participants()
+            .iter()
+            .map(|p| {
+                let c = &p.counters;
+                let (width, height) = p.video.size();
+                serde_json::json!({
+                    "nx_id": p.nx_id.to_string(),
+                    "video_frames": c.video_frames.load(std::sync::atomic::Ordering::Relaxed),
+                    "audio_frames": c.audio_frames.load(std::sync::atomic::Ordering::Relaxed),
+                    "width": width,
+                    "height": height,
+                })
+            })
+            .collect();
+        if !now.is_empty() {
+            self.0 = now;
+        }
+    }
+
+    fn print(&self) {
+        if !self.0.is_empty() {
+            println!("{}", serde_json::json!({ "participants": self.0 }));
+        }
     }
 }
 
@@ -173,12 +210,18 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
         println!("{} is online; waiting for calls (Ctrl-C to stop)", m.jid());
     }
     let mut done = 0u32;
+    let mut members = ParticipantsReport::default();
+    let mut every = tokio::time::interval(a.stats.interval());
     let ctrl_c = wait_for_ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
-            Some(s) = next_sample(&mut samples) => println!("{}", serde_json::to_string(&s)?),
+            Some(s) = next_sample(&mut samples) => {
+                println!("{}", serde_json::to_string(&s)?);
+                members.print();
+            }
+            _ = every.tick() => members.take(&m),
             e = next_event(&mut events) => {
                 let Some(e) = e else { break };
                 print_event(a.json, &e);
@@ -189,7 +232,9 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
                         // The call's last stats sample, for scripts (`--json`).
                         if let (true, CallEvent::CallEnded { .. }, Some(s)) = (a.json, &e, m.latest_stats()) {
                             println!("{}", serde_json::to_string(&s)?);
+                            members.print();
                         }
+                        members = ParticipantsReport::default();
                         done += 1;
                         if a.calls.is_some_and(|n| done >= n) {
                             break;
@@ -206,8 +251,9 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
 
 #[derive(Args)]
 pub struct CallArgs {
-    /// Who to call: a number, a username, an NX ID, or `echo`.
-    to: String,
+    /// Who to call: numbers, usernames, NX IDs, or `echo`; several make a group call.
+    #[arg(required = true, num_args = 1..call::MAX_MEMBERS)]
+    to: Vec<String>,
     #[command(flatten)]
     account: Account,
     /// Send and ask for video.
@@ -237,17 +283,19 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
     let mut events = m.subscribe();
     m.start_stats_collection(a.stats.interval()).await?;
     let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());
-    let room = match m.initiate_call(&a.to, true, a.video).await {
+    let to: Vec<&str> = a.to.iter().map(String::as_str).collect();
+    let room = match m.initiate_group_call(&to, true, a.video).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("cannot call {}: {e}", a.to);
+            eprintln!("cannot call {}: {e}", a.to.join(", "));
             m.dispose().await;
             return Ok(2);
         }
     };
     if !a.json {
-        println!("calling {} (room {room})", a.to);
+        println!("calling {} (room {room})", a.to.join(", "));
     }
+    let mut members = ParticipantsReport::default();
     let mut connected = false;
     let mut hung_up = false;
     let mut outcome = None;
@@ -257,13 +305,19 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
         tokio::select! {
             _ = &mut hangup, if connected && !hung_up => {
                 hung_up = true;
+                members.take(&m);
                 m.end_call().await?;
             }
             _ = wait_for_ctrl_c(), if !hung_up => {
                 hung_up = true;
+                members.take(&m);
                 m.end_call().await?;
             }
-            Some(s) = next_sample(&mut samples) => println!("{}", serde_json::to_string(&s)?),
+            Some(s) = next_sample(&mut samples) => {
+                println!("{}", serde_json::to_string(&s)?);
+                members.take(&m);
+                members.print();
+            }
             e = next_event(&mut events) => {
                 let Some(e) = e else { break };
                 print_event(a.json, &e);
@@ -286,6 +340,9 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
     m.dispose().await;
     if let Some(s) = stats {
         println!("{}", serde_json::to_string(&s)?);
+    }
+    if a.json {
+        members.print();
     }
     Ok(if connected && outcome == Some(call::Outcome::Ended) {
         0

@@ -436,3 +436,25 @@ fn strangers_cannot_join_or_send_media_into_a_call() {
     assert_eq!(m.dropped_stale(), before + 3);
     assert_eq!(m.members().len(), 2);
 }
+
+#[test]
+fn a_member_gone_quiet_is_dropped_after_the_recovery_time_unless_it_comes_back() {
+    let t0 = Instant::now();
+    let mut m = connected(t0);
+    m.handle(Input::MediaDisconnected { peer: id(BOB) }, t0);
+    m.handle(
+        Input::MediaConnected { peer: id(BOB) },
+        t0 + Duration::from_secs(3),
+    );
+    assert!(
+        ended(&m.on_timeout(t0 + RECOVER_TIMEOUT)).is_none()
+            && m.members().iter().all(|(_, s)| *s == Membership::Joined),
+        "Bob came back in time"
+    );
+    let t1 = t0 + Duration::from_secs(60);
+    m.handle(Input::MediaDisconnected { peer: id(CAROL) }, t1);
+    let a = m.on_timeout(t1 + RECOVER_TIMEOUT);
+    assert!(a.contains(&Action::StopMedia { peer: id(CAROL) }));
+    assert_eq!(members_changed(&a), [(CAROL.to_string(), Membership::Left)]);
+    assert_eq!(m.state(), CallState::Connected, "Alice and Bob go on");
+}

@@ -219,6 +219,26 @@ impl CallMachine {
         out.push(Action::Emit(CallEvent::Reconnecting { room }));
     }
 
+    /// A leg went quiet. With other members in the call, its recovery deadline starts now, so
+    /// a member whose app died leaves within that bound while the rest carry on; a 1:1 call
+    /// waits for ICE to say it failed, as before.
+    pub(super) fn media_disconnected(&mut self, peer: &NxId, now: Instant, out: &mut Vec<Action>) {
+        let recover = self.timeouts.recover;
+        let Some(c) = self.call.as_mut() else { return };
+        let others = c
+            .roster
+            .members()
+            .any(|(id, m)| id != peer && m.is_present());
+        let room = c.room.clone();
+        let Some(leg) = c.leg_mut(peer).filter(|l| l.connected_at.is_some()) else {
+            return;
+        };
+        if others && leg.recover_deadline.is_none() {
+            leg.recover_deadline = Some(now + recover);
+        }
+        out.push(Action::Emit(CallEvent::Reconnecting { room }));
+    }
+
     /// Never connected (ICE or DTLS gave up during set-up): the offerer sets the leg up again,
     /// quietly, within the connect deadline; the other side waits for that new offer (a new
     /// DTLS identity) and rebuilds then.

@@ -295,6 +295,10 @@ pub enum Input {
         peer: NxId,
         reason: String,
     },
+    /// The leg's path went quiet (ICE disconnected); it may come back by itself.
+    MediaDisconnected {
+        peer: NxId,
+    },
     MediaError {
         message: String,
     },
@@ -444,6 +448,7 @@ impl CallMachine {
             Input::PeerRestarted { peer, offer } => self.peer_restarted(&peer, offer, &mut out),
             Input::MediaConnected { peer } => self.media_connected(&peer, now, &mut out),
             Input::MediaFailed { peer, reason } => self.media_failed(&peer, &reason, now, &mut out),
+            Input::MediaDisconnected { peer } => self.media_disconnected(&peer, now, &mut out),
             Input::MediaError { message } => {
                 if self.call.is_some() {
                     out.push(Action::Emit(CallEvent::Error {

@@ -109,6 +109,7 @@ fn step() -> impl Strategy<Value = Step> {
             }
         )),
         peer().prop_map(|peer| Step::Input(Input::MediaConnected { peer })),
+        peer().prop_map(|peer| Step::Input(Input::MediaDisconnected { peer })),
         peer().prop_map(|peer| Step::Input(Input::MediaFailed {
             peer,
             reason: "x".into()

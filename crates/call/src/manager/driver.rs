@@ -464,11 +464,8 @@ impl Driver {
                 self.execute(actions).await;
             }
             MediaSessionEvent::Disconnected => {
-                if let Some(room) = self.machine.room() {
-                    self.emit(CallEvent::Reconnecting {
-                        room: room.to_string(),
-                    });
-                }
+                let actions = self.machine.handle(Input::MediaDisconnected { peer }, now);
+                self.execute(actions).await;
             }
             MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
                 kind: kind.to_string(),
