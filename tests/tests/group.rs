@@ -108,6 +108,17 @@ async fn a_three_party_mesh_call_carries_all_six_streams_and_ends_when_two_leave
     let mut alice_events = alice.subscribe();
     let room = group_call(&h, &members, &names).await;
     every_stream_flows(&h, &members, &names).await;
+    // One encoder per member sends the same picture to both others, shrunk to fit them.
+    for (who, m) in names.iter().zip(members) {
+        for p in m.participants() {
+            let (w, h) = p.video.size();
+            assert!(
+                w > 0 && w <= 640 && h <= 360,
+                "{who} receives {} at {w}x{h}",
+                p.nx_id
+            );
+        }
+    }
 
     // Bob leaves: Alice and Carol carry on, each told he left.
     bob.end_call().await.expect("bob leaves");
@@ -139,6 +150,18 @@ async fn a_three_party_mesh_call_carries_all_six_streams_and_ends_when_two_leave
     .await;
     assert!(moved.is_some(), "Carol's video keeps coming to Alice");
     assert_eq!(alice.participants().len(), 1, "Bob's leg is closed");
+    let full_size = eventually(T, || {
+        alice
+            .participants()
+            .iter()
+            .any(|p| p.video.size().0 > 640)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        full_size.is_some(),
+        "with one receiver left, Carol's encoder goes back to the full picture"
+    );
 
     // Carol leaves: Alice is alone, so the call is over for her too.
     carol.end_call().await.expect("carol leaves");

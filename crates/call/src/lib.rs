@@ -6,10 +6,12 @@
 pub mod analytics;
 mod assembler;
 mod call_filter;
+mod fanout;
 mod machine;
 mod manager;
 mod media_factory;
 mod media_session;
+mod outgoing;
 mod pipeline;
 mod quality;
 mod roster;

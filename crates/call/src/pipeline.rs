@@ -1,6 +1,8 @@
-//! Media threads: capture + encode for each local track, decode for each remote one. They
-//! run off the async runtime and talk to it through bounded queues that drop stale frames.
+//! Media threads: capture + encode once per call (fanned out to every leg), decode for each
+//! remote track. They run off the async runtime and talk to it through bounded queues that
+//! drop stale frames.
 
+use crate::fanout::Fanout;
 use crate::quality::Quality;
 use bytes::Bytes;
 use media::codec::{VideoCodec, VideoDecoder, VideoEncodeSettings, VideoEncoder};
@@ -21,6 +23,8 @@ pub struct MediaControl {
     quality_version: AtomicU64,
     /// The congestion controller's estimate (bps, 0 before the first one).
     estimate_bps: AtomicU64,
+    /// Members the encoder's output goes to (a mesh call sends one copy to each).
+    receivers: AtomicU32,
     pub audio_enabled: AtomicBool,
     pub video_enabled: AtomicBool,
     keyframe: AtomicBool,
@@ -39,6 +43,7 @@ impl MediaControl {
             quality: Mutex::new(q),
             quality_version: AtomicU64::new(0),
             estimate_bps: AtomicU64::new(0),
+            receivers: AtomicU32::new(1),
             audio_enabled: AtomicBool::new(audio),
             video_enabled: AtomicBool::new(video),
             keyframe: AtomicBool::new(true),
@@ -87,10 +92,20 @@ impl MediaControl {
         self.quality_version.fetch_add(1, Ordering::Release);
     }
 
-    /// What the video encoder aims for now: the user's settings within the bandwidth estimate.
+    /// What the video encoder aims for now: the user's settings, shared among the receivers,
+    /// within the bandwidth estimate.
     pub fn effective_quality(&self) -> Quality {
         let e = self.estimate_bps.load(Ordering::Relaxed);
-        crate::quality::adapt(self.quality(), (e > 0).then_some(e))
+        let q =
+            crate::quality::for_receivers(self.quality(), self.receivers.load(Ordering::Relaxed));
+        crate::quality::adapt(q, (e > 0).then_some(e))
+    }
+
+    /// How many members the encoder sends to; the encoder follows at its next frame.
+    pub fn set_receivers(&self, n: u32) {
+        if self.receivers.swap(n.max(1), Ordering::Relaxed) != n.max(1) {
+            self.quality_version.fetch_add(1, Ordering::Release);
+        }
     }
 
     /// A new bandwidth estimate; the encoder follows when it changes what it should do by more
@@ -141,8 +156,8 @@ pub enum MediaTrouble {
     CameraLost(String),
 }
 
-/// One encoded frame or packet for the RTP writer.
-#[derive(Debug)]
+/// One encoded frame or packet for the RTP writers (cheap to clone: the data is shared).
+#[derive(Debug, Clone)]
 pub struct Encoded {
     pub data: Bytes,
     pub duration: Duration,
@@ -328,7 +343,7 @@ pub fn spawn_video_sender(
     mut source: Box<dyn VideoSource>,
     ctl: Arc<MediaControl>,
     preview: Arc<FrameSink>,
-    out: mpsc::Sender<Encoded>,
+    out: Arc<Fanout>,
     counters: Arc<SendCounters>,
     errors: mpsc::Sender<MediaTrouble>,
 ) -> std::io::Result<JoinHandle<()>> {
@@ -402,10 +417,11 @@ pub fn spawn_video_sender(
             } else {
                 frame
             };
-            // No room for another frame: skip this picture before encoding it, so every frame
-            // the encoder references reaches the receiver (no keyframe needed to recover).
-            if out.capacity() == 0 {
+            // No leg has room for another frame: skip this picture before encoding it, so every
+            // frame the encoder references reaches the receivers (no keyframe needed to recover).
+            if !out.has_room() {
                 counters.video_dropped.fetch_add(1, Ordering::Relaxed);
+                preview.push(frame);
                 continue;
             }
             if keyframes.take(&ctl, Instant::now()) {
@@ -432,17 +448,14 @@ pub fn spawn_video_sender(
                 counters.keyframes.fetch_add(1, Ordering::Relaxed);
                 keyframes.sent(Instant::now());
             }
-            match out.try_send(Encoded { data, duration: interval, codec: Some(enc.codec()), key }) {
-                Ok(()) => {
-                    counters.video_frames.fetch_add(1, Ordering::Relaxed);
-                }
-                // Only this thread fills the queue and it checked for room: unreachable unless
-                // the writer is gone. A lost frame breaks the receiver's references, so ask.
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    counters.video_dropped.fetch_add(1, Ordering::Relaxed);
-                    ctl.request_keyframe();
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            let sent = out.send(&Encoded { data, duration: interval, codec: Some(enc.codec()), key });
+            if sent.delivered > 0 {
+                counters.video_frames.fetch_add(1, Ordering::Relaxed);
+            }
+            // A leg whose queue was full lost a frame its decoder references: ask for a keyframe.
+            if sent.full > 0 {
+                counters.video_dropped.fetch_add(1, Ordering::Relaxed);
+                ctl.request_keyframe();
             }
         }
     })
@@ -453,7 +466,7 @@ pub fn spawn_audio_sender(
     mut source: Box<dyn AudioSource>,
     apm: Option<media::apm::AudioProcessor>,
     ctl: Arc<MediaControl>,
-    out: mpsc::Sender<Encoded>,
+    out: Arc<Fanout>,
     errors: mpsc::Sender<MediaTrouble>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -511,14 +524,12 @@ pub fn spawn_audio_sender(
                         continue;
                     }
                 };
-                if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Encoded {
+                out.send(&Encoded {
                     data,
                     duration: frame_len,
                     codec: None,
                     key: false,
-                }) {
-                    break;
-                }
+                });
             }
         })
 }

@@ -142,9 +142,71 @@ pub fn adapt(q: Quality, estimate_bps: Option<u64>) -> Quality {
     }
 }
 
+/// The most a mesh call's encoder sends each member when there are several: one copy per
+/// receiver leaves the uplink, so the picture shrinks to fit them all.
+pub const MESH_MAX_WIDTH: u32 = 640;
+pub const MESH_MAX_HEIGHT: u32 = 360;
+/// The least video rate a mesh copy is given, whatever the user's cap.
+pub const MESH_MIN_KBPS: u32 = 250;
+
+/// What the one encoder of a mesh call aims for with `receivers` members to send to: the
+/// user's `q` for one; for more, the video rate split between them (at least
+/// `MESH_MIN_KBPS`, never above the user's cap) and the picture at most 640x360, aspect kept.
+pub fn for_receivers(q: Quality, receivers: u32) -> Quality {
+    if receivers <= 1 {
+        return q;
+    }
+    let even = |v: u32| (v & !1).max(2);
+    let shrink = f64::min(
+        1.0,
+        f64::min(
+            f64::from(MESH_MAX_WIDTH) / f64::from(q.width.max(1)),
+            f64::from(MESH_MAX_HEIGHT) / f64::from(q.height.max(1)),
+        ),
+    );
+    Quality {
+        width: even((f64::from(q.width) * shrink).round() as u32),
+        height: even((f64::from(q.height) * shrink).round() as u32),
+        video_kbps: (q.video_kbps / receivers)
+            .max(MESH_MIN_KBPS)
+            .min(q.video_kbps),
+        ..q
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mesh_encoder_shrinks_to_fit_its_receivers_within_the_users_caps() {
+        let hd = Preset::Good.quality();
+        assert_eq!(
+            for_receivers(hd, 1),
+            hd,
+            "one receiver: the user's settings"
+        );
+        let three = for_receivers(hd, 3);
+        assert!(three.width <= 640 && three.height <= 360, "{three:?}");
+        assert_eq!(
+            three.width * hd.height,
+            three.height * hd.width,
+            "aspect kept"
+        );
+        assert_eq!(three.video_kbps, (hd.video_kbps / 3).max(MESH_MIN_KBPS));
+        assert_eq!(three.fps, hd.fps);
+        let poor = Preset::Poor.quality();
+        let many = for_receivers(poor, 16);
+        assert_eq!(
+            many.video_kbps,
+            MESH_MIN_KBPS.min(poor.video_kbps),
+            "never below the floor"
+        );
+        assert!(
+            many.video_kbps <= poor.video_kbps,
+            "never above the user's cap"
+        );
+    }
 
     #[test]
     fn presets_match_protocol_section_6() {

@@ -14,7 +14,7 @@ use super::{CallConfig, CallError, Cmd};
 use crate::analytics::AnalyticsQueue;
 use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, WallClock};
 use crate::media_session::MediaSessionEvent;
-use crate::pipeline::RecvCounters;
+use crate::pipeline::{MediaTrouble, RecvCounters};
 use crate::quality::Quality;
 use crate::stats::StatsSample;
 use media::FrameSink;
@@ -42,6 +42,10 @@ pub(super) struct Driver {
     xmpp: XmppHandle,
     xmpp_rx: mpsc::Receiver<XmppEvent>,
     xmpp_task: tokio::task::JoinHandle<()>,
+    /// The call's microphone, camera and encoders, shared by its legs.
+    outgoing: Option<crate::outgoing::Outgoing>,
+    /// Device and codec trouble from the call's encoders.
+    outgoing_errors: Option<mpsc::Receiver<MediaTrouble>>,
     /// The live legs, one per member this side exchanges media with.
     legs: Vec<legs::LegMedia>,
     /// Legs being started: the member and the start's attempt number.
@@ -124,6 +128,8 @@ impl Driver {
             xmpp,
             xmpp_rx,
             xmpp_task,
+            outgoing: None,
+            outgoing_errors: None,
             legs: Vec::new(),
             starting: Vec::new(),
             primary: None,
@@ -195,6 +201,7 @@ impl Driver {
                     }
                 },
                 Some((peer, ev)) = self.leg_events_rx.recv() => self.leg_event(peer, ev).await,
+                Some(trouble) = async { match self.outgoing_errors.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => self.media_trouble(trouble),
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d.into()).await, None => std::future::pending().await } } => {
                     let actions = self.machine.on_timeout(Instant::now());
                     self.execute(actions).await;
@@ -233,6 +240,9 @@ impl Driver {
         self.starting.clear();
         for leg in std::mem::take(&mut self.legs) {
             leg.close().await;
+        }
+        if let Some(o) = self.outgoing.take() {
+            o.close().await;
         }
         self.drain_pending().await;
         let left = self.analytics.flush(Duration::from_secs(5)).await;
@@ -324,11 +334,8 @@ impl Driver {
             }
             Cmd::AudioEnabled(on) => {
                 self.audio_on = on;
-                for leg in &self.legs {
-                    leg.session
-                        .control()
-                        .audio_enabled
-                        .store(on, Ordering::Relaxed);
+                if let Some(o) = &self.outgoing {
+                    o.control().audio_enabled.store(on, Ordering::Relaxed);
                 }
             }
             Cmd::StartVideo => {
@@ -338,10 +345,9 @@ impl Driver {
             }
             Cmd::VideoEnabled(on) => {
                 self.video_on = on;
-                for leg in &self.legs {
-                    let control = leg.session.control();
-                    control.video_enabled.store(on, Ordering::Relaxed);
-                    control.request_keyframe();
+                if let Some(o) = &self.outgoing {
+                    o.control().video_enabled.store(on, Ordering::Relaxed);
+                    o.control().request_keyframe();
                 }
             }
             Cmd::VideoCodecs(c) => {
@@ -373,7 +379,7 @@ impl Driver {
                     });
                     return;
                 };
-                if on && self.legs.is_empty() {
+                if on && self.outgoing.is_none() {
                     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
                     if let Err(e) = crate::pipeline::spawn_preview(
                         make(),
@@ -407,8 +413,8 @@ impl Driver {
             Cmd::Quality(f, reply) => match f(self.quality) {
                 Ok(q) => {
                     self.quality = q;
-                    for leg in &self.legs {
-                        leg.session.control().set_quality(q);
+                    if let Some(o) = &self.outgoing {
+                        o.control().set_quality(q);
                     }
                     let _ = reply.send(Ok(q));
                 }
@@ -470,11 +476,15 @@ impl Driver {
             MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
                 kind: kind.to_string(),
             }),
-            MediaSessionEvent::MediaError(message) => self.emit(CallEvent::Error { message }),
-            // Every leg's encoder reads the camera; the first member's leg speaks for them all.
-            MediaSessionEvent::CameraLost(message)
-                if self.legs.first().is_some_and(|l| l.peer == peer) =>
-            {
+        }
+    }
+
+    /// Trouble from the call's encoders: an error to show, or a camera that stopped (the next
+    /// one takes over, or a black picture goes out).
+    fn media_trouble(&mut self, trouble: MediaTrouble) {
+        match trouble {
+            MediaTrouble::Error(message) => self.emit(CallEvent::Error { message }),
+            MediaTrouble::CameraLost(message) => {
                 let lost = self
                     .cfg
                     .media
@@ -493,7 +503,6 @@ impl Driver {
                     message,
                 });
             }
-            MediaSessionEvent::CameraLost(_) => {}
         }
     }
 
@@ -501,10 +510,8 @@ impl Driver {
     fn use_camera(&mut self, i: usize) -> Option<String> {
         let (name, make) = self.cfg.media.video.get(i)?.clone();
         self.camera = i;
-        for leg in &self.legs {
-            if leg.session.has_video() {
-                leg.session.control().replace_camera(make());
-            }
+        if let Some(o) = self.outgoing.as_ref().filter(|o| o.has_video()) {
+            o.control().replace_camera(make());
         }
         Some(name)
     }
@@ -565,7 +572,15 @@ impl Driver {
                     peer,
                     audio,
                     video,
-                } => self.start_media(peer, role, room, audio, video),
+                } => {
+                    if let Err(message) = self.start_media(peer, role, room, audio, video) {
+                        tracing::warn!(%message, "media start failed");
+                        queue.extend(
+                            self.machine
+                                .handle(Input::MediaError { message }, Instant::now()),
+                        );
+                    }
+                }
                 Action::Offer { room, peer } => self.offer(&room, &peer, false, &mut queue).await,
                 Action::AddVideo { room, peer } => {
                     if let Err(message) = self.add_video(&peer).await {

@@ -1,6 +1,6 @@
-//! One WebRTC peer connection with Simu's media: local tracks fed by the encoder threads,
-//! remote tracks feeding the decoder threads, trickle ICE with early-candidate buffering,
-//! ICE restart, and raw statistics.
+//! One WebRTC peer connection with Simu's media: local tracks fed from the call's encoders
+//! (`outgoing`), remote tracks feeding the decoder threads, trickle ICE with early-candidate
+//! buffering, ICE restart, and raw statistics.
 
 mod events;
 mod raw_stats;
@@ -12,10 +12,11 @@ pub use raw_stats::RawStats;
 use receiving::{need_keyframe_sender, RemoteTrackCtx};
 use sending::{local_track, spawn_keyframe_listener, spawn_video_writer, spawn_writer, LocalTrack};
 
-use crate::pipeline::{self, MediaControl, MediaTrouble, RecvCounters, SendCounters};
+use crate::outgoing::LegSend;
+use crate::pipeline::{self, Encoded, MediaControl, RecvCounters, SendCounters};
 use bytes::Bytes;
 use media::codec::VideoCodec;
-use media::{AudioSource, FrameSink, VideoSource};
+use media::FrameSink;
 use peer::bwe::{DelayEstimator, EstimateReadout};
 use peer::{build_peer, codecs, media_track, prefer_codecs, Negotiation, NetConfig, PeerError};
 use rtc::peer_connection::transport::RTCIceCandidateInit;
@@ -47,26 +48,10 @@ pub enum MediaSessionEvent {
     Disconnected,
     Failed(String),
     RemoteTrack(&'static str),
-    /// A device or codec failed (the call may go on).
-    MediaError(String),
-    /// The camera stopped delivering (unplugged, taken by another app); a black picture is sent.
-    CameraLost(String),
 }
 
 /// Bytes of RTP payload per packet (the crate's sample track uses the same).
 const RTP_MTU: usize = 1200;
-
-/// Local media for a session.
-pub struct LocalMedia {
-    pub audio: Option<Box<dyn AudioSource>>,
-    /// Video codecs in the user's order of preference (empty: Simu's default order).
-    pub codecs: Vec<VideoCodec>,
-    /// Echo cancellation, noise suppression and gain control for a real microphone.
-    pub apm: Option<media::apm::AudioProcessor>,
-    pub video: Option<Box<dyn VideoSource>>,
-    pub control: Arc<MediaControl>,
-    pub preview: Arc<FrameSink>,
-}
 
 /// Sinks and counters for what arrives.
 #[derive(Clone)]
@@ -93,12 +78,8 @@ pub struct MediaSession {
     rate: SendRate,
     /// Whether media flows (the writers wait for it).
     flow: Arc<Flow>,
-    /// Where the media threads report errors and a lost camera.
-    errors: mpsc::Sender<MediaTrouble>,
     /// Video codecs in the order offered.
     video_codecs: Vec<VideoCodec>,
-    /// The self-view the video sender draws into.
-    preview: Arc<FrameSink>,
 }
 
 /// The send-rate bounds of a session's congestion controller, bps (audio included), and the
@@ -116,7 +97,8 @@ impl MediaSession {
     /// Builds the peer connection, adds local tracks and starts the media threads.
     pub async fn start(
         net: &NetConfig,
-        local: LocalMedia,
+        local: LegSend,
+        codecs_wanted: &[VideoCodec],
         remote: RemoteMedia,
         rate: SendRate,
     ) -> Result<(Self, mpsc::Receiver<MediaSessionEvent>), MediaSessionError> {
@@ -142,28 +124,25 @@ impl MediaSession {
             tasks: remote_tasks.clone(),
             control: local.control.clone(),
         });
-        let video_codecs = codecs::ordered(&local.codecs);
-        local.control.set_video_codec(video_codecs[0]);
+        let mut video_codecs = codecs::ordered(codecs_wanted);
+        // The call's one encoder may already be sending a codec to other legs: offer it first,
+        // so this leg settles on it too.
+        match local.control.video_codec() {
+            Some(c) => {
+                if let Some(i) = video_codecs.iter().position(|x| *x == c) {
+                    video_codecs[..=i].rotate_right(1);
+                }
+            }
+            None => local.control.set_video_codec(video_codecs[0]),
+        }
         let estimate = Arc::new(EstimateReadout::default());
         let estimator =
             DelayEstimator::new(rate.start_bps, rate.min_bps, rate.max_bps, estimate.clone());
         let pc = build_peer(net, handler, &video_codecs, Some(estimator)).await?;
         let stop = Arc::new(AtomicBool::new(false));
 
-        let send_counters = Arc::new(SendCounters::default());
-        let (err_tx, mut err_rx) = mpsc::channel::<MediaTrouble>(8);
         let mut threads = Vec::new();
         let mut tasks = Vec::new();
-        let forward_errors = ev_tx.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(e) = err_rx.recv().await {
-                let ev = match e {
-                    MediaTrouble::Error(m) => MediaSessionEvent::MediaError(m),
-                    MediaTrouble::CameraLost(m) => MediaSessionEvent::CameraLost(m),
-                };
-                let _ = forward_errors.send(ev).await;
-            }
-        }));
         threads.push(pipeline::spawn_video_receiver(
             video_rx,
             stop.clone(),
@@ -180,21 +159,13 @@ impl MediaSession {
         )?);
 
         let mut audio = None;
-        if let Some(src) = local.audio {
+        if let Some(rx) = local.audio {
             let ssrc = rand::random::<u32>();
             let track = local_track(RtpCodecKind::Audio, codecs::opus(), ssrc)?;
             let sender = pc
                 .add_track(track.clone() as Arc<dyn TrackLocal>)
                 .await
                 .map_err(rtc_err)?;
-            let (tx, rx) = mpsc::channel(16);
-            threads.push(pipeline::spawn_audio_sender(
-                src,
-                local.apm.clone(),
-                local.control.clone(),
-                tx,
-                err_tx.clone(),
-            )?);
             let pt = Arc::new(AtomicU8::new(0));
             tasks.push(spawn_writer(
                 track.clone(),
@@ -214,17 +185,15 @@ impl MediaSession {
             threads,
             tasks,
             remote_tasks,
-            send_counters,
+            send_counters: local.counters,
             video_clock: 90_000,
             estimate,
             rate,
             flow,
-            errors: err_tx,
             video_codecs,
-            preview: local.preview,
         };
-        if let Some(src) = local.video {
-            session.add_video(src).await?;
+        if let Some(rx) = local.video {
+            session.add_video(rx).await?;
         }
         Ok((session, ev_rx))
     }
@@ -233,14 +202,12 @@ impl MediaSession {
         &self.control
     }
 
-    /// True when this session sends video (a camera can be switched).
-    pub fn has_video(&self) -> bool {
-        self.video.is_some()
-    }
-
-    /// Starts sending video from `src`: a new track, its encoder thread and writers. In a call
-    /// under way (an audio call turning the camera on) the caller then renegotiates.
-    pub async fn add_video(&mut self, src: Box<dyn VideoSource>) -> Result<(), MediaSessionError> {
+    /// Starts sending the call's encoded video (`rx`): a new track and its writer. In a call
+    /// under way (an audio call turning the camera on) the leg's offerer then renegotiates.
+    pub async fn add_video(
+        &mut self,
+        rx: mpsc::Receiver<Encoded>,
+    ) -> Result<(), MediaSessionError> {
         if self.video.is_some() {
             return Ok(());
         }
@@ -258,15 +225,6 @@ impl MediaSession {
             .await
             .map_err(rtc_err)?;
         prefer_codecs(&pc, &self.video_codecs).await;
-        let (tx, rx) = mpsc::channel(4);
-        self.threads.push(pipeline::spawn_video_sender(
-            src,
-            self.control.clone(),
-            self.preview.clone(),
-            tx,
-            self.send_counters.clone(),
-            self.errors.clone(),
-        )?);
         let pt = Arc::new(AtomicU8::new(0));
         self.tasks.push(spawn_video_writer(
             track.clone(),
@@ -349,10 +307,10 @@ impl MediaSession {
         Ok(self.negotiation.add_candidate(c).await?)
     }
 
-    /// Stops media threads and closes the connection.
+    /// Stops the receive threads and closes the connection (the call's encoders go on for
+    /// the other legs).
     pub async fn close(mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.control.stop();
         self.negotiation.close().await;
         for t in self.tasks.drain(..) {
             t.abort();

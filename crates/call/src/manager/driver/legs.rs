@@ -85,6 +85,9 @@ impl super::Driver {
         if let Some(first) = self.legs.first() {
             let _ = self.counters.send(first.counters.clone());
         }
+        if let Some(o) = &self.outgoing {
+            o.control().set_receivers(self.legs.len() as u32);
+        }
     }
 
     /// Closes the leg to `peer` in the background and forgets any start under way for it.

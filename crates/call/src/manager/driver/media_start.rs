@@ -4,6 +4,7 @@ use super::legs::LegMedia;
 use super::pending::{Done, MediaStart};
 use crate::machine::{CallEvent, Input, Role};
 use crate::media_session::{MediaSession, RemoteMedia, SendRate};
+use crate::outgoing::Outgoing;
 use crate::pipeline::{MediaControl, RecvCounters};
 use crate::stats::StatsCollector;
 use media::FrameSink;
@@ -16,40 +17,94 @@ use std::time::{Duration, Instant};
 const ICE_SERVERS_WAIT: Duration = Duration::from_secs(5);
 
 impl super::Driver {
-    /// Opens the current camera and adds it to the leg's media (an audio call turning video on).
+    /// Turns the camera on for the leg to `peer` (an audio call turning video on): the call's
+    /// video encoder starts with the current camera if it has not yet.
     pub(super) async fn add_video(&mut self, peer: &NxId) -> Result<(), String> {
-        let src = self
+        self.stop_preview();
+        let camera = self
             .cfg
             .media
             .video
             .get(self.camera)
-            .map(|(_, make)| make())
-            .ok_or_else(|| "No camera to turn on.".to_string())?;
-        self.stop_preview();
-        let leg = self.leg_mut(peer).ok_or_else(|| "No call.".to_string())?;
-        leg.session
+            .map(|(_, make)| make.clone());
+        let outgoing = self
+            .outgoing
+            .as_mut()
+            .ok_or_else(|| "No call.".to_string())?;
+        if !outgoing.has_video() {
+            let make = camera.ok_or_else(|| "No camera to turn on.".to_string())?;
+            outgoing
+                .add_video(make())
+                .map_err(|e| format!("Cannot turn the camera on: {e}"))?;
+        }
+        outgoing
             .control()
             .video_enabled
             .store(true, Ordering::Relaxed);
+        let rx = outgoing
+            .subscribe_video()
+            .ok_or_else(|| "No camera to turn on.".to_string())?;
+        let leg = self.leg_mut(peer).ok_or_else(|| "No call.".to_string())?;
         leg.session
-            .add_video(src)
+            .add_video(rx)
             .await
             .map_err(|e| format!("Cannot turn the camera on: {e}"))
     }
 
-    /// Closes every leg (in the background) and forgets every start under way.
+    /// Closes every leg and the call's encoders (in the background) and forgets every start
+    /// under way.
     pub(super) fn stop_all_media(&mut self) {
         self.starting.clear();
         for leg in std::mem::take(&mut self.legs) {
             self.chores.spawn(leg.close());
         }
+        if let Some(o) = self.outgoing.take() {
+            self.chores.spawn(o.close());
+        }
+        self.outgoing_errors = None;
         self.primary = None;
         self.publish_legs();
     }
 
-    /// Opens the sources for the leg to `peer` and spawns the rest of its start (ICE
-    /// servers, the peer connection); `media_started` takes the result. A leg already there
-    /// for `peer` is replaced.
+    /// The call's encoders, started with the first leg: the microphone and (for a video
+    /// call) the current camera, opened once for every leg.
+    fn outgoing(&mut self, audio: bool, video: bool) -> Result<&mut Outgoing, String> {
+        if self.outgoing.is_none() {
+            let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
+            let apm = self
+                .cfg
+                .media
+                .audio_processing
+                .filter(|_| audio)
+                .map(media::apm::AudioProcessor::new);
+            let mic = audio.then(|| (self.cfg.media.audio)(self.microphone.as_deref()));
+            let (o, errors) = Outgoing::start(mic, apm, control, self.local_video.clone())
+                .map_err(|e| format!("cannot start the microphone: {e}"))?;
+            self.outgoing = Some(o);
+            self.outgoing_errors = Some(errors);
+        }
+        let camera = self
+            .cfg
+            .media
+            .video
+            .get(self.camera)
+            .map(|(_, make)| make.clone());
+        let o = self
+            .outgoing
+            .as_mut()
+            .ok_or_else(|| "no outgoing media".to_string())?;
+        if video && !o.has_video() {
+            if let Some(make) = camera {
+                o.add_video(make())
+                    .map_err(|e| format!("cannot start the camera: {e}"))?;
+            }
+        }
+        Ok(o)
+    }
+
+    /// Gives the leg to `peer` its share of the call's encoders and spawns the rest of its
+    /// start (ICE servers, the peer connection); `media_started` takes the result. A leg
+    /// already there for `peer` is replaced.
     pub(super) fn start_media(
         &mut self,
         peer: NxId,
@@ -57,9 +112,10 @@ impl super::Driver {
         room: String,
         audio: bool,
         video: bool,
-    ) {
+    ) -> Result<(), String> {
         self.stop_leg(&peer);
         self.stop_preview();
+        let send = self.outgoing(audio, video)?.subscribe();
         self.media_attempt += 1;
         let attempt = self.media_attempt;
         let first = self.legs.is_empty() && self.starting.is_empty();
@@ -75,33 +131,6 @@ impl super::Driver {
             self.remote_video.clone()
         } else {
             FrameSink::new()
-        };
-        let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
-        let video_src = if video {
-            self.cfg
-                .media
-                .video
-                .get(self.camera)
-                .map(|(_, make)| make())
-        } else {
-            None
-        };
-        let local = crate::media_session::LocalMedia {
-            audio: if audio {
-                Some((self.cfg.media.audio)(self.microphone.as_deref()))
-            } else {
-                None
-            },
-            codecs: self.cfg.media.codecs.clone(),
-            apm: self
-                .cfg
-                .media
-                .audio_processing
-                .filter(|_| audio)
-                .map(media::apm::AudioProcessor::new),
-            video: video_src,
-            control,
-            preview: self.local_video.clone(),
         };
         // One playback for the call: each leg's decoder plays into it (the sound server mixes).
         if first || self.output.is_none() {
@@ -121,6 +150,7 @@ impl super::Driver {
             output: self.output.clone(),
         };
         let rate = self.send_rate();
+        let codecs = self.cfg.media.codecs.clone();
         let rest = self.cfg.rest.clone();
         let mut net = self.cfg.net.clone();
         self.pending.spawn(async move {
@@ -133,7 +163,7 @@ impl super::Driver {
                     tracing::warn!("ICE server request timed out; using host candidates only")
                 }
             }
-            let started = MediaSession::start(&net, local, remote, rate).await;
+            let started = MediaSession::start(&net, send, &codecs, remote, rate).await;
             Done::MediaStarted(Box::new(MediaStart {
                 attempt,
                 room,
@@ -147,6 +177,7 @@ impl super::Driver {
                 started,
             }))
         });
+        Ok(())
     }
 
     /// The send and receive rates a new session starts from, after the user's quality.

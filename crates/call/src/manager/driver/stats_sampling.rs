@@ -45,8 +45,9 @@ impl super::Driver {
         let _ = self.stats_stream.send(sample);
     }
 
-    /// Steps each leg's send-rate controller and hands the encoder its budget.
+    /// Steps each leg's send-rate controller; the call's one encoder follows the slowest leg.
     pub(super) async fn step_send_rates(&mut self) {
+        let mut slowest: Option<u64> = None;
         for leg in &mut self.legs {
             let s = &leg.session;
             let (sent, encoded) = s.send_report().await;
@@ -57,7 +58,10 @@ impl super::Driver {
             };
             tracing::debug!(peer = %leg.peer, bps, estimator, by_resends, sent, encoded, "send rate estimate");
             leg.estimate = Some((bps, estimator));
-            s.control().set_estimate(peer::bwe::media_budget(bps));
+            slowest = Some(slowest.map_or(bps, |b| b.min(bps)));
+        }
+        if let (Some(bps), Some(o)) = (slowest, &self.outgoing) {
+            o.control().set_estimate(peer::bwe::media_budget(bps));
         }
     }
 }
