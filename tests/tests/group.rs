@@ -166,10 +166,45 @@ async fn a_three_party_mesh_call_carries_all_six_streams_and_ends_when_two_leave
     // Carol leaves: Alice is alone, so the call is over for her too.
     carol.end_call().await.expect("carol leaves");
     wait_state(&alice, CallState::Idle, T).await;
-    wait_history_status(&h, &["alice"], &room, "ended").await;
+    // Each member's history has one group row naming everyone, with their own outcome.
+    wait_history_status(&h, &names, &room, "ended").await;
+    let everyone: Vec<String> = names.iter().map(|n| h.jid(n).to_string()).collect();
+    for n in names {
+        let row = history_row(&h, n, &room).await;
+        assert_eq!(row.call_type, "group", "{n}");
+        let mut listed = row.participants.clone();
+        listed.sort();
+        assert_eq!(listed, everyone, "{n}'s row names everyone");
+        assert_eq!(row.metadata["is_group"], true, "{n}");
+        assert!(row.duration_seconds > 0, "{n}: the call lasted");
+    }
     for m in members {
         m.dispose().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_larger_than_mesh_carries_is_refused_with_the_reason() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    for n in ["bob", "carol", "dave", "erin"] {
+        h.manager(n).await.dispose().await;
+    }
+    let mut events = alice.subscribe();
+    alice
+        .initiate_group_call(&["bob", "carol", "dave", "erin"], true, true)
+        .await
+        .expect("dial");
+    let e = wait_event(&mut events, T, |e| matches!(e, CallEvent::Error { .. })).await;
+    let CallEvent::Error { message } = e else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("conference server"),
+        "the user is told why: {message}"
+    );
+    wait_state(&alice, CallState::Idle, T).await;
+    alice.dispose().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -198,7 +233,7 @@ async fn a_one_to_one_call_becomes_a_three_party_call() {
     let alice = h.manager("alice").await;
     let bob = h.manager("bob").await;
     let carol = h.manager("carol").await;
-    connected_call(&alice, &bob, "bob", true).await;
+    let room = connected_call(&alice, &bob, "bob", true).await;
     let mut carol_events = carol.subscribe();
     alice.invite("carol").await.expect("invite");
     let e = wait_event(&mut carol_events, T, is_incoming).await;
@@ -213,6 +248,8 @@ async fn a_one_to_one_call_becomes_a_three_party_call() {
     wait_state(&carol, CallState::Connected, T).await;
     let names = ["alice", "bob", "carol"];
     every_stream_flows(&h, &[&alice, &bob, &carol], &names).await;
+    let carols = history_row(&h, "carol", &room).await;
+    assert_eq!(carols.call_type, "group", "Carol's history has the call she was added to");
     for m in [&alice, &bob, &carol] {
         m.end_call().await.expect("end");
     }

@@ -301,6 +301,9 @@ pub struct CallRecord {
     pub created_at: String,
     #[serde(default)]
     pub metadata: serde_json::Value,
+    /// Everyone in a group call (empty for a 1:1 call).
+    #[serde(default)]
+    pub participants: Vec<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -748,6 +751,19 @@ impl RestClient {
             Auth::User,
         )
         .await
+    }
+
+    /// POST `/nx/group-call/{room}/members/`: people invited into the call under way
+    /// (protocol.md §4.2).
+    pub async fn add_group_members(
+        &self,
+        room: &str,
+        participants: &[String],
+    ) -> Result<serde_json::Value, RestError> {
+        let body = serde_json::json!({ "participants": participants });
+        let path = format!("/nx/group-call/{}/members/", urlencode(room));
+        self.send(reqwest::Method::POST, &path, Some(&body), None, Auth::User)
+            .await
     }
 
     /// POST `/nx/webrtc/call/`: registers the call; the server invites the callee over NX.

@@ -106,6 +106,9 @@ pub struct Limits {
     pub contacts_per_user: i64,
     /// Analytics records one user may send for one call.
     pub analytics_per_call: i64,
+    /// Members a group call may have while its media goes peer to peer (mesh); more need a
+    /// conference server (SFU).
+    pub mesh_members: usize,
 }
 
 impl Default for Limits {
@@ -131,6 +134,7 @@ impl Default for Limits {
             connections_per_address: 128,
             contacts_per_user: 2000,
             analytics_per_call: 20,
+            mesh_members: 4,
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct HistoryRow {
     pub peer: String,
     pub created_at: String,
     pub metadata: serde_json::Value,
+    /// Everyone in a group call (empty for a 1:1 call).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<String>,
 }
 
 /// Validated history filters for one owner.
@@ -357,6 +360,113 @@ impl Store {
         Ok(true)
     }
 
+    /// Registers a group call: one `calls` row, every member listed, and a history row for
+    /// each (the inviter's outgoing, the others' incoming). `false` if the room exists.
+    pub async fn create_group_call(
+        &self,
+        room: &str,
+        inviter: &str,
+        invitees: &[String],
+    ) -> Result<bool, StoreError> {
+        let Some(first) = invitees.first() else {
+            return Ok(false);
+        };
+        let now = now_iso();
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("INSERT INTO calls (room, caller, callee, call_type, created_at) VALUES (?, ?, ?, 'group', ?) ON CONFLICT(room) DO NOTHING")
+            .bind(room)
+            .bind(inviter)
+            .bind(first)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for member in std::iter::once(&inviter.to_string()).chain(invitees) {
+            Self::add_member(&mut tx, room, inviter, first, member, &now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Lists `member` in the group call of `room` and gives them a history row.
+    async fn add_member(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        room: &str,
+        caller: &str,
+        callee: &str,
+        member: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO call_members (room, member) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(room)
+            .bind(member)
+            .execute(&mut **tx)
+            .await?;
+        let (peer, direction) = if member == caller {
+            (callee, "outgoing")
+        } else {
+            (caller, "incoming")
+        };
+        sqlx::query(
+            "INSERT INTO call_history (owner, room, caller, callee, peer, direction, call_type, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'group', 'initiated', ?, ?) ON CONFLICT(owner, room) DO NOTHING",
+        )
+        .bind(member)
+        .bind(room)
+        .bind(caller)
+        .bind(callee)
+        .bind(peer)
+        .bind(direction)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds people invited into a call under way (a 1:1 call becomes a group call); at most
+    /// `max_members` in all. Returns how many members the call has now.
+    pub async fn add_group_members(
+        &self,
+        call: &Call,
+        invitees: &[String],
+        max_members: usize,
+    ) -> Result<Result<usize, usize>, StoreError> {
+        let now = now_iso();
+        let mut tx = self.pool.begin().await?;
+        let mut members: Vec<String> =
+            sqlx::query_scalar("SELECT member FROM call_members WHERE room = ?")
+                .bind(&call.room)
+                .fetch_all(&mut *tx)
+                .await?;
+        for m in [&call.caller, &call.callee] {
+            if !members.contains(m) {
+                members.push(m.clone());
+            }
+        }
+        let new: Vec<&String> = invitees.iter().filter(|i| !members.contains(i)).collect();
+        if members.len() + new.len() > max_members {
+            return Ok(Err(max_members));
+        }
+        for m in members.iter().chain(new.iter().copied()) {
+            Self::add_member(&mut tx, &call.room, &call.caller, &call.callee, m, &now).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(members.len() + new.len()))
+    }
+
+    /// Everyone listed in the group call of `room` (empty for a 1:1 call).
+    pub async fn members(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT member FROM call_members WHERE room = ? ORDER BY rowid")
+                .bind(room)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn call(&self, room: &str) -> Result<Option<Call>, StoreError> {
         let row = sqlx::query("SELECT room, caller, callee, call_type FROM calls WHERE room = ?")
             .bind(room)
@@ -445,8 +555,9 @@ impl Store {
             .await?;
             if let Some((current, derived)) = mine {
                 if derived == 1 || outcome_rank(r.status) > outcome_rank(&current) {
+                    // A group call's rows say `group` whatever media the reporter used.
                     sqlx::query(
-                        "UPDATE call_history SET status = ?, duration_seconds = ?, call_type = ?, metadata = ?, updated_at = ?, derived = 0 WHERE owner = ? AND room = ?",
+                        "UPDATE call_history SET status = ?, duration_seconds = ?, call_type = CASE call_type WHEN 'group' THEN 'group' ELSE ? END, metadata = ?, updated_at = ?, derived = 0 WHERE owner = ? AND room = ?",
                     )
                     .bind(r.status)
                     .bind(r.duration)
@@ -465,7 +576,13 @@ impl Store {
                 &call.caller
             };
             let other_is_callee = other == &call.callee;
-            if let Some(derived) = derived_outcome(r.status, other_is_callee) {
+            // In a group call each member's outcome is its own: nobody's is derived.
+            let group: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_members WHERE room = ?")
+                .bind(&call.room)
+                .fetch_one(&mut *tx)
+                .await?;
+            let derived = derived_outcome(r.status, other_is_callee).filter(|_| group == 0);
+            if let Some(derived) = derived {
                 let theirs: Option<(String, i64)> = sqlx::query_as(
                     "SELECT status, derived FROM call_history WHERE owner = ? AND room = ?",
                 )
@@ -511,7 +628,8 @@ impl Store {
             AND (?3 IS NULL OR substr(created_at, 1, 10) <= ?3)
             AND (?4 IS NULL OR call_type = ?4)
             AND (?5 IS NULL OR status = ?5)
-            AND (?6 IS NULL OR peer = ?6)";
+            AND (?6 IS NULL OR peer = ?6
+                 OR EXISTS (SELECT 1 FROM call_members m WHERE m.room = call_history.room AND m.member = ?6))";
         let count: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM call_history WHERE {WHERE}"))
                 .bind(owner)
@@ -523,7 +641,8 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         let rows = sqlx::query(&format!(
-            "SELECT id, room, call_type, status, duration_seconds, caller, callee, direction, peer, created_at, metadata
+            "SELECT id, room, call_type, status, duration_seconds, caller, callee, direction, peer, created_at, metadata,
+                    (SELECT group_concat(member, ' ') FROM call_members m WHERE m.room = call_history.room)
              FROM call_history WHERE {WHERE} ORDER BY created_at DESC, id DESC LIMIT ?7 OFFSET ?8"
         ))
         .bind(owner)
@@ -551,6 +670,10 @@ impl Store {
                 created_at: r.get(9),
                 metadata: serde_json::from_str(&r.get::<String, _>(10))
                     .unwrap_or(serde_json::Value::Null),
+                participants: r
+                    .get::<Option<String>, _>(11)
+                    .map(|m| m.split(' ').map(str::to_string).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         Ok((count, rows))

@@ -196,6 +196,7 @@ async fn seeded(s: &TestServer) -> RestClient {
             peer: peer.to_string(),
             created_at: format!("{day}T10:00:00Z"),
             metadata: serde_json::json!({}),
+            participants: vec![],
         };
         store.insert_history_at(me, &row).await.expect("seed");
         store

@@ -272,13 +272,25 @@ fn a_failed_leg_restarts_its_own_ice_and_is_dropped_if_it_never_recovers() {
 }
 
 #[test]
-fn a_late_invite_rings_the_newcomer_and_tells_the_members() {
+fn a_late_invite_is_registered_then_rings_the_newcomer_and_tells_the_members() {
     let t0 = Instant::now();
     let mut m = connected(t0);
     for who in [BOB, CAROL] {
         m.handle(sig(who, joined_at(1_000)), t0);
     }
     let a = m.handle(Input::Invite { to: id(DAVE) }, t0 + Duration::from_secs(60));
+    assert!(
+        sends(&a).is_empty(),
+        "nobody is rung before the server has the newcomer"
+    );
+    assert!(a.contains(&Action::RegisterMembers {
+        room: "g".into(),
+        participants: vec![id(DAVE)]
+    }));
+    let a = m.handle(
+        Input::Registered { room: "g".into() },
+        t0 + Duration::from_secs(61),
+    );
     assert_eq!(
         sends(&a),
         [
@@ -293,6 +305,29 @@ fn a_late_invite_rings_the_newcomer_and_tells_the_members() {
     );
     let a = m.handle(sig(DAVE, response(true)), t0 + Duration::from_secs(65));
     assert_eq!(starts(&a), [(DAVE.to_string(), Role::Caller)]);
+}
+
+#[test]
+fn a_late_invite_the_server_refuses_rings_nobody_and_the_call_goes_on() {
+    let t0 = Instant::now();
+    let mut m = connected(t0);
+    for who in [BOB, CAROL] {
+        m.handle(sig(who, joined_at(1_000)), t0);
+    }
+    m.handle(Input::Invite { to: id(DAVE) }, t0);
+    let a = m.handle(
+        Input::DialFailed {
+            message: "a call of more than 4 people needs a conference server".into(),
+        },
+        t0,
+    );
+    assert!(sends(&a).is_empty());
+    assert!(a.iter().any(|x| matches!(x, Action::Emit(CallEvent::Error { message }) if message.contains("conference server"))));
+    assert_eq!(
+        members_changed(&a),
+        [(DAVE.to_string(), Membership::Declined)]
+    );
+    assert_eq!(m.state(), CallState::Connected);
 }
 
 #[test]

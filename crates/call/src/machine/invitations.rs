@@ -122,36 +122,82 @@ impl CallMachine {
         }
     }
 
-    /// The call is registered: the invitations go out and each invitee's ring starts.
+    /// People this side asked for and has not rung yet.
+    fn not_rung(c: &Call) -> Vec<NxId> {
+        c.roster
+            .members()
+            .filter(|(id, m)| *m == Membership::Invited && c.roster.invited_by_me(id))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The call, or the people invited into it, are registered: the invitations go out, each
+    /// invitee's ring starts, and in a call under way the members hear who is coming.
     pub(super) fn registered(&mut self, room: &str, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self.call.as_ref().filter(|c| c.room == room) else {
+            return;
+        };
+        let invitees = Self::not_rung(c);
+        if invitees.is_empty() {
+            return;
+        }
+        let invitation = self.invitation_to(c, now);
+        let Some(c) = self.call.as_mut() else { return };
+        c.invited = true;
+        for id in &invitees {
+            c.roster.rung(id, now);
+            out.push(Action::Send {
+                to: id.clone(),
+                signal: invitation.clone(),
+            });
+        }
+        if c.accepted {
+            for member in c.roster.joined_others() {
+                out.push(Action::Send {
+                    to: member.clone(),
+                    signal: Signal::GroupInvited {
+                        room_id: c.room.clone(),
+                        participants: invitees.iter().map(ToString::to_string).collect(),
+                    },
+                });
+            }
+            for id in &invitees {
+                Self::participant(c, id, Membership::Ringing, out);
+            }
+        }
+    }
+
+    /// The registration failed: a dial fails; people invited into a call under way are
+    /// dropped, and the call goes on.
+    pub(super) fn registration_failed(
+        &mut self,
+        message: &str,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         let Some(c) = self
             .call
-            .as_ref()
-            .filter(|c| c.role == Role::Caller && c.room == room && !c.invited)
+            .as_mut()
+            .filter(|c| c.role == Role::Caller || c.accepted)
         else {
             return;
         };
-        let invitation = self.invitation_to(c, now);
-        let invitees: Vec<NxId> = c
-            .roster
-            .members()
-            .filter(|(_, m)| *m == Membership::Invited)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let Some(c) = self.call.as_mut() else { return };
-        c.invited = true;
-        for id in invitees {
-            c.roster.rung(&id, now);
-            out.push(Action::Send {
-                to: id,
-                signal: invitation.clone(),
-            });
+        out.push(Action::Emit(CallEvent::Error {
+            message: message.to_string(),
+        }));
+        if !c.accepted {
+            self.finish(Outcome::Failed, message, "local", now, out);
+            return;
+        }
+        for id in Self::not_rung(c) {
+            c.roster.refused(&id, false);
+            Self::participant(c, &id, Membership::Declined, out);
         }
     }
 
     /// Invites one more person into the call under way; every member must speak the group
     /// extension, or the call stays as it is and the user is told why.
-    pub(super) fn invite(&mut self, to: NxId, now: Instant, out: &mut Vec<Action>) {
+    pub(super) fn invite(&mut self, to: NxId, out: &mut Vec<Action>) {
         let Some(c) = self.call.as_ref().filter(|c| c.accepted) else {
             return Self::error(out, "you can add people once the call is answered");
         };
@@ -168,23 +214,11 @@ impl CallMachine {
             return Self::error(out, e.to_string());
         }
         c.group = true;
-        c.roster.rung(&to, now);
-        let Some(c) = self.call.as_ref() else { return };
-        let invitation = self.invitation_to(c, now);
-        out.push(Action::Send {
-            to: to.clone(),
-            signal: invitation,
+        out.push(Action::RegisterMembers {
+            room: c.room.clone(),
+            participants: vec![to.clone()],
         });
-        for member in c.roster.joined_others() {
-            out.push(Action::Send {
-                to: member.clone(),
-                signal: Signal::GroupInvited {
-                    room_id: c.room.clone(),
-                    participants: vec![to.to_string()],
-                },
-            });
-        }
-        Self::participant(c, &to, Membership::Ringing, out);
+        Self::participant(c, &to, Membership::Invited, out);
     }
 
     /// An invitation: rings unless it is stale, filtered, or we are busy.

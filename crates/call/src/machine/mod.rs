@@ -190,6 +190,11 @@ pub enum Action {
         room: String,
         call_type: CallType,
     },
+    /// Register people invited into the call under way (`/nx/group-call/{room}/members/`).
+    RegisterMembers {
+        room: String,
+        participants: Vec<NxId>,
+    },
     /// Tell the REST API the call was declined.
     DeclineOverRest {
         room: String,
@@ -256,10 +261,13 @@ pub enum Input {
     Invite {
         to: NxId,
     },
-    /// The REST registration of a dialled call went through: the invitation can go out.
+    /// The REST registration of a dialled call, or of people invited into it, went through:
+    /// the invitations can go out.
     Registered {
         room: String,
     },
+    /// That registration failed: the dial fails, or the people invited into the call under
+    /// way are not rung.
     DialFailed {
         message: String,
     },
@@ -421,20 +429,9 @@ impl CallMachine {
                 audio,
                 video,
             } => self.dial(to, room, audio, video, now, &mut out),
-            Input::Invite { to } => self.invite(to, now, &mut out),
+            Input::Invite { to } => self.invite(to, &mut out),
             Input::Registered { room } => self.registered(&room, now, &mut out),
-            Input::DialFailed { message } => {
-                if self
-                    .call
-                    .as_ref()
-                    .is_some_and(|c| c.role == Role::Caller && !c.accepted)
-                {
-                    out.push(Action::Emit(CallEvent::Error {
-                        message: message.clone(),
-                    }));
-                    self.finish(Outcome::Failed, &message, "local", now, &mut out);
-                }
-            }
+            Input::DialFailed { message } => self.registration_failed(&message, now, &mut out),
             Input::Accept { audio, video } => self.accept(audio, video, now, &mut out),
             Input::Reject => self.reject(now, &mut out),
             Input::Hangup => self.hangup(now, &mut out),

@@ -558,6 +558,18 @@ impl Driver {
                         pending::Done::Registered { room, result }
                     });
                 }
+                Action::RegisterMembers { room, participants } => {
+                    let rest = self.cfg.rest.clone();
+                    let ids: Vec<String> = participants.iter().map(ToString::to_string).collect();
+                    self.pending.spawn(async move {
+                        let result = rest
+                            .add_group_members(&room, &ids)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string());
+                        pending::Done::Registered { room, result }
+                    });
+                }
                 Action::DeclineOverRest { room } => {
                     let rest = self.cfg.rest.clone();
                     self.chores.spawn(async move {

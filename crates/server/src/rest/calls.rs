@@ -5,7 +5,7 @@ use super::auth::user_id;
 use super::extract::{ApiError, AuthUser, Body};
 use crate::store::{Call, OutcomeLimits, OutcomeReport, Recorded};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use nx::signal::{now_ms, Signal};
@@ -26,6 +26,8 @@ pub const ANALYTICS_STATUSES: &[&str] = &[
     "failed",
 ];
 pub const CALL_TYPES: &[&str] = &["audio", "video", "p2p", "group"];
+/// Most members a group call has, whatever carries its media.
+pub const MAX_GROUP_MEMBERS: usize = 16;
 const MAX_ROOM: usize = 128;
 
 fn check_room(room: Option<String>) -> Result<String, ApiError> {
@@ -120,38 +122,69 @@ pub struct GroupReq {
     room: Option<String>,
 }
 
+/// Checks a list of invitees: known users, not the caller, each once.
+async fn invitees(
+    st: &AppState,
+    user: &AuthUser,
+    list: &[String],
+) -> Result<Vec<String>, ApiError> {
+    if list.is_empty() || list.len() > MAX_GROUP_MEMBERS - 1 {
+        return Err(ApiError::bad_request(format!(
+            "participants: between 1 and {}",
+            MAX_GROUP_MEMBERS - 1
+        )));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for p in list {
+        let id = callee(st, p).await?;
+        if id == user.jid {
+            return Err(ApiError::bad_request(
+                "participants: cannot include yourself",
+            ));
+        }
+        let id = id.to_string();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// A group call beyond what mesh carries needs a conference server (SFU).
+fn check_mesh(st: &AppState, members: usize) -> Result<(), ApiError> {
+    if members > st.cfg.limits.mesh_members {
+        return Err(too_many(st.cfg.limits.mesh_members));
+    }
+    Ok(())
+}
+
+fn too_many(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "participants: a call of more than {max} people needs a conference server (SFU), and this server has none"
+        ),
+    )
+}
+
 pub async fn start_group_call(
     State(st): State<AppState>,
     user: AuthUser,
     Body(req): Body<GroupReq>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let call_type = check_type(&req.call_type, &["audio", "video"])?;
-    if req.participants.is_empty() || req.participants.len() > 16 {
-        return Err(ApiError::bad_request("participants: between 1 and 16"));
-    }
     let room = check_room(req.room)?;
-    let mut ids = Vec::new();
-    for p in &req.participants {
-        let id = callee(&st, p).await?;
-        if id == user.jid {
-            return Err(ApiError::bad_request(
-                "participants: cannot include yourself",
-            ));
-        }
-        ids.push(id.to_string());
-    }
-    for (i, p) in ids.iter().enumerate() {
-        let call = Call {
-            room: if i == 0 {
-                room.clone()
-            } else {
-                format!("{room}.{i}")
-            },
-            caller: user.jid.to_string(),
-            callee: p.clone(),
-            call_type: "group".into(),
-        };
-        st.store.create_call(&call).await?;
+    let ids = invitees(&st, &user, &req.participants).await?;
+    check_mesh(&st, ids.len() + 1)?;
+    if !st
+        .store
+        .create_group_call(&room, &user.jid.to_string(), &ids)
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "room: a call with this room exists",
+        ));
     }
     Ok((
         StatusCode::CREATED,
@@ -159,6 +192,28 @@ pub async fn start_group_call(
             json!({ "status": "initiated", "call_id": room, "room": room, "participants": ids, "type": call_type }),
         ),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct MembersReq {
+    participants: Vec<String>,
+}
+
+/// POST `/nx/group-call/{room}/members/`: a member invites more people into the call under
+/// way (a 1:1 call becomes a group call); they get a history row and may report on it.
+pub async fn add_group_members(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(room): Path<String>,
+    Body(req): Body<MembersReq>,
+) -> Result<Json<Value>, ApiError> {
+    let call = own_call(&st, &user, &room).await?;
+    let ids = invitees(&st, &user, &req.participants).await?;
+    let max = st.cfg.limits.mesh_members.min(MAX_GROUP_MEMBERS);
+    match st.store.add_group_members(&call, &ids, max).await? {
+        Ok(n) => Ok(Json(json!({ "room": room, "members": n }))),
+        Err(max) => Err(too_many(max)),
+    }
 }
 
 pub async fn start_p2p_call(
@@ -252,11 +307,12 @@ pub struct DeclineReq {
     room: String,
 }
 
-/// The call of `room` if `user` took part in it.
+/// The call of `room` if `user` took part in it (either party, or a group call's member).
 async fn own_call(st: &AppState, user: &AuthUser, room: &str) -> Result<Call, ApiError> {
     let me = user.jid.to_string();
     match st.store.call(room).await? {
         Some(c) if c.caller == me || c.callee == me => Ok(c),
+        Some(c) if st.store.members(room).await?.contains(&me) => Ok(c),
         _ => Err(ApiError::not_found("Call not found.")),
     }
 }

@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/nx/call/", post(calls::start_call))
         .route("/nx/group-call/", post(calls::start_group_call))
+        .route(
+            "/nx/group-call/{room}/members/",
+            post(calls::add_group_members),
+        )
         .route("/nx/webrtc/call/", post(calls::start_p2p_call))
         .route("/nx/call-url/", post(calls::call_url))
         .route("/nx/call/decline/", post(calls::decline))
