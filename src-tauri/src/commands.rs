@@ -124,6 +124,66 @@ pub async fn place_call(core: State<'_, Arc<Core>>, to: String, video: bool) -> 
         .map_err(AppError::from)
 }
 
+/// Calls several people at once (one makes a 1:1 call); returns the room.
+#[tauri::command]
+pub async fn place_group_call(
+    core: State<'_, Arc<Core>>,
+    participants: Vec<String>,
+    video: bool,
+) -> Res<String> {
+    if participants.is_empty() || participants.len() >= call::MAX_MEMBERS {
+        return Err(AppError::invalid(format!(
+            "A call takes 1 to {} other people.",
+            call::MAX_MEMBERS - 1
+        )));
+    }
+    let to: Vec<&str> = participants.iter().map(String::as_str).collect();
+    manager(&core)
+        .await?
+        .initiate_group_call(&to, true, video)
+        .await
+        .map_err(AppError::from)
+}
+
+/// Invites one more person into the call under way.
+#[tauri::command]
+pub async fn add_to_call(core: State<'_, Arc<Core>>, to: String) -> Res<()> {
+    manager(&core)
+        .await?
+        .invite(&to)
+        .await
+        .map_err(AppError::from)
+}
+
+/// One member of the call under way, as a tile shows it.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct MemberLevel {
+    nx_id: String,
+    /// The loudness of what arrives from them now (dBFS; -100 when silent).
+    level_dbfs: f32,
+    /// Video frames decoded from them so far.
+    frames: u64,
+}
+
+/// How loud each member of the call is now (for the active speaker) and whether their video
+/// moves.
+#[tauri::command]
+pub async fn member_levels(core: State<'_, Arc<Core>>) -> Res<Vec<MemberLevel>> {
+    let m = manager(&core).await?;
+    Ok(m.participants()
+        .iter()
+        .map(|p| MemberLevel {
+            nx_id: p.nx_id.to_string(),
+            level_dbfs: p.counters.audio_level_dbfs(),
+            frames: p
+                .counters
+                .video_frames
+                .load(std::sync::atomic::Ordering::Relaxed),
+        })
+        .collect())
+}
+
 #[tauri::command]
 pub async fn accept_call(core: State<'_, Arc<Core>>, video: bool) -> Res<()> {
     manager(&core)

@@ -333,6 +333,7 @@ impl Core {
         let _ = self.sinks.send(Some(Sinks {
             local: manager.local_video(),
             remote: manager.remote_video(),
+            participants: manager.participants_watch(),
         }));
         self.forward_events(app, &manager);
         let info = SignedIn {

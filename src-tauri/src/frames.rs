@@ -2,8 +2,10 @@
 //! WebSocket (127.0.0.1, random port, per-launch token) streams each new picture as one binary
 //! message: a 16-byte header (kind, width, height, capture time) and the I420 planes, which the
 //! UI draws with a WebGL2 YUV shader. The UI says how large each picture is on screen (a text
-//! message `{"sizes":[[w,h],[w,h]]}`, local then remote); a picture shown at half its size or
-//! less is shrunk here first, so the preview costs a fraction of a full frame to move and draw.
+//! message `{"sizes":[[w,h],...]}` indexed by kind: local, the first member, then the others);
+//! a picture shown at half its size or less is shrunk here first, so the preview costs a
+//! fraction of a full frame to move and draw. In a group call the server says which member
+//! each kind is (`{"tiles":[[kind,"nx id"],...]}`) whenever that changes.
 
 use futures_util::{SinkExt, StreamExt};
 use media::FrameSink;
@@ -18,11 +20,69 @@ use tokio_tungstenite::tungstenite::Message;
 #[derive(Clone)]
 pub struct Sinks {
     pub local: Arc<FrameSink>,
+    /// The first member's picture (a 1:1 call's peer).
     pub remote: Arc<FrameSink>,
+    /// Every member's picture in the call under way.
+    pub participants: watch::Receiver<Vec<call::ParticipantMedia>>,
 }
 
 pub const KIND_LOCAL: u8 = 0;
 pub const KIND_REMOTE: u8 = 1;
+/// The first kind given to a group call's other members.
+const KIND_FIRST_OTHER: u8 = 2;
+
+/// Which kind each member's picture goes out as: the first member's is `KIND_REMOTE`, the
+/// others keep the kind they were first given for as long as the call lasts.
+#[derive(Default)]
+struct Tiles {
+    kinds: Vec<(String, u8, Arc<FrameSink>)>,
+    next: u8,
+}
+
+impl Tiles {
+    /// Follows the call's members; `true` when the mapping changed (the UI must hear it).
+    fn follow(&mut self, remote: &Arc<FrameSink>, members: &[call::ParticipantMedia]) -> bool {
+        if members.is_empty() {
+            let changed = !self.kinds.is_empty();
+            *self = Self::default();
+            return changed;
+        }
+        let before = self.kinds.len();
+        self.kinds
+            .retain(|(id, _, _)| members.iter().any(|m| m.nx_id.to_string() == *id));
+        let mut changed = self.kinds.len() != before;
+        for m in members {
+            let id = m.nx_id.to_string();
+            if self.kinds.iter().any(|(k, _, _)| *k == id) {
+                continue;
+            }
+            let kind = if Arc::ptr_eq(&m.video, remote) {
+                KIND_REMOTE
+            } else {
+                self.next = self.next.max(KIND_FIRST_OTHER);
+                let Some(next) = self.next.checked_add(1) else {
+                    continue;
+                };
+                std::mem::replace(&mut self.next, next)
+            };
+            self.kinds.push((id, kind, m.video.clone()));
+            changed = true;
+        }
+        changed
+    }
+
+    fn message(&self) -> String {
+        let tiles: Vec<(u8, &str)> = self
+            .kinds
+            .iter()
+            .map(|(id, k, _)| (*k, id.as_str()))
+            .collect();
+        serde_json::json!({ "tiles": tiles }).to_string()
+    }
+}
+
+/// The longest message the UI may send (its canvas sizes).
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 pub const FORMAT_I420: u8 = 0;
 pub const FORMAT_RGBA: u8 = 1;
@@ -164,13 +224,23 @@ pub async fn start(sinks: watch::Receiver<Option<Sinks>>) -> std::io::Result<(So
     Ok((addr, token))
 }
 
-/// What the UI reports of its canvases: device pixels each picture occupies, local then remote.
-#[derive(serde::Deserialize)]
+/// What the UI reports of its canvases: device pixels each picture occupies, by kind (local,
+/// the first member, the others).
+#[derive(serde::Deserialize, Default)]
 struct Sizes {
-    sizes: [[u32; 2]; 2],
+    sizes: Vec<[u32; 2]>,
     /// Which pictures to send as RGBA (for a 2D canvas) instead of I420.
     #[serde(default)]
-    rgba: [bool; 2],
+    rgba: Vec<bool>,
+}
+
+impl Sizes {
+    fn of(&self, kind: u8) -> ([u32; 2], bool) {
+        (
+            self.sizes.get(usize::from(kind)).copied().unwrap_or([0, 0]),
+            self.rgba.get(usize::from(kind)).copied().unwrap_or(false),
+        )
+    }
 }
 
 /// The size to send a `w`x`h` picture at when it is shown inside `shown`: shrunk (keeping its
@@ -190,18 +260,16 @@ async fn serve(
     sinks: watch::Receiver<Option<Sinks>>,
 ) {
     let (mut tx, mut rx) = ws.split();
-    let mut shown = Sizes {
-        sizes: [[0; 2]; 2],
-        rgba: [false; 2],
-    };
+    let mut shown = Sizes::default();
     let mut tick = tokio::time::interval(Duration::from_millis(8));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sent = [0u64; 2];
+    let mut sent = [0u64; 256];
+    let mut tiles = Tiles::default();
     loop {
         tokio::select! {
             msg = rx.next() => match msg {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(Message::Text(t))) => match serde_json::from_str::<Sizes>(&t) {
+                Some(Ok(Message::Text(t))) if t.len() <= MAX_CLIENT_MESSAGE => match serde_json::from_str::<Sizes>(&t) {
                     Ok(s) => shown = s,
                     Err(e) => tracing::debug!(error = %e, "ignoring a frame-client message"),
                 },
@@ -210,14 +278,22 @@ async fn serve(
             _ = tick.tick() => {
                 let current = sinks.borrow().clone();
                 let Some(s) = current else { continue };
-                for (kind, sink) in [(KIND_LOCAL, &s.local), (KIND_REMOTE, &s.remote)] {
+                let members = s.participants.borrow().clone();
+                if tiles.follow(&s.remote, &members)
+                    && tx.send(Message::Text(tiles.message().into())).await.is_err()
+                {
+                    return;
+                }
+                let others = tiles.kinds.iter().filter(|(_, k, _)| *k != KIND_REMOTE).map(|(_, k, sink)| (*k, sink.clone()));
+                let all: Vec<(u8, Arc<FrameSink>)> = [(KIND_LOCAL, s.local.clone()), (KIND_REMOTE, s.remote.clone())].into_iter().chain(others).collect();
+                for (kind, sink) in all {
                     let n = sink.frames();
-                    if n == sent[kind as usize] {
+                    if n == sent[usize::from(kind)] {
                         continue;
                     }
-                    sent[kind as usize] = n;
+                    sent[usize::from(kind)] = n;
                     if let Some(f) = sink.latest() {
-                        let (size, rgba) = (shown.sizes[kind as usize], shown.rgba[kind as usize]);
+                        let (size, rgba) = shown.of(kind);
                         let Ok(bytes) = tokio::task::spawn_blocking(move || render(kind, &f, size, rgba)).await else { continue };
                         if tx.send(Message::Binary(bytes.into())).await.is_err() {
                             return;

@@ -249,7 +249,10 @@ async fn a_one_to_one_call_becomes_a_three_party_call() {
     let names = ["alice", "bob", "carol"];
     every_stream_flows(&h, &[&alice, &bob, &carol], &names).await;
     let carols = history_row(&h, "carol", &room).await;
-    assert_eq!(carols.call_type, "group", "Carol's history has the call she was added to");
+    assert_eq!(
+        carols.call_type, "group",
+        "Carol's history has the call she was added to"
+    );
     for m in [&alice, &bob, &carol] {
         m.end_call().await.expect("end");
     }

@@ -147,6 +147,15 @@ pub enum Signal {
         room_id: String,
         participants: Vec<String>,
     },
+    /// Whether a member's microphone and camera are on (Simu extension, §4.2): sent to every
+    /// joined member on joining and at each change, for the others' mute and camera badges.
+    #[serde(rename = "media_state")]
+    MediaState {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        audio: bool,
+        video: bool,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -185,7 +194,8 @@ impl Signal {
             | Signal::Answer { room_id, .. }
             | Signal::IceCandidate { room_id, .. }
             | Signal::GroupJoined { room_id, .. }
-            | Signal::GroupInvited { room_id, .. } => Some(room_id),
+            | Signal::GroupInvited { room_id, .. }
+            | Signal::MediaState { room_id, .. } => Some(room_id),
             Signal::Unknown => None,
         }
     }
@@ -202,6 +212,7 @@ impl Signal {
             Signal::IceCandidate { .. } => "webrtc_ice_candidate",
             Signal::GroupJoined { .. } => "group_joined",
             Signal::GroupInvited { .. } => "group_invited",
+            Signal::MediaState { .. } => "media_state",
             Signal::Unknown => "unknown",
         }
     }

@@ -90,6 +90,8 @@ pub(super) struct Call {
     pub ring_deadline: Option<Instant>,
     /// Members this side has told when it joined.
     pub announced_to: Vec<NxId>,
+    /// Whether this side's microphone and camera are on, as the members are told.
+    pub media_state: (bool, bool),
 }
 
 impl Call {

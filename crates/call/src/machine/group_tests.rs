@@ -493,3 +493,58 @@ fn a_member_gone_quiet_is_dropped_after_the_recovery_time_unless_it_comes_back()
     assert_eq!(members_changed(&a), [(CAROL.to_string(), Membership::Left)]);
     assert_eq!(m.state(), CallState::Connected, "Alice and Bob go on");
 }
+
+#[test]
+fn muting_is_told_to_every_member_and_a_members_mute_reaches_the_app() {
+    let t0 = Instant::now();
+    let mut m = connected(t0);
+    let a = m.handle(
+        Input::LocalMedia {
+            audio: false,
+            video: true,
+        },
+        t0,
+    );
+    assert_eq!(
+        sends(&a),
+        [
+            (BOB.to_string(), "media_state"),
+            (CAROL.to_string(), "media_state")
+        ]
+    );
+    let a = m.handle(
+        sig(
+            BOB,
+            Signal::MediaState {
+                room_id: "g".into(),
+                audio: true,
+                video: false,
+            },
+        ),
+        t0,
+    );
+    assert_eq!(
+        a,
+        [Action::Emit(CallEvent::ParticipantMedia {
+            room: "g".into(),
+            nx_id: BOB.into(),
+            audio: true,
+            video: false
+        })]
+    );
+    assert!(
+        m.handle(
+            sig(
+                "mallory@x",
+                Signal::MediaState {
+                    room_id: "g".into(),
+                    audio: false,
+                    video: false
+                }
+            ),
+            t0
+        )
+        .is_empty(),
+        "only members"
+    );
+}

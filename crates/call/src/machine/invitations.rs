@@ -78,6 +78,7 @@ impl CallMachine {
             connected_at: None,
             ring_deadline: Some(now + self.timeouts.ring),
             announced_to: Vec::new(),
+            media_state: (true, true),
         });
         self.set_state(CallState::Calling, out);
         out.push(if group {
@@ -324,6 +325,7 @@ impl CallMachine {
             connected_at: None,
             ring_deadline: Some(now + self.timeouts.ring),
             announced_to: Vec::new(),
+            media_state: (true, true),
         });
         self.set_state(CallState::Incoming, out);
         out.push(Action::Emit(CallEvent::IncomingCall {
@@ -415,6 +417,17 @@ impl CallMachine {
                 joined_at: my_ms,
             },
         });
+        let (audio, video) = c.media_state;
+        if c.group && !(audio && video) {
+            out.push(Action::Send {
+                to: id.clone(),
+                signal: Signal::MediaState {
+                    room_id: c.room.clone(),
+                    audio,
+                    video,
+                },
+            });
+        }
     }
 
     pub(super) fn reject(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -540,5 +553,48 @@ impl CallMachine {
                 Self::participant(c, &id, Membership::Ringing, out);
             }
         }
+    }
+
+    /// The user's microphone and camera as the members should see them: told to each joined
+    /// member of a group call now and to each who joins later.
+    pub(super) fn local_media(&mut self, audio: bool, video: bool, out: &mut Vec<Action>) {
+        let Some(c) = self.call.as_mut() else { return };
+        c.media_state = (audio, video);
+        if !c.group || !c.accepted {
+            return;
+        }
+        for id in c.roster.joined_others() {
+            out.push(Action::Send {
+                to: id.clone(),
+                signal: Signal::MediaState {
+                    room_id: c.room.clone(),
+                    audio,
+                    video,
+                },
+            });
+        }
+    }
+
+    /// A member's microphone or camera went on or off.
+    pub(super) fn member_media(
+        &mut self,
+        from: &NxId,
+        audio: bool,
+        video: bool,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(c) = self
+            .call
+            .as_ref()
+            .filter(|c| c.roster.state(from) == Some(Membership::Joined))
+        else {
+            return;
+        };
+        out.push(Action::Emit(CallEvent::ParticipantMedia {
+            room: c.room.clone(),
+            nx_id: from.to_string(),
+            audio,
+            video,
+        }));
     }
 }

@@ -126,6 +126,13 @@ pub enum CallEvent {
         nx_id: String,
         membership: Membership,
     },
+    /// A member turned its microphone or camera on or off (group calls).
+    ParticipantMedia {
+        room: String,
+        nx_id: String,
+        audio: bool,
+        video: bool,
+    },
     /// A call that did not ring because of the user's filter (blocked, do not disturb).
     IncomingFiltered {
         room: String,
@@ -279,6 +286,11 @@ pub enum Input {
     Hangup,
     /// The user turns the camera on in a call that sends no video (an audio call).
     StartVideo,
+    /// The user muted or unmuted, or turned the camera off or on: the members are told.
+    LocalMedia {
+        audio: bool,
+        video: bool,
+    },
     /// A signaling message; `delayed` if the server replayed it from offline storage.
     Signal {
         from: NxId,
@@ -436,6 +448,7 @@ impl CallMachine {
             Input::Reject => self.reject(now, &mut out),
             Input::Hangup => self.hangup(now, &mut out),
             Input::StartVideo => self.start_video(&mut out),
+            Input::LocalMedia { audio, video } => self.local_media(audio, video, &mut out),
             Input::Signal {
                 from,
                 signal,
@@ -496,6 +509,7 @@ impl CallMachine {
             Signal::GroupInvited { participants, .. } => {
                 self.members_invited(&from, &participants, now, out)
             }
+            Signal::MediaState { audio, video, .. } => self.member_media(&from, audio, video, out),
             s if media_signal(&s) => self.media_signal(from, s, now, out),
             other => {
                 tracing::debug!(kind = other.kind(), state = ?self.state, "ignoring signal in this state");

@@ -99,6 +99,8 @@ fn step() -> impl Strategy<Value = Step> {
             audio: true,
             video: v
         })),
+        (any::<bool>(), any::<bool>())
+            .prop_map(|(audio, video)| Step::Input(Input::LocalMedia { audio, video })),
         Just(Step::Input(Input::Reject)),
         Just(Step::Input(Input::Hangup)),
         (peer(), signal(), any::<bool>()).prop_map(|(from, signal, delayed)| Step::Input(

@@ -337,6 +337,7 @@ impl Driver {
                 if let Some(o) = &self.outgoing {
                     o.control().audio_enabled.store(on, Ordering::Relaxed);
                 }
+                self.tell_local_media(now).await;
             }
             Cmd::StartVideo => {
                 self.video_on = true;
@@ -349,6 +350,7 @@ impl Driver {
                     o.control().video_enabled.store(on, Ordering::Relaxed);
                     o.control().request_keyframe();
                 }
+                self.tell_local_media(now).await;
             }
             Cmd::VideoCodecs(c) => {
                 tracing::info!(codecs = ?c, "video codec preference");
@@ -438,6 +440,17 @@ impl Driver {
             }
             Cmd::Stats(_) | Cmd::Dispose(_) => {}
         }
+    }
+
+    /// Tells the machine (and so a group call's members) whether the microphone and camera
+    /// are on.
+    async fn tell_local_media(&mut self, now: Instant) {
+        let input = Input::LocalMedia {
+            audio: self.audio_on,
+            video: self.video_on,
+        };
+        let actions = self.machine.handle(input, now);
+        self.execute(actions).await;
     }
 
     /// An event from the leg to `peer`.

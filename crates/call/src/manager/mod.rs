@@ -205,6 +205,11 @@ impl CallManager {
         self.participants.borrow().clone()
     }
 
+    /// Changes whenever a member's media comes or goes.
+    pub fn participants_watch(&self) -> watch::Receiver<Vec<ParticipantMedia>> {
+        self.participants.clone()
+    }
+
     pub async fn accept_call(&self, audio: bool, video: bool) -> Result<(), CallError> {
         self.send(Cmd::Accept { audio, video }).await
     }
