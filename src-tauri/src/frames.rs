@@ -307,7 +307,44 @@ async fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::{allowed_origin, send_size};
+    use super::{allowed_origin, send_size, Tiles};
+    use media::FrameSink;
+    use std::sync::Arc;
+
+    fn member(id: &str, video: &Arc<FrameSink>) -> call::ParticipantMedia {
+        call::ParticipantMedia {
+            nx_id: nx::NxId::parse_jid(id).expect("id"),
+            video: video.clone(),
+            counters: Arc::new(call::RecvCounters::default()),
+        }
+    }
+
+    #[test]
+    fn each_member_keeps_its_frame_kind_while_the_call_lasts() {
+        let remote = FrameSink::new();
+        let (carol, dave) = (FrameSink::new(), FrameSink::new());
+        let mut tiles = Tiles::default();
+        assert!(tiles.follow(
+            &remote,
+            &[member("bob@x", &remote), member("carol@x", &carol)]
+        ));
+        assert_eq!(
+            tiles.message(),
+            r#"{"tiles":[[1,"bob@x"],[2,"carol@x"]]}"#,
+            "the first member's picture is the remote one"
+        );
+        assert!(!tiles.follow(
+            &remote,
+            &[member("bob@x", &remote), member("carol@x", &carol)]
+        ));
+        assert!(tiles.follow(
+            &remote,
+            &[member("carol@x", &carol), member("dave@x", &dave)]
+        ));
+        assert_eq!(tiles.message(), r#"{"tiles":[[2,"carol@x"],[3,"dave@x"]]}"#);
+        assert!(tiles.follow(&remote, &[]), "the call ended");
+        assert!(tiles.kinds.is_empty());
+    }
 
     #[tokio::test]
     async fn only_the_apps_web_view_with_the_token_may_connect() {

@@ -228,6 +228,44 @@ test("a call from the CLI rings, is accepted, and ends when the CLI hangs up; th
   await s.click(await s.find('button[aria-label="Back"]'));
 });
 
+test("a group call with two CLI peers: a tile each, moving pictures, the highlight on whoever speaks", async () => {
+  // Bob's tone plays first, Carol's later: the speaking outline must move from Bob to Carol.
+  const bob = cli(["answer", "--user", "bob", "--calls", "1", "--talk", "0:9"]);
+  const carol = cli(["answer", "--user", "carol", "--calls", "1", "--talk", "12:60"]);
+  await s.click(await nav("New group call"));
+  const extra = await s.until("group picker", () => s.find('input[name="group-extra"]'));
+  for (const who of ["bob", "carol"]) {
+    await s.type(extra, who);
+    await s.click(await s.button("Add"));
+    await s.until(`${who} picked`, async () => (await textOf(".group")).includes(`${who}@`));
+  }
+  await shot("group-pick");
+  await s.click(await s.button("Video call"));
+  const tiles = await s.until("two tiles", async () => {
+    const t = await s.exec("return window.simuVideo ? window.simuVideo.tiles() : []");
+    return t.length === 2 ? t : null;
+  }, 30000);
+  // Every member's picture moves on its own tile.
+  for (const [kind, who] of tiles) {
+    const before = await s.exec("return window.simuVideo.frames(arguments[0])", [kind]);
+    await s.until(`${who}'s picture moves`, async () => (await s.exec("return window.simuVideo.frames(arguments[0])", [kind])) > before + 20, 15000);
+  }
+  const speaking = () => s.exec("const e = document.querySelector('.tile.speaking'); return e ? e.dataset.nxid : null");
+  const first = await s.until("Bob outlined while he speaks", async () => ((await speaking()) ?? "").startsWith("bob@") || null, 15000);
+  assert.ok(first);
+  await shot("group-call");
+  await a11y("group call");
+  await s.until("Carol outlined once she speaks", async () => ((await speaking()) ?? "").startsWith("carol@") || null, 20000);
+  await s.click(await s.button("Hang up"));
+  await s.until("keypad after the call", () => s.find("#dial-input"), 15000);
+  // Bob and Carol are still in the call with each other; they hang up too.
+  for (const peer of [bob, carol]) {
+    assert.match(peer.output(), /connected: media flowing/);
+    peer.proc.kill("SIGINT");
+    assert.equal(await peer.exit, 0, peer.output());
+  }
+});
+
 /** A token for the app's own user: nobody else can get one, so sign in with the app's device
  * secret (kept in a 0600 file in the profile where there is no OS keyring, as here). */
 function appUserToken(user) {

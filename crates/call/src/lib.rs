@@ -25,7 +25,7 @@ pub use machine::{
 pub use manager::{CallConfig, CallError, CallManager, ParticipantMedia};
 pub use media_factory::{MediaFactory, OpenAudio, OpenVideo};
 pub use peer::NetConfig;
-pub use pipeline::OpenOutput;
+pub use pipeline::{OpenOutput, RecvCounters};
 pub use quality::{Preset, Quality, QualityError};
 pub use roster::{Membership, Roster, RosterChange, RosterError, MAX_MEMBERS};
 pub use stats::StatsSample;

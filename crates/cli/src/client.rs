@@ -150,7 +150,20 @@ pub async fn manager(
     a: &Account,
     quality: Quality,
     timeouts: Timeouts,
+    talk: Option<crate::talk::TalkWindow>,
 ) -> anyhow::Result<CallManager> {
+    let mut media = MediaFactory {
+        codecs: a.codecs.clone(),
+        ..MediaFactory::synthetic()
+    };
+    if let Some(window) = talk {
+        media.audio = std::sync::Arc::new(move |_: Option<&str>| {
+            Box::new(crate::talk::Talking::new(
+                media::audio::Tone::new(440.0, -20.0),
+                window,
+            )) as Box<dyn media::AudioSource>
+        });
+    }
     let SignedInAccount { rest, who } = sign_in(a).await?;
     let cfg = CallConfig {
         display_name: a
@@ -167,10 +180,7 @@ pub async fn manager(
             ..Default::default()
         },
         quality,
-        media: MediaFactory {
-            codecs: a.codecs.clone(),
-            ..MediaFactory::synthetic()
-        },
+        media,
         // One spool per user: several headless clients may run side by side.
         analytics_dir: dirs_state().map(|d| d.join("analytics").join(username(&a.user))),
         timeouts,

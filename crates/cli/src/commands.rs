@@ -120,6 +120,10 @@ pub struct AnswerArgs {
     /// Exit after this many calls. With `--json`, each call's last stats sample follows its end.
     #[arg(long)]
     calls: Option<u32>,
+    /// Speak (the synthetic tone) only from FROM to TO seconds after answering, e.g. `0:8`;
+    /// silence otherwise.
+    #[arg(long)]
+    talk: Option<crate::talk::TalkWindow>,
     #[command(flatten)]
     stats: StatsEvery,
 }
@@ -202,7 +206,13 @@ async fn next_sample(
 }
 
 pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
-    let m = manager(&a.account, Preset::Medium.quality(), Timeouts::default()).await?;
+    let m = manager(
+        &a.account,
+        Preset::Medium.quality(),
+        Timeouts::default(),
+        a.talk,
+    )
+    .await?;
     let mut events = m.subscribe();
     m.start_stats_collection(a.stats.interval()).await?;
     let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());
@@ -279,7 +289,7 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
         ring: Duration::from_secs(a.ring),
         ..Timeouts::default()
     };
-    let m = manager(&a.account, a.quality.quality(), timeouts).await?;
+    let m = manager(&a.account, a.quality.quality(), timeouts, None).await?;
     let mut events = m.subscribe();
     m.start_stats_collection(a.stats.interval()).await?;
     let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());

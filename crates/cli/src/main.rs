@@ -5,6 +5,7 @@
 mod bench;
 mod client;
 mod commands;
+mod talk;
 
 use clap::{Parser, Subcommand};
 

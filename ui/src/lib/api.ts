@@ -5,12 +5,12 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppError, AppInfo, Background, CallEvent, CallRules, ContactList, NoticeTexts, DeviceChoices, DeviceSettings, DeviceSnapshot,
-  DialLink, HistoryPage, HistoryQueryIn, Preset, Quality, SignedIn, SignInReq, StatsSample,
+  DialLink, HistoryPage, HistoryQueryIn, MemberLevel, Preset, Quality, SignedIn, SignInReq, StatsSample,
 } from "./bindings";
 
 export type {
   AppError, AppInfo, AudioDevice, Background, CallRules, Filtered, CallEvent, CallRecord, CallState, CameraChoice, Contact, DeviceChoices,
-  DeviceSettings, DeviceSnapshot, DialLink, ErrorKind, HistoryPage, Mode, Outcome, Preset, SignedIn, VideoCodec,
+  DeviceSettings, DeviceSnapshot, DialLink, ErrorKind, HistoryPage, MemberLevel, Membership, Mode, Outcome, Preset, SignedIn, VideoCodec,
 } from "./bindings";
 export type Stats = StatsSample;
 export type HistoryQuery = HistoryQueryIn;
@@ -36,6 +36,9 @@ export const api = {
   removeContact: (nxid: string) => invoke<ContactList>("remove_contact", { nxid }),
   history: (query: HistoryQueryIn) => invoke<HistoryPage>("history", { query }),
   placeCall: (to: string, video: boolean) => invoke<string>("place_call", { to, video }),
+  placeGroupCall: (participants: string[], video: boolean) => invoke<string>("place_group_call", { participants, video }),
+  addToCall: (to: string) => invoke<void>("add_to_call", { to }),
+  memberLevels: () => invoke<MemberLevel[]>("member_levels"),
   accept: (video: boolean) => invoke<void>("accept_call", { video }),
   decline: () => invoke<void>("decline_call"),
   hangUp: () => invoke<void>("hang_up"),

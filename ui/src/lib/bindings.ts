@@ -16,6 +16,19 @@ export type AppInfo = { profile: string, frames_url: string,
  */
 gpu: boolean, signed_in: SignedIn | null, };
 
+/**
+ * One member of the call under way, as a tile shows it.
+ */
+export type MemberLevel = { nx_id: string, 
+/**
+ * The loudness of what arrives from them now (dBFS; -100 when silent).
+ */
+level_dbfs: number, 
+/**
+ * Video frames decoded from them so far.
+ */
+frames: number, };
+
 export type HistoryQueryIn = { start_date?: string, end_date?: string, call_type?: string, status?: string, participant?: string, page?: number, page_size?: number, };
 
 export type SignedIn = { nxid: string, server: string, mode: Mode, profile: string, };
@@ -117,7 +130,11 @@ keep_running: boolean, };
 /**
  * What the app hears about.
  */
-export type CallEvent = { "event": "state_changed", state: CallState, } | { "event": "incoming_call", room: string, caller_name: string, caller: string, call_type: CallType, } | { "event": "incoming_filtered", room: string, caller: string, caller_name: string, call_type: CallType, filtered: Filtered, } | { "event": "incoming_withdrawn", room: string, outcome: Outcome, } | { "event": "call_ended", room: string, outcome: Outcome, reason: string, duration_seconds: number, } | { "event": "media_connected", room: string, } | { "event": "local_media_available", audio: boolean, video: boolean, } | { "event": "remote_media_available", kind: string, } | { "event": "reconnecting", room: string, } | { "event": "camera_lost", camera: string, now_using: string | null, message: string, } | { "event": "error", message: string, };
+export type CallEvent = { "event": "state_changed", state: CallState, } | { "event": "incoming_call", room: string, caller_name: string, caller: string, call_type: CallType, 
+/**
+ * Who else is invited to the call (a group call); empty for a 1:1 call.
+ */
+others: Array<string>, } | { "event": "participant", room: string, nx_id: string, membership: Membership, } | { "event": "participant_media", room: string, nx_id: string, audio: boolean, video: boolean, } | { "event": "incoming_filtered", room: string, caller: string, caller_name: string, call_type: CallType, filtered: Filtered, } | { "event": "incoming_withdrawn", room: string, outcome: Outcome, } | { "event": "call_ended", room: string, outcome: Outcome, reason: string, duration_seconds: number, } | { "event": "media_connected", room: string, } | { "event": "local_media_available", audio: boolean, video: boolean, } | { "event": "remote_media_available", kind: string, } | { "event": "reconnecting", room: string, } | { "event": "camera_lost", camera: string, now_using: string | null, message: string, } | { "event": "error", message: string, };
 
 /**
  * Call states as the app shows them (protocol.md §4 rule 6).
@@ -133,6 +150,11 @@ export type Outcome = "ended" | "declined" | "cancelled" | "missed" | "failed" |
  * Why an incoming call did not ring.
  */
 export type Filtered = "blocked" | "do_not_disturb";
+
+/**
+ * One member's standing in the call.
+ */
+export type Membership = "invited" | "ringing" | "joined" | "declined" | "busy" | "missed" | "left";
 
 export type Preset = "poor" | "medium" | "good";
 
@@ -223,7 +245,11 @@ direction: string,
 /**
  * The other party's NX ID.
  */
-peer: string, created_at: string, metadata: JsonValue, };
+peer: string, created_at: string, metadata: JsonValue, 
+/**
+ * Everyone in a group call (empty for a 1:1 call).
+ */
+participants: Array<string>, };
 
 export type HistoryPage = { count: number, next: string | null, previous: string | null, results: Array<CallRecord>, };
 

@@ -144,25 +144,24 @@ export class RgbaRenderer {
   }
 }
 
-/** Receives frames and hands the newest of each kind to a draw callback once per display frame. */
+/** Receives frames and hands the newest of each kind to a draw callback once per display frame.
+ * Kinds: 0 the local picture, 1 the first member's, then one per other member of a group call
+ * (the server says whose with a `tiles` message). */
 export class FrameClient {
   private ws: WebSocket | null = null;
   private sizes: [number, number][] = [[0, 0], [0, 0]];
-  private rgba = [false, false];
-  private pending: (Frame | null)[] = [null, null];
+  private rgba: boolean[] = [false, false];
+  private pending = new Map<number, Frame>();
   private raf = 0;
   private closed = false;
   received = 0;
 
-  constructor(private url: string, private onFrame: (f: Frame) => void) {
+  constructor(private url: string, private onFrame: (f: Frame) => void, private onTiles: (tiles: [number, string][]) => void = () => {}) {
     this.connect();
     const loop = () => {
-      for (let k = 0; k < 2; k++) {
-        const f = this.pending[k];
-        if (f) {
-          this.pending[k] = null;
-          this.onFrame(f);
-        }
+      for (const [k, f] of this.pending) {
+        this.pending.delete(k);
+        this.onFrame(f);
       }
       if (!this.closed) this.raf = requestAnimationFrame(loop);
     };
@@ -174,10 +173,17 @@ export class FrameClient {
     ws.binaryType = "arraybuffer";
     ws.onopen = () => this.sendSizes();
     ws.onmessage = (m) => {
+      if (typeof m.data === "string") {
+        try {
+          const msg = JSON.parse(m.data) as { tiles?: [number, string][] };
+          if (Array.isArray(msg.tiles)) this.onTiles(msg.tiles);
+        } catch { /* not a message we know */ }
+        return;
+      }
       const f = parseFrame(m.data as ArrayBuffer);
       if (f) {
         this.received++;
-        this.pending[f.kind === KIND_LOCAL ? 0 : 1] = f;
+        this.pending.set(f.kind, f);
       }
     };
     ws.onclose = () => {
@@ -188,9 +194,9 @@ export class FrameClient {
 
   /** Tells the frame server how many device pixels a picture of `kind` occupies on screen. */
   setShownSize(kind: number, width: number, height: number, rgba = false) {
-    const k = kind === KIND_LOCAL ? 0 : 1;
-    this.sizes[k] = [Math.round(width), Math.round(height)];
-    this.rgba[k] = rgba;
+    while (this.sizes.length <= kind) { this.sizes.push([0, 0]); this.rgba.push(false); }
+    this.sizes[kind] = [Math.round(width), Math.round(height)];
+    this.rgba[kind] = rgba;
     this.sendSizes();
   }
 
@@ -214,25 +220,54 @@ export interface MountedVideo {
   close: () => void;
 }
 
-export function mountVideo(url: string, gpu: boolean, canvases: { local?: HTMLCanvasElement; remote?: HTMLCanvasElement }, onRemote?: () => void): MountedVideo {
+/** Canvases by kind, attached and detached as tiles come and go, all fed by one frame client. */
+export interface VideoBoard extends MountedVideo {
+  attach: (kind: number, canvas: HTMLCanvasElement) => void;
+  detach: (kind: number) => void;
+}
+
+export function mountBoard(url: string, gpu: boolean, onFrame?: (kind: number) => void, onTiles?: (tiles: [number, string][]) => void): VideoBoard {
   const renderer = chooseRenderer(gpu);
   const plain = renderer === "2d";
-  const make = (c?: HTMLCanvasElement) => (c ? (plain ? new RgbaRenderer(c) : new YuvRenderer(c)) : null);
-  const local = make(canvases.local);
-  const remote = make(canvases.remote);
+  const drawers = new Map<number, { canvas: HTMLCanvasElement; r: YuvRenderer | RgbaRenderer }>();
+  const counts = new Map<number, number>();
   const client = new FrameClient(url, (f) => {
-    if (f.kind === KIND_LOCAL) local?.draw(f);
-    else if (remote) { remote.draw(f); onRemote?.(); }
-  });
+    const d = drawers.get(f.kind);
+    if (!d) return;
+    d.r.draw(f);
+    counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+    onFrame?.(f.kind);
+  }, onTiles);
   const dpr = window.devicePixelRatio || 1;
   const observer = new ResizeObserver((entries) => {
-    for (const e of entries) client.setShownSize(e.target === canvases.local ? KIND_LOCAL : KIND_REMOTE, e.contentRect.width * dpr, e.contentRect.height * dpr, plain);
+    for (const e of entries) {
+      for (const [kind, d] of drawers) if (d.canvas === e.target) client.setShownSize(kind, e.contentRect.width * dpr, e.contentRect.height * dpr, plain);
+    }
   });
-  for (const c of [canvases.local, canvases.remote]) if (c) observer.observe(c);
   return {
     renderer,
     client,
-    frames: (kind) => (kind === KIND_LOCAL ? local?.frames : remote?.frames) ?? 0,
+    frames: (kind) => counts.get(kind) ?? 0,
+    attach: (kind, canvas) => {
+      const old = drawers.get(kind);
+      if (old?.canvas === canvas) return;
+      if (old) observer.unobserve(old.canvas);
+      drawers.set(kind, { canvas, r: plain ? new RgbaRenderer(canvas) : new YuvRenderer(canvas) });
+      observer.observe(canvas);
+    },
+    detach: (kind) => {
+      const old = drawers.get(kind);
+      if (old) observer.unobserve(old.canvas);
+      drawers.delete(kind);
+      client.setShownSize(kind, 0, 0, plain);
+    },
     close: () => { observer.disconnect(); client.close(); },
   };
+}
+
+export function mountVideo(url: string, gpu: boolean, canvases: { local?: HTMLCanvasElement; remote?: HTMLCanvasElement }, onRemote?: () => void): MountedVideo {
+  const board = mountBoard(url, gpu, (kind) => { if (kind === KIND_REMOTE) onRemote?.(); });
+  if (canvases.local) board.attach(KIND_LOCAL, canvases.local);
+  if (canvases.remote) board.attach(KIND_REMOTE, canvases.remote);
+  return board;
 }

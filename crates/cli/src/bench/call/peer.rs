@@ -28,7 +28,7 @@ fn emit(r: &Report) {
 
 pub async fn run(a: PeerArgs) -> anyhow::Result<i32> {
     let q = Quality::default().with_video_kbps(a.plan.kbps)?;
-    let m = manager(&a.account, q, call::Timeouts::default()).await?;
+    let m = manager(&a.account, q, call::Timeouts::default(), None).await?;
     m.start_stats_collection(Duration::from_secs(1)).await?;
     emit(&Report::Online);
     let result = match &a.callee {
