@@ -17,6 +17,8 @@ cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 # What floods cost the server (dribbled stanza, 200 bad logins), /healthz latency throughout.
 cargo run --locked -q -p simu-cli -- bench attack
+# A 3-member mesh call beside a 1:1 call in the same run (every stream must keep moving).
+cargo run --locked -q -p simu-cli -- bench group --participants 3 --seconds 8
 # Fuzz targets (libFuzzer via cargo-fuzz on stable), a short run each from the committed corpus.
 SIMU_FUZZ_SEED=1 scripts/fuzz.sh 30
 scripts/interop-xmpp.sh

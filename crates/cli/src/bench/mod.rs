@@ -3,6 +3,7 @@
 mod attack;
 mod call;
 mod display;
+mod group;
 mod signaling;
 
 use clap::Subcommand;
@@ -16,6 +17,9 @@ pub enum BenchCmd {
     /// A 1:1 call between two Simu peers on loopback (CPU, memory, setup, glass-to-glass, fps,
     /// bitrate), and the same between two Chromium tabs when Chromium is installed.
     Call(call::CallBenchArgs),
+    /// An N-member mesh call between Simu processes beside a 1:1 call in the same run: CPU and
+    /// memory per member, fps of every received stream, join time.
+    Group(group::GroupArgs),
     /// What floods cost a `simu server` process: a stanza dribbled in 16 000 frames, 200
     /// concurrent wrong-password logins; `/healthz` latency throughout.
     Attack(attack::AttackArgs),
@@ -30,6 +34,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
         BenchCmd::Display(a) => display::run(a),
         BenchCmd::Call(a) => call::run(a).await,
         BenchCmd::Attack(a) => attack::run(a).await,
+        BenchCmd::Group(a) => group::run(a).await,
         BenchCmd::CallPeer(a) => call::peer::run(a).await,
     }
 }

@@ -6,7 +6,7 @@
 
 mod chromium;
 pub mod peer;
-mod procs;
+pub mod procs;
 mod report;
 
 use anyhow::Context;

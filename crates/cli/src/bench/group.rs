@@ -1,0 +1,327 @@
+//! `simu bench group`: an N-member mesh call between `simu` processes (synthetic 1280x720@30
+//! camera and tone) through an in-process simu-server on loopback, and a 1:1 call measured the
+//! same way in the same run as the reference. Per member: CPU, peak memory, the frame rate of
+//! every stream it receives, and its join time (answering, or dialling, to the first frame from
+//! every other member); the CPU ratio to the 1:1 call says what each extra member costs.
+
+use super::call::procs::{now_ms, Sampler};
+use anyhow::Context;
+use clap::Args;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+/// The least frame rate every received stream must keep for the bench to pass.
+const MIN_FPS: f64 = 10.0;
+/// How often each member reports its legs' counters.
+const REPORT_EVERY: &str = "0.25";
+
+#[derive(Args)]
+pub struct GroupArgs {
+    /// Members of the call (this bench runs mesh: 2 to 4).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
+    participants: u32,
+    /// Seconds of connected call (fps and CPU are measured over its middle).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Only the mesh is built in; an SFU run needs a Janus deployment.
+    #[arg(long, default_value = "mesh", value_parser = ["mesh"])]
+    mode: String,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What one member measured.
+#[derive(Debug, Clone, serde::Serialize)]
+struct MemberFigures {
+    user: String,
+    /// CPU over the measured window, % of one core.
+    cpu_percent: f64,
+    peak_pss_mib: f64,
+    /// Frames per second of each stream it received, over the measured window.
+    fps: Vec<f64>,
+    /// From answering (or dialling) to the first frame from every other member.
+    join_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct RunFigures {
+    participants: u32,
+    members: Vec<MemberFigures>,
+}
+
+impl RunFigures {
+    fn mean_cpu(&self) -> f64 {
+        self.members.iter().map(|m| m.cpu_percent).sum::<f64>() / self.members.len().max(1) as f64
+    }
+
+    fn fps_range(&self) -> (f64, f64) {
+        let all: Vec<f64> = self.members.iter().flat_map(|m| m.fps.clone()).collect();
+        let min = all.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = all.iter().sum::<f64>() / all.len().max(1) as f64;
+        (if min.is_finite() { min } else { 0.0 }, mean)
+    }
+}
+
+/// One member's process and what it printed, with when (Unix ms).
+struct Member {
+    user: String,
+    child: tokio::process::Child,
+    lines: mpsc::Receiver<(i64, serde_json::Value)>,
+    sampler: Sampler,
+}
+
+fn spawn_member(
+    url: &str,
+    data: &std::path::Path,
+    user: &str,
+    args: &[String],
+) -> anyhow::Result<Member> {
+    let exe = std::env::current_exe().context("finding the simu binary")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(args)
+        .args([
+            "--server",
+            url,
+            "--user",
+            user,
+            "--password",
+            "bench-group-password",
+            "--media-ip",
+            "127.0.0.1",
+            "--json",
+            "--stats-every",
+            REPORT_EVERY,
+        ])
+        .env("SIMU_DATA_DIR", data)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().context("starting a member")?;
+    let pid = child.id().context("member pid")?;
+    let mut out = tokio::io::BufReader::new(child.stdout.take().context("member stdout")?).lines();
+    let (tx, lines) = mpsc::channel(4096);
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = out.next_line().await {
+            if let Ok(v) = serde_json::from_str(&l) {
+                if tx.send((now_ms(), v)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(Member {
+        user: user.to_string(),
+        child,
+        lines,
+        sampler: Sampler::start(vec![pid], SAMPLE_EVERY),
+    })
+}
+
+/// Per-leg video frame counts in a `{"participants": [...]}` report.
+fn legs(v: &serde_json::Value) -> Option<HashMap<String, u64>> {
+    Some(
+        v.get("participants")?
+            .as_array()?
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p["nx_id"].as_str()?.to_string(),
+                    p["video_frames"].as_u64()?,
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// What a member's lines say: when it started (dial or answer), its leg reports, and when every
+/// other member's video had arrived.
+fn figures(
+    m: &Member,
+    lines: &[(i64, serde_json::Value)],
+    others: usize,
+    window: (i64, i64),
+) -> MemberFigures {
+    let started = lines
+        .iter()
+        .find(|(_, v)| v["event"] == "state_changed" && v["state"] == "calling")
+        .map(|(t, _)| *t);
+    let reports: Vec<(i64, HashMap<String, u64>)> = lines
+        .iter()
+        .filter_map(|(t, v)| Some((*t, legs(v)?)))
+        .collect();
+    let all_in = reports
+        .iter()
+        .find(|(_, l)| l.len() >= others && l.values().all(|f| *f > 0))
+        .map(|(t, _)| *t);
+    let at = |t: i64| {
+        reports
+            .iter()
+            .min_by_key(|(at, _)| (at - t).abs())
+            .map(|(at, l)| (*at, l.clone()))
+    };
+    let fps = match (at(window.0), at(window.1)) {
+        (Some((t0, a)), Some((t1, b))) if t1 > t0 => b
+            .iter()
+            .map(|(id, f)| {
+                (f.saturating_sub(a.get(id).copied().unwrap_or(0))) as f64 * 1000.0
+                    / (t1 - t0) as f64
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let secs = (window.1 - window.0) as f64 / 1000.0;
+    MemberFigures {
+        user: m.user.clone(),
+        cpu_percent: m.sampler.cpu_between(window.0, window.1) / secs.max(0.001) * 100.0,
+        peak_pss_mib: m.sampler.peak_pss() as f64 / (1024.0 * 1024.0),
+        fps,
+        join_ms: match (started, all_in) {
+            (Some(s), Some(j)) => Some((j - s) as f64),
+            _ => None,
+        },
+    }
+}
+
+/// One call of `n` members: everyone but the first answers, the first calls them all.
+async fn run_call(
+    url: &str,
+    data: &std::path::Path,
+    tag: &str,
+    n: u32,
+    seconds: u64,
+) -> anyhow::Result<RunFigures> {
+    let users: Vec<String> = (0..n).map(|i| format!("bench_{tag}_{i}")).collect();
+    let mut members = Vec::new();
+    for u in &users[1..] {
+        let args: Vec<String> = ["answer", "--calls", "1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        members.push(spawn_member(url, data, u, &args)?);
+    }
+    // Give the members a moment to sign in (an invitation to one not yet online is kept
+    // and delivered later, but it would count in its join time).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut args: Vec<String> = vec!["call".into()];
+    args.extend(users[1..].iter().cloned());
+    args.extend(["--video".into(), "--duration".into(), seconds.to_string()]);
+    members.insert(0, spawn_member(url, data, &users[0], &args)?);
+    let status = tokio::time::timeout(Duration::from_secs(seconds + 60), members[0].child.wait())
+        .await
+        .context("the call did not end in time")??;
+    anyhow::ensure!(
+        status.success(),
+        "the caller's call did not end normally ({status})"
+    );
+    let mut all = Vec::new();
+    for m in &mut members {
+        m.sampler.stop();
+        let _ = m.child.start_kill();
+        let mut lines = Vec::new();
+        while let Ok(l) = m.lines.try_recv() {
+            lines.push(l);
+        }
+        all.push(lines);
+    }
+    // The measured window: the middle of the call, after everyone has joined.
+    let joined = all
+        .iter()
+        .filter_map(|l| {
+            l.iter()
+                .find(|(_, v)| {
+                    legs(v).is_some_and(|x| x.len() + 1 >= n as usize && x.values().all(|f| *f > 0))
+                })
+                .map(|(t, _)| *t)
+        })
+        .max()
+        .context("not every member received everyone's video")?;
+    let end = all[0].last().map(|(t, _)| *t).unwrap_or(joined);
+    let window = (joined + 2000, (end - 2000).max(joined + 3000));
+    Ok(RunFigures {
+        participants: n,
+        members: members
+            .iter()
+            .zip(&all)
+            .map(|(m, l)| figures(m, l, n as usize - 1, window))
+            .collect(),
+    })
+}
+
+pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
+    let dir = tempfile::tempdir()?;
+    let cfg = server::ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        echo: false,
+        ..Default::default()
+    };
+    let srv = server::start(cfg).await.context("starting simu-server")?;
+    let url = srv.base_url();
+    let reference = run_call(&url, dir.path(), "ref", 2, a.seconds)
+        .await
+        .context("the 1:1 reference call")?;
+    let group = run_call(&url, dir.path(), "group", a.participants, a.seconds)
+        .await
+        .context("the group call")?;
+    srv.stop().await;
+    let ratio = group.mean_cpu() / reference.mean_cpu().max(0.001);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({ "mode": a.mode, "reference": reference, "group": group, "cpu_ratio": ratio })
+        );
+        return Ok(i32::from(!delivered(&group)));
+    }
+    for r in [&reference, &group] {
+        let (min_fps, mean_fps) = r.fps_range();
+        println!(
+            "{} members ({} streams): CPU {:.0}% of a core per member, fps min {:.1} mean {:.1}",
+            r.participants,
+            r.participants * (r.participants - 1),
+            r.mean_cpu(),
+            min_fps,
+            mean_fps
+        );
+        for m in &r.members {
+            println!(
+                "  {:<16} CPU {:>5.1}%  PSS {:>6.1} MiB  join {:>6}  fps {}",
+                m.user,
+                m.cpu_percent,
+                m.peak_pss_mib,
+                m.join_ms.map_or("-".to_string(), |j| format!("{j:.0} ms")),
+                m.fps
+                    .iter()
+                    .map(|f| format!("{f:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            );
+        }
+    }
+    println!(
+        "per-member CPU, {} members vs 1:1: x{ratio:.2}",
+        a.participants
+    );
+    Ok(i32::from(!delivered(&group)))
+}
+
+/// The bench is a check too: every member joined and every stream kept moving.
+fn delivered(r: &RunFigures) -> bool {
+    let want = (r.participants - 1) as usize;
+    let ok = r
+        .members
+        .iter()
+        .all(|m| m.join_ms.is_some() && m.fps.len() == want && m.fps.iter().all(|f| *f >= MIN_FPS));
+    if !ok {
+        eprintln!(
+            "not every stream of the {}-member call kept {MIN_FPS} fps or more",
+            r.participants
+        );
+    }
+    ok
+}
