@@ -95,6 +95,37 @@ pub(super) struct Call {
 }
 
 impl Call {
+    /// A call that has just begun to ring, on either side.
+    pub fn ringing(
+        room: String,
+        peer: NxId,
+        peer_name: String,
+        call_type: CallType,
+        role: Role,
+        roster: Roster,
+        ring_deadline: Instant,
+    ) -> Self {
+        Self {
+            room,
+            peer,
+            peer_name,
+            call_type,
+            role,
+            audio: true,
+            video: call_type.has_video(),
+            accepted: false,
+            invited: false,
+            group: false,
+            roster,
+            legs: Vec::new(),
+            early: Vec::new(),
+            connected_at: None,
+            ring_deadline: Some(ring_deadline),
+            announced_to: Vec::new(),
+            media_state: (true, true),
+        }
+    }
+
     pub fn leg(&self, peer: &NxId) -> Option<&Leg> {
         self.legs.iter().find(|l| l.peer == *peer)
     }

@@ -61,25 +61,19 @@ impl CallMachine {
         };
         let invitees: Vec<NxId> = roster.members().map(|(id, _)| id.clone()).collect();
         let group = invitees.len() > 1;
-        self.call = Some(Call {
-            room: room.clone(),
-            peer_name: first.local().to_string(),
-            peer: first.clone(),
+        let mut call = Call::ringing(
+            room.clone(),
+            first.clone(),
+            first.local().to_string(),
             call_type,
-            role: Role::Caller,
-            audio,
-            video,
-            accepted: false,
-            invited: false,
-            group,
+            Role::Caller,
             roster,
-            legs: Vec::new(),
-            early: Vec::new(),
-            connected_at: None,
-            ring_deadline: Some(now + self.timeouts.ring),
-            announced_to: Vec::new(),
-            media_state: (true, true),
-        });
+            now + self.timeouts.ring,
+        );
+        call.audio = audio;
+        call.video = video;
+        call.group = group;
+        self.call = Some(call);
         self.set_state(CallState::Calling, out);
         out.push(if group {
             Action::RegisterGroupCall {
@@ -308,25 +302,17 @@ impl CallMachine {
         for id in &others {
             roster.learn(id.clone(), now);
         }
-        self.call = Some(Call {
-            room: room_id.clone(),
-            peer: caller.clone(),
-            peer_name: name.clone(),
+        let mut call = Call::ringing(
+            room_id.clone(),
+            caller.clone(),
+            name.clone(),
             call_type,
-            role: Role::Callee,
-            audio: true,
-            video: call_type.has_video(),
-            accepted: false,
-            invited: false,
-            group: !others.is_empty(),
+            Role::Callee,
             roster,
-            legs: Vec::new(),
-            early: Vec::new(),
-            connected_at: None,
-            ring_deadline: Some(now + self.timeouts.ring),
-            announced_to: Vec::new(),
-            media_state: (true, true),
-        });
+            now + self.timeouts.ring,
+        );
+        call.group = !others.is_empty();
+        self.call = Some(call);
         self.set_state(CallState::Incoming, out);
         out.push(Action::Emit(CallEvent::IncomingCall {
             room: room_id,

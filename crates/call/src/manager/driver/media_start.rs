@@ -21,12 +21,7 @@ impl super::Driver {
     /// video encoder starts with the current camera if it has not yet.
     pub(super) async fn add_video(&mut self, peer: &NxId) -> Result<(), String> {
         self.stop_preview();
-        let camera = self
-            .cfg
-            .media
-            .video
-            .get(self.camera)
-            .map(|(_, make)| make.clone());
+        let camera = self.current_camera();
         let outgoing = self
             .outgoing
             .as_mut()
@@ -49,6 +44,15 @@ impl super::Driver {
             .add_video(rx)
             .await
             .map_err(|e| format!("Cannot turn the camera on: {e}"))
+    }
+
+    /// What opens the camera in use.
+    fn current_camera(&self) -> Option<crate::OpenVideo> {
+        self.cfg
+            .media
+            .video
+            .get(self.camera)
+            .map(|(_, make)| make.clone())
     }
 
     /// Closes every leg and the call's encoders (in the background) and forgets every start
@@ -83,12 +87,7 @@ impl super::Driver {
             self.outgoing = Some(o);
             self.outgoing_errors = Some(errors);
         }
-        let camera = self
-            .cfg
-            .media
-            .video
-            .get(self.camera)
-            .map(|(_, make)| make.clone());
+        let camera = self.current_camera();
         let o = self
             .outgoing
             .as_mut()
