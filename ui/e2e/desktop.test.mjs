@@ -256,6 +256,14 @@ test("a group call with two CLI peers: a tile each, moving pictures, the highlig
   await shot("group-call");
   await a11y("group call");
   await s.until("Carol outlined once she speaks", async () => ((await speaking()) ?? "").startsWith("carol@") || null, 20000);
+  // Statistics lists each member's received frame rate.
+  await s.click(await s.button("Statistics"));
+  const rows = await s.until("a statistics row per member, video moving", async () => {
+    const r = await s.exec("return [...document.querySelectorAll('.members tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent))");
+    return r.length === 2 && r.every((row) => Number(row[1]) > 10) ? r : null;
+  }, 10000);
+  assert.deepEqual(rows.map((r) => r[0]).sort(), ["bob", "carol"]);
+  await shot("group-stats");
   await s.click(await s.button("Hang up"));
   await s.until("keypad after the call", () => s.find("#dial-input"), 15000);
   // Bob and Carol are still in the call with each other; they hang up too.

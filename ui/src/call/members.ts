@@ -4,6 +4,9 @@ import type { Membership } from "../lib/bindings";
 
 export interface Member { membership: Membership; audio: boolean; video: boolean }
 
+/** What the Statistics panel shows of each member in a group call. */
+export interface MemberStat { nxid: string; fps: number; levelDbfs: number }
+
 /** One tile: a member with media (its picture's frame kind) or still ringing (no picture). */
 export interface Tile { nxid: string; kind: number | null; membership: Membership; audio: boolean; video: boolean }
 

@@ -178,6 +178,7 @@ const en = {
   chooseSomeone: "Choose at least one person.",
   participants: "Participants",
   you: "You",
+  audioLevel: "Audio level",
 };
 
 export type Strings = typeof en;
@@ -360,6 +361,7 @@ const sw: Strings = {
   chooseSomeone: "Chagua angalau mtu mmoja.",
   participants: "Washiriki",
   you: "Wewe",
+  audioLevel: "Kiwango cha sauti",
 };
 
 export function pick(lang: string): Strings {
