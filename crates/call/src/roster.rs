@@ -261,11 +261,6 @@ impl Roster {
     pub fn is_live(&self) -> bool {
         self.members.iter().any(|m| m.state.is_present())
     }
-
-    /// Nobody joined and nobody rings any more.
-    pub fn nobody_came(&self) -> bool {
-        !self.is_live() && !self.members.iter().any(|m| m.state == Membership::Left)
-    }
 }
 
 #[cfg(test)]

@@ -403,16 +403,8 @@ impl CallMachine {
                 joined_at: my_ms,
             },
         });
-        let (audio, video) = c.media_state;
-        if c.group && !(audio && video) {
-            out.push(Action::Send {
-                to: id.clone(),
-                signal: Signal::MediaState {
-                    room_id: c.room.clone(),
-                    audio,
-                    video,
-                },
-            });
+        if c.group && c.media_state != (true, true) {
+            out.push(Self::media_state_to(c, id));
         }
     }
 
@@ -549,15 +541,23 @@ impl CallMachine {
         if !c.group || !c.accepted {
             return;
         }
-        for id in c.roster.joined_others() {
-            out.push(Action::Send {
-                to: id.clone(),
-                signal: Signal::MediaState {
-                    room_id: c.room.clone(),
-                    audio,
-                    video,
-                },
-            });
+        out.extend(
+            c.roster
+                .joined_others()
+                .map(|id| Self::media_state_to(c, id)),
+        );
+    }
+
+    /// Tells `id` whether this side's microphone and camera are on.
+    fn media_state_to(c: &Call, id: &NxId) -> Action {
+        let (audio, video) = c.media_state;
+        Action::Send {
+            to: id.clone(),
+            signal: Signal::MediaState {
+                room_id: c.room.clone(),
+                audio,
+                video,
+            },
         }
     }
 

@@ -254,14 +254,7 @@ async fn run_call(
 }
 
 pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
-    let dir = tempfile::tempdir()?;
-    let cfg = server::ServerConfig {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        echo: false,
-        ..Default::default()
-    };
-    let srv = server::start(cfg).await.context("starting simu-server")?;
+    let (dir, srv) = super::loopback_server().await?;
     let url = srv.base_url();
     let reference = run_call(&url, dir.path(), "ref", 2, a.seconds)
         .await

@@ -28,6 +28,21 @@ pub enum BenchCmd {
     CallPeer(call::peer::PeerArgs),
 }
 
+/// A simu-server in this process on 127.0.0.1 (no echo contact), with its data in a
+/// temporary directory that lives as long as the returned guard.
+async fn loopback_server() -> anyhow::Result<(tempfile::TempDir, server::ServerHandle)> {
+    use anyhow::Context;
+    let dir = tempfile::tempdir()?;
+    let cfg = server::ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        echo: false,
+        ..Default::default()
+    };
+    let srv = server::start(cfg).await.context("starting simu-server")?;
+    Ok((dir, srv))
+}
+
 pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
     match cmd {
         BenchCmd::Signaling(a) => signaling::run(a).await,

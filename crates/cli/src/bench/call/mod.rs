@@ -371,14 +371,7 @@ pub async fn run(a: CallBenchArgs) -> anyhow::Result<i32> {
         windows: p.windows.max(1),
         codec: codec.to_string(),
     };
-    let dir = tempfile::tempdir()?;
-    let cfg = server::ServerConfig {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        echo: false,
-        ..Default::default()
-    };
-    let srv = server::start(cfg).await.context("starting simu-server")?;
+    let (dir, srv) = super::loopback_server().await?;
     let url = srv.base_url();
     let (reports, sampler) = run_simu(&url, dir.path(), &plan)
         .await
