@@ -1,24 +1,11 @@
 //! Group calls in the pure core: membership paths and per-leg media, with the injected clock.
 
+use super::test_support::{id, sends, sig, ALICE, BOB};
 use super::*;
 use crate::roster::Membership;
 
-fn id(s: &str) -> NxId {
-    NxId::parse_jid(s).expect("jid")
-}
-
-const ALICE: &str = "alice@x";
-const BOB: &str = "bob@x";
 const CAROL: &str = "carol@x";
 const DAVE: &str = "dave@x";
-
-fn sig(from: &str, signal: Signal) -> Input {
-    Input::Signal {
-        from: id(from),
-        signal,
-        delayed: false,
-    }
-}
 
 fn response(accepted: bool) -> Signal {
     Signal::CallResponse {
@@ -41,16 +28,6 @@ fn joined_at(ms: i64) -> Signal {
         room_id: "g".into(),
         joined_at: ms,
     }
-}
-
-fn sends(actions: &[Action]) -> Vec<(String, &'static str)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send { to, signal } => Some((to.to_string(), signal.kind())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn members_changed(actions: &[Action]) -> Vec<(String, Membership)> {

@@ -546,7 +546,13 @@ impl CallMachine {
 }
 
 #[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod media_tests;
 
 #[cfg(test)]
 mod props;
