@@ -12,4 +12,10 @@ if [ -s "$RUN/coturn/bgpid" ]; then
   kill -TERM "$p" 2>/dev/null
   for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 fi
+if [ -s "$RUN/janus/pid" ]; then
+  p=$(cat "$RUN/janus/pid")
+  kill -INT "$p" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$p" 2>/dev/null
+fi
 rm -rf "$RUN"

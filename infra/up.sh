@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts ejabberd and coturn on 127.0.0.1 for the test suite and writes $RUN/env with the
+# Starts ejabberd, coturn and Janus on 127.0.0.1 for the test suite and writes $RUN/env with the
 # SIMU_TEST_* variables the tests read. Stop them with infra/down.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,16 +8,22 @@ DOMAIN=simu.test
 WS_PORT=${SIMU_EJABBERD_PORT:-5280}
 DIST_PORT=${SIMU_EJABBERD_DIST_PORT:-5210}
 TURN_PORT=${SIMU_TURN_PORT:-3478}
+JANUS_WS_PORT=${SIMU_JANUS_WS_PORT:-8188}
+JANUS_RTP_PORTS=${SIMU_JANUS_RTP_PORTS:-20000-20199}
 mkdir -p "$RUN/ejabberd/db" "$RUN/ejabberd/log" "$RUN/coturn"
 chmod 755 "$RUN"
 secret_file="$RUN/jwt.secret"
 [ -s "$secret_file" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$secret_file"
 JWT_SECRET=$(cat "$secret_file")
 TURN_SECRET="turn-$JWT_SECRET"
+JANUS_SECRET="janus-$JWT_SECRET"
+JANUS_ADMIN_KEY="janus-admin-$JWT_SECRET"
 k=$(printf %s "$JWT_SECRET" | base64 -w0 | tr '+/' '-_' | tr -d '=')
 printf '{"kty":"oct","k":"%s"}' "$k" > "$RUN/jwt.jwk"
 fill() { sed -e "s|@RUN@|$RUN|g" -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@WS_PORT@|$WS_PORT|g" \
-             -e "s|@DIST_PORT@|$DIST_PORT|g" -e "s|@TURN_PORT@|$TURN_PORT|g" -e "s|@TURN_SECRET@|$TURN_SECRET|g" "$1" > "$2"; }
+             -e "s|@DIST_PORT@|$DIST_PORT|g" -e "s|@TURN_PORT@|$TURN_PORT|g" -e "s|@TURN_SECRET@|$TURN_SECRET|g" \
+             -e "s|@JANUS_SECRET@|$JANUS_SECRET|g" -e "s|@JANUS_ADMIN_KEY@|$JANUS_ADMIN_KEY|g" \
+             -e "s|@JANUS_WS_PORT@|$JANUS_WS_PORT|g" -e "s|@JANUS_RTP_PORTS@|$JANUS_RTP_PORTS|g" "$1" > "$2"; }
 {
   echo "export SIMU_TEST_EJABBERD_DOMAIN=$DOMAIN"
   echo "export SIMU_TEST_JWT_SECRET=$JWT_SECRET"
@@ -56,4 +62,24 @@ if command -v turnserver >/dev/null; then
   echo "coturn up on 127.0.0.1:$TURN_PORT"
 else
   echo "coturn not installed; relay tests will be skipped" >&2
+fi
+
+if command -v janus >/dev/null; then
+  mkdir -p "$RUN/janus"
+  for f in "$here"/janus/*.jcfg; do fill "$f" "$RUN/janus/$(basename "$f")"; done
+  chmod 600 "$RUN"/janus/*.jcfg
+  if ! [ -s "$RUN/janus/pid" ] || ! kill -0 "$(cat "$RUN/janus/pid")" 2>/dev/null; then
+    nohup janus -F "$RUN/janus" -L "$RUN/janus/janus.log" > "$RUN/janus/stdout.log" 2>&1 &
+    echo $! > "$RUN/janus/pid"
+  fi
+  for _ in $(seq 200); do ss -ltn | grep -q "127.0.0.1:$JANUS_WS_PORT " && break; sleep 0.05; done
+  ss -ltn | grep -q "127.0.0.1:$JANUS_WS_PORT " || { echo "Janus did not start" >&2; tail -20 "$RUN/janus/janus.log" >&2; exit 1; }
+  {
+    echo "export SIMU_TEST_JANUS_WS=ws://127.0.0.1:$JANUS_WS_PORT"
+    echo "export SIMU_TEST_JANUS_SECRET=$JANUS_SECRET"
+    echo "export SIMU_TEST_JANUS_ADMIN_KEY=$JANUS_ADMIN_KEY"
+  } >> "$RUN/env"
+  echo "Janus up on ws://127.0.0.1:$JANUS_WS_PORT"
+else
+  echo "Janus not installed; SFU tests will be skipped" >&2
 fi

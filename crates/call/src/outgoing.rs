@@ -17,8 +17,6 @@ const AUDIO_QUEUE: usize = 16;
 pub struct LegSend {
     pub control: Arc<MediaControl>,
     pub counters: Arc<SendCounters>,
-    /// Echo cancellation: the leg's received audio is its far end.
-    pub apm: Option<media::apm::AudioProcessor>,
     pub audio: Option<mpsc::Receiver<Encoded>>,
     pub video: Option<mpsc::Receiver<Encoded>>,
 }
@@ -91,6 +89,11 @@ impl Outgoing {
         self.video.is_some()
     }
 
+    /// Echo cancellation, for the mixer that feeds it the far end.
+    pub fn apm(&self) -> Option<&media::apm::AudioProcessor> {
+        self.apm.as_ref()
+    }
+
     pub fn control(&self) -> &Arc<MediaControl> {
         &self.control
     }
@@ -100,7 +103,6 @@ impl Outgoing {
         LegSend {
             control: self.control.clone(),
             counters: self.counters.clone(),
-            apm: self.apm.clone(),
             audio: self.audio.as_ref().map(|f| f.subscribe()),
             video: self.video.as_ref().map(|f| f.subscribe()),
         }

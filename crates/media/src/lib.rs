@@ -20,6 +20,7 @@ mod frame;
 #[cfg(feature = "codecs")]
 mod h264;
 pub mod jitter;
+pub mod mix;
 #[cfg(feature = "codecs")]
 pub mod opus_codec;
 pub mod pattern;

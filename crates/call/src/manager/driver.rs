@@ -74,6 +74,8 @@ pub(super) struct Driver {
     preview_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The live call's playback (follows `set_speaker`).
     output: Option<Arc<crate::pipeline::AudioOutput>>,
+    /// The call's received audio, mixed (see `audio_mix`).
+    mix: Option<Arc<crate::pipeline::AudioMix>>,
     stats_every: Option<Duration>,
     analytics: AnalyticsQueue,
     analytics_task: tokio::task::JoinHandle<()>,
@@ -143,6 +145,7 @@ impl Driver {
             microphone: None,
             preview_stop: None,
             output: None,
+            mix: None,
             stats_every: None,
             media_attempt: 0,
             legs_started: 0,

@@ -33,6 +33,8 @@ pub enum MediaSessionError {
     Peer(#[from] PeerError),
     #[error("media thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("no audio decoder: {0}")]
+    Decoder(#[from] media::opus_codec::OpusError),
 }
 
 fn rtc_err(e: impl std::fmt::Display) -> MediaSessionError {
@@ -58,8 +60,8 @@ const RTP_MTU: usize = 1200;
 pub struct RemoteMedia {
     pub video: Arc<FrameSink>,
     pub counters: Arc<RecvCounters>,
-    /// Where to play received audio; `None` decodes and counts only (headless).
-    pub output: Option<Arc<pipeline::AudioOutput>>,
+    /// The call's mixer, where this leg's audio is decoded and played with everyone else's.
+    pub audio: Arc<pipeline::AudioMix>,
 }
 /// A live peer connection and its media.
 pub struct MediaSession {
@@ -80,6 +82,8 @@ pub struct MediaSession {
     flow: Arc<Flow>,
     /// Video codecs in the order offered.
     video_codecs: Vec<VideoCodec>,
+    /// This leg's place in the call's audio mix (leaves it when the session goes).
+    _mixed: pipeline::MixInput,
 }
 
 /// The send-rate bounds of a session's congestion controller, bps (audio included), and the
@@ -150,13 +154,7 @@ impl MediaSession {
             remote.counters.clone(),
             need_keyframe_sender(need_keyframe),
         )?);
-        threads.push(pipeline::spawn_audio_receiver(
-            local.apm.clone(),
-            audio_jb,
-            stop.clone(),
-            remote.counters.clone(),
-            remote.output.clone(),
-        )?);
+        let mixed = remote.audio.join(audio_jb, remote.counters.clone())?;
 
         let mut audio = None;
         if let Some(rx) = local.audio {
@@ -191,6 +189,7 @@ impl MediaSession {
             rate,
             flow,
             video_codecs,
+            _mixed: mixed,
         };
         if let Some(rx) = local.video {
             session.add_video(rx).await?;

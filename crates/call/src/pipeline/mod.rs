@@ -1,18 +1,21 @@
 //! Media threads: capture + encode once per call (fanned out to every leg), decode for each
-//! remote track. They run off the async runtime and talk to it through bounded queues that
-//! drop stale frames. `control` is what the app changes live, `counters` what the threads
-//! count, `send` and `receive` the threads, `playback` where received audio goes.
+//! remote track, and mix every member's audio into one stream. They run off the async runtime
+//! and talk to it through bounded queues that drop stale frames. `control` is what the app
+//! changes live, `counters` what the threads count, `send` and `receive` the threads, `mix` the
+//! call's received audio, `playback` where it goes.
 
 mod control;
 mod counters;
+mod mix;
 mod playback;
 mod receive;
 mod send;
 
 pub use control::MediaControl;
 pub use counters::{RecvCounters, SendCounters};
+pub use mix::{AudioMix, MixInput};
 pub use playback::{AudioOutput, OpenOutput};
-pub use receive::{spawn_audio_receiver, spawn_video_receiver};
+pub use receive::spawn_video_receiver;
 pub use send::{spawn_audio_sender, spawn_preview, spawn_video_sender};
 
 use bytes::Bytes;

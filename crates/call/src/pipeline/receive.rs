@@ -1,17 +1,14 @@
-//! Each leg's decoder threads: video into its sink, audio out of the jitter buffer.
+//! Each leg's video decoder thread (its audio goes through the call's mixer, `mix`).
 
-use super::playback::Playback;
-use super::{sleep_until, AudioOutput, RecvCounters};
+use super::RecvCounters;
 use bytes::Bytes;
 use media::codec::{VideoCodec, VideoDecoder};
-use media::jitter::{JitterBuffer, Playout};
-use media::opus_codec::OpusDecoder;
 use media::stamp;
-use media::{AudioFrame, FrameSink};
+use media::FrameSink;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Waits for the next item, giving up when the session stops or the sender is gone.
@@ -73,81 +70,6 @@ pub fn spawn_video_receiver(
                         counters.video_decode_errors.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(error = %e, "video decode failed; asking for a keyframe");
                         let _ = need_keyframe.try_send(());
-                    }
-                }
-            }
-        })
-}
-
-/// Plays received audio out of the jitter buffer on a 20 ms clock: decodes each packet, rebuilds
-/// single losses from the next packet's FEC, conceals the rest, and plays when an output is set.
-pub fn spawn_audio_receiver(
-    apm: Option<media::apm::AudioProcessor>,
-    jb: Arc<Mutex<JitterBuffer>>,
-    stop: Arc<AtomicBool>,
-    counters: Arc<RecvCounters>,
-    output: Option<Arc<AudioOutput>>,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("simu-audio-dec".into())
-        .spawn(move || {
-            let mut dec = match OpusDecoder::new() {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::error!(error = %e, "no Opus decoder");
-                    return;
-                }
-            };
-            let mut playback = output.map(Playback::new);
-            let frame_len = Duration::from_millis(u64::from(media::AUDIO_FRAME_MS));
-            let mut next = Instant::now();
-            while !stop.load(Ordering::Relaxed) {
-                sleep_until(next);
-                next += frame_len;
-                if Instant::now() > next + frame_len * 5 {
-                    next = Instant::now() + frame_len;
-                }
-                let (playout, target, stats) = {
-                    let mut j = jb.lock().unwrap_or_else(|p| p.into_inner());
-                    let p = j.pop();
-                    (p, j.target(), j.stats)
-                };
-                counters
-                    .audio_jitter_target_ms
-                    .store(target.as_millis() as u64, Ordering::Relaxed);
-                counters
-                    .audio_concealed
-                    .store(stats.concealed + stats.stretched, Ordering::Relaxed);
-                counters
-                    .audio_fec_recovered
-                    .store(stats.fec, Ordering::Relaxed);
-                let pcm = match &playout {
-                    Playout::Waiting => continue,
-                    Playout::Packet(p) => dec.decode(p),
-                    Playout::Fec(next_packet) => dec.decode_fec(next_packet),
-                    Playout::Conceal => dec.conceal(),
-                };
-                match pcm {
-                    Ok(samples) => {
-                        let frame = AudioFrame {
-                            samples: samples.to_vec(),
-                            capture_us: 0,
-                        };
-                        let level = frame.level_dbfs();
-                        counters
-                            .audio_level_centi_db
-                            .store((-level * 100.0).max(0.0) as u64, Ordering::Relaxed);
-                        counters.audio_frames.fetch_add(1, Ordering::Relaxed);
-                        if let Some(a) = &apm {
-                            a.analyze_render(&frame);
-                        }
-                        if let Some(p) = &mut playback {
-                            p.play(&frame);
-                        }
-                    }
-                    Err(e) => {
-                        counters.audio_decode_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(error = %e, "audio decode failed");
                     }
                 }
             }

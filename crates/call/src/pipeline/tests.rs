@@ -74,3 +74,99 @@ pub(super) fn a_new_leg_counts_from_zero_under_its_own_id() {
     assert_eq!(new.latencies_since(0), (vec![], 0));
     assert_eq!((old.call_id(), new.call_id()), (1, 2));
 }
+
+/// What a test speaker heard, and how many times it was opened.
+#[derive(Default)]
+struct Heard {
+    frames: std::sync::Mutex<Vec<media::AudioFrame>>,
+    opened: std::sync::atomic::AtomicUsize,
+}
+
+struct TestSpeaker(std::sync::Arc<Heard>);
+
+impl media::AudioSink for TestSpeaker {
+    fn play(&mut self, frame: &media::AudioFrame) -> Result<(), media::SourceError> {
+        self.0.frames.lock().unwrap().push(frame.clone());
+        Ok(())
+    }
+    fn name(&self) -> String {
+        "test speaker".into()
+    }
+}
+
+/// A member's jitter buffer holding `n` Opus packets of a `hz` tone.
+fn member_talking(
+    hz: f64,
+    n: u16,
+) -> std::sync::Arc<std::sync::Mutex<media::jitter::JitterBuffer>> {
+    let mut enc = media::opus_codec::OpusEncoder::new(32_000).unwrap();
+    let mut jb = media::jitter::JitterBuffer::default();
+    let now = Instant::now();
+    for i in 0..n {
+        let samples = (0..media::AUDIO_FRAME_SAMPLES)
+            .map(|k| {
+                let t = (usize::from(i) * media::AUDIO_FRAME_SAMPLES + k) as f64 / 48_000.0;
+                (8000.0 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16
+            })
+            .collect();
+        let frame = media::AudioFrame {
+            samples,
+            capture_us: 0,
+        };
+        let packet = Bytes::copy_from_slice(enc.encode(&frame).unwrap());
+        jb.push(i, f64::from(i) * 20.0, packet, now);
+    }
+    std::sync::Arc::new(std::sync::Mutex::new(jb))
+}
+
+/// Relative power of `hz` in `samples` (Goertzel).
+fn power_at(samples: &[i16], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in samples {
+        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / samples.len() as f64
+}
+
+#[test]
+pub(super) fn every_members_voice_plays_in_one_stream_and_a_leaving_member_drops_out() {
+    let heard = std::sync::Arc::new(Heard::default());
+    let h = heard.clone();
+    let open: OpenOutput = std::sync::Arc::new(move |_| {
+        h.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(Box::new(TestSpeaker(h.clone())) as Box<dyn media::AudioSink>)
+    });
+    let mix = AudioMix::start(None, Some(AudioOutput::new(open, None))).unwrap();
+    let low = std::sync::Arc::new(RecvCounters::default());
+    let high = std::sync::Arc::new(RecvCounters::default());
+    let a = mix.join(member_talking(440.0, 25), low.clone()).unwrap();
+    let b = mix.join(member_talking(1500.0, 25), high.clone()).unwrap();
+    assert_eq!(mix.members(), 2);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while heard.frames.lock().unwrap().len() < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(b);
+    assert_eq!(mix.members(), 1, "the member who left is out of the mix");
+    mix.close();
+    let frames = heard.frames.lock().unwrap();
+    assert!(frames.len() >= 20, "mixed frames played: {}", frames.len());
+    assert_eq!(
+        heard.opened.load(Ordering::Relaxed),
+        1,
+        "one output stream for the call"
+    );
+    assert_eq!(mix.mixed_frames() as usize, frames.len());
+    // Past the codec's start-up, each mixed frame carries both tones.
+    let both = frames[5..15]
+        .iter()
+        .filter(|f| power_at(&f.samples, 440.0) > 1e5 && power_at(&f.samples, 1500.0) > 1e5)
+        .count();
+    assert_eq!(both, 10, "both voices in every frame");
+    assert!(low.audio_frames.load(Ordering::Relaxed) >= 20);
+    assert!(high.audio_frames.load(Ordering::Relaxed) >= 20);
+    drop(a);
+}

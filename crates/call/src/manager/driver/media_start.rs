@@ -5,7 +5,7 @@ use super::pending::{Done, MediaStart};
 use crate::machine::{CallEvent, Input, Role};
 use crate::media_session::{MediaSession, RemoteMedia, SendRate};
 use crate::outgoing::Outgoing;
-use crate::pipeline::{MediaControl, RecvCounters};
+use crate::pipeline::{AudioMix, AudioOutput, MediaControl, RecvCounters};
 use crate::stats::StatsCollector;
 use media::FrameSink;
 use nx::NxId;
@@ -65,6 +65,12 @@ impl super::Driver {
         if let Some(o) = self.outgoing.take() {
             self.chores.spawn(o.close());
         }
+        if let Some(m) = self.mix.take() {
+            self.chores.spawn(async move {
+                let _ = tokio::task::spawn_blocking(move || m.close()).await;
+            });
+        }
+        self.output = None;
         self.outgoing_errors = None;
         self.primary = None;
         self.publish_legs();
@@ -101,6 +107,26 @@ impl super::Driver {
         Ok(o)
     }
 
+    /// The call's audio mixer and playback, started with the first leg and shared by all:
+    /// the speaker plays one mix and echo cancellation hears it as the far end.
+    fn audio_mix(&mut self) -> Result<Arc<AudioMix>, String> {
+        if let Some(m) = &self.mix {
+            return Ok(m.clone());
+        }
+        let output = self
+            .cfg
+            .media
+            .output
+            .clone()
+            .map(|open| AudioOutput::new(open, self.speaker.clone()));
+        let apm = self.outgoing.as_ref().and_then(|o| o.apm().cloned());
+        let mix = AudioMix::start(apm, output.clone())
+            .map_err(|e| format!("cannot start audio playback: {e}"))?;
+        self.output = output;
+        self.mix = Some(mix.clone());
+        Ok(mix)
+    }
+
     /// Gives the leg to `peer` its share of the call's encoders and spawns the rest of its
     /// start (ICE servers, the peer connection); `media_started` takes the result. A leg
     /// already there for `peer` is replaced.
@@ -115,9 +141,9 @@ impl super::Driver {
         self.stop_leg(&peer);
         self.stop_preview();
         let send = self.outgoing(audio, video)?.subscribe();
+        let mix = self.audio_mix()?;
         self.media_attempt += 1;
         let attempt = self.media_attempt;
-        let first = self.legs.is_empty() && self.starting.is_empty();
         self.starting.push((peer.clone(), attempt));
         let primary_gone = self.primary.as_ref().is_none_or(|p| {
             *p != peer && self.leg(p).is_none() && !self.starting.iter().any(|(q, _)| q == p)
@@ -131,22 +157,13 @@ impl super::Driver {
         } else {
             FrameSink::new()
         };
-        // One playback for the call: each leg's decoder plays into it (the sound server mixes).
-        if first || self.output.is_none() {
-            self.output = self
-                .cfg
-                .media
-                .output
-                .clone()
-                .map(|open| crate::pipeline::AudioOutput::new(open, self.speaker.clone()));
-        }
         // Each leg counts from zero in counters of its own, dropped with it.
         self.legs_started += 1;
         let counters = Arc::new(RecvCounters::for_call(self.legs_started));
         let remote = RemoteMedia {
             video: video_sink.clone(),
             counters: counters.clone(),
-            output: self.output.clone(),
+            audio: mix,
         };
         let rate = self.send_rate();
         let codecs = self.cfg.media.codecs.clone();
