@@ -1,7 +1,8 @@
 //! The NX protocol (docs/protocol.md): identities, REST client, XMPP-over-WebSocket client and the
-//! JSON call-signaling messages. No media lives here.
+//! JSON call-signaling messages, and the Janus WebSocket client for the SFU. No media lives here.
 
 mod id;
+pub mod janus;
 mod link;
 pub mod rest;
 pub mod signal;

@@ -51,6 +51,55 @@ impl std::fmt::Debug for TurnConfig {
     }
 }
 
+/// The conference server (SFU) for group calls over the mesh limit: a Janus instance with
+/// token auth (`token_auth_secret`) and a VideoRoom `admin_key` (protocol.md §6).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SfuConfig {
+    /// Janus's WebSocket API, e.g. `ws://127.0.0.1:8188`; empty: no SFU.
+    pub janus_url: String,
+    /// The URL handed to clients; empty means `janus_url`.
+    pub public_url: String,
+    /// Janus's `token_auth_secret`: signs the tokens this server mints.
+    pub token_secret: String,
+    /// The VideoRoom plugin's `admin_key`: only this server creates rooms.
+    pub admin_key: String,
+    /// Lifetime of the tokens handed to members (clients fetch fresh ones for a longer call).
+    pub token_ttl_seconds: u64,
+    /// Cap on each publisher's video bitrate, bit/s (Janus enforces it by REMB).
+    pub bitrate: u32,
+    /// A room nobody has been in for this long is destroyed.
+    pub empty_room_seconds: u64,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        Self {
+            janus_url: String::new(),
+            public_url: String::new(),
+            token_secret: String::new(),
+            admin_key: String::new(),
+            token_ttl_seconds: DEFAULT_TURN_TTL,
+            bitrate: 1_000_000,
+            empty_room_seconds: 120,
+        }
+    }
+}
+
+impl std::fmt::Debug for SfuConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SfuConfig")
+            .field("janus_url", &self.janus_url)
+            .field("public_url", &self.public_url)
+            .field("token_secret", &redact(&self.token_secret))
+            .field("admin_key", &redact(&self.admin_key))
+            .field("token_ttl_seconds", &self.token_ttl_seconds)
+            .field("bitrate", &self.bitrate)
+            .field("empty_room_seconds", &self.empty_room_seconds)
+            .finish()
+    }
+}
+
 /// How a secret appears in logs and `Debug` output.
 pub fn redact(secret: &str) -> &'static str {
     if secret.is_empty() {
@@ -160,6 +209,7 @@ pub struct ServerConfig {
     pub public_url: String,
     pub stun_urls: Vec<String>,
     pub turn: TurnConfig,
+    pub sfu: SfuConfig,
     pub limits: Limits,
     /// Runs the echo contact `echo@<domain>`.
     pub echo: bool,
@@ -185,6 +235,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("public_url", &self.public_url)
             .field("stun_urls", &self.stun_urls)
             .field("turn", &self.turn)
+            .field("sfu", &self.sfu)
             .field("limits", &self.limits)
             .field("echo", &self.echo)
             .field("nx_token_ttl", &self.nx_token_ttl)
@@ -206,6 +257,7 @@ impl Default for ServerConfig {
             public_url: String::new(),
             stun_urls: Vec::new(),
             turn: TurnConfig::default(),
+            sfu: SfuConfig::default(),
             limits: Limits::default(),
             echo: true,
             nx_token_ttl: 86400,
@@ -268,6 +320,15 @@ impl ServerConfig {
         if let Some(v) = var("SIMU_TURN_SECRET") {
             self.turn.shared_secret = v;
         }
+        if let Some(v) = var("SIMU_JANUS_URL") {
+            self.sfu.janus_url = v;
+        }
+        if let Some(v) = var("SIMU_JANUS_SECRET") {
+            self.sfu.token_secret = v;
+        }
+        if let Some(v) = var("SIMU_JANUS_ADMIN_KEY") {
+            self.sfu.admin_key = v;
+        }
         Ok(())
     }
 }
@@ -322,6 +383,11 @@ mod redaction_tests {
                 shared_secret: "turn-secret-value".into(),
                 ..Default::default()
             },
+            sfu: SfuConfig {
+                token_secret: "janus-secret-value".into(),
+                admin_key: "janus-admin-value".into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let text = format!("{c:?}");
@@ -329,6 +395,8 @@ mod redaction_tests {
             "tenant-secret-value",
             "jwt-secret-value",
             "turn-secret-value",
+            "janus-secret-value",
+            "janus-admin-value",
         ] {
             assert!(!text.contains(s), "{s} leaked: {text}");
         }

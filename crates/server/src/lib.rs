@@ -13,6 +13,7 @@ mod links;
 mod passwords;
 pub mod rest;
 pub mod secrets;
+pub mod sfu;
 pub mod store;
 mod throttle;
 pub mod tokens;
@@ -40,6 +41,8 @@ pub enum ServerError {
     Domain(String, String),
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
+    #[error(transparent)]
+    Sfu(#[from] sfu::SfuError),
 }
 
 /// Shared by every request handler.
@@ -63,6 +66,8 @@ pub struct AppState {
     pub(crate) address_failures: Arc<throttle::Throttle>,
     /// Registrations per client address.
     pub(crate) registrations: Arc<throttle::Throttle>,
+    /// The conference server for group calls over the mesh limit, if one is configured.
+    pub sfu: Option<Arc<sfu::Sfu>>,
 }
 
 impl AppState {
@@ -84,6 +89,8 @@ pub struct ServerHandle {
     pub state: AppState,
     shutdown: Option<watch::Sender<bool>>,
     task: JoinHandle<()>,
+    /// Destroys SFU rooms left empty.
+    reaper: Option<JoinHandle<()>>,
 }
 
 impl ServerHandle {
@@ -140,6 +147,9 @@ impl ServerHandle {
             let _ = tx.send(true);
         }
         self.state.router.kick_all();
+        if let Some(r) = self.reaper.take() {
+            r.abort();
+        }
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
         self.task.abort();
     }
@@ -171,6 +181,7 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
     nx::NxId::new("echo", cfg.domain.clone())
         .map_err(|e| ServerError::Domain(cfg.domain.clone(), e.to_string()))?;
     let install = secrets::load(&cfg)?;
+    let sfu = sfu::Sfu::new(&cfg.sfu)?.map(Arc::new);
     let store = store::Store::open(&cfg.data_dir).await?;
     let secret = install.jwt;
     if cfg.jwt_secret.is_empty() {
@@ -242,6 +253,7 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         account_failures,
         address_failures,
         registrations,
+        sfu: sfu.clone(),
     };
     let app = axum::Router::new()
         .nest("/api/v1.0", rest::routes())
@@ -251,11 +263,13 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         .with_state(state.clone());
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(http::serve(listener, app, front, rx));
-    tracing::info!(%addr, "simu-server listening");
+    let reaper = sfu.map(|s| sfu::spawn_reaper(s, state.store.clone()));
+    tracing::info!(%addr, sfu = reaper.is_some(), "simu-server listening");
     Ok(ServerHandle {
         addr,
         state,
         shutdown: Some(tx),
         task,
+        reaper,
     })
 }

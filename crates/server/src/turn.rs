@@ -8,13 +8,18 @@ use sha1::Sha1;
 /// Mints a time-limited TURN credential for `user`, valid until `expiry` (unix seconds).
 pub fn credential(secret: &str, user: &str, expiry: u64) -> (String, String) {
     let username = format!("{expiry}:{user}");
-    let mut mac = match Hmac::<Sha1>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return (username, String::new()),
-    };
-    mac.update(username.as_bytes());
-    let cred = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let cred = hmac_sha1_base64(secret, &username);
     (username, cred)
+}
+
+/// `base64(HMAC-SHA1(secret, data))`: the signature of TURN REST credentials and of Janus
+/// signed tokens alike.
+pub fn hmac_sha1_base64(secret: &str, data: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(data.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]

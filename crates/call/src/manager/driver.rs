@@ -567,7 +567,7 @@ impl Driver {
                     let ids: Vec<String> = participants.iter().map(ToString::to_string).collect();
                     self.pending.spawn(async move {
                         let result = rest
-                            .start_group_call(&ids, call_type.as_str(), Some(&room))
+                            .start_group_call(&ids, call_type.as_str(), Some(&room), false)
                             .await
                             .map(|_| ())
                             .map_err(|e| e.to_string());

@@ -521,14 +521,16 @@ impl RestClient {
         .await
     }
 
+    /// POST `/nx/group-call/`; `sfu` asks for the conference server even where mesh would do.
     pub async fn start_group_call(
         &self,
         participants: &[String],
         call_type: &str,
         room: Option<&str>,
+        sfu: bool,
     ) -> Result<CallStarted, RestError> {
-        let body =
-            serde_json::json!({ "participants": participants, "type": call_type, "room": room });
+        let body = serde_json::json!({ "participants": participants, "type": call_type,
+                                       "room": room, "sfu": sfu });
         self.send(
             reqwest::Method::POST,
             "/nx/group-call/",
@@ -549,6 +551,13 @@ impl RestClient {
         let body = serde_json::json!({ "participants": participants });
         let path = format!("/nx/group-call/{}/members/", urlencode(room));
         self.send(reqwest::Method::POST, &path, Some(&body), None, Auth::User)
+            .await
+    }
+
+    /// GET `/nx/group-call/{room}/sfu/`: this member's tokens for the call's conference room.
+    pub async fn sfu_grant(&self, room: &str) -> Result<SfuGrant, RestError> {
+        let path = format!("/nx/group-call/{}/sfu/", urlencode(room));
+        self.send::<(), _>(reqwest::Method::GET, &path, None, None, Auth::User)
             .await
     }
 

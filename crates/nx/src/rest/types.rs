@@ -108,6 +108,23 @@ pub struct CallStarted {
     pub participants: Option<Vec<String>>,
     #[serde(default)]
     pub push_sent: Option<bool>,
+    /// A group call's media path: `mesh` or `sfu` (protocol.md §6).
+    #[serde(default)]
+    pub media: Option<String>,
+}
+
+/// A member's way into a group call's room on the conference server (protocol.md §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SfuGrant {
+    /// Janus's WebSocket API.
+    pub url: String,
+    pub janus_room: u64,
+    /// Sent with every Janus request.
+    pub token: String,
+    /// Sent when joining the room.
+    pub room_token: String,
+    /// Unix seconds after which both tokens stop working.
+    pub expires_at: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

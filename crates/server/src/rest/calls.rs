@@ -1,11 +1,11 @@
-//! Calls: registering 1:1, group and P2P calls, inviting over NX, call links, decline,
-//! ICE servers, and analytics that feed both parties' history.
+//! Calls: registering 1:1 and P2P calls (group calls: `group.rs`), inviting over NX, call
+//! links, decline, ICE servers, and analytics that feed both parties' history.
 
 use super::auth::user_id;
 use super::extract::{ApiError, AuthUser, Body};
 use crate::store::{Call, OutcomeLimits, OutcomeReport, Recorded};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use nx::signal::{now_ms, Signal};
@@ -26,11 +26,9 @@ pub const ANALYTICS_STATUSES: &[&str] = &[
     "failed",
 ];
 pub const CALL_TYPES: &[&str] = &["audio", "video", "p2p", "group"];
-/// Most members a group call has, whatever carries its media.
-pub const MAX_GROUP_MEMBERS: usize = 16;
 const MAX_ROOM: usize = 128;
 
-fn check_room(room: Option<String>) -> Result<String, ApiError> {
+pub(super) fn check_room(room: Option<String>) -> Result<String, ApiError> {
     let room = room
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| format!("call_{}", now_ms()));
@@ -46,7 +44,7 @@ fn check_room(room: Option<String>) -> Result<String, ApiError> {
     Ok(room)
 }
 
-fn check_type(t: &str, allowed: &[&str]) -> Result<String, ApiError> {
+pub(super) fn check_type(t: &str, allowed: &[&str]) -> Result<String, ApiError> {
     if allowed.contains(&t) {
         Ok(t.to_string())
     } else {
@@ -58,7 +56,7 @@ fn check_type(t: &str, allowed: &[&str]) -> Result<String, ApiError> {
 }
 
 /// Resolves a callee typed by the caller; it must be a known user of this server.
-async fn callee(st: &AppState, to: &str) -> Result<nx::NxId, ApiError> {
+pub(super) async fn callee(st: &AppState, to: &str) -> Result<nx::NxId, ApiError> {
     let id = user_id(st, to).map_err(|e| ApiError::bad_request(format!("to: {}", e.detail)))?;
     if st.store.user(id.local()).await?.is_none() {
         return Err(ApiError::not_found(format!("User {id} not found.")));
@@ -78,7 +76,7 @@ pub struct CallReq {
     media: Option<String>,
 }
 
-fn default_type() -> String {
+pub(super) fn default_type() -> String {
     "video".into()
 }
 
@@ -111,109 +109,6 @@ pub async fn start_call(
             json!({ "status": "initiated", "call_id": room, "room": room, "to": to.to_string(), "type": call_type }),
         ),
     ))
-}
-
-#[derive(Deserialize)]
-pub struct GroupReq {
-    participants: Vec<String>,
-    #[serde(rename = "type", default = "default_type")]
-    call_type: String,
-    #[serde(default)]
-    room: Option<String>,
-}
-
-/// Checks a list of invitees: known users, not the caller, each once.
-async fn invitees(
-    st: &AppState,
-    user: &AuthUser,
-    list: &[String],
-) -> Result<Vec<String>, ApiError> {
-    if list.is_empty() || list.len() > MAX_GROUP_MEMBERS - 1 {
-        return Err(ApiError::bad_request(format!(
-            "participants: between 1 and {}",
-            MAX_GROUP_MEMBERS - 1
-        )));
-    }
-    let mut ids: Vec<String> = Vec::new();
-    for p in list {
-        let id = callee(st, p).await?;
-        if id == user.jid {
-            return Err(ApiError::bad_request(
-                "participants: cannot include yourself",
-            ));
-        }
-        let id = id.to_string();
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
-}
-
-/// A group call beyond what mesh carries needs a conference server (SFU).
-fn check_mesh(st: &AppState, members: usize) -> Result<(), ApiError> {
-    if members > st.cfg.limits.mesh_members {
-        return Err(too_many(st.cfg.limits.mesh_members));
-    }
-    Ok(())
-}
-
-fn too_many(max: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        format!(
-            "participants: a call of more than {max} people needs a conference server (SFU), and this server has none"
-        ),
-    )
-}
-
-pub async fn start_group_call(
-    State(st): State<AppState>,
-    user: AuthUser,
-    Body(req): Body<GroupReq>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let call_type = check_type(&req.call_type, &["audio", "video"])?;
-    let room = check_room(req.room)?;
-    let ids = invitees(&st, &user, &req.participants).await?;
-    check_mesh(&st, ids.len() + 1)?;
-    if !st
-        .store
-        .create_group_call(&room, &user.jid.to_string(), &ids)
-        .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "room: a call with this room exists",
-        ));
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({ "status": "initiated", "call_id": room, "room": room, "participants": ids, "type": call_type }),
-        ),
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct MembersReq {
-    participants: Vec<String>,
-}
-
-/// POST `/nx/group-call/{room}/members/`: a member invites more people into the call under
-/// way (a 1:1 call becomes a group call); they get a history row and may report on it.
-pub async fn add_group_members(
-    State(st): State<AppState>,
-    user: AuthUser,
-    Path(room): Path<String>,
-    Body(req): Body<MembersReq>,
-) -> Result<Json<Value>, ApiError> {
-    let call = own_call(&st, &user, &room).await?;
-    let ids = invitees(&st, &user, &req.participants).await?;
-    let max = st.cfg.limits.mesh_members.min(MAX_GROUP_MEMBERS);
-    match st.store.add_group_members(&call, &ids, max).await? {
-        Ok(n) => Ok(Json(json!({ "room": room, "members": n }))),
-        Err(max) => Err(too_many(max)),
-    }
 }
 
 pub async fn start_p2p_call(
@@ -308,7 +203,7 @@ pub struct DeclineReq {
 }
 
 /// The call of `room` if `user` took part in it (either party, or a group call's member).
-async fn own_call(st: &AppState, user: &AuthUser, room: &str) -> Result<Call, ApiError> {
+pub(super) async fn own_call(st: &AppState, user: &AuthUser, room: &str) -> Result<Call, ApiError> {
     let me = user.jid.to_string();
     match st.store.call(room).await? {
         Some(c) if c.caller == me || c.callee == me => Ok(c),

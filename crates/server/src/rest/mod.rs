@@ -4,6 +4,7 @@ mod auth;
 mod calls;
 mod contacts;
 mod extract;
+mod group;
 mod history;
 mod identity;
 
@@ -29,11 +30,12 @@ pub fn routes() -> Router<AppState> {
             post(auth::nx_token_refresh),
         )
         .route("/nx/call/", post(calls::start_call))
-        .route("/nx/group-call/", post(calls::start_group_call))
+        .route("/nx/group-call/", post(group::start_group_call))
         .route(
             "/nx/group-call/{room}/members/",
-            post(calls::add_group_members),
+            post(group::add_group_members),
         )
+        .route("/nx/group-call/{room}/sfu/", get(group::sfu_grant))
         .route("/nx/webrtc/call/", post(calls::start_p2p_call))
         .route("/nx/call-url/", post(calls::call_url))
         .route("/nx/call/decline/", post(calls::decline))

@@ -1,5 +1,9 @@
 //! Persistent state in one SQLite file (WAL): users, calls, history, analytics, contacts and
-//! offline messages. Every query binds its values; nothing from a request is spliced into SQL.
+//! offline messages, SFU rooms. Every query binds its values; nothing from a request is spliced
+//! into SQL.
+
+mod sfu_rooms;
+pub use sfu_rooms::SfuRoom;
 
 use crate::clock::now_iso;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
