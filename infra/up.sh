@@ -10,6 +10,9 @@ DIST_PORT=${SIMU_EJABBERD_DIST_PORT:-5210}
 TURN_PORT=${SIMU_TURN_PORT:-3478}
 JANUS_WS_PORT=${SIMU_JANUS_WS_PORT:-8188}
 JANUS_RTP_PORTS=${SIMU_JANUS_RTP_PORTS:-20000-20199}
+# Which servers to start (scripts/sfu-media.sh wants Janus alone, in its own namespace).
+SERVICES=" ${SIMU_INFRA_SERVICES:-ejabberd coturn janus} "
+wants() { [[ $SERVICES == *" $1 "* ]] && command -v "$2" >/dev/null; }
 mkdir -p "$RUN/ejabberd/db" "$RUN/ejabberd/log" "$RUN/coturn"
 chmod 755 "$RUN"
 secret_file="$RUN/jwt.secret"
@@ -30,7 +33,7 @@ fill() { sed -e "s|@RUN@|$RUN|g" -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@WS_PORT@|$WS_P
   echo "export SIMU_TEST_EJABBERD_JWK=$RUN/jwt.jwk"
 } > "$RUN/env"
 
-if command -v ejabberdctl >/dev/null; then
+if wants ejabberd ejabberdctl; then
   fill "$here/ejabberd/ejabberd.yml" "$RUN/ejabberd.yml"
   fill "$here/ejabberd/ejabberdctl.cfg" "$RUN/ejabberdctl.cfg"
   install -m 755 "$here/ejabberd/extauth_isuser.py" "$RUN/extauth_isuser.py"
@@ -47,7 +50,7 @@ else
   echo "ejabberd not installed; its tests will be skipped" >&2
 fi
 
-if command -v turnserver >/dev/null; then
+if wants coturn turnserver; then
   fill "$here/coturn/turnserver.conf" "$RUN/turnserver.conf"
   if ! [ -s "$RUN/coturn/bgpid" ] || ! kill -0 "$(cat "$RUN/coturn/bgpid")" 2>/dev/null; then
     nohup turnserver -c "$RUN/turnserver.conf" > "$RUN/coturn/stdout.log" 2>&1 &
@@ -64,7 +67,7 @@ else
   echo "coturn not installed; relay tests will be skipped" >&2
 fi
 
-if command -v janus >/dev/null; then
+if wants janus janus; then
   mkdir -p "$RUN/janus"
   for f in "$here"/janus/*.jcfg; do fill "$f" "$RUN/janus/$(basename "$f")"; done
   chmod 600 "$RUN"/janus/*.jcfg

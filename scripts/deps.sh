@@ -5,7 +5,7 @@ set -euo pipefail
 want=(pkg-config nasm cmake make gcc g++ python3 iproute2 ca-certificates libasound2-dev libvpx-dev libclang-dev libpulse-dev)
 desktop=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev)
 case "${1:-build}" in
-  test) want+=(ejabberd coturn python3-websockets curl pulseaudio pulseaudio-utils libasound2-plugins) ;;
+  test) want+=(ejabberd coturn janus python3-websockets curl pulseaudio pulseaudio-utils libasound2-plugins) ;;
   desktop) want+=("${desktop[@]}") ;;
   interop) want+=(chromium firefox-esr iproute2 util-linux) ;;
   faults) want+=(iproute2 nftables) ;;

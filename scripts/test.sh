@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: installs dependencies, starts ejabberd and coturn on 127.0.0.1, runs the
+# Runs every test: installs dependencies, starts ejabberd, coturn and Janus on 127.0.0.1, runs the
 # workspace tests and a short signaling benchmark against both servers, and cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,9 @@ scripts/interop-chromium.sh
 scripts/interop-firefox.sh
 # Loss, a bandwidth cap and a link outage between two network namespaces.
 scripts/faults.sh
+# Three members through a real Janus VideoRoom in its own network namespace: every stream
+# decoded, a member leaves (`SIMU_SFU_MEMBERS=6 scripts/sfu-media.sh` is the long form).
+scripts/sfu-media.sh
 # The web UI's unit tests (vitest in jsdom; no browser download).
 if command -v npm >/dev/null; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vitest run)

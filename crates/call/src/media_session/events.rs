@@ -1,7 +1,6 @@
 //! The peer connection's callbacks: candidates out, connection state, remote tracks in.
 
-use super::receiving::run_remote_track;
-use super::receiving::RemoteTrackCtx;
+use super::receiving::{run_remote_track, Routes};
 use super::MediaSessionEvent;
 use crate::pipeline::MediaControl;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -29,9 +28,11 @@ impl Flow {
     }
 }
 
-/// Peer connection callbacks; `ctx` is handed (cloned) to each remote track's task.
+/// Peer connection callbacks; each remote track's task gets the context `routes` gives it.
 pub(super) struct Handler {
-    pub(super) ctx: RemoteTrackCtx,
+    pub(super) events: mpsc::Sender<MediaSessionEvent>,
+    pub(super) flow: Arc<Flow>,
+    pub(super) routes: Arc<Routes>,
     pub(super) tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     /// Asked for a keyframe on connecting: frames encoded before that were never sent.
     pub(super) control: Arc<MediaControl>,
@@ -43,7 +44,6 @@ impl PeerConnectionEventHandler for Handler {
         match event.candidate.to_json() {
             Ok(init) => {
                 let _ = self
-                    .ctx
                     .events
                     .send(MediaSessionEvent::LocalCandidate(init))
                     .await;
@@ -56,19 +56,18 @@ impl PeerConnectionEventHandler for Handler {
         tracing::debug!(%state, "peer connection state");
         match state {
             RTCPeerConnectionState::Connected => {
-                self.ctx.flow.connected.store(true, Ordering::Release);
+                self.flow.connected.store(true, Ordering::Release);
                 self.control.request_keyframe_now();
-                self.ctx.flow.reported.store(false, Ordering::Release);
-                self.ctx.flow.maybe_report(&self.ctx.events).await;
+                self.flow.reported.store(false, Ordering::Release);
+                self.flow.maybe_report(&self.events).await;
             }
             RTCPeerConnectionState::Disconnected => {
-                self.ctx.flow.connected.store(false, Ordering::Release);
-                let _ = self.ctx.events.send(MediaSessionEvent::Disconnected).await;
+                self.flow.connected.store(false, Ordering::Release);
+                let _ = self.events.send(MediaSessionEvent::Disconnected).await;
             }
             RTCPeerConnectionState::Failed => {
-                self.ctx.flow.connected.store(false, Ordering::Release);
+                self.flow.connected.store(false, Ordering::Release);
                 let _ = self
-                    .ctx
                     .events
                     .send(MediaSessionEvent::Failed("ICE connection failed".into()))
                     .await;
@@ -85,11 +84,13 @@ impl PeerConnectionEventHandler for Handler {
             "audio"
         };
         let _ = self
-            .ctx
             .events
             .send(MediaSessionEvent::RemoteTrack(label))
             .await;
-        let task = tokio::spawn(run_remote_track(track, kind, self.ctx.clone()));
+        let Some(ctx) = self.routes.for_track(&track).await else {
+            return;
+        };
+        let task = tokio::spawn(run_remote_track(track, kind, ctx));
         self.tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())

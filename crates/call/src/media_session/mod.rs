@@ -9,12 +9,12 @@ mod sending;
 
 use events::{Flow, Handler};
 pub use raw_stats::RawStats;
-use receiving::{need_keyframe_sender, RemoteTrackCtx};
+use receiving::{RemoteEnd, Routes};
 use sending::{local_track, spawn_keyframe_listener, spawn_video_writer, spawn_writer, LocalTrack};
 
 use crate::outgoing::LegSend;
 use crate::pipeline::{self, Encoded, MediaControl, RecvCounters, SendCounters};
-use bytes::Bytes;
+
 use media::codec::VideoCodec;
 use media::FrameSink;
 use peer::bwe::{DelayEstimator, EstimateReadout};
@@ -23,7 +23,7 @@ use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
@@ -70,7 +70,6 @@ pub struct MediaSession {
     video: Option<LocalTrack>,
     control: Arc<MediaControl>,
     stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     remote_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     pub send_counters: Arc<SendCounters>,
@@ -82,8 +81,11 @@ pub struct MediaSession {
     flow: Arc<Flow>,
     /// Video codecs in the order offered.
     video_codecs: Vec<VideoCodec>,
-    /// This leg's place in the call's audio mix (leaves it when the session goes).
-    _mixed: pipeline::MixInput,
+    /// Where remote tracks go.
+    routes: Arc<Routes>,
+    /// The receive side of each remote party, by stream id (`""`: a 1:1 leg's one party).
+    ends: std::collections::HashMap<String, RemoteEnd>,
+    events: mpsc::Sender<MediaSessionEvent>,
 }
 
 /// The send-rate bounds of a session's congestion controller, bps (audio included), and the
@@ -98,12 +100,14 @@ pub struct SendRate {
 }
 
 impl MediaSession {
-    /// Builds the peer connection, adds local tracks and starts the media threads.
+    /// Builds the peer connection, adds local tracks and starts the media threads. `remote`
+    /// receives every remote track (a 1:1 leg); without it, tracks go to the parties added with
+    /// `route_stream` (a conference subscription) or nowhere (a conference publisher).
     pub async fn start(
         net: &NetConfig,
         local: LegSend,
         codecs_wanted: &[VideoCodec],
-        remote: RemoteMedia,
+        remote: Option<RemoteMedia>,
         rate: SendRate,
     ) -> Result<(Self, mpsc::Receiver<MediaSessionEvent>), MediaSessionError> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
@@ -112,19 +116,21 @@ impl MediaSession {
             got_media: AtomicBool::new(false),
             reported: AtomicBool::new(false),
         });
-        let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<(VideoCodec, Bytes)>(8);
-        let audio_jb = Arc::new(std::sync::Mutex::new(media::jitter::JitterBuffer::default()));
-        let need_keyframe = Arc::new(Notify::new());
+        let mut ends = std::collections::HashMap::new();
+        let routes = Arc::new(match &remote {
+            Some(r) => {
+                let end = RemoteEnd::start(r, ev_tx.clone(), flow.clone())?;
+                let ctx = end.ctx.clone();
+                ends.insert(String::new(), end);
+                Routes::One(ctx)
+            }
+            None => Routes::ByStream(Default::default()),
+        });
         let remote_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let handler = Arc::new(Handler {
-            ctx: RemoteTrackCtx {
-                events: ev_tx.clone(),
-                flow: flow.clone(),
-                video_tx,
-                audio_jb: audio_jb.clone(),
-                need_keyframe: need_keyframe.clone(),
-                counters: remote.counters.clone(),
-            },
+            events: ev_tx.clone(),
+            flow: flow.clone(),
+            routes: routes.clone(),
             tasks: remote_tasks.clone(),
             control: local.control.clone(),
         });
@@ -145,17 +151,7 @@ impl MediaSession {
         let pc = build_peer(net, handler, &video_codecs, Some(estimator)).await?;
         let stop = Arc::new(AtomicBool::new(false));
 
-        let mut threads = Vec::new();
         let mut tasks = Vec::new();
-        threads.push(pipeline::spawn_video_receiver(
-            video_rx,
-            stop.clone(),
-            remote.video.clone(),
-            remote.counters.clone(),
-            need_keyframe_sender(need_keyframe),
-        )?);
-        let mixed = remote.audio.join(audio_jb, remote.counters.clone())?;
-
         let mut audio = None;
         if let Some(rx) = local.audio {
             let ssrc = rand::random::<u32>();
@@ -180,7 +176,6 @@ impl MediaSession {
             video: None,
             control: local.control,
             stop,
-            threads,
             tasks,
             remote_tasks,
             send_counters: local.counters,
@@ -189,7 +184,9 @@ impl MediaSession {
             rate,
             flow,
             video_codecs,
-            _mixed: mixed,
+            routes,
+            ends,
+            events: ev_tx,
         };
         if let Some(rx) = local.video {
             session.add_video(rx).await?;
@@ -306,6 +303,35 @@ impl MediaSession {
         Ok(self.negotiation.add_candidate(c).await?)
     }
 
+    /// Sends the remote tracks of stream `id` (a conference feed) to `remote`, from now on.
+    pub fn route_stream(
+        &mut self,
+        id: &str,
+        remote: &RemoteMedia,
+    ) -> Result<(), MediaSessionError> {
+        let Routes::ByStream(map) = self.routes.as_ref() else {
+            return Ok(());
+        };
+        let end = RemoteEnd::start(remote, self.events.clone(), self.flow.clone())?;
+        map.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), end.ctx.clone());
+        if let Some(old) = self.ends.insert(id.to_string(), end) {
+            join_off_runtime(vec![old.stop()]);
+        }
+        Ok(())
+    }
+
+    /// Stops receiving stream `id` (its party left the conference).
+    pub fn unroute_stream(&mut self, id: &str) {
+        if let Routes::ByStream(map) = self.routes.as_ref() {
+            map.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        }
+        if let Some(end) = self.ends.remove(id) {
+            join_off_runtime(vec![end.stop()]);
+        }
+    }
+
     /// Stops the receive threads and closes the connection (the call's encoders go on for
     /// the other legs).
     pub async fn close(mut self) {
@@ -322,7 +348,7 @@ impl MediaSession {
         {
             t.abort();
         }
-        let threads = std::mem::take(&mut self.threads);
+        let threads: Vec<_> = self.ends.drain().map(|(_, e)| e.stop()).collect();
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();
@@ -330,4 +356,13 @@ impl MediaSession {
         })
         .await;
     }
+}
+
+/// Joins stopped decoder threads without blocking the runtime.
+fn join_off_runtime(threads: Vec<std::thread::JoinHandle<()>>) {
+    tokio::task::spawn_blocking(move || {
+        for t in threads {
+            let _ = t.join();
+        }
+    });
 }

@@ -2,15 +2,16 @@
 //! requests back to the sender.
 
 use super::events::Flow;
-use super::MediaSessionEvent;
+use super::{MediaSessionError, MediaSessionEvent, RemoteMedia};
 use crate::assembler::{AnyDepacketizer, FrameAssembler};
-use crate::pipeline::RecvCounters;
+use crate::pipeline::{self, MixInput, RecvCounters};
 use bytes::Bytes;
 use media::codec::VideoCodec;
 use peer::codecs;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -20,9 +21,86 @@ pub(super) struct RemoteTrackCtx {
     pub(super) events: mpsc::Sender<MediaSessionEvent>,
     pub(super) flow: Arc<Flow>,
     pub(super) video_tx: std::sync::mpsc::SyncSender<(VideoCodec, Bytes)>,
-    pub(super) audio_jb: Arc<std::sync::Mutex<media::jitter::JitterBuffer>>,
+    pub(super) audio_jb: Arc<Mutex<media::jitter::JitterBuffer>>,
     pub(super) need_keyframe: Arc<Notify>,
     pub(super) counters: Arc<RecvCounters>,
+}
+
+/// One remote party's receive side: its video decoder thread and its place in the audio mix.
+pub(super) struct RemoteEnd {
+    pub(super) ctx: RemoteTrackCtx,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+    _mixed: MixInput,
+}
+
+impl RemoteEnd {
+    pub(super) fn start(
+        remote: &RemoteMedia,
+        events: mpsc::Sender<MediaSessionEvent>,
+        flow: Arc<Flow>,
+    ) -> Result<Self, MediaSessionError> {
+        let (video_tx, video_rx) = std::sync::mpsc::sync_channel::<(VideoCodec, Bytes)>(8);
+        let audio_jb = Arc::new(Mutex::new(media::jitter::JitterBuffer::default()));
+        let need_keyframe = Arc::new(Notify::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = pipeline::spawn_video_receiver(
+            video_rx,
+            stop.clone(),
+            remote.video.clone(),
+            remote.counters.clone(),
+            need_keyframe_sender(need_keyframe.clone()),
+        )?;
+        let mixed = remote
+            .audio
+            .join(audio_jb.clone(), remote.counters.clone())?;
+        Ok(Self {
+            ctx: RemoteTrackCtx {
+                events,
+                flow,
+                video_tx,
+                audio_jb,
+                need_keyframe,
+                counters: remote.counters.clone(),
+            },
+            stop,
+            thread,
+            _mixed: mixed,
+        })
+    }
+
+    /// Stops decoding and leaves the mix; the thread is returned to be joined off the runtime.
+    pub(super) fn stop(self) -> std::thread::JoinHandle<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+    }
+}
+
+/// Where remote tracks go: to the one party of a 1:1 leg, or (a conference subscription) to
+/// the party whose feed the track's stream id names (Janus `use_msid`, protocol.md §6.3).
+pub(super) enum Routes {
+    One(RemoteTrackCtx),
+    ByStream(Mutex<HashMap<String, RemoteTrackCtx>>),
+}
+
+impl Routes {
+    pub(super) async fn for_track(&self, track: &Arc<dyn TrackRemote>) -> Option<RemoteTrackCtx> {
+        match self {
+            Routes::One(ctx) => Some(ctx.clone()),
+            Routes::ByStream(map) => {
+                let stream = track.stream_id().await;
+                let found = map
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(stream.as_str())
+                    .cloned();
+                if found.is_none() {
+                    tracing::warn!(%stream, "a remote track of no known feed; ignored");
+                }
+                found
+            }
+        }
+    }
 }
 
 pub(super) async fn send_pli(track: &Arc<dyn TrackRemote>, ssrc: u32, counters: &RecvCounters) {

@@ -120,7 +120,8 @@ pub async fn publish(h: &JanusHandle, offer: &str) -> Result<String, JanusError>
     sdp_of(reply, JsepKind::Answer)
 }
 
-/// Subscribes to `feeds` on one multistream connection; returns Janus's offer.
+/// Subscribes to `feeds` on one multistream connection; returns Janus's offer. Each stream's
+/// msid names its feed, so received tracks are told apart by their stream id.
 pub async fn subscribe(
     h: &JanusHandle,
     room: u64,
@@ -131,7 +132,8 @@ pub async fn subscribe(
     let reply = h
         .message(
             json!({"request": "join", "ptype": "subscriber", "room": room, "token": token,
-                   "private_id": private_id, "streams": streams(feeds)}),
+                   "private_id": private_id, "streams": streams(feeds),
+                   "use_msid": true}),
             None,
         )
         .await?;

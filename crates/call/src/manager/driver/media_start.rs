@@ -179,7 +179,7 @@ impl super::Driver {
                     tracing::warn!("ICE server request timed out; using host candidates only")
                 }
             }
-            let started = MediaSession::start(&net, send, &codecs, remote, rate).await;
+            let started = MediaSession::start(&net, send, &codecs, Some(remote), rate).await;
             Done::MediaStarted(Box::new(MediaStart {
                 attempt,
                 room,

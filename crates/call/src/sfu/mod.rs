@@ -1,0 +1,266 @@
+//! A member's link to the conference server (Janus VideoRoom, docs/protocol.md §6): one peer
+//! connection publishing the call's one encoded stream, and one multistream connection
+//! receiving every other member's feed, each routed to that member's sinks and counters.
+
+#[cfg(test)]
+mod tests;
+
+use crate::media_session::{
+    MediaSession, MediaSessionError, MediaSessionEvent, RemoteMedia, SendRate,
+};
+use crate::outgoing::LegSend;
+use media::codec::VideoCodec;
+use nx::janus::videoroom::{self, Feed, RoomEvent};
+use nx::janus::{JanusConfig, JanusError, JanusEvent, JanusHandle, JanusSession};
+use nx::rest::SfuGrant;
+use peer::NetConfig;
+use std::collections::BTreeSet;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Events queued for the link's owner.
+const EVENT_QUEUE: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SfuLinkError {
+    #[error(transparent)]
+    Janus(#[from] JanusError),
+    #[error(transparent)]
+    Media(#[from] MediaSessionError),
+}
+
+/// Which of the link's two connections an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Publish,
+    Subscribe,
+}
+
+/// What the link reports to its owner.
+#[derive(Debug, Clone)]
+pub enum SfuEvent {
+    /// Feeds that started publishing (to be mapped to members over NX, then subscribed).
+    Published(Vec<Feed>),
+    /// A feed stopped publishing or left.
+    FeedGone(u64),
+    /// The room is gone or this member was put out of it: the conference is over here.
+    RoomClosed,
+    /// A connection's state.
+    Media(Direction, MediaSessionEvent),
+}
+
+/// A live link to a call's Janus room.
+pub struct SfuLink {
+    janus: JanusSession,
+    grant: SfuGrant,
+    /// This member's feed and the private id its subscription is tied to.
+    feed: u64,
+    private_id: u64,
+    publish: MediaSession,
+    subscriber: Option<(JanusHandle, MediaSession)>,
+    subscribed: BTreeSet<u64>,
+    net: NetConfig,
+    codecs: Vec<VideoCodec>,
+    rate: SendRate,
+    events: mpsc::Sender<SfuEvent>,
+    /// Candidate and event forwarders; aborted on close.
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SfuLink {
+    /// Joins the room of `grant` and publishes `local`; returns the link, the feeds already
+    /// publishing, and the link's events.
+    pub async fn join(
+        grant: &SfuGrant,
+        display: &str,
+        net: &NetConfig,
+        local: LegSend,
+        codecs: &[VideoCodec],
+        rate: SendRate,
+    ) -> Result<(Self, Vec<Feed>, mpsc::Receiver<SfuEvent>), SfuLinkError> {
+        let cfg = JanusConfig {
+            url: grant.url.clone(),
+            token: Some(grant.token.clone()),
+        };
+        let (janus, janus_events) = JanusSession::connect(&cfg).await?;
+        let handle = janus.attach(videoroom::PLUGIN).await?;
+        let joined =
+            videoroom::join_publisher(&handle, grant.janus_room, &grant.room_token, display)
+                .await?;
+        let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let mut tasks = vec![tokio::spawn(forward_room_events(
+            janus_events,
+            events.clone(),
+        ))];
+        let (mut publish, media_events) =
+            MediaSession::start(net, local, codecs, None, rate).await?;
+        tasks.push(tokio::spawn(forward_media(
+            media_events,
+            handle.clone(),
+            Direction::Publish,
+            events.clone(),
+        )));
+        let offer = publish.create_offer(false).await?;
+        let answer = videoroom::publish(&handle, &offer).await?;
+        publish.apply_answer(answer).await?;
+        let link = Self {
+            janus,
+            grant: grant.clone(),
+            feed: joined.id,
+            private_id: joined.private_id,
+            publish,
+            subscriber: None,
+            subscribed: BTreeSet::new(),
+            net: net.clone(),
+            codecs: codecs.to_vec(),
+            rate,
+            events,
+            tasks,
+        };
+        Ok((link, joined.publishers, events_rx))
+    }
+
+    /// This member's feed id (announced to the others over NX).
+    pub fn feed(&self) -> u64 {
+        self.feed
+    }
+
+    /// The feeds this link receives.
+    pub fn subscribed(&self) -> impl Iterator<Item = u64> + '_ {
+        self.subscribed.iter().copied()
+    }
+
+    /// Starts receiving `feeds`, each into its member's sinks.
+    pub async fn subscribe(&mut self, feeds: &[(u64, RemoteMedia)]) -> Result<(), SfuLinkError> {
+        let new: Vec<&(u64, RemoteMedia)> = feeds
+            .iter()
+            .filter(|(f, _)| *f != self.feed && !self.subscribed.contains(f))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<u64> = new.iter().map(|(f, _)| *f).collect();
+        let offer = match &mut self.subscriber {
+            Some((handle, session)) => {
+                for (f, remote) in &new {
+                    session.route_stream(&f.to_string(), remote)?;
+                }
+                videoroom::update(handle, &ids, &[]).await?
+            }
+            None => {
+                let handle = self.janus.attach(videoroom::PLUGIN).await?;
+                let receive_only = LegSend {
+                    control: self.publish.control().clone(),
+                    counters: Default::default(),
+                    audio: None,
+                    video: None,
+                };
+                let (mut session, media_events) =
+                    MediaSession::start(&self.net, receive_only, &self.codecs, None, self.rate)
+                        .await?;
+                self.tasks.push(tokio::spawn(forward_media(
+                    media_events,
+                    handle.clone(),
+                    Direction::Subscribe,
+                    self.events.clone(),
+                )));
+                for (f, remote) in &new {
+                    session.route_stream(&f.to_string(), remote)?;
+                }
+                let offer = videoroom::subscribe(
+                    &handle,
+                    self.grant.janus_room,
+                    &self.grant.room_token,
+                    self.private_id,
+                    &ids,
+                )
+                .await?;
+                self.subscriber = Some((handle, session));
+                Some(offer)
+            }
+        };
+        self.subscribed.extend(ids);
+        if let (Some(offer), Some((handle, session))) = (offer, &mut self.subscriber) {
+            let answer = session.apply_offer(offer).await?;
+            videoroom::start(handle, &answer).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops receiving `feed` (its member left).
+    pub async fn unsubscribe(&mut self, feed: u64) -> Result<(), SfuLinkError> {
+        if !self.subscribed.remove(&feed) {
+            return Ok(());
+        }
+        let Some((handle, session)) = &mut self.subscriber else {
+            return Ok(());
+        };
+        session.unroute_stream(&feed.to_string());
+        if let Some(offer) = videoroom::update(handle, &[], &[feed]).await? {
+            let answer = session.apply_offer(offer).await?;
+            videoroom::start(handle, &answer).await?;
+        }
+        Ok(())
+    }
+
+    /// Leaves the room: both connections close and Janus forgets this member.
+    pub async fn close(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some((_, session)) = self.subscriber {
+            session.close().await;
+        }
+        self.publish.close().await;
+        if let Err(e) = self.janus.destroy().await {
+            tracing::debug!(error = %e, "Janus session not destroyed; it times out on its own");
+        }
+    }
+}
+
+/// Janus's room events, read into what changes for this member.
+async fn forward_room_events(mut rx: mpsc::Receiver<JanusEvent>, tx: mpsc::Sender<SfuEvent>) {
+    while let Some(e) = rx.recv().await {
+        let out = match e {
+            JanusEvent::Plugin(p) => match videoroom::room_event(&p.data) {
+                Some(RoomEvent::Published(feeds)) => SfuEvent::Published(feeds),
+                Some(RoomEvent::Gone(feed)) => SfuEvent::FeedGone(feed),
+                Some(RoomEvent::Destroyed | RoomEvent::Kicked) => SfuEvent::RoomClosed,
+                None => continue,
+            },
+            JanusEvent::SessionTimeout => SfuEvent::RoomClosed,
+            other => {
+                tracing::debug!(event = ?other, "janus");
+                continue;
+            }
+        };
+        if tx.send(out).await.is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(SfuEvent::RoomClosed).await;
+}
+
+/// A connection's events: local candidates go to Janus, the rest to the owner.
+async fn forward_media(
+    mut rx: mpsc::Receiver<MediaSessionEvent>,
+    handle: JanusHandle,
+    dir: Direction,
+    tx: mpsc::Sender<SfuEvent>,
+) {
+    while let Some(e) = rx.recv().await {
+        match e {
+            MediaSessionEvent::LocalCandidate(c) => {
+                let mid = c.sdp_mid.clone().unwrap_or_default();
+                if let Err(e) = handle.trickle(Some((&c.candidate, &mid))).await {
+                    tracing::warn!(error = %e, ?dir, "candidate not given to Janus");
+                }
+            }
+            other => {
+                if tx.send(SfuEvent::Media(dir, other)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

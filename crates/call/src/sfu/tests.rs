@@ -1,0 +1,244 @@
+//! Members through a real Janus: each decodes every other member's voice and picture. Janus does
+//! ICE on 127.0.0.1 only inside a private network namespace, so `scripts/sfu-media.sh` sets
+//! one up, starts Janus in it and sets `SIMU_TEST_JANUS_MEDIA_*`; without them these skip.
+
+use super::*;
+use crate::outgoing::Outgoing;
+use crate::pipeline::{AudioMix, MediaControl, RecvCounters};
+use crate::quality::Quality;
+use media::FrameSink;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The namespaced Janus, when the script started one.
+#[allow(clippy::print_stderr)] // a skipped test says why on its own output
+fn janus() -> Option<server::config::SfuConfig> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(url), Some(secret), Some(admin)) = (
+        var("SIMU_TEST_JANUS_MEDIA_WS"),
+        var("SIMU_TEST_JANUS_MEDIA_SECRET"),
+        var("SIMU_TEST_JANUS_MEDIA_ADMIN_KEY"),
+    ) else {
+        eprintln!("skipping: no namespaced Janus (run scripts/sfu-media.sh)");
+        return None;
+    };
+    Some(server::config::SfuConfig {
+        janus_url: url,
+        token_secret: secret,
+        admin_key: admin,
+        ..Default::default()
+    })
+}
+
+/// What one member sends and what it receives from each feed.
+struct Member {
+    link: SfuLink,
+    events: mpsc::Receiver<SfuEvent>,
+    outgoing: Outgoing,
+    mix: Arc<AudioMix>,
+    received: HashMap<u64, (Arc<FrameSink>, Arc<RecvCounters>)>,
+    /// Feeds Janus said publish (at join, then by event).
+    publishing: Vec<u64>,
+}
+
+const SMALL: Quality = Quality {
+    width: 320,
+    height: 180,
+    fps: 15,
+    video_kbps: 250,
+    audio_kbps: 32,
+};
+
+async fn join(grant: &SfuGrant, n: usize) -> Member {
+    let control = MediaControl::new(SMALL, true, true);
+    let tone = media::audio::Tone::new(300.0 + 150.0 * n as f32, -20.0);
+    let (mut outgoing, _trouble) =
+        Outgoing::start(Some(Box::new(tone)), None, control, FrameSink::new()).expect("capture");
+    outgoing
+        .add_video(Box::new(media::pattern::TestPattern::new(320, 180)))
+        .expect("camera");
+    let net = NetConfig {
+        udp_addrs: vec!["127.0.0.1:0".into()],
+        ..Default::default()
+    };
+    let rate = SendRate {
+        start_bps: 300_000,
+        min_bps: 60_000,
+        max_bps: 600_000,
+        receive_start_kbps: 300,
+        receive_max_kbps: 600,
+    };
+    let (link, already, events) = SfuLink::join(
+        grant,
+        &format!("member{n}"),
+        &net,
+        outgoing.subscribe(),
+        &[VideoCodec::Vp8],
+        rate,
+    )
+    .await
+    .expect("joins and publishes");
+    Member {
+        link,
+        events,
+        outgoing,
+        mix: AudioMix::start(None, None).expect("mix"),
+        received: HashMap::new(),
+        publishing: already.iter().map(|f| f.id).collect(),
+    }
+}
+
+impl Member {
+    /// Waits until Janus has said each of `feeds` publishes (one cannot subscribe before).
+    async fn hear_published(&mut self, feeds: &[u64]) {
+        let all = tokio::time::timeout(Duration::from_secs(20), async {
+            while !feeds.iter().all(|f| self.publishing.contains(f)) {
+                match self.events.recv().await {
+                    Some(SfuEvent::Published(list)) => {
+                        self.publishing.extend(list.iter().map(|f| f.id))
+                    }
+                    Some(_) => {}
+                    None => return false,
+                }
+            }
+            true
+        })
+        .await;
+        assert_eq!(
+            all,
+            Ok(true),
+            "told of {feeds:?}, heard {:?}",
+            self.publishing
+        );
+    }
+
+    async fn receive(&mut self, feeds: &[u64]) {
+        let mut wanted = Vec::new();
+        for &f in feeds {
+            let remote = RemoteMedia {
+                video: FrameSink::new(),
+                counters: Arc::new(RecvCounters::default()),
+                audio: self.mix.clone(),
+            };
+            self.received
+                .insert(f, (remote.video.clone(), remote.counters.clone()));
+            wanted.push((f, remote));
+        }
+        self.link.subscribe(&wanted).await.expect("subscribes");
+    }
+
+    /// Video and audio frames decoded from `feed`.
+    fn frames_from(&self, feed: u64) -> (u64, u64) {
+        self.received.get(&feed).map_or((0, 0), |(_, c)| {
+            (
+                c.video_frames.load(Ordering::Relaxed),
+                c.audio_frames.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    async fn close(self) {
+        self.link.close().await;
+        self.mix.close();
+        self.outgoing.close().await;
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Waits until every member decodes more than `min` video and audio frames from every other.
+async fn all_streams_flow(members: &[Member], min: u64, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut short = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            for o in members.iter().filter(|o| o.link.feed() != m.link.feed()) {
+                let (v, a) = m.frames_from(o.link.feed());
+                if v <= min || a <= min {
+                    short.push(format!("{i} <- {}: {v} video, {a} audio", o.link.feed()));
+                }
+            }
+        }
+        if short.is_empty() || Instant::now() > deadline {
+            return short;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_member_decodes_every_other_member_through_janus_and_a_leaver_drops_out() {
+    let Some(cfg) = janus() else { return };
+    let n: usize = std::env::var("SIMU_SFU_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let sfu = server::sfu::Sfu::new(&cfg).expect("config").expect("sfu");
+    let room = sfu.create_room("sfu-media-test", 16).await.expect("room");
+    let grant: SfuGrant =
+        serde_json::from_value(serde_json::to_value(sfu.grant(&room, unix_now())).unwrap())
+            .unwrap();
+    let mut members = Vec::new();
+    for i in 0..n {
+        members.push(join(&grant, i).await);
+    }
+    let feeds: Vec<u64> = members.iter().map(|m| m.link.feed()).collect();
+    for m in &mut members {
+        let others: Vec<u64> = feeds
+            .iter()
+            .copied()
+            .filter(|f| *f != m.link.feed())
+            .collect();
+        m.hear_published(&others).await;
+        m.receive(&others).await;
+    }
+    let short = all_streams_flow(&members, 20, Duration::from_secs(40)).await;
+    assert!(short.is_empty(), "streams not decoded: {short:?}");
+
+    // The first member leaves: the others hear its feed went and stop receiving it, while
+    // the streams among themselves go on.
+    let leaver = members.remove(0);
+    let gone = leaver.link.feed();
+    leaver.close().await;
+    for m in &mut members {
+        let told = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(e) = m.events.recv().await {
+                if matches!(e, SfuEvent::FeedGone(f) if f == gone) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(told, Ok(true), "member told the leaver's feed went");
+        m.link.unsubscribe(gone).await.expect("unsubscribes");
+        m.received.remove(&gone);
+        assert!(m.link.subscribed().all(|f| f != gone));
+    }
+    let before: Vec<Vec<u64>> = members
+        .iter()
+        .map(|m| {
+            m.received
+                .values()
+                .map(|(_, c)| c.video_frames.load(Ordering::Relaxed))
+                .collect()
+        })
+        .collect();
+    let short = all_streams_flow(
+        &members,
+        before.iter().flatten().copied().max().unwrap_or(0) + 10,
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(short.is_empty(), "streams after the leave: {short:?}");
+    for m in members {
+        m.close().await;
+    }
+    sfu.destroy_room(&room).await.expect("room destroyed");
+}
