@@ -77,6 +77,7 @@ async fn one_caller_cannot_hold_every_echo_slot() {
             from_name: "M".into(),
             timestamp: ts,
             participants: vec![],
+            sfu: false,
         };
         xmpp.send_body(&h.jid("echo"), inv.to_json())
             .await

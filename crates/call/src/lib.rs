@@ -15,8 +15,6 @@ mod outgoing;
 mod pipeline;
 mod quality;
 mod roster;
-// Its user is the driver's conference mode (issue 12, part 4, next); today only its tests.
-#[allow(dead_code)]
 mod sfu;
 pub mod stats;
 mod wall_clock;

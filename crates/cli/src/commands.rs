@@ -280,6 +280,10 @@ pub struct CallArgs {
     /// JSON lines of events, then the last stats sample.
     #[arg(long)]
     json: bool,
+    /// Carry a group call on the server's conference server (SFU) even where peer-to-peer
+    /// would do; the server refuses when it has none.
+    #[arg(long)]
+    sfu: bool,
     #[command(flatten)]
     stats: StatsEvery,
 }
@@ -294,7 +298,12 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
     m.start_stats_collection(a.stats.interval()).await?;
     let mut samples = (a.json && a.stats.stats_every.is_some()).then(|| m.stats_stream());
     let to: Vec<&str> = a.to.iter().map(String::as_str).collect();
-    let room = match m.initiate_group_call(&to, true, a.video).await {
+    let started = if a.sfu {
+        m.initiate_conference_call(&to, true, a.video).await
+    } else {
+        m.initiate_group_call(&to, true, a.video).await
+    };
+    let room = match started {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot call {}: {e}", a.to.join(", "));

@@ -80,6 +80,10 @@ pub enum Signal {
         /// Group calls list everyone invited (Simu extension).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         participants: Vec<String>,
+        /// The group call's media goes through the conference server (Simu extension,
+        /// protocol.md §4.3): members fetch their tokens with `GET /nx/group-call/{room}/sfu/`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        sfu: bool,
     },
     #[serde(rename = "call_response")]
     CallResponse {
@@ -156,8 +160,20 @@ pub enum Signal {
         audio: bool,
         video: bool,
     },
+    /// A member's feed id in the call's conference room (Simu extension, §4.3): Janus's own
+    /// names are client-supplied, so members name each feed from this (the server stamps `from`).
+    #[serde(rename = "sfu_feed")]
+    SfuFeed {
+        #[serde(rename = "roomId")]
+        room_id: String,
+        feed: u64,
+    },
     #[serde(other)]
     Unknown,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn offer_type() -> String {
@@ -195,7 +211,8 @@ impl Signal {
             | Signal::IceCandidate { room_id, .. }
             | Signal::GroupJoined { room_id, .. }
             | Signal::GroupInvited { room_id, .. }
-            | Signal::MediaState { room_id, .. } => Some(room_id),
+            | Signal::MediaState { room_id, .. }
+            | Signal::SfuFeed { room_id, .. } => Some(room_id),
             Signal::Unknown => None,
         }
     }
@@ -213,6 +230,7 @@ impl Signal {
             Signal::GroupJoined { .. } => "group_joined",
             Signal::GroupInvited { .. } => "group_invited",
             Signal::MediaState { .. } => "media_state",
+            Signal::SfuFeed { .. } => "sfu_feed",
             Signal::Unknown => "unknown",
         }
     }
@@ -270,6 +288,7 @@ mod tests {
             from_name: "A".into(),
             timestamp: 5,
             participants: vec![],
+            sfu: false,
         };
         let v: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("json");
         assert_eq!(

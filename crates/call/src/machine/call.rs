@@ -1,5 +1,6 @@
 //! One call's state: its members and the media legs to them.
 
+use super::conference::Conference;
 use super::Role;
 use crate::roster::Roster;
 use nx::signal::Signal;
@@ -92,6 +93,8 @@ pub(super) struct Call {
     pub announced_to: Vec<NxId>,
     /// Whether this side's microphone and camera are on, as the members are told.
     pub media_state: (bool, bool),
+    /// The media goes through the conference server instead of legs (protocol.md §4.3).
+    pub conference: Option<Conference>,
 }
 
 impl Call {
@@ -123,6 +126,7 @@ impl Call {
             ring_deadline: Some(ring_deadline),
             announced_to: Vec::new(),
             media_state: (true, true),
+            conference: None,
         }
     }
 

@@ -8,7 +8,13 @@ use nx::NxId;
 use std::time::Instant;
 
 impl CallMachine {
-    fn call_end_to(&self, to: &NxId, room: &str, reason: EndReason, now: Instant) -> Action {
+    pub(super) fn call_end_to(
+        &self,
+        to: &NxId,
+        room: &str,
+        reason: EndReason,
+        now: Instant,
+    ) -> Action {
         Action::Send {
             to: to.clone(),
             signal: Signal::CallEnd {
@@ -103,7 +109,7 @@ impl CallMachine {
     }
 
     /// A joined member left: its leg closes; the call ends when nobody else is in it.
-    fn member_left(
+    pub(super) fn member_left(
         &mut self,
         from: &NxId,
         reason: Option<EndReason>,
@@ -184,6 +190,9 @@ impl CallMachine {
             out.push(Action::StopMedia {
                 peer: leg.peer.clone(),
             });
+        }
+        if c.conference.as_ref().is_some_and(|k| k.joining) {
+            out.push(Action::LeaveConference);
         }
         let duration = match (outcome, c.connected_at) {
             (Outcome::Ended, Some(t)) => now.saturating_duration_since(t).as_secs(),

@@ -73,6 +73,7 @@ fn ringing(t0: Instant) -> CallMachine {
             room: "g".into(),
             audio: true,
             video: true,
+            conference: false,
         },
         t0,
     );
@@ -344,6 +345,7 @@ fn an_invitee_answers_the_inviter_and_offers_to_those_who_joined_before_it() {
                 from_name: "Alice".into(),
                 timestamp: 0,
                 participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
+                sfu: false,
             },
         ),
         t0,
@@ -392,6 +394,7 @@ fn a_member_who_joined_earlier_waits_for_the_newcomers_offer() {
                 from_name: "Alice".into(),
                 timestamp: 0,
                 participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
+                sfu: false,
             },
         ),
         t0,

@@ -3,6 +3,7 @@
 //! group extension's membership messages (docs/protocol.md §4, §4.2).
 
 use super::call::Call;
+use super::conference::Conference;
 use super::{Action, CallEvent, CallMachine, CallState, Outcome, Role, STALE_INVITATION};
 use crate::call_filter::Filtered;
 use crate::roster::{Membership, Roster, RosterChange, MAX_MEMBERS};
@@ -80,6 +81,7 @@ impl CallMachine {
                 participants: invitees,
                 room,
                 call_type,
+                conference: false,
             }
         } else {
             Action::RegisterCall {
@@ -114,6 +116,7 @@ impl CallMachine {
             } else {
                 Vec::new()
             },
+            sfu: c.conference.is_some(),
         }
     }
 
@@ -146,6 +149,8 @@ impl CallMachine {
                 signal: invitation.clone(),
             });
         }
+        // On the conference server the caller publishes at once, ready for whoever answers.
+        Self::join_conference(c, out);
         if c.accepted {
             for member in c.roster.joined_others() {
                 out.push(Action::Send {
@@ -232,6 +237,7 @@ impl CallMachine {
             from_name,
             timestamp,
             participants,
+            sfu,
         } = signal
         else {
             return;
@@ -311,7 +317,10 @@ impl CallMachine {
             roster,
             now + self.timeouts.ring,
         );
-        call.group = !others.is_empty();
+        call.group = !others.is_empty() || sfu;
+        if sfu {
+            call.conference = Some(Conference::default());
+        }
         self.call = Some(call);
         self.set_state(CallState::Incoming, out);
         out.push(Action::Emit(CallEvent::IncomingCall {
@@ -376,7 +385,11 @@ impl CallMachine {
                 timestamp: my_ms,
             },
         });
-        out.push(Self::open_leg(c, inviter, false, now, &timeouts));
+        if c.conference.is_some() {
+            Self::join_conference(c, out);
+        } else {
+            out.push(Self::open_leg(c, inviter, false, now, &timeouts));
+        }
         let present: Vec<NxId> = c
             .roster
             .members()
@@ -445,7 +458,11 @@ impl CallMachine {
         c.roster.joined(from, None);
         c.accepted = true;
         c.ring_deadline = None;
-        out.push(Self::open_leg(c, from.clone(), true, now, &timeouts));
+        if c.conference.is_some() {
+            Self::tell_feed(c, from, out);
+        } else {
+            out.push(Self::open_leg(c, from.clone(), true, now, &timeouts));
+        }
         Self::participant(c, from, Membership::Joined, out);
     }
 
@@ -499,6 +516,7 @@ impl CallMachine {
         }
         if let (true, Some(my_ms)) = (c.accepted, c.roster.my_joined_ms()) {
             Self::announce_to(c, from, my_ms, out);
+            Self::tell_feed(c, from, out);
         }
         self.open_member_legs(now, out);
     }

@@ -50,7 +50,11 @@ impl CallMachine {
     /// the other) and who has none yet.
     pub(super) fn open_member_legs(&mut self, now: Instant, out: &mut Vec<Action>) {
         let timeouts = self.timeouts;
-        let Some(c) = self.call.as_mut().filter(|c| c.accepted) else {
+        let Some(c) = self
+            .call
+            .as_mut()
+            .filter(|c| c.accepted && c.conference.is_none())
+        else {
             return;
         };
         let inviter = (c.role == super::Role::Callee).then(|| c.peer.clone());
@@ -116,6 +120,10 @@ impl CallMachine {
     ) {
         let timeouts = self.timeouts;
         let Some(c) = self.call.as_mut() else { return };
+        if c.conference.is_some() {
+            tracing::debug!(%from, kind = s.kind(), "no peer-to-peer media on a conference call");
+            return;
+        }
         if let Some(leg) = c.leg_mut(&from) {
             if leg.media_ready {
                 out.push(Action::ApplyRemote {
@@ -331,8 +339,10 @@ impl CallMachine {
         Self::participant(c, peer, Membership::Left, out);
     }
 
-    /// Closes the leg to `peer`, if there is one, and forgets what it sent early.
+    /// Closes the leg to `peer`, if there is one, and forgets what it sent early (on the
+    /// conference server: stops receiving its feed).
     pub(super) fn close_leg(c: &mut Call, peer: &NxId, out: &mut Vec<Action>) {
+        Self::stop_receiving(c, peer, out);
         if let Some(i) = c.legs.iter().position(|l| l.peer == *peer) {
             c.legs.remove(i);
             out.push(Action::StopMedia { peer: peer.clone() });

@@ -6,6 +6,7 @@
 //! with; a 1:1 call is the two-member case (docs/protocol.md §4, §4.2).
 
 mod call;
+mod conference;
 mod ending;
 mod invitations;
 mod legs;
@@ -192,10 +193,12 @@ pub enum Action {
         call_type: CallType,
     },
     /// Register a group call over REST (`/nx/group-call/`); the invitations are ours to send.
+    /// `conference` asks for the conference server even where mesh would do.
     RegisterGroupCall {
         participants: Vec<NxId>,
         room: String,
         call_type: CallType,
+        conference: bool,
     },
     /// Register people invited into the call under way (`/nx/group-call/{room}/members/`).
     RegisterMembers {
@@ -238,6 +241,23 @@ pub enum Action {
     StopMedia {
         peer: NxId,
     },
+    /// Fetch this member's tokens and join the call's conference room, publishing the call's
+    /// media, off the driver's loop; the driver answers `ConferenceJoined` (or `MediaError`).
+    JoinConference {
+        room: String,
+    },
+    /// Receive `peer`'s feed from the conference room.
+    Receive {
+        peer: NxId,
+        feed: u64,
+    },
+    /// Stop receiving `peer`'s feed.
+    StopReceiving {
+        peer: NxId,
+        feed: u64,
+    },
+    /// Leave the conference room (the call is over here).
+    LeaveConference,
     Emit(CallEvent),
     RecordAnalytics {
         room: String,
@@ -257,12 +277,14 @@ pub enum Input {
         audio: bool,
         video: bool,
     },
-    /// Call several people at once (a group call).
+    /// Call several people at once (a group call); `conference` puts it on the conference
+    /// server even where mesh would do.
     DialGroup {
         to: Vec<NxId>,
         room: String,
         audio: bool,
         video: bool,
+        conference: bool,
     },
     /// Invite one more person into the call under way.
     Invite {
@@ -322,6 +344,24 @@ pub enum Input {
     MediaError {
         message: String,
     },
+    /// The server put the call being registered on its conference server (before `Registered`).
+    OnConference {
+        room: String,
+    },
+    /// This side publishes in the conference room as `feed`.
+    ConferenceJoined {
+        feed: u64,
+    },
+    /// The conference server says these feeds publish.
+    FeedsPublished {
+        feeds: Vec<u64>,
+    },
+    /// A feed left the conference room.
+    FeedGone {
+        feed: u64,
+    },
+    /// Media from the conference room flows.
+    ConferenceFlowing,
 }
 
 /// The pure core.
@@ -440,7 +480,17 @@ impl CallMachine {
                 room,
                 audio,
                 video,
-            } => self.dial(to, room, audio, video, now, &mut out),
+                conference,
+            } => {
+                self.dial(to, room, audio, video, now, &mut out);
+                if conference {
+                    for a in &mut out {
+                        if let Action::RegisterGroupCall { conference, .. } = a {
+                            *conference = true;
+                        }
+                    }
+                }
+            }
             Input::Invite { to } => self.invite(to, &mut out),
             Input::Registered { room } => self.registered(&room, now, &mut out),
             Input::DialFailed { message } => self.registration_failed(&message, now, &mut out),
@@ -459,6 +509,11 @@ impl CallMachine {
             Input::MediaConnected { peer } => self.media_connected(&peer, now, &mut out),
             Input::MediaFailed { peer, reason } => self.media_failed(&peer, &reason, now, &mut out),
             Input::MediaDisconnected { peer } => self.media_disconnected(&peer, now, &mut out),
+            Input::OnConference { room } => self.on_conference(&room),
+            Input::ConferenceJoined { feed } => self.conference_joined(feed, &mut out),
+            Input::FeedsPublished { feeds } => self.feeds_published(&feeds, &mut out),
+            Input::FeedGone { feed } => self.feed_gone(feed, now, &mut out),
+            Input::ConferenceFlowing => self.conference_flowing(now, &mut out),
             Input::MediaError { message } => {
                 if self.call.is_some() {
                     out.push(Action::Emit(CallEvent::Error {
@@ -510,6 +565,7 @@ impl CallMachine {
                 self.members_invited(&from, &participants, now, out)
             }
             Signal::MediaState { audio, video, .. } => self.member_media(&from, audio, video, out),
+            Signal::SfuFeed { feed, .. } => self.member_feed(&from, feed, out),
             s if media_signal(&s) => self.media_signal(from, s, now, out),
             other => {
                 tracing::debug!(kind = other.kind(), state = ?self.state, "ignoring signal in this state");
@@ -559,3 +615,6 @@ mod props;
 
 #[cfg(test)]
 mod group_tests;
+
+#[cfg(test)]
+mod conference_tests;

@@ -39,6 +39,7 @@ fn signal() -> impl Strategy<Value = Signal> {
             from_name: "X".into(),
             timestamp: t,
             participants: vec![],
+            sfu: false,
         }),
         (room(), any::<bool>()).prop_map(|(r, a)| Signal::CallResponse {
             room_id: r,

@@ -48,6 +48,7 @@ pub(super) fn invitation(room: &str, from: &str) -> Signal {
         from_name: "Bob".into(),
         timestamp: nx::signal::now_ms(),
         participants: vec![],
+        sfu: false,
     }
 }
 

@@ -209,6 +209,7 @@ fn drops_stale_signals_from_other_rooms_and_replayed_invitations() {
         from_name: String::new(),
         timestamp: 10_000_000 - 120_000,
         participants: vec![],
+        sfu: false,
     };
     assert!(idle
         .handle(

@@ -1,6 +1,7 @@
 //! The driver task: owns the call machine, the signaling client and the media session, and
 //! turns the machine's actions into I/O.
 
+mod conference;
 mod legs;
 
 pub use legs::ParticipantMedia;
@@ -48,6 +49,8 @@ pub(super) struct Driver {
     outgoing_errors: Option<mpsc::Receiver<MediaTrouble>>,
     /// The live legs, one per member this side exchanges media with.
     legs: Vec<legs::LegMedia>,
+    /// The link to the call's conference room, when the conference server carries it.
+    conference: Option<conference::ConferenceMedia>,
     /// Legs being started: the member and the start's attempt number.
     starting: Vec<(NxId, u64)>,
     /// The member whose picture goes to the handle's `remote_video` (a 1:1 call's peer).
@@ -133,6 +136,7 @@ impl Driver {
             outgoing: None,
             outgoing_errors: None,
             legs: Vec::new(),
+            conference: None,
             starting: Vec::new(),
             primary: None,
             leg_events_tx,
@@ -204,6 +208,7 @@ impl Driver {
                     }
                 },
                 Some((peer, ev)) = self.leg_events_rx.recv() => self.leg_event(peer, ev).await,
+                Some(ev) = async { match self.conference.as_mut() { Some(c) => c.events.recv().await, None => std::future::pending().await } } => self.conference_event(ev).await,
                 Some(trouble) = async { match self.outgoing_errors.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => self.media_trouble(trouble),
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d.into()).await, None => std::future::pending().await } } => {
                     let actions = self.machine.on_timeout(Instant::now());
@@ -244,6 +249,9 @@ impl Driver {
         for leg in std::mem::take(&mut self.legs) {
             leg.close().await;
         }
+        if let Some(c) = self.conference.take() {
+            c.link.close().await;
+        }
         if let Some(o) = self.outgoing.take() {
             o.close().await;
         }
@@ -268,6 +276,7 @@ impl Driver {
                 to,
                 audio,
                 video,
+                conference,
                 reply,
             } => {
                 let mut ids = Vec::with_capacity(to.len());
@@ -299,6 +308,7 @@ impl Driver {
                         room: room.clone(),
                         audio,
                         video,
+                        conference,
                     },
                 };
                 let actions = self.machine.handle(input, now);
@@ -553,7 +563,7 @@ impl Driver {
                         let result = rest
                             .start_p2p_call(&to.to_string(), Some(&room), Some(call_type.as_str()))
                             .await
-                            .map(|_| ())
+                            .map(|_| false)
                             .map_err(|e| e.to_string());
                         pending::Done::Registered { room, result }
                     });
@@ -562,14 +572,15 @@ impl Driver {
                     participants,
                     room,
                     call_type,
+                    conference,
                 } => {
                     let rest = self.cfg.rest.clone();
                     let ids: Vec<String> = participants.iter().map(ToString::to_string).collect();
                     self.pending.spawn(async move {
                         let result = rest
-                            .start_group_call(&ids, call_type.as_str(), Some(&room), false)
+                            .start_group_call(&ids, call_type.as_str(), Some(&room), conference)
                             .await
-                            .map(|_| ())
+                            .map(|r| r.media.as_deref() == Some("sfu"))
                             .map_err(|e| e.to_string());
                         pending::Done::Registered { room, result }
                     });
@@ -581,7 +592,7 @@ impl Driver {
                         let result = rest
                             .add_group_members(&room, &ids)
                             .await
-                            .map(|_| ())
+                            .map(|_| false)
                             .map_err(|e| e.to_string());
                         pending::Done::Registered { room, result }
                     });
@@ -625,6 +636,21 @@ impl Driver {
                         self.offer(&room, &peer, true, &mut queue).await;
                     }
                 }
+                Action::JoinConference { room } => {
+                    if let Err(message) = self.join_conference(room) {
+                        let actions = self
+                            .machine
+                            .handle(Input::MediaError { message }, Instant::now());
+                        Box::pin(self.execute(actions)).await;
+                    }
+                }
+                Action::Receive { peer, feed } => {
+                    if let Err(e) = self.receive_feed(peer, feed) {
+                        tracing::warn!(error = %e, feed, "feed not received");
+                    }
+                }
+                Action::StopReceiving { feed, .. } => self.stop_feed(feed),
+                Action::LeaveConference => self.stop_all_media(),
                 Action::StopMedia { peer } => {
                     self.stop_leg(&peer);
                     if self.machine.state() == CallState::Idle {

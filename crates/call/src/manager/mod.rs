@@ -70,6 +70,8 @@ enum Cmd {
         to: Vec<String>,
         audio: bool,
         video: bool,
+        /// Through the conference server even where mesh would do.
+        conference: bool,
         reply: oneshot::Sender<Result<String, CallError>>,
     },
     Accept {
@@ -182,11 +184,33 @@ impl CallManager {
         audio: bool,
         video: bool,
     ) -> Result<String, CallError> {
+        self.dial(participants, audio, video, false).await
+    }
+
+    /// Calls several people through the server's conference server (SFU, protocol.md §4.3)
+    /// even where mesh would do; the server refuses when it has none.
+    pub async fn initiate_conference_call(
+        &self,
+        participants: &[&str],
+        audio: bool,
+        video: bool,
+    ) -> Result<String, CallError> {
+        self.dial(participants, audio, video, true).await
+    }
+
+    async fn dial(
+        &self,
+        participants: &[&str],
+        audio: bool,
+        video: bool,
+        conference: bool,
+    ) -> Result<String, CallError> {
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Dial {
             to: participants.iter().map(|p| p.to_string()).collect(),
             audio,
             video,
+            conference,
             reply: tx,
         })
         .await?;

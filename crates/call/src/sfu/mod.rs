@@ -2,8 +2,11 @@
 //! connection publishing the call's one encoded stream, and one multistream connection
 //! receiving every other member's feed, each routed to that member's sinks and counters.
 
+mod actor;
 #[cfg(test)]
 mod tests;
+
+pub use actor::SfuHandle;
 
 use crate::media_session::{
     MediaSession, MediaSessionError, MediaSessionEvent, RemoteMedia, SendRate,
@@ -47,6 +50,8 @@ pub enum SfuEvent {
     RoomClosed,
     /// A connection's state.
     Media(Direction, MediaSessionEvent),
+    /// A request to the conference server failed (the call goes on without what it asked).
+    Trouble(String),
 }
 
 /// A live link to a call's Janus room.
@@ -123,11 +128,6 @@ impl SfuLink {
     /// This member's feed id (announced to the others over NX).
     pub fn feed(&self) -> u64 {
         self.feed
-    }
-
-    /// The feeds this link receives.
-    pub fn subscribed(&self) -> impl Iterator<Item = u64> + '_ {
-        self.subscribed.iter().copied()
     }
 
     /// Starts receiving `feeds`, each into its member's sinks.

@@ -152,6 +152,7 @@ pub async fn start_p2p_call(
         from_name: caller_name,
         timestamp: now_ms(),
         participants: vec![],
+        sfu: false,
     };
     let msg = Element::new("message")
         .attr("xmlns", crate::xmpp::stanza::NS_CLIENT)

@@ -79,12 +79,17 @@ impl super::Driver {
 
     /// Tells the handle which participants' media there is now.
     pub(super) fn publish_legs(&self) {
-        let _ = self
-            .participants
-            .send(self.legs.iter().map(LegMedia::view).collect());
-        if let Some(first) = self.legs.first() {
+        let received = self.conference.iter().flat_map(|c| &c.members);
+        let all: Vec<ParticipantMedia> = self
+            .legs
+            .iter()
+            .map(LegMedia::view)
+            .chain(received.map(|(_, p)| p.clone()))
+            .collect();
+        if let Some(first) = all.first() {
             let _ = self.counters.send(first.counters.clone());
         }
+        let _ = self.participants.send(all);
         if let Some(o) = &self.outgoing {
             o.control().set_receivers(self.legs.len() as u32);
         }

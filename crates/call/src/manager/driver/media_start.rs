@@ -59,6 +59,7 @@ impl super::Driver {
     /// under way.
     pub(super) fn stop_all_media(&mut self) {
         self.starting.clear();
+        self.leave_conference();
         for leg in std::mem::take(&mut self.legs) {
             self.chores.spawn(leg.close());
         }
@@ -78,7 +79,7 @@ impl super::Driver {
 
     /// The call's encoders, started with the first leg: the microphone and (for a video
     /// call) the current camera, opened once for every leg.
-    fn outgoing(&mut self, audio: bool, video: bool) -> Result<&mut Outgoing, String> {
+    pub(super) fn outgoing(&mut self, audio: bool, video: bool) -> Result<&mut Outgoing, String> {
         if self.outgoing.is_none() {
             let control = MediaControl::new(self.quality, self.audio_on, self.video_on);
             let apm = self
@@ -109,7 +110,7 @@ impl super::Driver {
 
     /// The call's audio mixer and playback, started with the first leg and shared by all:
     /// the speaker plays one mix and echo cancellation hears it as the far end.
-    fn audio_mix(&mut self) -> Result<Arc<AudioMix>, String> {
+    pub(super) fn audio_mix(&mut self) -> Result<Arc<AudioMix>, String> {
         if let Some(m) = &self.mix {
             return Ok(m.clone());
         }
@@ -197,7 +198,7 @@ impl super::Driver {
     }
 
     /// The send and receive rates a new session starts from, after the user's quality.
-    fn send_rate(&self) -> SendRate {
+    pub(super) fn send_rate(&self) -> SendRate {
         // Start at the user's full rate: the controllers back off when the path says so.
         let start = u64::from(self.quality.video_kbps + self.quality.audio_kbps) * 1000;
         SendRate {

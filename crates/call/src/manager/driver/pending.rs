@@ -4,6 +4,7 @@
 use crate::machine::{Input, Role};
 use crate::media_session::{MediaSession, MediaSessionError, MediaSessionEvent, SendRate};
 use crate::pipeline::RecvCounters;
+use crate::sfu::{SfuEvent, SfuLink};
 use media::FrameSink;
 use nx::NxId;
 use std::sync::Arc;
@@ -15,11 +16,14 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(6);
 
 /// One piece of spawned I/O, finished.
 pub(super) enum Done {
-    /// The REST registration of the dialled call in `room`.
+    /// The REST registration of the dialled call in `room`: whether the server put it on its
+    /// conference server.
     Registered {
         room: String,
-        result: Result<(), String>,
+        result: Result<bool, String>,
     },
+    /// This side's link to the call's conference room, joined (or why not).
+    ConferenceJoined(Box<Result<ConferenceJoin, String>>),
     MediaStarted(Box<MediaStart>),
     /// A refreshed NX token for signaling.
     Token(Result<String, String>),
@@ -40,6 +44,14 @@ pub(super) struct MediaStart {
     pub started: Result<(MediaSession, mpsc::Receiver<MediaSessionEvent>), MediaSessionError>,
 }
 
+/// A joined conference link, with the feeds already publishing and the link's events.
+pub(super) struct ConferenceJoin {
+    pub room: String,
+    pub link: SfuLink,
+    pub publishing: Vec<u64>,
+    pub events: mpsc::Receiver<SfuEvent>,
+}
+
 impl super::Driver {
     pub(super) async fn done(&mut self, done: Done) {
         match done {
@@ -48,7 +60,16 @@ impl super::Driver {
                     return;
                 }
                 let input = match result {
-                    Ok(()) => Input::Registered { room },
+                    Ok(on_conference) => {
+                        if on_conference {
+                            let now = Instant::now();
+                            let actions = self
+                                .machine
+                                .handle(Input::OnConference { room: room.clone() }, now);
+                            self.execute(actions).await;
+                        }
+                        Input::Registered { room }
+                    }
                     Err(message) => {
                         tracing::info!(error = %message, "call registration failed");
                         Input::DialFailed { message }
@@ -58,6 +79,7 @@ impl super::Driver {
                 self.execute(actions).await;
             }
             Done::MediaStarted(m) => self.media_started(*m).await,
+            Done::ConferenceJoined(j) => self.conference_joined(*j).await,
             Done::Token(result) => self.token_refreshed(result),
         }
     }
@@ -67,10 +89,18 @@ impl super::Driver {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
         while let Ok(Some(res)) = tokio::time::timeout_at(deadline, self.pending.join_next()).await
         {
-            if let Ok(Done::MediaStarted(m)) = res {
-                if let Ok((session, _)) = m.started {
-                    session.close().await;
+            match res {
+                Ok(Done::MediaStarted(m)) => {
+                    if let Ok((session, _)) = m.started {
+                        session.close().await;
+                    }
                 }
+                Ok(Done::ConferenceJoined(j)) => {
+                    if let Ok(j) = *j {
+                        j.link.close().await;
+                    }
+                }
+                _ => {}
             }
         }
         self.pending.shutdown().await;

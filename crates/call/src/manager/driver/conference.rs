@@ -1,0 +1,194 @@
+//! The call's media on the conference server (protocol.md §4.3): joining the room off the
+//! driver's loop, receiving each member's feed into its own sinks, and the link's events as
+//! machine inputs.
+
+use super::legs::ParticipantMedia;
+use super::pending::{ConferenceJoin, Done};
+use crate::machine::Input;
+use crate::media_session::{MediaSessionEvent, RemoteMedia};
+use crate::pipeline::RecvCounters;
+use crate::sfu::{Direction, SfuEvent, SfuHandle, SfuLink};
+use media::FrameSink;
+use nx::NxId;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How long the conference tokens and ICE servers may hold the join before it fails.
+const JOIN_WAIT: Duration = Duration::from_secs(20);
+
+/// The live link to the call's room and what is received through it.
+pub(super) struct ConferenceMedia {
+    pub room: String,
+    pub link: SfuHandle,
+    pub events: mpsc::Receiver<SfuEvent>,
+    /// Each member received, with its feed.
+    pub members: Vec<(u64, ParticipantMedia)>,
+}
+
+impl super::Driver {
+    /// Fetches this member's tokens and joins the room with the call's media, off the loop.
+    pub(super) fn join_conference(&mut self, room: String) -> Result<(), String> {
+        self.stop_preview();
+        let (audio, video) = (self.audio_on, self.video_on);
+        let send = self.outgoing(audio, video)?.subscribe();
+        self.audio_mix()?;
+        let rate = self.send_rate();
+        let codecs = self.cfg.media.codecs.clone();
+        let rest = self.cfg.rest.clone();
+        let mut net = self.cfg.net.clone();
+        let display = self.cfg.jid.to_string();
+        self.pending.spawn(async move {
+            let joined = tokio::time::timeout(JOIN_WAIT, async {
+                let grant = rest
+                    .sfu_grant(&room)
+                    .await
+                    .map_err(|e| format!("no conference tokens: {e}"))?;
+                if let Ok(c) = rest.webrtc_credentials().await {
+                    net.ice_servers = c.ice_servers;
+                }
+                let (link, publishing, events) =
+                    SfuLink::join(&grant, &display, &net, send, &codecs, rate)
+                        .await
+                        .map_err(|e| format!("cannot join the conference: {e}"))?;
+                Ok(ConferenceJoin {
+                    room,
+                    link,
+                    publishing: publishing.iter().map(|f| f.id).collect(),
+                    events,
+                })
+            })
+            .await
+            .unwrap_or_else(|_| Err("the conference server did not answer in time".into()));
+            Done::ConferenceJoined(Box::new(joined))
+        });
+        Ok(())
+    }
+
+    /// The join finished: this side publishes (the machine hears its feed), or the call fails.
+    pub(super) async fn conference_joined(&mut self, joined: Result<ConferenceJoin, String>) {
+        let now = Instant::now();
+        let j = match joined {
+            Ok(j) if self.machine.room() == Some(j.room.as_str()) => j,
+            Ok(stale) => {
+                self.chores.spawn(stale.link.close());
+                return;
+            }
+            Err(message) => {
+                let actions = self.machine.handle(Input::MediaError { message }, now);
+                self.execute(actions).await;
+                return;
+            }
+        };
+        let feed = j.link.feed();
+        let (tx, rx) = mpsc::channel(64);
+        let mut events = j.events;
+        // The link's own events and its requests' trouble arrive on one channel.
+        let forward = tx.clone();
+        self.chores.spawn(async move {
+            while let Some(e) = events.recv().await {
+                if forward.send(e).await.is_err() {
+                    return;
+                }
+            }
+        });
+        self.conference = Some(ConferenceMedia {
+            room: j.room,
+            link: SfuHandle::spawn(j.link, tx),
+            events: rx,
+            members: Vec::new(),
+        });
+        let mut actions = self.machine.handle(Input::ConferenceJoined { feed }, now);
+        actions.extend(self.machine.handle(
+            Input::FeedsPublished {
+                feeds: j.publishing,
+            },
+            now,
+        ));
+        self.execute(actions).await;
+    }
+
+    /// What the link reports, as the machine's inputs.
+    pub(super) async fn conference_event(&mut self, e: SfuEvent) {
+        let input = match e {
+            SfuEvent::Published(feeds) => Input::FeedsPublished {
+                feeds: feeds.iter().map(|f| f.id).collect(),
+            },
+            SfuEvent::FeedGone(feed) => Input::FeedGone { feed },
+            SfuEvent::RoomClosed => Input::MediaError {
+                message: "the conference room closed".into(),
+            },
+            SfuEvent::Media(Direction::Subscribe, MediaSessionEvent::MediaFlowing) => {
+                Input::ConferenceFlowing
+            }
+            SfuEvent::Media(Direction::Publish, MediaSessionEvent::Failed(reason)) => {
+                Input::MediaError {
+                    message: format!("lost the connection to the conference server: {reason}"),
+                }
+            }
+            SfuEvent::Trouble(message) => {
+                tracing::warn!(%message, "conference request failed");
+                return;
+            }
+            other => {
+                tracing::debug!(event = ?other, "conference");
+                return;
+            }
+        };
+        let actions = self.machine.handle(input, Instant::now());
+        self.execute(actions).await;
+    }
+
+    /// Receives `peer`'s feed into sinks and counters of its own.
+    pub(super) fn receive_feed(&mut self, peer: NxId, feed: u64) -> Result<(), String> {
+        let mix = self.audio_mix()?;
+        let first = self
+            .conference
+            .as_ref()
+            .is_some_and(|c| c.members.is_empty());
+        let Some(conf) = self.conference.as_mut() else {
+            return Ok(());
+        };
+        self.legs_started += 1;
+        let video = if first {
+            self.remote_video.clone()
+        } else {
+            FrameSink::new()
+        };
+        let counters = Arc::new(RecvCounters::for_call(self.legs_started));
+        conf.link.receive(
+            feed,
+            RemoteMedia {
+                video: video.clone(),
+                counters: counters.clone(),
+                audio: mix,
+            },
+        );
+        conf.members.push((
+            feed,
+            ParticipantMedia {
+                nx_id: peer,
+                video,
+                counters,
+            },
+        ));
+        self.publish_legs();
+        Ok(())
+    }
+
+    pub(super) fn stop_feed(&mut self, feed: u64) {
+        if let Some(conf) = self.conference.as_mut() {
+            conf.link.stop_receiving(feed);
+            conf.members.retain(|(f, _)| *f != feed);
+        }
+        self.publish_legs();
+    }
+
+    /// Leaves the room in the background.
+    pub(super) fn leave_conference(&mut self) {
+        if let Some(conf) = self.conference.take() {
+            tracing::debug!(room = %conf.room, "leaving the conference");
+            self.chores.spawn(conf.link.close());
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The link as a task of its own: its Janus round trips never hold up the driver's loop, and
+//! its requests run one at a time, in order.
+
+use super::{SfuEvent, SfuLink};
+use crate::media_session::RemoteMedia;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Requests waiting for the link.
+const COMMANDS: usize = 64;
+/// How long closing may take before the task is dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+enum Command {
+    Receive(u64, Box<RemoteMedia>),
+    StopReceiving(u64),
+    Close,
+}
+
+/// Owns the task that owns the link.
+pub struct SfuHandle {
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl SfuHandle {
+    /// Runs `link`; what goes wrong with a request comes out of `events` as `Trouble`.
+    pub fn spawn(mut link: SfuLink, events: mpsc::Sender<SfuEvent>) -> Self {
+        let (commands, mut rx) = mpsc::channel(COMMANDS);
+        let task = tokio::spawn(async move {
+            while let Some(cmd) = rx.recv().await {
+                let result = match cmd {
+                    Command::Receive(feed, remote) => link.subscribe(&[(feed, *remote)]).await,
+                    Command::StopReceiving(feed) => link.unsubscribe(feed).await,
+                    Command::Close => break,
+                };
+                if let Err(e) = result {
+                    let _ = events.send(SfuEvent::Trouble(e.to_string())).await;
+                }
+            }
+            link.close().await;
+        });
+        Self { commands, task }
+    }
+
+    /// Starts receiving `feed` into `remote`.
+    pub fn receive(&self, feed: u64, remote: RemoteMedia) {
+        if self
+            .commands
+            .try_send(Command::Receive(feed, Box::new(remote)))
+            .is_err()
+        {
+            tracing::warn!(feed, "conference link busy or gone; feed not received");
+        }
+    }
+
+    pub fn stop_receiving(&self, feed: u64) {
+        if self
+            .commands
+            .try_send(Command::StopReceiving(feed))
+            .is_err()
+        {
+            tracing::warn!(feed, "conference link busy or gone; feed not stopped");
+        }
+    }
+
+    /// Leaves the room and waits (boundedly) for the link to close.
+    pub async fn close(mut self) {
+        let _ = self.commands.send(Command::Close).await;
+        if tokio::time::timeout(CLOSE_WAIT, &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
