@@ -1,6 +1,6 @@
 //! Group calls on the conference server: simu-server makes the call's room on a real Janus
 //! (started by `infra/up.sh`) and hands its tokens to members only; Janus lets those tokens in
-//! and keeps forged, expired and foreign ones out (protocol.md §6).
+//! and keeps forged, expired and foreign ones out (protocol.md §4.3).
 
 use e2e::*;
 use nx::janus::videoroom::{self, RoomEvent};

@@ -52,7 +52,7 @@ impl std::fmt::Debug for TurnConfig {
 }
 
 /// The conference server (SFU) for group calls over the mesh limit: a Janus instance with
-/// token auth (`token_auth_secret`) and a VideoRoom `admin_key` (protocol.md §6).
+/// token auth (`token_auth_secret`) and a VideoRoom `admin_key` (protocol.md §4.3).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SfuConfig {

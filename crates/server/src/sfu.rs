@@ -1,4 +1,4 @@
-//! Group calls on the conference server (Janus VideoRoom, protocol.md §6): one private room per
+//! Group calls on the conference server (Janus VideoRoom, protocol.md §4.3): one private room per
 //! call, made and destroyed by this server alone, and time-limited Janus tokens handed only to
 //! the call's members.
 

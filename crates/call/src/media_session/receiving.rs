@@ -77,7 +77,7 @@ impl RemoteEnd {
 }
 
 /// Where remote tracks go: to the one party of a 1:1 leg, or (a conference subscription) to
-/// the party whose feed the track's stream id names (Janus `use_msid`, protocol.md §6.3).
+/// the party whose feed the track's stream id names (Janus `use_msid`, protocol.md §4.3).
 pub(super) enum Routes {
     One(RemoteTrackCtx),
     ByStream(Mutex<HashMap<String, RemoteTrackCtx>>),

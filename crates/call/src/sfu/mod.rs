@@ -1,4 +1,4 @@
-//! A member's link to the conference server (Janus VideoRoom, docs/protocol.md §6): one peer
+//! A member's link to the conference server (Janus VideoRoom, docs/protocol.md §4.3): one peer
 //! connection publishing the call's one encoded stream, and one multistream connection
 //! receiving every other member's feed, each routed to that member's sinks and counters.
 

@@ -1,4 +1,4 @@
-//! The Janus WebSocket API (subprotocol `janus-protocol`, docs/protocol.md §6) as Simu speaks it
+//! The Janus WebSocket API (subprotocol `janus-protocol`, docs/protocol.md §4.3) as Simu speaks it
 //! to the SFU: one Janus session per socket, plugin handles, transactions matched to replies,
 //! keepalives. One actor task owns the socket; [`JanusSession`] and [`JanusHandle`] talk to it.
 

@@ -1,5 +1,5 @@
 //! What one message from Janus means: a reply to a transaction of ours, or an event Janus sends
-//! on its own. Pure, so every shape of the Janus API (docs/protocol.md §6.2) is unit-tested.
+//! on its own. Pure, so every shape of the Janus API (docs/protocol.md §4.3) is unit-tested.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

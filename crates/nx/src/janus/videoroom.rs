@@ -1,4 +1,4 @@
-//! The Janus VideoRoom requests an SFU group call needs (docs/protocol.md §6.3): rooms made and
+//! The Janus VideoRoom requests an SFU group call needs (docs/protocol.md §4.3): rooms made and
 //! destroyed by the server, one publisher and one multistream subscriber per member.
 
 use super::{JanusError, JanusHandle, Jsep, JsepKind, PluginReply};
@@ -68,7 +68,7 @@ pub async fn destroy_room(h: &JanusHandle, room: u64, secret: &str) -> Result<()
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feed {
     pub id: u64,
-    /// Client-supplied: never a name to trust (tiles are named from NX, docs/protocol.md §6.4).
+    /// Client-supplied: never a name to trust (tiles are named from NX, docs/protocol.md §4.3).
     pub display: Option<String>,
 }
 

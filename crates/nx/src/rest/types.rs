@@ -108,12 +108,12 @@ pub struct CallStarted {
     pub participants: Option<Vec<String>>,
     #[serde(default)]
     pub push_sent: Option<bool>,
-    /// A group call's media path: `mesh` or `sfu` (protocol.md §6).
+    /// A group call's media path: `mesh` or `sfu` (protocol.md §4.3).
     #[serde(default)]
     pub media: Option<String>,
 }
 
-/// A member's way into a group call's room on the conference server (protocol.md §6.1).
+/// A member's way into a group call's room on the conference server (protocol.md §4.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SfuGrant {
     /// Janus's WebSocket API.

@@ -130,7 +130,7 @@ fn sfu_unavailable(e: crate::sfu::SfuError) -> ApiError {
 }
 
 /// GET `/nx/group-call/{room}/sfu/`: a member's time-limited tokens for the call's room on the
-/// conference server (protocol.md §6.1). Nobody else gets them.
+/// conference server (protocol.md §4.3). Nobody else gets them.
 pub async fn sfu_grant(
     State(st): State<AppState>,
     user: AuthUser,
