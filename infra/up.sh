@@ -12,7 +12,8 @@ JANUS_WS_PORT=${SIMU_JANUS_WS_PORT:-8188}
 JANUS_RTP_PORTS=${SIMU_JANUS_RTP_PORTS:-20000-20199}
 # Which servers to start (scripts/sfu-media.sh wants Janus alone, in its own namespace).
 SERVICES=" ${SIMU_INFRA_SERVICES:-ejabberd coturn janus} "
-wants() { [[ $SERVICES == *" $1 "* ]] && command -v "$2" >/dev/null; }
+wanted() { [[ $SERVICES == *" $1 "* ]]; }
+wants() { wanted "$1" && command -v "$2" >/dev/null; }
 mkdir -p "$RUN/ejabberd/db" "$RUN/ejabberd/log" "$RUN/coturn"
 chmod 755 "$RUN"
 secret_file="$RUN/jwt.secret"
@@ -47,7 +48,7 @@ if wants ejabberd ejabberdctl; then
   echo "export SIMU_TEST_EJABBERD_WS=ws://127.0.0.1:$WS_PORT/nx-websocket/" >> "$RUN/env"
   echo "ejabberd up on ws://127.0.0.1:$WS_PORT/nx-websocket/ ($DOMAIN)"
 else
-  echo "ejabberd not installed; its tests will be skipped" >&2
+  wanted ejabberd && echo "ejabberd not installed; its tests will be skipped" >&2
 fi
 
 if wants coturn turnserver; then
@@ -64,7 +65,7 @@ if wants coturn turnserver; then
   } >> "$RUN/env"
   echo "coturn up on 127.0.0.1:$TURN_PORT"
 else
-  echo "coturn not installed; relay tests will be skipped" >&2
+  wanted coturn && echo "coturn not installed; relay tests will be skipped" >&2
 fi
 
 if wants janus janus; then
@@ -84,5 +85,5 @@ if wants janus janus; then
   } >> "$RUN/env"
   echo "Janus up on ws://127.0.0.1:$JANUS_WS_PORT"
 else
-  echo "Janus not installed; SFU tests will be skipped" >&2
+  wanted janus && echo "Janus not installed; SFU tests will be skipped" >&2
 fi

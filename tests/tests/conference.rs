@@ -1,5 +1,6 @@
 //! Group calls on the conference server, end to end: CallManagers through simu-server and a
-//! real Janus, every member decoding every other (protocol.md §4.3). Janus does ICE on
+//! real Janus, every member decoding every other, a member leaving and another
+//! invited into the call under way (protocol.md §4.3). Janus does ICE on
 //! 127.0.0.1 only in a private network namespace, so `scripts/sfu-media.sh` runs this with
 //! `SIMU_TEST_JANUS_MEDIA_*` set; without them it skips.
 
@@ -132,7 +133,22 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
             );
         }
     }
-    for (_, m) in rest {
+    // The first member invites someone new into the call under way: the invitation names the
+    // conference, and once the newcomer accepts it and everyone still in receive each other.
+    let late = h
+        .manager_with("latecomer", |c| c.quality = Preset::Poor.quality())
+        .await;
+    let mut ringing = late.subscribe();
+    rest[0].1.invite("latecomer").await.expect("invite");
+    wait_event(&mut ringing, T, |e| {
+        matches!(e, CallEvent::IncomingCall { .. })
+    })
+    .await;
+    late.accept_call(true, true).await.expect("accept");
+    let mut now_in: Vec<(&str, &CallManager)> = rest.to_vec();
+    now_in.push(("latecomer", &late));
+    every_stream_flows(&h, &now_in, 10).await;
+    for (_, m) in &now_in {
         m.end_call().await.ok();
         wait_state(m, CallState::Idle, T).await;
     }

@@ -174,9 +174,54 @@ pub fn for_receivers(q: Quality, receivers: u32) -> Quality {
     }
 }
 
+/// What the encoder of a conference call aims for with `receivers` members watching: one
+/// upload whatever their number, so the rate is not split; with two or more the picture shows
+/// in a grid tile, so it shrinks as in mesh, and the rate with it (by the square root of the
+/// pixels: bits grow slower than the picture), never under `MESH_MIN_KBPS`.
+pub fn for_conference(q: Quality, receivers: u32) -> Quality {
+    if receivers <= 1 {
+        return q;
+    }
+    let small = for_receivers(q, 1_000_000);
+    let pixels = f64::from(small.width * small.height) / f64::from((q.width * q.height).max(1));
+    Quality {
+        video_kbps: ((f64::from(q.video_kbps) * pixels.sqrt()).round() as u32)
+            .max(MESH_MIN_KBPS)
+            .min(q.video_kbps),
+        ..small
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_conference_encoder_uploads_once_for_a_grid_tile() {
+        let hd = Preset::Good.quality();
+        assert_eq!(
+            for_conference(hd, 1),
+            hd,
+            "one watcher: the user's settings"
+        );
+        let grid = for_conference(hd, 5);
+        assert!(grid.width <= 640 && grid.height <= 360, "{grid:?}");
+        assert_eq!(
+            for_conference(hd, 2),
+            grid,
+            "the rate is not split between watchers"
+        );
+        let quarter = f64::from(grid.width * grid.height) / f64::from(hd.width * hd.height);
+        assert_eq!(
+            grid.video_kbps,
+            ((f64::from(hd.video_kbps) * quarter.sqrt()).round() as u32).max(MESH_MIN_KBPS)
+        );
+        let poor = Preset::Poor.quality();
+        assert!(
+            for_conference(poor, 8).video_kbps <= poor.video_kbps,
+            "never above the cap"
+        );
+    }
 
     #[test]
     fn a_mesh_encoder_shrinks_to_fit_its_receivers_within_the_users_caps() {

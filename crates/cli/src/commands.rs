@@ -229,9 +229,13 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
             _ = &mut ctrl_c => break,
             Some(s) = next_sample(&mut samples) => {
                 println!("{}", serde_json::to_string(&s)?);
-                members.print();
             }
-            _ = every.tick() => members.take(&m),
+            _ = every.tick() => {
+                members.take(&m);
+                if a.json && a.stats.stats_every.is_some() {
+                    members.print();
+                }
+            }
             e = next_event(&mut events) => {
                 let Some(e) = e else { break };
                 print_event(a.json, &e);
@@ -315,6 +319,10 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
         println!("calling {} (room {room})", a.to.join(", "));
     }
     let mut members = ParticipantsReport::default();
+    // What each member's stream received, on its own clock: a conference call has no
+    // transport samples to ride on.
+    let mut report_members = tokio::time::interval(a.stats.interval());
+    let reporting = a.json && a.stats.stats_every.is_some();
     let mut connected = false;
     let mut hung_up = false;
     let mut outcome = None;
@@ -334,6 +342,8 @@ pub async fn call(a: CallArgs) -> anyhow::Result<i32> {
             }
             Some(s) = next_sample(&mut samples) => {
                 println!("{}", serde_json::to_string(&s)?);
+            }
+            _ = report_members.tick(), if reporting => {
                 members.take(&m);
                 members.print();
             }

@@ -46,6 +46,8 @@ pub struct Grant {
     pub room_token: String,
     /// Unix seconds after which both tokens stop working; fetch a new grant before.
     pub expires_at: u64,
+    /// The room's cap on each publisher's video, bit/s: the client's encoder stays under it.
+    pub bitrate: u32,
 }
 
 /// The configured conference server.
@@ -96,6 +98,7 @@ impl Sfu {
             token: self.core_token(expires_at),
             room_token: self.room_token(room.janus_room, expires_at),
             expires_at,
+            bitrate: self.cfg.bitrate,
         }
     }
 

@@ -217,7 +217,10 @@ impl Driver {
                 _ = async { match stats_timer.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
                     self.sample_stats().await;
                 }
-                _ = bwe_timer.tick(), if !self.legs.is_empty() => self.step_send_rates().await,
+                _ = bwe_timer.tick(), if !self.legs.is_empty() || self.conference.is_some() => {
+                    self.step_send_rates().await;
+                    self.step_conference_rate();
+                }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
                 Some(done) = self.pending.join_next(), if !self.pending.is_empty() => match done {
                     Ok(done) => self.done(done).await,

@@ -1,9 +1,11 @@
 //! Raw statistics and send-rate readouts of a live session.
 
 use super::MediaSession;
+use peer::bwe::EstimateReadout;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::statistics::StatsSelector;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Raw counters for one stats sample.
@@ -108,6 +110,11 @@ impl MediaSession {
 
     /// The delay-based estimate (bps), while the peer's transport-wide feedback keeps coming
     /// (within 2 s); `None` otherwise, and the resend-ratio controller steers.
+    /// Where the delay-based estimate is published (read while the session lives elsewhere).
+    pub fn estimate_readout(&self) -> Arc<EstimateReadout> {
+        self.estimate.clone()
+    }
+
     pub fn delay_estimate(&self) -> Option<u64> {
         self.estimate
             .estimate(Instant::now(), Duration::from_secs(2))

@@ -14,6 +14,8 @@ pub struct MediaControl {
     estimate_bps: AtomicU64,
     /// Members the encoder's output goes to (a mesh call sends one copy to each).
     receivers: AtomicU32,
+    /// The output goes once to a conference server, which forwards it to `receivers`.
+    conference: AtomicBool,
     pub audio_enabled: AtomicBool,
     pub video_enabled: AtomicBool,
     pub(super) keyframe: AtomicBool,
@@ -33,6 +35,7 @@ impl MediaControl {
             quality_version: AtomicU64::new(0),
             estimate_bps: AtomicU64::new(0),
             receivers: AtomicU32::new(1),
+            conference: AtomicBool::new(false),
             audio_enabled: AtomicBool::new(audio),
             video_enabled: AtomicBool::new(video),
             keyframe: AtomicBool::new(true),
@@ -85,14 +88,25 @@ impl MediaControl {
     /// within the bandwidth estimate.
     pub fn effective_quality(&self) -> Quality {
         let e = self.estimate_bps.load(Ordering::Relaxed);
-        let q =
-            crate::quality::for_receivers(self.quality(), self.receivers.load(Ordering::Relaxed));
+        let receivers = self.receivers.load(Ordering::Relaxed);
+        let q = if self.conference.load(Ordering::Relaxed) {
+            crate::quality::for_conference(self.quality(), receivers)
+        } else {
+            crate::quality::for_receivers(self.quality(), receivers)
+        };
         crate::quality::adapt(q, (e > 0).then_some(e))
     }
 
     /// How many members the encoder sends to; the encoder follows at its next frame.
     pub fn set_receivers(&self, n: u32) {
         if self.receivers.swap(n.max(1), Ordering::Relaxed) != n.max(1) {
+            self.quality_version.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Whether the output goes to a conference server (one upload, forwarded to the receivers).
+    pub fn set_conference(&self, on: bool) {
+        if self.conference.swap(on, Ordering::Relaxed) != on {
             self.quality_version.fetch_add(1, Ordering::Release);
         }
     }

@@ -16,8 +16,10 @@ use media::codec::VideoCodec;
 use nx::janus::videoroom::{self, Feed, RoomEvent};
 use nx::janus::{JanusConfig, JanusError, JanusEvent, JanusHandle, JanusSession};
 use nx::rest::SfuGrant;
+use peer::bwe::EstimateReadout;
 use peer::NetConfig;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -63,7 +65,10 @@ pub struct SfuLink {
     private_id: u64,
     publish: MediaSession,
     subscriber: Option<(JanusHandle, MediaSession)>,
-    subscribed: BTreeSet<u64>,
+    /// The feeds received, and where each goes.
+    subscribed: BTreeMap<u64, RemoteMedia>,
+    /// A feed was dropped from the subscription, leaving an m-line Janus would reuse.
+    recycled: bool,
     net: NetConfig,
     codecs: Vec<VideoCodec>,
     rate: SendRate,
@@ -115,7 +120,8 @@ impl SfuLink {
             private_id: joined.private_id,
             publish,
             subscriber: None,
-            subscribed: BTreeSet::new(),
+            subscribed: BTreeMap::new(),
+            recycled: false,
             net: net.clone(),
             codecs: codecs.to_vec(),
             rate,
@@ -130,56 +136,40 @@ impl SfuLink {
         self.feed
     }
 
+    /// The publishing connection's delay-based send-rate estimate, for the encoder to follow.
+    pub fn send_estimate(&self) -> Arc<EstimateReadout> {
+        self.publish.estimate_readout()
+    }
+
+    /// The room's cap on this member's video, bit/s (0: none).
+    pub fn bitrate_cap(&self) -> u32 {
+        self.grant.bitrate
+    }
+
     /// Starts receiving `feeds`, each into its member's sinks.
     pub async fn subscribe(&mut self, feeds: &[(u64, RemoteMedia)]) -> Result<(), SfuLinkError> {
         let new: Vec<&(u64, RemoteMedia)> = feeds
             .iter()
-            .filter(|(f, _)| *f != self.feed && !self.subscribed.contains(f))
+            .filter(|(f, _)| *f != self.feed && !self.subscribed.contains_key(f))
             .collect();
         if new.is_empty() {
             return Ok(());
         }
-        let ids: Vec<u64> = new.iter().map(|(f, _)| *f).collect();
-        let offer = match &mut self.subscriber {
-            Some((handle, session)) => {
+        for (f, remote) in &new {
+            self.subscribed.insert(*f, remote.clone());
+        }
+        let offer = match (&mut self.subscriber, self.recycled) {
+            (Some((handle, session)), false) => {
                 for (f, remote) in &new {
                     session.route_stream(&f.to_string(), remote)?;
                 }
+                let ids: Vec<u64> = new.iter().map(|(f, _)| *f).collect();
                 videoroom::update(handle, &ids, &[]).await?
             }
-            None => {
-                let handle = self.janus.attach(videoroom::PLUGIN).await?;
-                let receive_only = LegSend {
-                    control: self.publish.control().clone(),
-                    counters: Default::default(),
-                    audio: None,
-                    video: None,
-                };
-                let (mut session, media_events) =
-                    MediaSession::start(&self.net, receive_only, &self.codecs, None, self.rate)
-                        .await?;
-                self.tasks.push(tokio::spawn(forward_media(
-                    media_events,
-                    handle.clone(),
-                    Direction::Subscribe,
-                    self.events.clone(),
-                )));
-                for (f, remote) in &new {
-                    session.route_stream(&f.to_string(), remote)?;
-                }
-                let offer = videoroom::subscribe(
-                    &handle,
-                    self.grant.janus_room,
-                    &self.grant.room_token,
-                    self.private_id,
-                    &ids,
-                )
-                .await?;
-                self.subscriber = Some((handle, session));
-                Some(offer)
-            }
+            // Janus would put a new feed on the m-line a departed one left, and the peer
+            // connection announces no new track on a reused m-line: subscribe afresh instead.
+            _ => Some(self.resubscribe().await?),
         };
-        self.subscribed.extend(ids);
         if let (Some(offer), Some((handle, session))) = (offer, &mut self.subscriber) {
             let answer = session.apply_offer(offer).await?;
             videoroom::start(handle, &answer).await?;
@@ -187,15 +177,57 @@ impl SfuLink {
         Ok(())
     }
 
+    /// A new subscriber connection for every feed received, replacing any there was;
+    /// returns Janus's offer.
+    async fn resubscribe(&mut self) -> Result<String, SfuLinkError> {
+        if let Some((handle, session)) = self.subscriber.take() {
+            session.close().await;
+            if let Err(e) = handle.detach().await {
+                tracing::debug!(error = %e, "old subscription not detached");
+            }
+        }
+        self.recycled = false;
+        let handle = self.janus.attach(videoroom::PLUGIN).await?;
+        let receive_only = LegSend {
+            control: self.publish.control().clone(),
+            counters: Default::default(),
+            audio: None,
+            video: None,
+        };
+        let (mut session, media_events) =
+            MediaSession::start(&self.net, receive_only, &self.codecs, None, self.rate).await?;
+        self.tasks.push(tokio::spawn(forward_media(
+            media_events,
+            handle.clone(),
+            Direction::Subscribe,
+            self.events.clone(),
+        )));
+        for (f, remote) in &self.subscribed {
+            session.route_stream(&f.to_string(), remote)?;
+        }
+        let ids: Vec<u64> = self.subscribed.keys().copied().collect();
+        let offer = videoroom::subscribe(
+            &handle,
+            self.grant.janus_room,
+            &self.grant.room_token,
+            self.private_id,
+            &ids,
+        )
+        .await?;
+        self.subscriber = Some((handle, session));
+        Ok(offer)
+    }
+
     /// Stops receiving `feed` (its member left).
     pub async fn unsubscribe(&mut self, feed: u64) -> Result<(), SfuLinkError> {
-        if !self.subscribed.remove(&feed) {
+        if self.subscribed.remove(&feed).is_none() {
             return Ok(());
         }
         let Some((handle, session)) = &mut self.subscriber else {
             return Ok(());
         };
         session.unroute_stream(&feed.to_string());
+        self.recycled = true;
         if let Some(offer) = videoroom::update(handle, &[], &[feed]).await? {
             let answer = session.apply_offer(offer).await?;
             videoroom::start(handle, &answer).await?;

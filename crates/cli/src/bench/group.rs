@@ -1,8 +1,9 @@
-//! `simu bench group`: an N-member mesh call between `simu` processes (synthetic 1280x720@30
-//! camera and tone) through an in-process simu-server on loopback, and a 1:1 call measured the
-//! same way in the same run as the reference. Per member: CPU, peak memory, the frame rate of
-//! every stream it receives, and its join time (answering, or dialling, to the first frame from
-//! every other member); the CPU ratio to the 1:1 call says what each extra member costs.
+//! `simu bench group`: an N-member call between `simu` processes (synthetic 1280x720@30 camera
+//! and tone) through an in-process simu-server on loopback, in mesh or through a Janus
+//! conference server (`--mode sfu`, with Janus's own CPU), and a 1:1 call measured the same way
+//! in the same run as the reference. Per member: CPU, peak memory, the frame rate of every
+//! stream it receives, and its join time (answering, or dialling, to the first frame from every
+//! other member); the CPU ratio to the 1:1 call says what each extra member costs.
 
 use super::call::procs::{now_ms, Sampler};
 use anyhow::Context;
@@ -20,15 +21,19 @@ const REPORT_EVERY: &str = "0.25";
 
 #[derive(Args)]
 pub struct GroupArgs {
-    /// Members of the call (this bench runs mesh: 2 to 4).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
+    /// Members of the call (mesh: 2 to 4; sfu: 2 to 16).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=16))]
     participants: u32,
     /// Seconds of connected call (fps and CPU are measured over its middle).
     #[arg(long, default_value_t = 20)]
     seconds: u64,
-    /// Only the mesh is built in; an SFU run needs a Janus deployment.
-    #[arg(long, default_value = "mesh", value_parser = ["mesh"])]
+    /// `mesh`, or `sfu` through the Janus named by SIMU_JANUS_URL, SIMU_JANUS_SECRET and
+    /// SIMU_JANUS_ADMIN_KEY (`scripts/bench-sfu.sh` starts one in a network namespace).
+    #[arg(long, default_value = "mesh", value_parser = ["mesh", "sfu"])]
     mode: String,
+    /// Janus's process, to measure its CPU beside the members' (sfu).
+    #[arg(long, env = "SIMU_JANUS_PID")]
+    janus_pid: Option<u32>,
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -51,6 +56,8 @@ struct MemberFigures {
 struct RunFigures {
     participants: u32,
     members: Vec<MemberFigures>,
+    /// The conference server's CPU over the same window, % of one core (sfu).
+    janus_cpu_percent: Option<f64>,
 }
 
 impl RunFigures {
@@ -195,6 +202,7 @@ async fn run_call(
     tag: &str,
     n: u32,
     seconds: u64,
+    sfu: Option<Option<u32>>,
 ) -> anyhow::Result<RunFigures> {
     let users: Vec<String> = (0..n).map(|i| format!("bench_{tag}_{i}")).collect();
     let mut members = Vec::new();
@@ -211,6 +219,12 @@ async fn run_call(
     let mut args: Vec<String> = vec!["call".into()];
     args.extend(users[1..].iter().cloned());
     args.extend(["--video".into(), "--duration".into(), seconds.to_string()]);
+    if sfu.is_some() {
+        args.push("--sfu".into());
+    }
+    let janus = sfu
+        .flatten()
+        .map(|pid| Sampler::start(vec![pid], SAMPLE_EVERY));
     members.insert(0, spawn_member(url, data, &users[0], &args)?);
     let status = tokio::time::timeout(Duration::from_secs(seconds + 60), members[0].child.wait())
         .await
@@ -243,7 +257,12 @@ async fn run_call(
         .context("not every member received everyone's video")?;
     let end = all[0].last().map(|(t, _)| *t).unwrap_or(joined);
     let window = (joined + 2000, (end - 2000).max(joined + 3000));
+    let janus_cpu_percent = janus.map(|mut j| {
+        j.stop();
+        j.cpu_between(window.0, window.1) / ((window.1 - window.0) as f64 / 1000.0) * 100.0
+    });
     Ok(RunFigures {
+        janus_cpu_percent,
         participants: n,
         members: members
             .iter()
@@ -253,15 +272,47 @@ async fn run_call(
     })
 }
 
+/// The Janus to run an sfu bench through, from the environment.
+fn janus_from_env() -> anyhow::Result<server::config::SfuConfig> {
+    let var = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .with_context(|| format!("--mode sfu needs {k} (scripts/bench-sfu.sh sets it)"))
+    };
+    Ok(server::config::SfuConfig {
+        janus_url: var("SIMU_JANUS_URL")?,
+        token_secret: var("SIMU_JANUS_SECRET")?,
+        admin_key: var("SIMU_JANUS_ADMIN_KEY")?,
+        ..Default::default()
+    })
+}
+
 pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
-    let (dir, srv) = super::loopback_server().await?;
+    let sfu = a.mode == "sfu";
+    anyhow::ensure!(
+        sfu || a.participants <= 4,
+        "a mesh call holds at most 4 members; use --mode sfu for more"
+    );
+    let (dir, srv) = if sfu {
+        super::loopback_server_with(janus_from_env()?).await?
+    } else {
+        super::loopback_server().await?
+    };
     let url = srv.base_url();
-    let reference = run_call(&url, dir.path(), "ref", 2, a.seconds)
+    let reference = run_call(&url, dir.path(), "ref", 2, a.seconds, None)
         .await
         .context("the 1:1 reference call")?;
-    let group = run_call(&url, dir.path(), "group", a.participants, a.seconds)
-        .await
-        .context("the group call")?;
+    let group = run_call(
+        &url,
+        dir.path(),
+        "group",
+        a.participants,
+        a.seconds,
+        sfu.then_some(a.janus_pid),
+    )
+    .await
+    .context("the group call")?;
     srv.stop().await;
     let ratio = group.mean_cpu() / reference.mean_cpu().max(0.001);
     if a.json {
@@ -296,9 +347,12 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
             );
         }
     }
+    if let Some(j) = group.janus_cpu_percent {
+        println!("Janus: CPU {j:.1}% of a core for the whole room");
+    }
     println!(
-        "per-member CPU, {} members vs 1:1: x{ratio:.2}",
-        a.participants
+        "per-member CPU, {} members ({}) vs 1:1: x{ratio:.2}",
+        a.participants, a.mode
     );
     Ok(i32::from(!delivered(&group)))
 }

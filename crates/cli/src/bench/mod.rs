@@ -31,12 +31,20 @@ pub enum BenchCmd {
 /// A simu-server in this process on 127.0.0.1 (no echo contact), with its data in a
 /// temporary directory that lives as long as the returned guard.
 async fn loopback_server() -> anyhow::Result<(tempfile::TempDir, server::ServerHandle)> {
+    loopback_server_with(server::config::SfuConfig::default()).await
+}
+
+/// The same, with a conference server (SFU) configured.
+async fn loopback_server_with(
+    sfu: server::config::SfuConfig,
+) -> anyhow::Result<(tempfile::TempDir, server::ServerHandle)> {
     use anyhow::Context;
     let dir = tempfile::tempdir()?;
     let cfg = server::ServerConfig {
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
         echo: false,
+        sfu,
         ..Default::default()
     };
     let srv = server::start(cfg).await.context("starting simu-server")?;

@@ -125,6 +125,9 @@ pub struct SfuGrant {
     pub room_token: String,
     /// Unix seconds after which both tokens stop working.
     pub expires_at: u64,
+    /// The room's cap on each publisher's video, bit/s (0: none said).
+    #[serde(default)]
+    pub bitrate: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use crate::pipeline::RecvCounters;
 use crate::sfu::{Direction, SfuEvent, SfuHandle, SfuLink};
 use media::FrameSink;
 use nx::NxId;
+use peer::bwe::EstimateReadout;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -24,6 +25,10 @@ pub(super) struct ConferenceMedia {
     pub events: mpsc::Receiver<SfuEvent>,
     /// Each member received, with its feed.
     pub members: Vec<(u64, ParticipantMedia)>,
+    /// The publishing connection's delay-based estimate.
+    pub estimate: Arc<EstimateReadout>,
+    /// The room's cap on this member's video, bit/s (0: none).
+    pub cap_bps: u64,
 }
 
 impl super::Driver {
@@ -81,6 +86,8 @@ impl super::Driver {
             }
         };
         let feed = j.link.feed();
+        let estimate = j.link.send_estimate();
+        let cap_bps = u64::from(j.link.bitrate_cap());
         let (tx, rx) = mpsc::channel(64);
         let mut events = j.events;
         // The link's own events and its requests' trouble arrive on one channel.
@@ -97,6 +104,8 @@ impl super::Driver {
             link: SfuHandle::spawn(j.link, tx),
             events: rx,
             members: Vec::new(),
+            estimate,
+            cap_bps,
         });
         let mut actions = self.machine.handle(Input::ConferenceJoined { feed }, now);
         actions.extend(self.machine.handle(
@@ -182,6 +191,26 @@ impl super::Driver {
             conf.members.retain(|(f, _)| *f != feed);
         }
         self.publish_legs();
+    }
+
+    /// The encoder follows the publishing connection's estimate, under the room's cap (Janus
+    /// enforces the same cap with REMB, which this client does not read).
+    pub(super) fn step_conference_rate(&self) {
+        let (Some(conf), Some(o)) = (&self.conference, &self.outgoing) else {
+            return;
+        };
+        let estimate = conf
+            .estimate
+            .estimate(Instant::now(), Duration::from_secs(2));
+        let cap = (conf.cap_bps > 0).then_some(conf.cap_bps);
+        let bps = match (estimate, cap) {
+            (Some(e), Some(c)) => e.min(c),
+            (e, c) => match e.or(c) {
+                Some(b) => b,
+                None => return,
+            },
+        };
+        o.control().set_estimate(peer::bwe::media_budget(bps));
     }
 
     /// Leaves the room in the background.

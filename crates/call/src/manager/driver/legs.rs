@@ -91,7 +91,10 @@ impl super::Driver {
         }
         let _ = self.participants.send(all);
         if let Some(o) = &self.outgoing {
-            o.control().set_receivers(self.legs.len() as u32);
+            let conference = self.conference.as_ref().map(|c| c.members.len());
+            o.control().set_conference(conference.is_some());
+            o.control()
+                .set_receivers(conference.unwrap_or(self.legs.len()) as u32);
         }
     }
 
