@@ -32,15 +32,22 @@ fn signal() -> impl Strategy<Value = Signal> {
         Just(nx::signal::now_ms())
     ];
     prop_oneof![
-        (room(), ts.clone(), peer()).prop_map(|(r, t, p)| Signal::CallInvitation {
-            room_id: r,
-            call_type: CallType::Video,
-            from_nx_id: p.to_string(),
-            from_name: "X".into(),
-            timestamp: t,
-            participants: vec![],
-            sfu: false,
+        (room(), ts.clone(), peer(), any::<bool>()).prop_map(|(r, t, p, sfu)| {
+            Signal::CallInvitation {
+                room_id: r,
+                call_type: CallType::Video,
+                from_nx_id: p.to_string(),
+                from_name: "X".into(),
+                timestamp: t,
+                participants: if sfu {
+                    vec!["bob@simu.local".into(), "carol@simu.local".into()]
+                } else {
+                    vec![]
+                },
+                sfu,
+            }
         }),
+        (room(), 0u64..4).prop_map(|(r, feed)| Signal::SfuFeed { room_id: r, feed }),
         (room(), any::<bool>()).prop_map(|(r, a)| Signal::CallResponse {
             room_id: r,
             accepted: a,
@@ -120,6 +127,12 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Input(Input::MediaError {
             message: "x".into()
         })),
+        room().prop_map(|room| Step::Input(Input::OnConference { room })),
+        (0u64..4).prop_map(|feed| Step::Input(Input::ConferenceJoined { feed })),
+        prop::collection::vec(0u64..4, 0..3)
+            .prop_map(|feeds| Step::Input(Input::FeedsPublished { feeds })),
+        (0u64..4).prop_map(|feed| Step::Input(Input::FeedGone { feed })),
+        Just(Step::Input(Input::ConferenceFlowing)),
         (0u64..120).prop_map(Step::Wait),
     ]
 }
