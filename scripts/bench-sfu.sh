@@ -1,25 +1,8 @@
 #!/usr/bin/env bash
 # `simu bench group --mode sfu` (release build): members of a call through a real Janus, beside a
-# 1:1 call, with Janus's own CPU. Janus does ICE only on interfaces not flagged loopback, so it
-# all runs in a private network namespace whose veth carries 127.0.0.1/32 (nothing leaves it).
+# 1:1 call, with Janus's own CPU, in a network namespace of their own (scripts/janus-netns.sh).
 # Extra arguments go to the bench, e.g. `scripts/bench-sfu.sh --participants 6 --seconds 20`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v janus >/dev/null || { echo "janus is not installed (scripts/deps.sh test)" >&2; exit 1; }
 cargo build --release --locked -q -p simu-cli
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
-exec unshare "${as_root[@]}" --net bash -euo pipefail -c '
-  ip link set lo up
-  ip link add simu0 type veth peer name simu1
-  ip addr add 127.0.0.1/32 dev simu0
-  ip link set simu0 up
-  ip link set simu1 up
-  export SIMU_INFRA_RUN=$(mktemp -d /tmp/simu-bench-sfu.XXXXXX)
-  trap "infra/down.sh" EXIT
-  SIMU_INFRA_SERVICES=janus infra/up.sh >/dev/null
-  . "$SIMU_INFRA_RUN/env"
-  export SIMU_JANUS_URL=$SIMU_TEST_JANUS_WS SIMU_JANUS_SECRET=$SIMU_TEST_JANUS_SECRET
-  export SIMU_JANUS_ADMIN_KEY=$SIMU_TEST_JANUS_ADMIN_KEY SIMU_JANUS_PID=$(cat "$SIMU_INFRA_RUN/janus/pid")
-  target/release/simu bench group --mode sfu "$@"
-' bench-sfu "$@"
+scripts/janus-netns.sh target/release/simu bench group --mode sfu "$@"

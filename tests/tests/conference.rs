@@ -2,7 +2,7 @@
 //! real Janus, every member decoding every other, a member leaving and another
 //! invited into the call under way (protocol.md §4.3). Janus does ICE on
 //! 127.0.0.1 only in a private network namespace, so `scripts/sfu-media.sh` runs this with
-//! `SIMU_TEST_JANUS_MEDIA_*` set; without them it skips.
+//! `SIMU_JANUS_*` set; without them it skips.
 
 use call::{CallEvent, CallManager, CallState, Membership, Preset};
 use e2e::*;
@@ -12,23 +12,14 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(40);
 
+/// The namespaced Janus `scripts/sfu-media.sh` starts, if it did.
 #[allow(clippy::print_stderr)] // a skipped test says why on its own output
 fn janus() -> Option<SfuConfig> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let (Some(url), Some(secret), Some(admin)) = (
-        var("SIMU_TEST_JANUS_MEDIA_WS"),
-        var("SIMU_TEST_JANUS_MEDIA_SECRET"),
-        var("SIMU_TEST_JANUS_MEDIA_ADMIN_KEY"),
-    ) else {
+    let cfg = SfuConfig::from_env();
+    if cfg.is_none() {
         eprintln!("skipping: no namespaced Janus (run scripts/sfu-media.sh)");
-        return None;
-    };
-    Some(SfuConfig {
-        janus_url: url,
-        token_secret: secret,
-        admin_key: admin,
-        ..Default::default()
-    })
+    }
+    cfg
 }
 
 /// Each member's counts (video, audio) from each other member it receives.

@@ -6,6 +6,7 @@ pub mod janus;
 mod link;
 pub mod rest;
 pub mod signal;
+mod ws;
 pub mod xml;
 pub mod xmpp;
 

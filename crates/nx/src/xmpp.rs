@@ -3,18 +3,15 @@
 //! with backoff. One actor task owns the socket; [`XmppHandle`] talks to it.
 
 use crate::id::NxId;
+use crate::ws::Ws;
 use crate::xml::{Element, StanzaParser, XmlError};
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{timeout, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -30,8 +27,6 @@ pub const NS_CLIENT: &str = "jabber:client";
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages kept while offline, sent after reconnecting.
 const OFFLINE_QUEUE: usize = 512;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What went wrong on the signaling connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -594,24 +589,15 @@ fn sasl_plain(jid: &NxId, token: &str) -> String {
 }
 
 async fn login(cfg: &XmppConfig) -> Result<Conn, XmppError> {
-    let connect_err = |reason: String| XmppError::Connect {
-        url: cfg.url.clone(),
-        reason,
-    };
-    let mut req = cfg
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| connect_err(e.to_string()))?;
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
-    let (ws, _resp) = timeout(
-        STEP_TIMEOUT,
-        tokio_tungstenite::connect_async_with_config(req, None, true),
-    )
-    .await
-    .map_err(|_| XmppError::Timeout("websocket connect"))?
-    .map_err(|e| connect_err(e.to_string()))?;
+    let ws = crate::ws::connect(&cfg.url, "xmpp", None, STEP_TIMEOUT)
+        .await
+        .map_err(|e| match e {
+            crate::ws::ConnectError::TimedOut => XmppError::Timeout("websocket connect"),
+            crate::ws::ConnectError::Failed(reason) => XmppError::Connect {
+                url: cfg.url.clone(),
+                reason,
+            },
+        })?;
     let mut conn = Conn {
         ws,
         parser: StanzaParser::default(),

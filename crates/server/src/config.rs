@@ -86,6 +86,20 @@ impl Default for SfuConfig {
     }
 }
 
+impl SfuConfig {
+    /// A Janus named by `SIMU_JANUS_URL`, `SIMU_JANUS_SECRET` and `SIMU_JANUS_ADMIN_KEY`, when
+    /// all three are set (the server's settings, and the tests and benches run beside a Janus).
+    pub fn from_env() -> Option<SfuConfig> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Some(SfuConfig {
+            janus_url: var("SIMU_JANUS_URL")?,
+            token_secret: var("SIMU_JANUS_SECRET")?,
+            admin_key: var("SIMU_JANUS_ADMIN_KEY")?,
+            ..Default::default()
+        })
+    }
+}
+
 impl std::fmt::Debug for SfuConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SfuConfig")

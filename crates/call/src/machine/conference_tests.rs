@@ -1,19 +1,9 @@
 //! Group calls on the conference server in the pure core: joining the room, naming feeds over
 //! NX, receiving a feed once it is both published and claimed, members leaving or failing.
 
-use super::test_support::{id, sends, sig, ALICE, BOB};
+use super::test_support::{id, response, sends, sig, ALICE, BOB, CAROL};
 use super::*;
 use crate::roster::Membership;
-
-const CAROL: &str = "carol@x";
-
-fn response(accepted: bool) -> Signal {
-    Signal::CallResponse {
-        room_id: "g".into(),
-        accepted,
-        timestamp: 0,
-    }
-}
 
 fn feed(n: u64) -> Signal {
     Signal::SfuFeed {

@@ -1,19 +1,10 @@
 //! Group calls in the pure core: membership paths and per-leg media, with the injected clock.
 
-use super::test_support::{id, sends, sig, ALICE, BOB};
+use super::test_support::{id, response, sends, sig, ALICE, BOB, CAROL};
 use super::*;
 use crate::roster::Membership;
 
-const CAROL: &str = "carol@x";
 const DAVE: &str = "dave@x";
-
-fn response(accepted: bool) -> Signal {
-    Signal::CallResponse {
-        room_id: "g".into(),
-        accepted,
-        timestamp: 0,
-    }
-}
 
 fn end(reason: EndReason) -> Signal {
     Signal::CallEnd {

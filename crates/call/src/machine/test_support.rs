@@ -70,6 +70,16 @@ pub(super) fn accepted(room: &str) -> Signal {
 
 pub(super) const ALICE: &str = "alice@x";
 pub(super) const BOB: &str = "bob@x";
+pub(super) const CAROL: &str = "carol@x";
+
+/// A member's answer to a group call's (room `g`) invitation.
+pub(super) fn response(accepted: bool) -> Signal {
+    Signal::CallResponse {
+        room_id: "g".into(),
+        accepted,
+        timestamp: 0,
+    }
+}
 
 pub(super) fn dialing(t0: Instant) -> CallMachine {
     let mut m = CallMachine::new(id(ALICE), "Alice");

@@ -1,6 +1,6 @@
 //! Members through a real Janus: each decodes every other member's voice and picture. Janus does
 //! ICE on 127.0.0.1 only inside a private network namespace, so `scripts/sfu-media.sh` sets
-//! one up, starts Janus in it and sets `SIMU_TEST_JANUS_MEDIA_*`; without them these skip.
+//! one up, starts Janus in it and sets `SIMU_JANUS_*`; without them these skip.
 
 use super::*;
 use crate::outgoing::Outgoing;
@@ -12,24 +12,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The namespaced Janus, when the script started one.
+/// The namespaced Janus `scripts/sfu-media.sh` starts, if it did.
 #[allow(clippy::print_stderr)] // a skipped test says why on its own output
 fn janus() -> Option<server::config::SfuConfig> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let (Some(url), Some(secret), Some(admin)) = (
-        var("SIMU_TEST_JANUS_MEDIA_WS"),
-        var("SIMU_TEST_JANUS_MEDIA_SECRET"),
-        var("SIMU_TEST_JANUS_MEDIA_ADMIN_KEY"),
-    ) else {
+    let cfg = server::config::SfuConfig::from_env();
+    if cfg.is_none() {
         eprintln!("skipping: no namespaced Janus (run scripts/sfu-media.sh)");
-        return None;
-    };
-    Some(server::config::SfuConfig {
-        janus_url: url,
-        token_secret: secret,
-        admin_key: admin,
-        ..Default::default()
-    })
+    }
+    cfg
 }
 
 /// What one member sends and what it receives from each feed.

@@ -272,22 +272,6 @@ async fn run_call(
     })
 }
 
-/// The Janus to run an sfu bench through, from the environment.
-fn janus_from_env() -> anyhow::Result<server::config::SfuConfig> {
-    let var = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .with_context(|| format!("--mode sfu needs {k} (scripts/bench-sfu.sh sets it)"))
-    };
-    Ok(server::config::SfuConfig {
-        janus_url: var("SIMU_JANUS_URL")?,
-        token_secret: var("SIMU_JANUS_SECRET")?,
-        admin_key: var("SIMU_JANUS_ADMIN_KEY")?,
-        ..Default::default()
-    })
-}
-
 pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
     let sfu = a.mode == "sfu";
     anyhow::ensure!(
@@ -295,7 +279,11 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
         "a mesh call holds at most 4 members; use --mode sfu for more"
     );
     let (dir, srv) = if sfu {
-        super::loopback_server_with(janus_from_env()?).await?
+        let janus = server::config::SfuConfig::from_env().context(
+            "--mode sfu needs SIMU_JANUS_URL, SIMU_JANUS_SECRET and SIMU_JANUS_ADMIN_KEY \
+             (scripts/bench-sfu.sh sets them)",
+        )?;
+        super::loopback_server_with(janus).await?
     } else {
         super::loopback_server().await?
     };

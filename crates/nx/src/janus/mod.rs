@@ -15,9 +15,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// How long one request may wait for Janus's answer.
@@ -119,29 +116,20 @@ impl JanusSession {
     pub async fn connect(
         cfg: &JanusConfig,
     ) -> Result<(JanusSession, mpsc::Receiver<JanusEvent>), JanusError> {
-        let connect_err = |reason: String| JanusError::Connect {
-            url: cfg.url.clone(),
-            reason,
-        };
-        let mut req = cfg
-            .url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| connect_err(e.to_string()))?;
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static("janus-protocol"),
-        );
-        let ws_cfg = WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE))
-            .max_frame_size(Some(MAX_MESSAGE));
-        let (ws, _) = timeout(
+        let ws = crate::ws::connect(
+            &cfg.url,
+            "janus-protocol",
+            Some(MAX_MESSAGE),
             REQUEST_TIMEOUT,
-            tokio_tungstenite::connect_async_with_config(req, Some(ws_cfg), true),
         )
         .await
-        .map_err(|_| JanusError::Timeout(REQUEST_TIMEOUT))?
-        .map_err(|e| connect_err(e.to_string()))?;
+        .map_err(|e| match e {
+            crate::ws::ConnectError::TimedOut => JanusError::Timeout(REQUEST_TIMEOUT),
+            crate::ws::ConnectError::Failed(reason) => JanusError::Connect {
+                url: cfg.url.clone(),
+                reason,
+            },
+        })?;
         let (requests, requests_rx) = mpsc::channel(64);
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let actor = tokio::spawn(run(ws, requests_rx, events_tx));
