@@ -156,6 +156,16 @@ pub fn for_receivers(q: Quality, receivers: u32) -> Quality {
     if receivers <= 1 {
         return q;
     }
+    Quality {
+        video_kbps: (q.video_kbps / receivers)
+            .max(MESH_MIN_KBPS)
+            .min(q.video_kbps),
+        ..grid_tile(q)
+    }
+}
+
+/// `q`'s picture shrunk to at most 640x360, aspect kept: what a grid tile shows.
+fn grid_tile(q: Quality) -> Quality {
     let even = |v: u32| (v & !1).max(2);
     let shrink = f64::min(
         1.0,
@@ -167,9 +177,6 @@ pub fn for_receivers(q: Quality, receivers: u32) -> Quality {
     Quality {
         width: even((f64::from(q.width) * shrink).round() as u32),
         height: even((f64::from(q.height) * shrink).round() as u32),
-        video_kbps: (q.video_kbps / receivers)
-            .max(MESH_MIN_KBPS)
-            .min(q.video_kbps),
         ..q
     }
 }
@@ -182,7 +189,7 @@ pub fn for_conference(q: Quality, receivers: u32) -> Quality {
     if receivers <= 1 {
         return q;
     }
-    let small = for_receivers(q, 1_000_000);
+    let small = grid_tile(q);
     let pixels = f64::from(small.width * small.height) / f64::from((q.width * q.height).max(1));
     Quality {
         video_kbps: ((f64::from(q.video_kbps) * pixels.sqrt()).round() as u32)

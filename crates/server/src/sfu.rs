@@ -32,6 +32,8 @@ pub enum SfuError {
     Janus(#[from] JanusError),
     #[error("conference server settings: {0}")]
     Config(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// What a member needs to take part in a call's room (`GET /nx/group-call/{room}/sfu/`).
@@ -217,10 +219,7 @@ pub async fn sweep(
     store: &Store,
     last_busy: &mut HashMap<String, u64>,
 ) -> Result<usize, SfuError> {
-    let rooms = store
-        .open_sfu_rooms()
-        .await
-        .map_err(|e| SfuError::Config(format!("store: {e}")))?;
+    let rooms = store.open_sfu_rooms().await?;
     if rooms.is_empty() {
         last_busy.clear();
         return Ok(0);
@@ -244,10 +243,7 @@ pub async fn sweep(
         if count.is_some() {
             sfu.destroy_room(r).await?;
         }
-        store
-            .close_sfu_room(&r.room, now)
-            .await
-            .map_err(|e| SfuError::Config(format!("store: {e}")))?;
+        store.close_sfu_room(&r.room, now).await?;
         last_busy.remove(&r.room);
         tracing::info!(room = %r.room, janus_room = r.janus_room, "SFU room closed");
         closed += 1;
