@@ -31,6 +31,8 @@ scripts/faults.sh
 # Three members through a real Janus VideoRoom in its own network namespace: every stream
 # decoded, a member leaves (`SIMU_SFU_MEMBERS=6 scripts/sfu-media.sh` is the long form).
 scripts/sfu-media.sh
+# Chromium's own WebRTC in that conference beside two Simu CLIs: all six streams decoded.
+scripts/interop-sfu.sh
 # The web UI's unit tests (vitest in jsdom; no browser download).
 if command -v npm >/dev/null; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vitest run)

@@ -3,20 +3,14 @@
 // Run by scripts/interop-chromium.sh inside a network namespace that has only loopback.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
-import { BROWSER_CALL_SECS, lastStats, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
+import { BROWSER_CALL_SECS, lastStats, launchChromium, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
 
 let simu, site, page, browser;
 
 before(async () => {
   simu = await startSimu();
   site = await startSite(simu.server);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream=fps=30", "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

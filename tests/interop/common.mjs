@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { chromium } from "playwright-core";
 import { freePort, waitPort } from "../js/net.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -47,7 +48,7 @@ export async function startSimu() {
   };
 }
 
-/** Serves the browser peer page and proxies /api/ to `server` on `host` (loopback unless a
+/** Serves the browser peer page (and member.js, the conference member) and proxies /api/ to `server` on `host` (loopback unless a
  * test's network namespace needs another address); resolves with its origin. */
 export async function startSite(server, host = "127.0.0.1") {
   const http = createServer(async (req, res) => {
@@ -60,7 +61,9 @@ export async function startSite(server, host = "127.0.0.1") {
       return;
     }
     // peer.js ships in the `simu` binary (its Chromium benchmark), so it lives with the CLI.
-    const file = req.url?.startsWith("/peer.js") ? PEER_JS : path.join(import.meta.dirname, "peer.html");
+    const file = req.url?.startsWith("/peer.js") ? PEER_JS
+      : req.url?.startsWith("/member.js") ? path.join(import.meta.dirname, "member.js")
+        : path.join(import.meta.dirname, "peer.html");
     res.writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" });
     res.end(readFileSync(file));
   }).listen(0, host);
@@ -111,4 +114,14 @@ export function senderVerdict(label, b, s) {
   const cpuBound = late.some((x) => x.reason === "cpu");
   const good = late.length > 0 && late.slice(-5).every((x) => x.width >= 960 && x.height >= 540 && x.fps >= 24);
   return { ok: good || cpuBound, cpuBound, plis: last.pli ?? 0, timeline: tl };
+}
+
+/** Debian's Chromium, headless, with fake camera and microphone, WebRTC on loopback allowed. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream=fps=30", "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
+      "--disable-features=WebRtcHideLocalIpsWithMdns"],
+  });
 }
