@@ -66,6 +66,9 @@ echo "package ok: $deb"
 cargo run --locked -q -p simu-cli -- bench display --seconds 0.5
 # A 1:1 call, Simu against two Chromium tabs (release build; H.264, then VP8).
 scripts/bench-call.sh
+# Through a real Janus: a 4-member call, two of them Chromium tabs in the same room, beside a
+# 1:1 call (release build, as above; every stream must keep moving).
+scripts/bench-sfu.sh --participants 4 --chromium 2 --seconds 8
 # The benchmark is a check too: every round trip must come back, on both servers.
 cargo run --locked -q -p simu-cli -- bench signaling --pairs 20 --messages 100 \
   --ejabberd-ws "$SIMU_TEST_EJABBERD_WS" --ejabberd-jwk "$SIMU_TEST_EJABBERD_JWK" --ejabberd-domain "$SIMU_TEST_EJABBERD_DOMAIN"

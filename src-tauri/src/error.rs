@@ -86,9 +86,10 @@ impl From<SignInError> for AppError {
 impl From<CallError> for AppError {
     fn from(e: CallError) -> Self {
         let kind = match &e {
-            CallError::BadAddress(_) | CallError::Quality(_) | CallError::UnknownCamera(_) => {
-                ErrorKind::Invalid
-            }
+            CallError::BadAddress(_)
+            | CallError::Quality(_)
+            | CallError::UnknownCamera(_)
+            | CallError::ConferenceTooSmall => ErrorKind::Invalid,
             CallError::Busy | CallError::NoCall => ErrorKind::CallState,
             CallError::NoCamera | CallError::NoOtherCamera | CallError::Media(_) => {
                 ErrorKind::Device

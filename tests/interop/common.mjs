@@ -13,6 +13,8 @@ const root = path.resolve(import.meta.dirname, "../..");
 export const simu = process.env.SIMU_CLI ?? path.join(root, "target/debug/simu");
 /** The browser NX peer, shipped in the `simu` binary for its Chromium benchmark. */
 const PEER_JS = path.join(root, "crates/cli/src/bench/call/peer.js");
+/** The browser conference member (NX + Janus), shipped for `simu bench group --chromium`. */
+const MEMBER_JS = path.join(root, "crates/cli/src/bench/call/member.js");
 
 /** simu-server on a free loopback port, plus helpers to run the CLI against it. */
 export async function startSimu() {
@@ -62,7 +64,7 @@ export async function startSite(server, host = "127.0.0.1") {
     }
     // peer.js ships in the `simu` binary (its Chromium benchmark), so it lives with the CLI.
     const file = req.url?.startsWith("/peer.js") ? PEER_JS
-      : req.url?.startsWith("/member.js") ? path.join(import.meta.dirname, "member.js")
+      : req.url?.startsWith("/member.js") ? MEMBER_JS
         : path.join(import.meta.dirname, "peer.html");
     res.writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" });
     res.end(readFileSync(file));

@@ -1,7 +1,7 @@
 // Chromium's own WebRTC as one member of a 3-member group call on the conference server (a real
 // Janus VideoRoom) beside two Simu CLIs, through simu-server: every member decodes every other
-// member's audio and video (6 directed streams). The browser side is member.js (NX over
-// XMPP-WebSocket + the Janus WebSocket API). Run by scripts/interop-sfu.sh beside a Janus in a
+// member's audio and video (6 directed streams). The browser side is crates/cli/src/bench/call/
+// member.js (NX over XMPP-WebSocket + the Janus WebSocket API). Run by scripts/interop-sfu.sh beside a Janus in a
 // network namespace of its own (scripts/janus-netns.sh), which names it in SIMU_JANUS_*.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

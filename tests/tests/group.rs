@@ -207,6 +207,28 @@ async fn a_group_larger_than_mesh_carries_is_refused_with_the_reason() {
     alice.dispose().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conference_call_to_one_person_is_refused_and_nobody_rings() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let mut rings = bob.subscribe();
+    let refused = alice.initiate_conference_call(&["bob"], true, true).await;
+    assert!(
+        matches!(refused, Err(call::CallError::ConferenceTooSmall)),
+        "a one-person conference is refused with its reason: {refused:?}"
+    );
+    assert_eq!(alice.state(), CallState::Idle, "no call was started");
+    let rang = tokio::time::timeout(
+        Duration::from_secs(2),
+        wait_event(&mut rings, T, is_incoming),
+    )
+    .await;
+    assert!(rang.is_err(), "bob was not rung");
+    alice.dispose().await;
+    bob.dispose().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_four_party_mesh_call_carries_all_twelve_streams() {
     let h = Harness::start().await;

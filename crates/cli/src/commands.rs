@@ -284,8 +284,8 @@ pub struct CallArgs {
     /// JSON lines of events, then the last stats sample.
     #[arg(long)]
     json: bool,
-    /// Carry a group call on the server's conference server (SFU) even where peer-to-peer
-    /// would do; the server refuses when it has none.
+    /// Carry a group call (two or more people to call) on the server's conference server
+    /// (SFU) even where peer-to-peer would do; the server refuses when it has none.
     #[arg(long)]
     sfu: bool,
     #[command(flatten)]

@@ -95,6 +95,9 @@ pub(super) struct Call {
     pub media_state: (bool, bool),
     /// The media goes through the conference server instead of legs (protocol.md §4.3).
     pub conference: Option<Conference>,
+    /// The sender's timestamp of the invitation that rang this call (0 for our own call), so
+    /// that once it is over only a newer invitation to the room rings again.
+    pub invitation_ms: i64,
 }
 
 impl Call {
@@ -127,6 +130,7 @@ impl Call {
             announced_to: Vec::new(),
             media_state: (true, true),
             conference: None,
+            invitation_ms: 0,
         }
     }
 

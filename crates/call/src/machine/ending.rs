@@ -227,15 +227,18 @@ impl CallMachine {
             reason: reason.to_string(),
             duration_seconds: duration,
         }));
-        self.remember(&c.room);
+        self.remember(&c.room, c.invitation_ms);
         self.set_state(CallState::Ended, out);
         self.set_state(CallState::Idle, out);
     }
 
-    pub(super) fn remember(&mut self, room: &str) {
+    /// Keeps a room that is over (and its invitation's timestamp) from ringing again.
+    pub(super) fn remember(&mut self, room: &str, invitation_ms: i64) {
+        self.recent_rooms.retain(|(r, _)| r != room);
         if self.recent_rooms.len() >= 64 {
             self.recent_rooms.pop_front();
         }
-        self.recent_rooms.push_back(room.to_string());
+        self.recent_rooms
+            .push_back((room.to_string(), invitation_ms));
     }
 }

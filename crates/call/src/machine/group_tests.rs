@@ -519,3 +519,56 @@ fn muting_is_told_to_every_member_and_a_members_mute_reaches_the_app() {
         "only members"
     );
 }
+
+#[test]
+fn a_member_who_left_rings_again_when_invited_back_but_never_for_a_copy_of_the_first() {
+    let t0 = Instant::now();
+    let wall = WallClock::fixed(t0, 1_000_000);
+    let mut m = CallMachine::new(id(BOB), "Bob").with_wall_clock(wall);
+    let invite = |timestamp: i64| Signal::CallInvitation {
+        room_id: "g".into(),
+        call_type: CallType::Video,
+        from_nx_id: ALICE.into(),
+        from_name: "Alice".into(),
+        timestamp,
+        participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
+        sfu: false,
+    };
+    m.handle(sig(ALICE, invite(999_000)), t0);
+    assert_eq!(m.state(), CallState::Incoming);
+    m.handle(
+        Input::Accept {
+            audio: true,
+            video: true,
+        },
+        t0,
+    );
+    let a = m.handle(Input::Hangup, t0 + Duration::from_secs(5));
+    assert!(
+        sends(&a).contains(&(ALICE.to_string(), "call_end")),
+        "{a:?}"
+    );
+    assert_eq!(m.state(), CallState::Idle);
+
+    let copy = m.handle(sig(ALICE, invite(999_000)), t0 + Duration::from_secs(6));
+    assert!(
+        copy.is_empty(),
+        "a copy of the first invitation does not ring: {copy:?}"
+    );
+    assert_eq!(m.state(), CallState::Idle);
+
+    let back = m.handle(sig(ALICE, invite(1_007_000)), t0 + Duration::from_secs(7));
+    assert!(
+        back.iter().any(
+            |x| matches!(x, Action::Emit(CallEvent::IncomingCall { room, .. }) if room == "g")
+        ),
+        "invited back into the call under way, Bob rings again: {back:?}"
+    );
+    assert_eq!(m.state(), CallState::Incoming);
+    m.handle(Input::Reject, t0 + Duration::from_secs(8));
+    let again = m.handle(sig(ALICE, invite(1_007_000)), t0 + Duration::from_secs(9));
+    assert!(
+        again.is_empty(),
+        "once declined, that invitation's copies stay quiet: {again:?}"
+    );
+}

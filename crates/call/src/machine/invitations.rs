@@ -244,7 +244,15 @@ impl CallMachine {
         };
         let age_ms = self.wall.ms(now).saturating_sub(timestamp);
         let stale = (delayed || timestamp > 0) && age_ms > STALE_INVITATION.as_millis() as i64;
-        if stale || self.recent_rooms.iter().any(|r| *r == room_id) {
+        // A room that is over rings again only when a member of the group call still under way
+        // there invites us back: a group invitation newer than the one we had. A copy of the
+        // first (the server's stored one, a replay) carries its timestamp and is dropped.
+        let group = !participants.is_empty() || sfu;
+        let over = self
+            .recent_rooms
+            .iter()
+            .any(|(r, seen)| *r == room_id && !(group && timestamp > *seen));
+        if stale || over {
             self.dropped_stale += 1;
             tracing::debug!(room = %room_id, age_ms, "dropping stale invitation");
             return;
@@ -274,6 +282,7 @@ impl CallMachine {
                 call_type,
                 filtered,
             };
+            self.remember(&room_id, timestamp);
             self.filtered(&room_id, from, filtered, event, now, out);
             return;
         }
@@ -318,6 +327,7 @@ impl CallMachine {
             now + self.timeouts.ring,
         );
         call.group = !others.is_empty() || sfu;
+        call.invitation_ms = timestamp;
         if sfu {
             call.conference = Some(Conference::default());
         }
@@ -357,7 +367,6 @@ impl CallMachine {
                 room: room.to_string(),
             });
         }
-        self.remember(room);
         out.push(Action::Emit(event));
     }
 

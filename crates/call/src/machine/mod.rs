@@ -371,7 +371,8 @@ pub struct CallMachine {
     my_name: String,
     state: CallState,
     call: Option<Call>,
-    recent_rooms: VecDeque<String>,
+    /// Rooms of calls over, with the newest invitation seen for each (`Call::invitation_ms`).
+    recent_rooms: VecDeque<(String, i64)>,
     dropped_stale: u64,
     timeouts: Timeouts,
     wall: WallClock,

@@ -32,6 +32,9 @@ pub enum CallError {
     Busy,
     #[error("no call to act on")]
     NoCall,
+    /// A conference call (SFU) is a group call: 1:1 calls never go through the SFU.
+    #[error("a conference call needs two or more people to call")]
+    ConferenceTooSmall,
     #[error("no other camera to switch to")]
     NoOtherCamera,
     #[error("no camera")]
@@ -187,14 +190,17 @@ impl CallManager {
         self.dial(participants, audio, video, false).await
     }
 
-    /// Calls several people through the server's conference server (SFU, protocol.md §4.3)
-    /// even where mesh would do; the server refuses when it has none.
+    /// Calls several (two or more) people through the server's conference server (SFU,
+    /// protocol.md §4.3) even where mesh would do; the server refuses when it has none.
     pub async fn initiate_conference_call(
         &self,
         participants: &[&str],
         audio: bool,
         video: bool,
     ) -> Result<String, CallError> {
+        if participants.len() < 2 {
+            return Err(CallError::ConferenceTooSmall);
+        }
         self.dial(participants, audio, video, true).await
     }
 

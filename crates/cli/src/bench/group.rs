@@ -3,9 +3,12 @@
 //! conference server (`--mode sfu`, with Janus's own CPU), and a 1:1 call measured the same way
 //! in the same run as the reference. Per member: CPU, peak memory, the frame rate of every
 //! stream it receives, and its join time (answering, or dialling, to the first frame from every
-//! other member); the CPU ratio to the 1:1 call says what each extra member costs.
+//! other member); the CPU ratio to the 1:1 call says what each extra member costs. With
+//! `--chromium K`, K of the members are Chromium tabs in the same Janus room (`group_tabs`), so
+//! a Simu member's CPU is set beside a browser's in the same call.
 
 use super::call::procs::{now_ms, Sampler};
+use super::group_tabs::Tabs;
 use anyhow::Context;
 use clap::Args;
 use std::collections::HashMap;
@@ -34,10 +37,18 @@ pub struct GroupArgs {
     /// Janus's process, to measure its CPU beside the members' (sfu).
     #[arg(long, env = "SIMU_JANUS_PID")]
     janus_pid: Option<u32>,
+    /// How many of the members are Chromium tabs (sfu; the caller is always Simu).
+    #[arg(long, default_value_t = 0)]
+    chromium: u32,
+    /// The Chromium to run the tabs in.
+    #[arg(long, env = "CHROMIUM", default_value = "/usr/bin/chromium")]
+    chromium_exe: std::path::PathBuf,
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
 }
+
+const MIB: f64 = 1024.0 * 1024.0;
 
 /// What one member measured.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,7 +66,11 @@ struct MemberFigures {
 #[derive(Debug, Clone, serde::Serialize)]
 struct RunFigures {
     participants: u32,
+    /// The Simu members.
     members: Vec<MemberFigures>,
+    /// The Chromium tabs, each charged an even share of the browser (`--chromium`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    chromium: Vec<MemberFigures>,
     /// The conference server's CPU over the same window, % of one core (sfu).
     janus_cpu_percent: Option<f64>,
 }
@@ -65,8 +80,19 @@ impl RunFigures {
         self.members.iter().map(|m| m.cpu_percent).sum::<f64>() / self.members.len().max(1) as f64
     }
 
+    /// A Chromium tab's CPU beside a Simu member's in the same call, if there were tabs.
+    fn chromium_cpu(&self) -> Option<f64> {
+        (!self.chromium.is_empty()).then(|| {
+            self.chromium.iter().map(|m| m.cpu_percent).sum::<f64>() / self.chromium.len() as f64
+        })
+    }
+
+    fn everyone(&self) -> impl Iterator<Item = &MemberFigures> {
+        self.members.iter().chain(&self.chromium)
+    }
+
     fn fps_range(&self) -> (f64, f64) {
-        let all: Vec<f64> = self.members.iter().flat_map(|m| m.fps.clone()).collect();
+        let all: Vec<f64> = self.everyone().flat_map(|m| m.fps.clone()).collect();
         let min = all.iter().copied().fold(f64::INFINITY, f64::min);
         let mean = all.iter().sum::<f64>() / all.len().max(1) as f64;
         (if min.is_finite() { min } else { 0.0 }, mean)
@@ -146,10 +172,18 @@ fn legs(v: &serde_json::Value) -> Option<HashMap<String, u64>> {
     )
 }
 
+/// CPU (% of one core over `window`) and peak memory (MiB) of `s`, split `share` ways.
+fn usage(s: &Sampler, window: (i64, i64), share: f64) -> (f64, f64) {
+    let secs = (window.1 - window.0) as f64 / 1000.0;
+    let cpu = s.cpu_between(window.0, window.1) / secs.max(0.001) * 100.0;
+    (cpu / share, s.peak_pss() as f64 / MIB / share)
+}
+
 /// What a member's lines say: when it started (dial or answer), its leg reports, and when every
 /// other member's video had arrived.
 fn figures(
-    m: &Member,
+    user: &str,
+    (cpu_percent, peak_pss_mib): (f64, f64),
     lines: &[(i64, serde_json::Value)],
     others: usize,
     window: (i64, i64),
@@ -182,11 +216,10 @@ fn figures(
             .collect(),
         _ => Vec::new(),
     };
-    let secs = (window.1 - window.0) as f64 / 1000.0;
     MemberFigures {
-        user: m.user.clone(),
-        cpu_percent: m.sampler.cpu_between(window.0, window.1) / secs.max(0.001) * 100.0,
-        peak_pss_mib: m.sampler.peak_pss() as f64 / (1024.0 * 1024.0),
+        user: user.to_string(),
+        cpu_percent,
+        peak_pss_mib,
         fps,
         join_ms: match (started, all_in) {
             (Some(s), Some(j)) => Some((j - s) as f64),
@@ -195,16 +228,38 @@ fn figures(
     }
 }
 
+/// How a call is carried: mesh, or the SFU (with Janus's pid to measure, and Chromium tabs).
+struct Carry<'a> {
+    janus_pid: Option<u32>,
+    /// The Chromium to run tabs in, and how many of the members are tabs.
+    chromium: Option<(&'a std::path::Path, u32)>,
+}
+
 /// One call of `n` members: everyone but the first answers, the first calls them all.
 async fn run_call(
-    url: &str,
+    srv: &server::ServerHandle,
     data: &std::path::Path,
     tag: &str,
     n: u32,
     seconds: u64,
-    sfu: Option<Option<u32>>,
+    sfu: Option<Carry<'_>>,
 ) -> anyhow::Result<RunFigures> {
-    let users: Vec<String> = (0..n).map(|i| format!("bench_{tag}_{i}")).collect();
+    let url = &srv.base_url();
+    let tabs_n = sfu.as_ref().and_then(|c| c.chromium).map_or(0, |(_, k)| k);
+    let users: Vec<String> = (0..n - tabs_n)
+        .map(|i| format!("bench_{tag}_{i}"))
+        .collect();
+    let tab_users: Vec<String> = (0..tabs_n)
+        .map(|i| format!("bench_{tag}_chromium_{i}"))
+        .collect();
+    let mut tabs = match sfu.as_ref().and_then(|c| c.chromium) {
+        Some((exe, _)) => Some(
+            Tabs::open(exe, srv, &tab_users)
+                .await
+                .context("opening the Chromium tabs")?,
+        ),
+        None => None,
+    };
     let mut members = Vec::new();
     for u in &users[1..] {
         let args: Vec<String> = ["answer", "--calls", "1"]
@@ -217,18 +272,39 @@ async fn run_call(
     // and delivered later, but it would count in its join time).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut args: Vec<String> = vec!["call".into()];
-    args.extend(users[1..].iter().cloned());
+    args.extend(users[1..].iter().chain(&tab_users).cloned());
     args.extend(["--video".into(), "--duration".into(), seconds.to_string()]);
     if sfu.is_some() {
         args.push("--sfu".into());
     }
     let janus = sfu
-        .flatten()
+        .as_ref()
+        .and_then(|c| c.janus_pid)
         .map(|pid| Sampler::start(vec![pid], SAMPLE_EVERY));
     members.insert(0, spawn_member(url, data, &users[0], &args)?);
-    let status = tokio::time::timeout(Duration::from_secs(seconds + 60), members[0].child.wait())
-        .await
-        .context("the call did not end in time")??;
+    // The tabs are read as often as the CLI members report, until the caller hangs up.
+    let mut read_tabs = tokio::time::interval(Duration::from_secs_f64(REPORT_EVERY.parse()?));
+    let status = {
+        let caller_done =
+            tokio::time::timeout(Duration::from_secs(seconds + 60), members[0].child.wait());
+        tokio::pin!(caller_done);
+        loop {
+            tokio::select! {
+                done = &mut caller_done => break done.context("the call did not end in time")??,
+                _ = read_tabs.tick(), if tabs.is_some() => {
+                    if let Some(t) = tabs.as_mut() {
+                        if let Err(e) = t.poll().await {
+                            tracing::warn!("reading a Chromium tab: {e:#}");
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let tabs = match tabs {
+        Some(t) => Some(t.close().await),
+        None => None,
+    };
     anyhow::ensure!(
         status.success(),
         "the caller's call did not end normally ({status})"
@@ -261,14 +337,25 @@ async fn run_call(
         j.stop();
         j.cpu_between(window.0, window.1) / ((window.1 - window.0) as f64 / 1000.0) * 100.0
     });
+    let others = n as usize - 1;
+    let chromium = match &tabs {
+        Some((tabs, browser)) => {
+            let share = usage(browser, window, tabs.len() as f64);
+            tabs.iter()
+                .map(|t| figures(&t.user, share, &t.lines, others, window))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     Ok(RunFigures {
         janus_cpu_percent,
         participants: n,
         members: members
             .iter()
             .zip(&all)
-            .map(|(m, l)| figures(m, l, n as usize - 1, window))
+            .map(|(m, l)| figures(&m.user, usage(&m.sampler, window, 1.0), l, others, window))
             .collect(),
+        chromium,
     })
 }
 
@@ -277,6 +364,10 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
     anyhow::ensure!(
         sfu || a.participants <= 4,
         "a mesh call holds at most 4 members; use --mode sfu for more"
+    );
+    anyhow::ensure!(
+        a.chromium == 0 || (sfu && a.chromium < a.participants),
+        "--chromium needs --mode sfu and fewer tabs than members (the caller is Simu)"
     );
     let (dir, srv) = if sfu {
         let janus = server::config::SfuConfig::from_env().context(
@@ -287,29 +378,33 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
     } else {
         super::loopback_server().await?
     };
-    let url = srv.base_url();
-    let reference = run_call(&url, dir.path(), "ref", 2, a.seconds, None)
+    let reference = run_call(&srv, dir.path(), "ref", 2, a.seconds, None)
         .await
         .context("the 1:1 reference call")?;
-    let group = run_call(
-        &url,
-        dir.path(),
-        "group",
-        a.participants,
-        a.seconds,
-        sfu.then_some(a.janus_pid),
-    )
-    .await
-    .context("the group call")?;
+    let carry = sfu.then(|| Carry {
+        janus_pid: a.janus_pid,
+        chromium: (a.chromium > 0).then_some((a.chromium_exe.as_path(), a.chromium)),
+    });
+    let group = run_call(&srv, dir.path(), "group", a.participants, a.seconds, carry)
+        .await
+        .context("the group call")?;
     srv.stop().await;
     let ratio = group.mean_cpu() / reference.mean_cpu().max(0.001);
     if a.json {
         println!(
             "{}",
-            serde_json::json!({ "mode": a.mode, "reference": reference, "group": group, "cpu_ratio": ratio })
+            serde_json::json!({ "mode": a.mode, "reference": reference, "group": group, "cpu_ratio": ratio,
+                "chromium_ratio": group.chromium_cpu().map(|c| group.mean_cpu() / c.max(0.001)) })
         );
         return Ok(i32::from(!delivered(&group)));
     }
+    let rows = |r: &RunFigures| -> Vec<(&'static str, MemberFigures)> {
+        r.members
+            .iter()
+            .map(|m| ("", m.clone()))
+            .chain(r.chromium.iter().map(|m| ("(tab)", m.clone())))
+            .collect()
+    };
     for r in [&reference, &group] {
         let (min_fps, mean_fps) = r.fps_range();
         println!(
@@ -320,10 +415,10 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
             min_fps,
             mean_fps
         );
-        for m in &r.members {
+        for (kind, m) in rows(r) {
             println!(
-                "  {:<16} CPU {:>5.1}%  PSS {:>6.1} MiB  join {:>6}  fps {}",
-                m.user,
+                "  {:<30} CPU {:>5.1}%  PSS {:>6.1} MiB  join {:>6}  fps {}",
+                format!("{} {kind}", m.user),
                 m.cpu_percent,
                 m.peak_pss_mib,
                 m.join_ms.map_or("-".to_string(), |j| format!("{j:.0} ms")),
@@ -342,6 +437,13 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
         "per-member CPU, {} members ({}) vs 1:1: x{ratio:.2}",
         a.participants, a.mode
     );
+    if let Some(c) = group.chromium_cpu() {
+        println!(
+            "in the same room: Simu {:.1}% of a core per member, Chromium {c:.1}% per tab: x{:.2} (goal <= 0.60)",
+            group.mean_cpu(),
+            group.mean_cpu() / c.max(0.001)
+        );
+    }
     Ok(i32::from(!delivered(&group)))
 }
 
@@ -349,8 +451,7 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
 fn delivered(r: &RunFigures) -> bool {
     let want = (r.participants - 1) as usize;
     let ok = r
-        .members
-        .iter()
+        .everyone()
         .all(|m| m.join_ms.is_some() && m.fps.len() == want && m.fps.iter().all(|f| *f >= MIN_FPS));
     if !ok {
         eprintln!(

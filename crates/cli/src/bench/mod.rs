@@ -4,6 +4,7 @@ mod attack;
 mod call;
 mod display;
 mod group;
+mod group_tabs;
 mod signaling;
 
 use clap::Subcommand;

@@ -25,6 +25,9 @@ const PAGE: &str = include_str!("bench.html");
 const SCRIPT: &str = include_str!("bench.js");
 /// The independent browser NX peer the interop tests also use.
 const PEER: &str = include_str!("peer.js");
+/// The browser conference member (NX + the Janus WebSocket API) and the page that loads it.
+const MEMBER: &str = include_str!("member.js");
+const MEMBER_PAGE: &str = include_str!("member.html");
 
 struct Site {
     configs: HashMap<String, serde_json::Value>,
@@ -96,7 +99,7 @@ async fn proxy(
 }
 
 /// Serves the bench page on 127.0.0.1:0; returns its origin and the report stream.
-async fn serve(
+pub(crate) async fn serve(
     upstream: String,
     configs: HashMap<String, serde_json::Value>,
 ) -> anyhow::Result<(
@@ -118,6 +121,11 @@ async fn serve(
             get(|| async { page("text/javascript", SCRIPT) }),
         )
         .route("/peer.js", get(|| async { page("text/javascript", PEER) }))
+        .route(
+            "/member.js",
+            get(|| async { page("text/javascript", MEMBER) }),
+        )
+        .route("/member", get(|| async { page("text/html", MEMBER_PAGE) }))
         .route("/config/{role}", get(config))
         .route("/report/{role}", post(report))
         .route("/api/{*rest}", any(proxy))
@@ -146,13 +154,23 @@ impl DevTools {
         method: &str,
         params: serde_json::Value,
     ) -> anyhow::Result<serde_json::Value> {
+        self.call_in(None, method, params).await
+    }
+
+    /// A command to the browser, or (`session`) to one attached tab.
+    async fn call_in(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
         self.next_id += 1;
         let id = self.next_id;
-        self.ws
-            .send(Message::text(
-                serde_json::json!({ "id": id, "method": method, "params": params }).to_string(),
-            ))
-            .await?;
+        let mut msg = serde_json::json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = s.into();
+        }
+        self.ws.send(Message::text(msg.to_string())).await?;
         while let Some(m) = tokio::time::timeout(Duration::from_secs(20), self.ws.next())
             .await
             .context("DevTools did not answer")?
@@ -233,67 +251,136 @@ pub async fn run(
         );
     }
     let (origin, mut reports, site) = serve(server, configs).await?;
-    let profile = tempfile::tempdir()?;
-    let mut child = tokio::process::Command::new(exe)
-        .args(FLAGS)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("about:blank")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", exe.display()))?;
-    let mut lines =
-        tokio::io::BufReader::new(child.stderr.take().context("chromium stderr")?).lines();
-    let ws_url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(l) = lines.next_line().await? {
-            if let Some(u) = l.strip_prefix("DevTools listening on ") {
-                return Ok(u.trim().to_string());
-            }
-        }
-        anyhow::bail!("Chromium exited before DevTools came up")
-    })
-    .await
-    .context("Chromium did not start DevTools in 30 s")??;
-    // Keeps draining Chromium's log (it would block on a full pipe); ends when Chromium exits.
-    let drain = tokio::spawn(async move {
-        while let Ok(Some(l)) = lines.next_line().await {
-            tracing::debug!(target: "chromium", "{l}");
-        }
-    });
-    let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
-        .await
-        .context("connecting to DevTools")?;
-    let mut dt = DevTools { ws, next_id: 0 };
-    let pid = child.id().context("chromium pid")?;
-    let mut sampler = Sampler::start(vec![pid], super::SAMPLE_EVERY);
+    let mut browser = Browser::launch(exe).await?;
+    let mut sampler = Sampler::start(vec![browser.pid], super::SAMPLE_EVERY);
     let result = async {
         if roles.contains(&"callee") {
-            dt.call(
-                "Target.createTarget",
-                serde_json::json!({ "url": format!("{origin}/?role=callee"), "newWindow": true }),
-            )
-            .await?;
+            browser.open(&format!("{origin}/?role=callee")).await?;
             super::wait_online(&mut reports, "callee").await?;
         }
-        dt.call(
-            "Target.createTarget",
-            serde_json::json!({ "url": format!("{origin}/?role=caller"), "newWindow": true }),
-        )
-        .await?;
+        browser.open(&format!("{origin}/?role=caller")).await?;
         super::collect(&mut reports, plan.deadline(), roles.len()).await
     }
     .await;
     sampler.stop();
-    let _ = dt.call("Browser.close", serde_json::json!({})).await;
-    if tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
-    }
-    drain.abort();
+    browser.close().await;
     site.abort();
     Ok((result?, sampler))
+}
+
+/// One headless Chromium driven over DevTools; `close` ends it (killed if it lingers).
+pub(crate) struct Browser {
+    child: tokio::process::Child,
+    dt: DevTools,
+    drain: tokio::task::JoinHandle<()>,
+    /// Its whole process tree is measured from here.
+    pub pid: u32,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts `exe` with a fresh profile and connects to its DevTools.
+    pub async fn launch(exe: &std::path::Path) -> anyhow::Result<Browser> {
+        let profile = tempfile::tempdir()?;
+        let mut child = tokio::process::Command::new(exe)
+            .args(FLAGS)
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        let mut lines =
+            tokio::io::BufReader::new(child.stderr.take().context("chromium stderr")?).lines();
+        let ws_url = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(l) = lines.next_line().await? {
+                if let Some(u) = l.strip_prefix("DevTools listening on ") {
+                    return Ok(u.trim().to_string());
+                }
+            }
+            anyhow::bail!("Chromium exited before DevTools came up")
+        })
+        .await
+        .context("Chromium did not start DevTools in 30 s")??;
+        // Keeps draining Chromium's log (it would block on a full pipe); ends when Chromium exits.
+        let drain = tokio::spawn(async move {
+            while let Ok(Some(l)) = lines.next_line().await {
+                tracing::debug!(target: "chromium", "{l}");
+            }
+        });
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .context("connecting to DevTools")?;
+        let pid = child.id().context("chromium pid")?;
+        Ok(Browser {
+            child,
+            dt: DevTools { ws, next_id: 0 },
+            drain,
+            pid,
+            _profile: profile,
+        })
+    }
+
+    /// Opens `url` in a new tab; returns its target id.
+    pub async fn open(&mut self, url: &str) -> anyhow::Result<String> {
+        let r = self
+            .dt
+            .call(
+                "Target.createTarget",
+                serde_json::json!({ "url": url, "newWindow": true }),
+            )
+            .await?;
+        r["targetId"]
+            .as_str()
+            .map(str::to_string)
+            .context("no target id")
+    }
+
+    /// Attaches to a tab; returns the session that `evaluate` runs in.
+    pub async fn attach(&mut self, target: &str) -> anyhow::Result<String> {
+        let r = self
+            .dt
+            .call(
+                "Target.attachToTarget",
+                serde_json::json!({ "targetId": target, "flatten": true }),
+            )
+            .await?;
+        r["sessionId"]
+            .as_str()
+            .map(str::to_string)
+            .context("no session id")
+    }
+
+    /// Runs `expression` in a tab (awaiting a promise); its value, or the page's exception.
+    pub async fn evaluate(
+        &mut self,
+        session: &str,
+        expression: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        let r = self
+            .dt
+            .call_in(
+                Some(session),
+                "Runtime.evaluate",
+                serde_json::json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+            )
+            .await?;
+        if let Some(e) = r.get("exceptionDetails") {
+            anyhow::bail!("in the page: {}", e["exception"]["description"]);
+        }
+        Ok(r["result"]["value"].clone())
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.dt.call("Browser.close", serde_json::json!({})).await;
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+        self.drain.abort();
+    }
 }

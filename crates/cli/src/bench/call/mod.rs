@@ -4,7 +4,7 @@
 //! simu-server; prints CPU, peak memory, setup time, glass-to-glass delay, fps and bitrate of
 //! each and their ratios.
 
-mod chromium;
+pub(crate) mod chromium;
 pub mod peer;
 pub mod procs;
 mod report;

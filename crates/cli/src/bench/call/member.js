@@ -2,7 +2,7 @@
 // §4.2-4.3 independently of Simu's Rust code: NX over XMPP-WebSocket (`Peer`, peer.js) for
 // membership and feed claims, and Janus's WebSocket API with the browser's own
 // RTCPeerConnection for media (one publishing connection, one multistream subscription).
-// Driven by tests/interop/conference.test.mjs.
+// Driven by tests/interop/conference.test.mjs and `simu bench group --chromium` (bench/group_tabs.rs).
 
 /** Janus's WebSocket API (`janus-protocol`): requests matched to replies by transaction. */
 class Janus {
@@ -80,6 +80,12 @@ class Member extends window.Peer {
     this.trackFeed = new Map(); // received track id -> feed
     this.decoded = {}; // NX ID -> the most decoded from that member, kept after it leaves
     this.queue = Promise.resolve(); // subscription changes, one at a time
+    this.video = cfg.video; // camera constraints (the bench asks for what a Simu member sends)
+  }
+
+  async media() {
+    if (!this.stream) this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: this.video ?? { width: 1280, height: 720, frameRate: 30 } });
+    return this.stream;
   }
 
   async signal(m, from) {
@@ -89,6 +95,7 @@ class Member extends window.Peer {
       if (this.state !== "idle" || !m.sfu) { this.send(who, { type: "call_response", roomId: m.roomId, accepted: false, timestamp: Date.now() }); return; }
       this.room = m.roomId;
       this.state = "answering";
+      this.invitedAt = Date.now();
       this.members = new Set((m.participants ?? []).filter((p) => p !== this.jid.split("/")[0]));
       this.members.add(who);
       this.joined.add(who);
@@ -243,7 +250,7 @@ class Member extends window.Peer {
         else m.audioSamples = Math.max(m.audioSamples, s.totalSamplesReceived ?? 0);
       });
     }
-    const out = { state: this.state, feed: this.feed, members: structuredClone(this.decoded), sent: {}, log: this.log.slice(-30) };
+    const out = { state: this.state, feed: this.feed, invitedAt: this.invitedAt, members: structuredClone(this.decoded), sent: {}, log: this.log.slice(-30) };
     if (this.pc) (await this.pc.getStats()).forEach((s) => { if (s.type === "outbound-rtp") out.sent[s.kind] = s.kind === "video" ? s.framesEncoded : s.packetsSent; });
     return out;
   }
