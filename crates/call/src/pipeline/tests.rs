@@ -146,7 +146,13 @@ pub(super) fn every_members_voice_plays_in_one_stream_and_a_leaving_member_drops
     let b = mix.join(member_talking(1500.0, 25), high.clone()).unwrap();
     assert_eq!(mix.members(), 2);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while heard.frames.lock().unwrap().len() < 20 && Instant::now() < deadline {
+    // `b` joins a tick after `a` at worst: wait for 20 of each member's frames, not 20 mixes.
+    let enough = || {
+        heard.frames.lock().unwrap().len() >= 20
+            && low.audio_frames.load(Ordering::Relaxed) >= 20
+            && high.audio_frames.load(Ordering::Relaxed) >= 20
+    };
+    while !enough() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(b);
