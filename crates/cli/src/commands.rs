@@ -159,6 +159,7 @@ impl ParticipantsReport {
                     "nx_id": p.nx_id.to_string(),
                     "video_frames": c.video_frames.load(std::sync::atomic::Ordering::Relaxed),
                     "audio_frames": c.audio_frames.load(std::sync::atomic::Ordering::Relaxed),
+                    "payload_bytes": c.payload_bytes.load(std::sync::atomic::Ordering::Relaxed),
                     "width": width,
                     "height": height,
                 })

@@ -138,6 +138,7 @@ pub(super) async fn run_remote_track(
         tokio::select! {
             ev = track.poll() => match ev {
                 Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
+                    ctx.counters.payload_bytes.fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
                     if !ctx.flow.got_media.swap(true, Ordering::AcqRel) {
                         ctx.flow.maybe_report(&ctx.events).await;
                     }

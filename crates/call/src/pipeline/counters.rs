@@ -38,6 +38,9 @@ pub struct RecvCounters {
     pub stamped_frames: AtomicU64,
     /// Keyframe requests (PLI) sent to the peer.
     pub plis_sent: AtomicU64,
+    /// RTP payload received from this party, audio and video (no headers): its share of the
+    /// downlink, and what it sent us.
+    pub payload_bytes: AtomicU64,
     /// Which call these counts are for: bumped by every `reset`.
     call: AtomicU64,
     latencies: Mutex<LatencyRing>,

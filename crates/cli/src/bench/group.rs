@@ -1,9 +1,10 @@
 //! `simu bench group`: an N-member call between `simu` processes (synthetic 1280x720@30 camera
 //! and tone) through an in-process simu-server on loopback, in mesh or through a Janus
 //! conference server (`--mode sfu`, with Janus's own CPU), and a 1:1 call measured the same way
-//! in the same run as the reference. Per member: CPU, peak memory, the frame rate of every
-//! stream it receives, and its join time (answering, or dialling, to the first frame from every
-//! other member); the CPU ratio to the 1:1 call says what each extra member costs. With
+//! in the same run as the reference. Per member: CPU, peak memory, uplink and downlink (RTP
+//! payload), the frame rate of every stream it receives, and its join time (answering, or
+//! dialling, to the first frame from every other member); the CPU ratio to the 1:1 call says
+//! what each extra member costs. With
 //! `--chromium K`, K of the members are Chromium tabs in the same Janus room (`group_tabs`), so
 //! a Simu member's CPU is set beside a browser's in the same call.
 
@@ -59,6 +60,12 @@ struct MemberFigures {
     peak_pss_mib: f64,
     /// Frames per second of each stream it received, over the measured window.
     fps: Vec<f64>,
+    /// RTP payload received from everyone, and sent as its receivers saw it (`fill_uplinks`).
+    downlink_kbps: f64,
+    uplink_kbps: Option<f64>,
+    /// Payload received from each member (NX ID), kbit/s.
+    #[serde(skip)]
+    from_kbps: HashMap<String, f64>,
     /// From answering (or dialling) to the first frame from every other member.
     join_ms: Option<f64>,
 }
@@ -156,20 +163,36 @@ fn spawn_member(
     })
 }
 
-/// Per-leg video frame counts in a `{"participants": [...]}` report.
-fn legs(v: &serde_json::Value) -> Option<HashMap<String, u64>> {
+/// Per-member counts of `field` in a `{"participants": [...]}` report.
+fn counts(v: &serde_json::Value, field: &str) -> Option<HashMap<String, u64>> {
     Some(
         v.get("participants")?
             .as_array()?
             .iter()
-            .filter_map(|p| {
-                Some((
-                    p["nx_id"].as_str()?.to_string(),
-                    p["video_frames"].as_u64()?,
-                ))
-            })
+            .filter_map(|p| Some((p["nx_id"].as_str()?.to_string(), p[field].as_u64()?)))
             .collect(),
     )
+}
+
+/// Per-leg video frame counts in a `{"participants": [...]}` report.
+fn legs(v: &serde_json::Value) -> Option<HashMap<String, u64>> {
+    counts(v, "video_frames")
+}
+
+/// How fast each counter of the report nearest `window.0` grew until the one nearest
+/// `window.1`, per second.
+fn rates(reports: &[(i64, HashMap<String, u64>)], window: (i64, i64)) -> HashMap<String, f64> {
+    let at = |t: i64| reports.iter().min_by_key(|(at, _)| (at - t).abs());
+    match (at(window.0), at(window.1)) {
+        (Some((t0, a)), Some((t1, b))) if t1 > t0 => b
+            .iter()
+            .map(|(id, n)| {
+                let grew = n.saturating_sub(a.get(id).copied().unwrap_or(0));
+                (id.clone(), grew as f64 * 1000.0 / (t1 - t0) as f64)
+            })
+            .collect(),
+        _ => HashMap::new(),
+    }
 }
 
 /// CPU (% of one core over `window`) and peak memory (MiB) of `s`, split `share` ways.
@@ -196,35 +219,54 @@ fn figures(
         .iter()
         .filter_map(|(t, v)| Some((*t, legs(v)?)))
         .collect();
+    let bytes: Vec<(i64, HashMap<String, u64>)> = lines
+        .iter()
+        .filter_map(|(t, v)| Some((*t, counts(v, "payload_bytes")?)))
+        .collect();
     let all_in = reports
         .iter()
         .find(|(_, l)| l.len() >= others && l.values().all(|f| *f > 0))
         .map(|(t, _)| *t);
-    let at = |t: i64| {
-        reports
-            .iter()
-            .min_by_key(|(at, _)| (at - t).abs())
-            .map(|(at, l)| (*at, l.clone()))
-    };
-    let fps = match (at(window.0), at(window.1)) {
-        (Some((t0, a)), Some((t1, b))) if t1 > t0 => b
-            .iter()
-            .map(|(id, f)| {
-                (f.saturating_sub(a.get(id).copied().unwrap_or(0))) as f64 * 1000.0
-                    / (t1 - t0) as f64
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let fps = rates(&reports, window).into_values().collect();
+    let from_kbps: HashMap<String, f64> = rates(&bytes, window)
+        .into_iter()
+        .map(|(id, b)| (id, b * 8.0 / 1000.0))
+        .collect();
     MemberFigures {
         user: user.to_string(),
         cpu_percent,
         peak_pss_mib,
         fps,
+        downlink_kbps: from_kbps.values().sum(),
+        uplink_kbps: None,
+        from_kbps,
         join_ms: match (started, all_in) {
             (Some(s), Some(j)) => Some((j - s) as f64),
             _ => None,
         },
+    }
+}
+
+/// Each member's uplink as its receivers saw it: the payload every other member got from it,
+/// averaged over them through the SFU (one stream, forwarded) or summed in mesh (one copy per
+/// leg).
+fn fill_uplinks(members: &mut [MemberFigures], sfu: bool) {
+    let ups: Vec<Option<f64>> = members
+        .iter()
+        .map(|m| {
+            let me = format!("{}@", m.user);
+            let seen: Vec<f64> = members
+                .iter()
+                .flat_map(|r| r.from_kbps.iter())
+                .filter(|(id, _)| id.starts_with(&me))
+                .map(|(_, k)| *k)
+                .collect();
+            let sum: f64 = seen.iter().sum();
+            (!seen.is_empty()).then(|| if sfu { sum / seen.len() as f64 } else { sum })
+        })
+        .collect();
+    for (m, up) in members.iter_mut().zip(ups) {
+        m.uplink_kbps = up;
     }
 }
 
@@ -347,14 +389,18 @@ async fn run_call(
         }
         None => Vec::new(),
     };
+    let mut everyone: Vec<MemberFigures> = members
+        .iter()
+        .zip(&all)
+        .map(|(m, l)| figures(&m.user, usage(&m.sampler, window, 1.0), l, others, window))
+        .chain(chromium)
+        .collect();
+    fill_uplinks(&mut everyone, sfu.is_some());
+    let chromium = everyone.split_off(members.len());
     Ok(RunFigures {
         janus_cpu_percent,
         participants: n,
-        members: members
-            .iter()
-            .zip(&all)
-            .map(|(m, l)| figures(&m.user, usage(&m.sampler, window, 1.0), l, others, window))
-            .collect(),
+        members: everyone,
         chromium,
     })
 }
@@ -417,10 +463,12 @@ pub async fn run(a: GroupArgs) -> anyhow::Result<i32> {
         );
         for (kind, m) in rows(r) {
             println!(
-                "  {:<30} CPU {:>5.1}%  PSS {:>6.1} MiB  join {:>6}  fps {}",
+                "  {:<30} CPU {:>5.1}%  PSS {:>6.1} MiB  up {:>5} down {:>5.0} kbit/s  join {:>6}  fps {}",
                 format!("{} {kind}", m.user),
                 m.cpu_percent,
                 m.peak_pss_mib,
+                m.uplink_kbps.map_or("-".to_string(), |u| format!("{u:.0}")),
+                m.downlink_kbps,
                 m.join_ms.map_or("-".to_string(), |j| format!("{j:.0} ms")),
                 m.fps
                     .iter()

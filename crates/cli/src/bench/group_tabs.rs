@@ -100,7 +100,8 @@ impl Tabs {
     }
 
     /// Reads every tab's counters once, as lines in the `simu` CLI's form: a `calling` event
-    /// when it was invited, then `{"participants": [{nx_id, video_frames, audio_frames}]}`.
+    /// when it was invited, then `{"participants": [{nx_id, video_frames, audio_frames,
+    /// payload_bytes}]}`.
     pub async fn poll(&mut self) -> anyhow::Result<()> {
         for t in &mut self.tabs {
             let s = self
@@ -120,8 +121,13 @@ impl Tabs {
                 .map(|m| {
                     m.iter()
                         .map(|(id, v)| {
+                            let bytes: u64 = v["bytes"]
+                                .as_object()
+                                .map(|b| b.values().filter_map(|x| x.as_u64()).sum())
+                                .unwrap_or(0);
                             serde_json::json!({
                                 "nx_id": id, "video_frames": v["videoFrames"], "audio_frames": v["audioSamples"],
+                                "payload_bytes": bytes,
                             })
                         })
                         .collect()

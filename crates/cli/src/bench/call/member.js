@@ -245,7 +245,8 @@ class Member extends window.Peer {
         if (s.type !== "inbound-rtp") return;
         const who = this.claims.get(this.trackFeed.get(s.trackIdentifier));
         if (!who) return;
-        const m = (this.decoded[who] ??= { videoFrames: 0, audioSamples: 0 });
+        const m = (this.decoded[who] ??= { videoFrames: 0, audioSamples: 0, bytes: {} });
+        m.bytes[s.kind] = Math.max(m.bytes[s.kind] ?? 0, s.bytesReceived ?? 0); // payload only
         if (s.kind === "video") Object.assign(m, { videoFrames: Math.max(m.videoFrames, s.framesDecoded ?? 0), width: s.frameWidth, height: s.frameHeight });
         else m.audioSamples = Math.max(m.audioSamples, s.totalSamplesReceived ?? 0);
       });
