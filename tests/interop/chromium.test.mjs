@@ -3,21 +3,16 @@
 // Run by scripts/interop-chromium.sh inside a network namespace that has only loopback.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BROWSER_CALL_SECS, lastStats, launchChromium, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
+import { BROWSER_CALL_SECS, lastStats, peerConfig, senderVerdict, startChromiumRig, until } from "./common.mjs";
 
-let simu, site, page, browser;
+let simu, site, page, browser, rig;
 
 before(async () => {
-  simu = await startSimu();
-  site = await startSite(simu.server);
-  browser = await launchChromium();
+  rig = await startChromiumRig();
+  ({ simu, site, browser } = rig);
 });
 
-after(async () => {
-  await browser?.close();
-  site?.close();
-  simu?.stop();
-});
+after(() => rig?.stop());
 
 async function browserPeer(user, codec) {
   const t = simu.token(user);

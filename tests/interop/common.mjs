@@ -127,3 +127,27 @@ export function launchChromium() {
       "--disable-features=WebRtcHideLocalIpsWithMdns"],
   });
 }
+
+/** simu-server, the peer site in front of it and Chromium, as a Chromium test starts them;
+ * `stop` ends all three. */
+export async function startChromiumRig() {
+  const simu = await startSimu();
+  let site;
+  let browser;
+  try {
+    site = await startSite(simu.server);
+    browser = await launchChromium();
+  } catch (e) {
+    site?.close();
+    simu.stop();
+    throw e;
+  }
+  return {
+    simu, site, browser,
+    async stop() {
+      await browser.close();
+      site.close();
+      simu.stop();
+    },
+  };
+}

@@ -5,25 +5,20 @@
 // network namespace of its own (scripts/janus-netns.sh), which names it in SIMU_JANUS_*.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchChromium, peerConfig, startSimu, startSite } from "./common.mjs";
+import { peerConfig, startChromiumRig } from "./common.mjs";
 
 /** Seconds the call runs once connected. */
 const CALL_SECS = 20;
 
-let simu, site, browser;
+let simu, site, browser, rig;
 
 before(async () => {
   assert.ok(process.env.SIMU_JANUS_URL, "a Janus is named by SIMU_JANUS_URL (scripts/interop-sfu.sh)");
-  simu = await startSimu();
-  site = await startSite(simu.server);
-  browser = await launchChromium();
+  rig = await startChromiumRig();
+  ({ simu, site, browser } = rig);
 });
 
-after(async () => {
-  await browser?.close();
-  site?.close();
-  simu?.stop();
-});
+after(() => rig?.stop());
 
 /** The most each member decoded from each other member over a CLI's run, by NX ID (its
  * `{"participants": [...]}` lines; a member that left drops out of later lines). */
