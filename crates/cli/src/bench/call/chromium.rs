@@ -325,32 +325,30 @@ impl Browser {
 
     /// Opens `url` in a new tab; returns its target id.
     pub async fn open(&mut self, url: &str) -> anyhow::Result<String> {
-        let r = self
-            .dt
-            .call(
-                "Target.createTarget",
-                serde_json::json!({ "url": url, "newWindow": true }),
-            )
-            .await?;
-        r["targetId"]
-            .as_str()
-            .map(str::to_string)
-            .context("no target id")
+        let params = serde_json::json!({ "url": url, "newWindow": true });
+        self.call_for_id("Target.createTarget", params, "targetId")
+            .await
     }
 
     /// Attaches to a tab; returns the session that `evaluate` runs in.
     pub async fn attach(&mut self, target: &str) -> anyhow::Result<String> {
-        let r = self
-            .dt
-            .call(
-                "Target.attachToTarget",
-                serde_json::json!({ "targetId": target, "flatten": true }),
-            )
-            .await?;
-        r["sessionId"]
+        let params = serde_json::json!({ "targetId": target, "flatten": true });
+        self.call_for_id("Target.attachToTarget", params, "sessionId")
+            .await
+    }
+
+    /// A browser command whose answer is the id named `field`.
+    async fn call_for_id(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+        field: &str,
+    ) -> anyhow::Result<String> {
+        let r = self.dt.call(method, params).await?;
+        r[field]
             .as_str()
             .map(str::to_string)
-            .context("no session id")
+            .with_context(|| format!("{method}: no {field}"))
     }
 
     /// Runs `expression` in a tab (awaiting a promise); its value, or the page's exception.
