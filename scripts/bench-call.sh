@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh interop
-cargo build --release --locked -q -p simu-cli
+. scripts/lib/bench-build.sh
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
-exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && for c in h264 vp8; do target/release/simu bench call --codec "$c" "$@" || exit 1; done' bench-call "$@"
+exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && for c in h264 vp8; do "$SIMU_BENCH" bench call --codec "$c" "$@" || exit 1; done' bench-call "$@"

@@ -4,5 +4,5 @@
 # Extra arguments go to the bench, e.g. `scripts/bench-sfu.sh --participants 6 --seconds 20`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q -p simu-cli
-scripts/janus-netns.sh target/release/simu bench group --mode sfu "$@"
+. scripts/lib/bench-build.sh
+scripts/janus-netns.sh "$SIMU_BENCH" bench group --mode sfu "$@"

@@ -9,9 +9,9 @@ scripts/deps.sh interop
 (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 if [ "$(id -u)" -ne 0 ]; then
   scripts/deps.sh faults
-  cargo build --locked -q -p simu-cli
-  exec sudo --preserve-env=PATH node --test tests/faults/
+  . scripts/lib/cli.sh
+  exec sudo --preserve-env=PATH,SIMU_CLI node --test tests/faults/
 fi
 scripts/deps.sh faults
-cargo build --locked -q -p simu-cli
+. scripts/lib/cli.sh
 node --test tests/faults/

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh interop
 (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-cargo build --locked -q -p simu-cli
+. scripts/lib/cli.sh
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
 exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && node --test tests/interop/chromium.test.mjs'

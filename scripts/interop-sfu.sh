@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh interop
 (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-cargo build --locked -q -p simu-cli
+. scripts/lib/cli.sh
 exec scripts/janus-netns.sh node --test tests/interop/conference.test.mjs

@@ -9,7 +9,8 @@ if [ ! -f "$client" ]; then
   echo "interop: $client not found; skipped" >&2
   exit 0
 fi
-simu=target/debug/simu
+. scripts/lib/cli.sh
+simu=$SIMU_CLI
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SIMU_DATA_DIR=$data $simu server --listen 127.0.0.1:$port > "$data/server.log" 2>&1 &

@@ -19,7 +19,11 @@ if [ "${1:-}" = "--debug" ]; then
 fi
 export CARGO_TARGET_DIR="$root/target"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
-cargo build --locked "${cargo_flag[@]}" --manifest-path src-tauri/Cargo.toml
+# SIMU_CARGO_WORKSPACE=1 (test.sh): the workspace build already made the binary; selecting the
+# workspace again reuses it (`-p` would resolve features for one package and rebuild).
+select=(-p simu-desktop)
+[ "${SIMU_CARGO_WORKSPACE:-}" = 1 ] && select=(--workspace --all-targets)
+cargo build --locked "${cargo_flag[@]}" "${select[@]}"
 
 stage="$root/target/package-stage"
 rm -rf "$stage"

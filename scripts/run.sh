@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh desktop
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
-CARGO_TARGET_DIR="$PWD/target" cargo build --release --manifest-path src-tauri/Cargo.toml
+cargo build --release --locked -p simu-desktop
 exec target/release/simu-desktop "$@"

@@ -53,6 +53,12 @@ async fn loopback_server_with(
 }
 
 pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
+    if cfg!(debug_assertions) && !matches!(cmd, BenchCmd::CallPeer(_)) {
+        println!(
+            "debug build: Simu's own crates are not optimised, so the figures below are not \
+             release figures (checks still apply; measure with --release)"
+        );
+    }
     match cmd {
         BenchCmd::Signaling(a) => signaling::run(a).await,
         BenchCmd::Display(a) => display::run(a),
