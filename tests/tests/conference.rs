@@ -1,14 +1,14 @@
 //! Group calls on the conference server, end to end: CallManagers through simu-server and a
-//! real Janus, every member decoding every other, a member leaving and another
-//! invited into the call under way (protocol.md §4.3). Janus does ICE on
-//! 127.0.0.1 only in a private network namespace, so `scripts/sfu-media.sh` runs this with
-//! `SIMU_JANUS_*` set; without them it skips.
+//! real Janus, every member decoding every other, a member leaving and another invited into
+//! the call under way after everyone's first Janus tokens expired (protocol.md §4.3). Janus
+//! does ICE on 127.0.0.1 only in a private network namespace, so `scripts/sfu-media.sh` runs
+//! this with `SIMU_JANUS_*` set; without them it skips.
 
 use call::{CallEvent, CallManager, CallState, Membership, Preset};
 use e2e::*;
 use server::config::SfuConfig;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(40);
 
@@ -60,6 +60,9 @@ async fn every_stream_flows(h: &Harness, members: &[(&str, &CallManager)], min: 
     }
 }
 
+/// Janus tokens (seconds) that expire during the test, so members must renew them in time.
+const SHORT_TOKENS: u64 = 6;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out() {
     let Some(sfu) = janus() else { return };
@@ -67,7 +70,11 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let h = Harness::start_with(|c| c.sfu = sfu).await;
+    let h = Harness::start_with(|c| {
+        c.sfu = sfu;
+        c.sfu.token_ttl_seconds = SHORT_TOKENS;
+    })
+    .await;
     let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let mut managers = Vec::new();
     for name in &names {
@@ -91,6 +98,7 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
     for m in &managers {
         wait_state(m, CallState::Connected, T).await;
     }
+    let joined = Instant::now();
     let members: Vec<(&str, &CallManager)> = names
         .iter()
         .map(String::as_str)
@@ -126,6 +134,9 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
     }
     // The first member invites someone new into the call under way: the invitation names the
     // conference, and once the newcomer accepts it and everyone still in receive each other.
+    // By then everyone's first Janus tokens have expired: receiving the newcomer takes the
+    // renewed ones.
+    tokio::time::sleep_until((joined + Duration::from_secs(SHORT_TOKENS + 2)).into()).await;
     let late = h
         .manager_with("latecomer", |c| c.quality = Preset::Poor.quality())
         .await;

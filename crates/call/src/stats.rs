@@ -64,7 +64,8 @@ pub struct VideoOut {
     pub retransmitted_bytes_sent: u64,
     /// The congestion controller's estimate of what the path carries, bps (0 before one).
     pub available_bitrate: u64,
-    /// Which controller made it: `delay` (transport-wide feedback) or `loss` (resends only).
+    /// Which controller made it: `delay` (transport-wide feedback) or `loss` (resends only), or
+    /// `remb` when the peer's own cap is lower than either.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub estimator: Option<&'static str>,

@@ -5,6 +5,7 @@ use crate::bwe::DelayEstimator;
 use crate::codecs;
 use crate::keyframe::KeyframeRequests;
 use crate::net::NetConfig;
+use crate::remb::{ReadRemb, RembCap, RembReader};
 use crate::{rtc_err, PeerError};
 use media::VideoCodec;
 use rtc::interceptor::{CongestionControlBuilder, Slot, TwccSenderBuilder};
@@ -22,26 +23,36 @@ use std::sync::Arc;
 use std::time::Duration;
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 
+/// How a connection that sends media learns what it may send: the delay-based estimator fed
+/// with the peer's transport-wide feedback, and where the peer's REMB cap is noted.
+pub struct SendSide {
+    pub estimator: DelayEstimator,
+    pub remb: Arc<RembCap>,
+}
+
 /// A peer connection with Simu's codecs, default interceptors and keyframe-request delivery;
-/// with `congestion`, transport-wide sequence numbers on what it sends and that estimator fed
-/// with the peer's feedback. The crate's pacer is never used: it queues audio and resends behind
-/// video at exactly 1x the estimate (docs/VIDEO.md, WEBRTC.md 9).
+/// with `send_side`, transport-wide sequence numbers on what it sends, the estimator fed with
+/// the peer's feedback and the peer's REMB read. The crate's pacer is never used: it queues
+/// audio and resends behind video at exactly 1x the estimate (docs/VIDEO.md, WEBRTC.md 9).
 pub async fn build_peer(
     net: &NetConfig,
     handler: Arc<dyn PeerConnectionEventHandler>,
     video_codecs: &[VideoCodec],
-    congestion: Option<DelayEstimator>,
+    send_side: Option<SendSide>,
 ) -> Result<Arc<dyn PeerConnection>, PeerError> {
     let mut me = codecs::media_engine(video_codecs).map_err(rtc_err)?;
     // Also registers the transport-cc feedback and header extension both ways.
     let registry = register_default_interceptors(Registry::new(), &mut me).map_err(rtc_err)?;
     let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
-    let registry = match congestion {
-        Some(estimator) => registry
+    let registry = match send_side {
+        // Wire-ward of the keyframe interceptor, which passes only PLI/FIR on when a compound
+        // packet holds one.
+        Some(side) => registry
+            .with(Slot::from(13_500), RembReader::new(ReadRemb(side.remb)))
             .with(Slot::TwccSender, TwccSenderBuilder::new().build())
             .with(
                 Slot::CongestionControl,
-                CongestionControlBuilder::new(estimator).build(),
+                CongestionControlBuilder::new(side.estimator).build(),
             ),
         None => registry,
     };

@@ -4,70 +4,40 @@
 //! through untouched: the congestion controller's estimate rides on the TWCC feedback packet as
 //! an attribute (WEBRTC.md 8), so dropping "uninteresting" RTCP would drop the estimate too.
 
-use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
+use crate::tap::{InboundTap, Inspect};
+use rtc::interceptor::{Attribute, Packet, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::sansio::Protocol;
-use rtc::shared::error::Error;
-use std::collections::VecDeque;
-use std::time::Instant;
 
 /// Passes everything through, marking PLI/FIR for delivery to the application.
+pub type KeyframeRequests = InboundTap<MarkKeyframeRequests>;
+
+/// The keyframe interceptor's job: PLI/FIR go on to the application.
 #[derive(Default)]
-pub struct KeyframeRequests {
-    reads: VecDeque<TaggedPacket>,
-    writes: VecDeque<TaggedPacket>,
-}
+pub struct MarkKeyframeRequests;
 
 fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
     let any = p.as_any();
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet {
-            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
-                .iter()
-                .filter(|p| is_keyframe_request(p.as_ref()))
-                .cloned()
-                .collect();
-            if !requests.is_empty() {
-                // Only the requests go on to the application (they are routed to the track by
-                // their media SSRC); attributes such as the bitrate estimate stay on the message.
-                msg.message.packet = Packet::Rtcp(requests);
-                msg.message.add(Attribute::DeliverToApplication);
-            }
+impl Inspect for MarkKeyframeRequests {
+    fn inspect(&mut self, msg: &mut TaggedPacket) {
+        let Packet::Rtcp(packets) = &msg.message.packet else {
+            return;
+        };
+        let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+            .iter()
+            .filter(|p| is_keyframe_request(p.as_ref()))
+            .cloned()
+            .collect();
+        if !requests.is_empty() {
+            // Only the requests go on to the application (they are routed to the track by
+            // their media SSRC); attributes such as the bitrate estimate stay on the message.
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
         }
-        self.reads.push_back(msg);
-        Ok(())
     }
-
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.reads.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        self.writes.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.writes.pop_front()
-    }
-}
-
-impl Interceptor for KeyframeRequests {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]
@@ -75,7 +45,9 @@ mod tests {
     use super::*;
     use rtc::interceptor::AttributedPacket;
     use rtc::rtcp::receiver_report::ReceiverReport;
+    use rtc::sansio::Protocol;
     use rtc::shared::{TransportContext, TransportMessage};
+    use std::time::Instant;
 
     fn inbound(packets: Vec<Box<dyn rtc::rtcp::Packet>>, estimate: bool) -> TaggedPacket {
         let mut message = AttributedPacket::new(Packet::Rtcp(packets));

@@ -1,5 +1,6 @@
 //! One WebRTC peer connection the Simu way: the codecs it offers, its interceptors (keyframe
-//! requests, transport-wide feedback, a delay-based bandwidth estimate), the bitrate hints in
+//! requests, transport-wide feedback, a delay-based bandwidth estimate, the receiver's REMB cap),
+//! the bitrate hints in
 //! the SDP it sends, and offer/answer with trickled candidates. Calls (`call`) and the echo
 //! contact (`echo`) build on it; it links no codec library and no device.
 
@@ -9,12 +10,15 @@ mod connection;
 mod keyframe;
 mod negotiation;
 mod net;
+mod remb;
 pub mod sdp_hints;
+mod tap;
 
-pub use connection::{build_peer, media_track, prefer_codecs};
+pub use connection::{build_peer, media_track, prefer_codecs, SendSide};
 pub use keyframe::KeyframeRequests;
 pub use negotiation::{request_keyframe, Negotiation, MAX_PENDING_CANDIDATES};
 pub use net::NetConfig;
+pub use remb::{RembCap, RembReader};
 
 /// What went wrong building or negotiating a peer connection.
 #[derive(Debug, thiserror::Error)]

@@ -210,7 +210,8 @@ retransmittedPacketsSent: number, retransmittedBytesSent: number,
  */
 availableBitrate: number, 
 /**
- * Which controller made it: `delay` (transport-wide feedback) or `loss` (resends only).
+ * Which controller made it: `delay` (transport-wide feedback) or `loss` (resends only), or
+ * `remb` when the peer's own cap is lower than either.
  */
 estimator?: string, };
 

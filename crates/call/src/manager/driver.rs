@@ -220,6 +220,7 @@ impl Driver {
                 _ = bwe_timer.tick(), if !self.legs.is_empty() || self.conference.is_some() => {
                     self.step_send_rates().await;
                     self.step_conference_rate();
+                    self.renew_conference_grant();
                 }
                 Some(_) = self.chores.join_next(), if !self.chores.is_empty() => {}
                 Some(done) = self.pending.join_next(), if !self.pending.is_empty() => match done {

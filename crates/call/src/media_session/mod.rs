@@ -18,7 +18,10 @@ use crate::pipeline::{self, Encoded, MediaControl, RecvCounters, SendCounters};
 use media::codec::VideoCodec;
 use media::FrameSink;
 use peer::bwe::{DelayEstimator, EstimateReadout};
-use peer::{build_peer, codecs, media_track, prefer_codecs, Negotiation, NetConfig, PeerError};
+use peer::{
+    build_peer, codecs, media_track, prefer_codecs, Negotiation, NetConfig, PeerError, RembCap,
+    SendSide,
+};
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -76,6 +79,8 @@ pub struct MediaSession {
     video_clock: u32,
     /// The delay-based estimate, published by the congestion-control interceptor.
     estimate: Arc<EstimateReadout>,
+    /// The peer's REMB cap (Janus's room bitrate on a conference publisher).
+    remb: Arc<RembCap>,
     rate: SendRate,
     /// Whether media flows (the writers wait for it).
     flow: Arc<Flow>,
@@ -146,9 +151,17 @@ impl MediaSession {
             None => local.control.set_video_codec(video_codecs[0]),
         }
         let estimate = Arc::new(EstimateReadout::default());
-        let estimator =
-            DelayEstimator::new(rate.start_bps, rate.min_bps, rate.max_bps, estimate.clone());
-        let pc = build_peer(net, handler, &video_codecs, Some(estimator)).await?;
+        let remb = Arc::new(RembCap::default());
+        let send_side = SendSide {
+            estimator: DelayEstimator::new(
+                rate.start_bps,
+                rate.min_bps,
+                rate.max_bps,
+                estimate.clone(),
+            ),
+            remb: remb.clone(),
+        };
+        let pc = build_peer(net, handler, &video_codecs, Some(send_side)).await?;
         let stop = Arc::new(AtomicBool::new(false));
 
         let mut tasks = Vec::new();
@@ -181,6 +194,7 @@ impl MediaSession {
             send_counters: local.counters,
             video_clock: 90_000,
             estimate,
+            remb,
             rate,
             flow,
             video_codecs,

@@ -2,6 +2,7 @@
 
 use super::MediaSession;
 use peer::bwe::EstimateReadout;
+use peer::RembCap;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::statistics::StatsSelector;
 use std::sync::atomic::Ordering;
@@ -108,13 +109,23 @@ impl MediaSession {
         )
     }
 
-    /// The delay-based estimate (bps), while the peer's transport-wide feedback keeps coming
-    /// (within 2 s); `None` otherwise, and the resend-ratio controller steers.
     /// Where the delay-based estimate is published (read while the session lives elsewhere).
     pub fn estimate_readout(&self) -> Arc<EstimateReadout> {
         self.estimate.clone()
     }
 
+    /// Where the peer's REMB cap is noted (read while the session lives elsewhere).
+    pub fn remb_readout(&self) -> Arc<RembCap> {
+        self.remb.clone()
+    }
+
+    /// The peer's latest REMB cap (bps): what it asked us not to exceed, if it said.
+    pub fn remb_cap(&self) -> Option<u64> {
+        self.remb.get()
+    }
+
+    /// The delay-based estimate (bps), while the peer's transport-wide feedback keeps coming
+    /// (within 2 s); `None` otherwise, and the resend-ratio controller steers.
     pub fn delay_estimate(&self) -> Option<u64> {
         self.estimate
             .estimate(Instant::now(), Duration::from_secs(2))

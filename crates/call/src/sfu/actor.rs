@@ -3,6 +3,7 @@
 
 use super::{SfuEvent, SfuLink};
 use crate::media_session::RemoteMedia;
+use nx::rest::SfuGrant;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -15,6 +16,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 enum Command {
     Receive(u64, Box<RemoteMedia>),
     StopReceiving(u64),
+    Renew(Box<SfuGrant>),
     Close,
 }
 
@@ -33,6 +35,10 @@ impl SfuHandle {
                 let result = match cmd {
                     Command::Receive(feed, remote) => link.subscribe(&[(feed, *remote)]).await,
                     Command::StopReceiving(feed) => link.unsubscribe(feed).await,
+                    Command::Renew(grant) => {
+                        link.renew(*grant);
+                        Ok(())
+                    }
                     Command::Close => break,
                 };
                 if let Err(e) = result {
@@ -63,6 +69,13 @@ impl SfuHandle {
         {
             tracing::warn!(feed, "conference link busy or gone; feed not stopped");
         }
+    }
+
+    /// Uses a renewed grant's tokens from now on; false if the link could not take them now.
+    pub fn renew(&self, grant: SfuGrant) -> bool {
+        self.commands
+            .try_send(Command::Renew(Box::new(grant)))
+            .is_ok()
     }
 
     /// Leaves the room and waits (boundedly) for the link to close.

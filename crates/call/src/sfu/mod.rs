@@ -17,7 +17,7 @@ use nx::janus::videoroom::{self, Feed, RoomEvent};
 use nx::janus::{JanusConfig, JanusError, JanusEvent, JanusHandle, JanusSession};
 use nx::rest::SfuGrant;
 use peer::bwe::EstimateReadout;
-use peer::NetConfig;
+use peer::{NetConfig, RembCap};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -141,9 +141,25 @@ impl SfuLink {
         self.publish.estimate_readout()
     }
 
-    /// The room's cap on this member's video, bit/s (0: none).
+    /// The room's cap on this member's video as the grant announced it, bit/s (0: none).
     pub fn bitrate_cap(&self) -> u32 {
         self.grant.bitrate
+    }
+
+    /// When this link's Janus tokens expire (unix seconds): it needs [`SfuLink::renew`] before.
+    pub fn expires_at(&self) -> u64 {
+        self.grant.expires_at
+    }
+
+    /// Uses a renewed grant's tokens from now on (the room is the same).
+    pub fn renew(&mut self, grant: SfuGrant) {
+        self.janus.set_token(grant.token.clone());
+        self.grant = grant;
+    }
+
+    /// Where the cap Janus sends this publisher by REMB is noted.
+    pub fn remb(&self) -> Arc<RembCap> {
+        self.publish.remb_readout()
     }
 
     /// Starts receiving `feeds`, each into its member's sinks.

@@ -190,6 +190,15 @@ async fn every_member_decodes_every_other_member_through_janus_and_a_leaver_drop
     }
     let short = all_streams_flow(&members, 20, Duration::from_secs(40)).await;
     assert!(short.is_empty(), "streams not decoded: {short:?}");
+    // Janus caps each publisher at the room's bitrate by REMB, and each member read it.
+    for (i, m) in members.iter().enumerate() {
+        let cap = m.link.remb().get();
+        assert!(
+            cap.is_some_and(|c| c > 0 && c <= u64::from(grant.bitrate)),
+            "member {i}: REMB {cap:?}, room bitrate {}",
+            grant.bitrate
+        );
+    }
 
     // The first member leaves: the others hear its feed went and stop receiving it, while
     // the streams among themselves go on.
@@ -230,5 +239,63 @@ async fn every_member_decodes_every_other_member_through_janus_and_a_leaver_drop
     for m in members {
         m.close().await;
     }
+    sfu.destroy_room(&room).await.expect("room destroyed");
+}
+
+/// A grant for `room` that expires `secs` from now (as if minted `ttl - secs` ago).
+fn grant_expiring_in(
+    sfu: &server::sfu::Sfu,
+    cfg: &server::config::SfuConfig,
+    room: &server::store::SfuRoom,
+    secs: u64,
+) -> SfuGrant {
+    let minted = unix_now() + secs - cfg.token_ttl_seconds;
+    serde_json::from_value(serde_json::to_value(sfu.grant(room, minted)).expect("grant json"))
+        .expect("grant")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewed_tokens_keep_a_member_in_the_room_past_the_first_expiry_while_stale_ones_are_refused(
+) {
+    let Some(cfg) = janus() else { return };
+    let sfu = server::sfu::Sfu::new(&cfg).expect("config").expect("sfu");
+    let room = sfu.create_room("sfu-renew-test", 4).await.expect("room");
+    let short = grant_expiring_in(&sfu, &cfg, &room, 5);
+    let mut renewed = join(&short, 0).await;
+    let mut stale = join(&short, 1).await;
+    renewed
+        .link
+        .renew(grant_expiring_in(&sfu, &cfg, &room, 600));
+    assert!(renewed.link.expires_at() > short.expires_at);
+    // Janus compares whole seconds: wait until the first tokens are surely past.
+    let past = Duration::from_secs(short.expires_at.saturating_sub(unix_now()) + 2);
+    tokio::time::sleep(past).await;
+
+    // Every Janus request carries the token: the renewed member still subscribes...
+    let (rf, sf) = (renewed.link.feed(), stale.link.feed());
+    renewed.hear_published(&[sf]).await;
+    renewed.receive(&[sf]).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while renewed.frames_from(sf).0 <= 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        renewed.frames_from(sf).0 > 20,
+        "frames after the first tokens expired: {:?}",
+        renewed.frames_from(sf)
+    );
+    // ...while the one still on the first tokens is refused.
+    stale.hear_published(&[rf]).await;
+    let remote = RemoteMedia {
+        video: FrameSink::new(),
+        counters: Arc::new(RecvCounters::default()),
+        audio: stale.mix.clone(),
+    };
+    match stale.link.subscribe(&[(rf, remote)]).await {
+        Err(SfuLinkError::Janus(e)) => assert!(e.is_unauthorized(), "refused for {e}"),
+        other => panic!("expired tokens accepted: {:?}", other.map(|_| ())),
+    }
+    renewed.close().await;
+    stale.close().await;
     sfu.destroy_room(&room).await.expect("room destroyed");
 }

@@ -88,7 +88,8 @@ struct Request {
 struct Inner {
     requests: mpsc::Sender<Request>,
     session_id: u64,
-    token: Option<String>,
+    /// Sent with every request; replaced when a renewed grant brings a new one.
+    token: std::sync::RwLock<Option<String>>,
     actor: JoinHandle<()>,
 }
 
@@ -140,20 +141,28 @@ impl JanusSession {
             .pointer("/data/id")
             .and_then(Value::as_u64)
             .ok_or_else(|| JanusError::Protocol("create: no session id".into()))?;
-        let mut keepalive = json!({"janus": "keepalive", "session_id": session_id});
-        add_token(&mut keepalive, cfg.token.as_deref());
-        spawn_keepalive(requests.downgrade(), keepalive);
         let inner = Arc::new(Inner {
             requests,
             session_id,
-            token: cfg.token.clone(),
+            token: std::sync::RwLock::new(cfg.token.clone()),
             actor,
         });
+        spawn_keepalive(Arc::downgrade(&inner));
         Ok((JanusSession { inner }, events))
     }
 
     pub fn id(&self) -> u64 {
         self.inner.session_id
+    }
+
+    /// Sends `token` with every request from now on, keepalives included: Janus checks a
+    /// signed token's expiry on each request, so a session outlives its first token only if
+    /// it is given a new one in time.
+    pub fn set_token(&self, token: String) {
+        match self.inner.token.write() {
+            Ok(mut t) => *t = Some(token),
+            Err(poisoned) => *poisoned.into_inner() = Some(token),
+        }
     }
 
     /// Attaches to a plugin (`janus.plugin.videoroom`...).
@@ -267,7 +276,11 @@ impl Inner {
         if let Some(h) = handle {
             body["handle_id"] = h.into();
         }
-        add_token(&mut body, self.token.as_deref());
+        let token = match self.token.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        add_token(&mut body, token.as_deref());
         send(&self.requests, body, done_on_ack).await
     }
 }
@@ -309,14 +322,16 @@ async fn send(
 }
 
 /// Pings the session until it is gone, so Janus does not time it out.
-fn spawn_keepalive(requests: mpsc::WeakSender<Request>, body: Value) {
+fn spawn_keepalive(session: std::sync::Weak<Inner>) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(KEEPALIVE_EVERY).await;
-            let Some(requests) = requests.upgrade() else {
+            let Some(inner) = session.upgrade() else {
                 return;
             };
-            if let Err(e) = send(&requests, body.clone(), true).await {
+            let sent = inner.call(json!({"janus": "keepalive"}), None, true).await;
+            drop(inner);
+            if let Err(e) = sent {
                 tracing::warn!(error = %e, "janus keepalive failed");
                 if e == JanusError::Closed {
                     return;

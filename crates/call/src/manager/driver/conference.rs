@@ -9,14 +9,31 @@ use crate::media_session::{MediaSessionEvent, RemoteMedia};
 use crate::pipeline::RecvCounters;
 use crate::sfu::{Direction, SfuEvent, SfuHandle, SfuLink};
 use media::FrameSink;
+use nx::rest::SfuGrant;
 use nx::NxId;
 use peer::bwe::EstimateReadout;
+use peer::RembCap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// How long the conference tokens and ICE servers may hold the join before it fails.
 const JOIN_WAIT: Duration = Duration::from_secs(20);
+/// How long a grant renewal may take, and the bounds on the wait before retrying a failed one.
+const RENEW_WAIT: Duration = Duration::from_secs(20);
+const RENEW_RETRY_MIN: Duration = Duration::from_secs(5);
+const RENEW_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// How long to use a grant that expires at `expires_at` (unix seconds) before fetching the
+/// next: three quarters of what is left, so a failed fetch has time for retries before Janus
+/// refuses the old tokens (it checks their expiry on every request, keepalives included).
+fn renew_after(expires_at: u64, now_unix: u64) -> Duration {
+    Duration::from_secs(expires_at.saturating_sub(now_unix) * 3 / 4)
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(nx::signal::now_ms() / 1000).unwrap_or(0)
+}
 
 /// The live link to the call's room and what is received through it.
 pub(super) struct ConferenceMedia {
@@ -27,8 +44,16 @@ pub(super) struct ConferenceMedia {
     pub members: Vec<(u64, ParticipantMedia)>,
     /// The publishing connection's delay-based estimate.
     pub estimate: Arc<EstimateReadout>,
-    /// The room's cap on this member's video, bit/s (0: none).
+    /// The cap Janus sends the publisher by REMB (the room's bitrate, ramped up at the start).
+    pub remb: Arc<RembCap>,
+    /// The room's cap on this member's video as the grant told it, bit/s (0: none), until
+    /// Janus's own REMB arrives.
     pub cap_bps: u64,
+    /// When to fetch a new grant, and whether a fetch is under way.
+    pub renew_at: Instant,
+    pub renewing: bool,
+    /// When the tokens in use expire (unix seconds).
+    pub expires_at: u64,
 }
 
 impl super::Driver {
@@ -87,7 +112,9 @@ impl super::Driver {
         };
         let feed = j.link.feed();
         let estimate = j.link.send_estimate();
+        let remb = j.link.remb();
         let cap_bps = u64::from(j.link.bitrate_cap());
+        let expires_at = j.link.expires_at();
         let (tx, rx) = mpsc::channel(64);
         let mut events = j.events;
         // The link's own events and its requests' trouble arrive on one channel.
@@ -105,7 +132,11 @@ impl super::Driver {
             events: rx,
             members: Vec::new(),
             estimate,
+            remb,
             cap_bps,
+            renew_at: now + renew_after(expires_at, unix_now()),
+            renewing: false,
+            expires_at,
         });
         let mut actions = self.machine.handle(Input::ConferenceJoined { feed }, now);
         actions.extend(self.machine.handle(
@@ -193,8 +224,8 @@ impl super::Driver {
         self.publish_legs();
     }
 
-    /// The encoder follows the publishing connection's estimate, under the room's cap (Janus
-    /// enforces the same cap with REMB, which this client does not read).
+    /// The encoder follows the publishing connection's estimate, under Janus's REMB cap (or,
+    /// before the first REMB, the cap the grant announced).
     pub(super) fn step_conference_rate(&self) {
         let (Some(conf), Some(o)) = (&self.conference, &self.outgoing) else {
             return;
@@ -202,15 +233,64 @@ impl super::Driver {
         let estimate = conf
             .estimate
             .estimate(Instant::now(), Duration::from_secs(2));
-        let cap = (conf.cap_bps > 0).then_some(conf.cap_bps);
-        let bps = match (estimate, cap) {
-            (Some(e), Some(c)) => e.min(c),
-            (e, c) => match e.or(c) {
-                Some(b) => b,
-                None => return,
-            },
+        let cap = conf
+            .remb
+            .get()
+            .or((conf.cap_bps > 0).then_some(conf.cap_bps));
+        let Some(bps) = [estimate, cap].into_iter().flatten().min() else {
+            return;
         };
         o.control().set_estimate(peer::bwe::media_budget(bps));
+    }
+
+    /// Fetches a new grant off the loop once the one in use is three quarters through.
+    pub(super) fn renew_conference_grant(&mut self) {
+        let Some(conf) = self.conference.as_mut() else {
+            return;
+        };
+        if conf.renewing || Instant::now() < conf.renew_at {
+            return;
+        }
+        conf.renewing = true;
+        let room = conf.room.clone();
+        let rest = self.cfg.rest.clone();
+        self.pending.spawn(async move {
+            let result = match tokio::time::timeout(RENEW_WAIT, rest.sfu_grant(&room)).await {
+                Ok(Ok(grant)) => Ok(grant),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the server did not answer in time".into()),
+            };
+            Done::GrantRenewed { room, result }
+        });
+    }
+
+    /// A renewed grant: the link sends its tokens from now on; a failure is retried while the
+    /// old tokens last (and after, in case the server comes back before Janus gives up).
+    pub(super) fn grant_renewed(&mut self, room: &str, result: Result<SfuGrant, String>) {
+        let Some(conf) = self.conference.as_mut().filter(|c| c.room == room) else {
+            return;
+        };
+        conf.renewing = false;
+        let (now, now_unix) = (Instant::now(), unix_now());
+        let retry = renew_after(conf.expires_at, now_unix).clamp(RENEW_RETRY_MIN, RENEW_RETRY_MAX);
+        match result {
+            Ok(grant) => {
+                let expires_at = grant.expires_at;
+                let cap = u64::from(grant.bitrate);
+                if conf.link.renew(grant) {
+                    tracing::debug!(room, expires_at, "conference tokens renewed");
+                    conf.expires_at = expires_at;
+                    conf.cap_bps = cap;
+                    conf.renew_at = now + renew_after(expires_at, now_unix);
+                } else {
+                    conf.renew_at = now + retry;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(room, error = %e, "conference tokens not renewed; retrying");
+                conf.renew_at = now + retry;
+            }
+        }
     }
 
     /// Leaves the room in the background.
@@ -219,5 +299,23 @@ impl super::Driver {
             tracing::debug!(room = %conf.room, "leaving the conference");
             self.chores.spawn(conf.link.close());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renew_after;
+    use std::time::Duration;
+
+    #[test]
+    fn a_grant_is_renewed_three_quarters_through_what_is_left_of_it() {
+        let four_hours = 4 * 3600;
+        assert_eq!(
+            renew_after(1_000 + four_hours, 1_000),
+            Duration::from_secs(3 * 3600)
+        );
+        assert_eq!(renew_after(1_020, 1_000), Duration::from_secs(15));
+        assert_eq!(renew_after(1_000, 1_000), Duration::ZERO, "due now");
+        assert_eq!(renew_after(900, 1_000), Duration::ZERO, "already expired");
     }
 }

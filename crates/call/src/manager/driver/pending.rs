@@ -6,6 +6,7 @@ use crate::media_session::{MediaSession, MediaSessionError, MediaSessionEvent, S
 use crate::pipeline::RecvCounters;
 use crate::sfu::{SfuEvent, SfuLink};
 use media::FrameSink;
+use nx::rest::SfuGrant;
 use nx::NxId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +28,11 @@ pub(super) enum Done {
     MediaStarted(Box<MediaStart>),
     /// A refreshed NX token for signaling.
     Token(Result<String, String>),
+    /// A renewed grant for the conference room `room` (its Janus tokens), or why not.
+    GrantRenewed {
+        room: String,
+        result: Result<SfuGrant, String>,
+    },
 }
 
 /// A media session's start, and what it was started for.
@@ -81,6 +87,7 @@ impl super::Driver {
             Done::MediaStarted(m) => self.media_started(*m).await,
             Done::ConferenceJoined(j) => self.conference_joined(*j).await,
             Done::Token(result) => self.token_refreshed(result),
+            Done::GrantRenewed { room, result } => self.grant_renewed(&room, result),
         }
     }
 

@@ -56,6 +56,11 @@ impl super::Driver {
                 Some(bps) => (bps, "delay"),
                 None => (by_resends, "loss"),
             };
+            // The peer's own cap (REMB) bounds whatever the feedback says.
+            let (bps, estimator) = match s.remb_cap() {
+                Some(cap) if cap < bps => (cap, "remb"),
+                _ => (bps, estimator),
+            };
             tracing::debug!(peer = %leg.peer, bps, estimator, by_resends, sent, encoded, "send rate estimate");
             leg.estimate = Some((bps, estimator));
             slowest = Some(slowest.map_or(bps, |b| b.min(bps)));
