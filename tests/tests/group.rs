@@ -312,3 +312,53 @@ async fn one_invitee_declining_leaves_the_group_call_to_the_others() {
         m.dispose().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_who_left_is_invited_back_rings_again_and_rejoins_the_same_call() {
+    let h = Harness::start().await;
+    let alice = h.manager("alice").await;
+    let bob = h.manager("bob").await;
+    let carol = h.manager("carol").await;
+    let names = ["alice", "bob", "carol"];
+    let room = group_call(&h, &[&alice, &bob, &carol], &names).await;
+    every_stream_flows(&h, &[&alice, &bob, &carol], &names).await;
+
+    // Carol leaves; the call goes on between Alice and Bob.
+    let carol_id = h.jid("carol").to_string();
+    let mut ae = alice.subscribe();
+    carol.end_call().await.expect("carol leaves");
+    wait_state(&carol, CallState::Idle, T).await;
+    wait_event(&mut ae, T, |e| {
+        matches!(e, CallEvent::Participant { nx_id, membership: Membership::Left, .. } if *nx_id == carol_id)
+    })
+    .await;
+    assert_eq!(alice.state(), CallState::Connected);
+    let gone = eventually(T, || {
+        (!alice
+            .participants()
+            .iter()
+            .any(|p| p.nx_id.to_string() == carol_id))
+        .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "Carol's leg and its counters went with her");
+
+    // Alice invites her back: the same call rings on Carol's side again.
+    let mut ce = carol.subscribe();
+    alice.invite("carol").await.expect("invite back");
+    let e = wait_event(&mut ce, T, is_incoming).await;
+    let CallEvent::IncomingCall { room: again, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(again, room, "the invitation is to the call she left");
+    carol.accept_call(true, true).await.expect("carol rejoins");
+    wait_state(&carol, CallState::Connected, T).await;
+    every_stream_flows(&h, &[&alice, &bob, &carol], &names).await;
+    for m in [&alice, &bob, &carol] {
+        m.end_call().await.ok();
+    }
+    for m in [&alice, &bob, &carol] {
+        wait_state(m, CallState::Idle, T).await;
+        m.dispose().await;
+    }
+}

@@ -129,17 +129,34 @@ impl Roster {
     }
 
     /// Knows of a member someone else invited (from an invitation's or update's list): it
-    /// rings from `now` as far as this side can tell.
-    pub fn learn(&mut self, id: NxId, now: Instant) {
-        if id != self.me && self.state(&id).is_none() && self.members.len() + 1 < MAX_MEMBERS {
-            self.members.push(Member {
-                id,
-                state: Membership::Ringing,
-                joined_ms: None,
-                ring_deadline: Some(now + self.ring),
-                mine: false,
-            });
+    /// rings from `now` as far as this side can tell. One who declined, missed or left rings
+    /// again (someone invited them back). Returns whether this is news.
+    pub fn learn(&mut self, id: NxId, now: Instant) -> bool {
+        if id == self.me {
+            return false;
         }
+        let ring_deadline = Some(now + self.ring);
+        if let Some(m) = self.find(&id) {
+            if m.state.is_present() {
+                return false;
+            }
+            m.state = Membership::Ringing;
+            m.joined_ms = None;
+            m.ring_deadline = ring_deadline;
+            m.mine = false;
+            return true;
+        }
+        if self.members.len() + 1 >= MAX_MEMBERS {
+            return false;
+        }
+        self.members.push(Member {
+            id,
+            state: Membership::Ringing,
+            joined_ms: None,
+            ring_deadline,
+            mine: false,
+        });
+        true
     }
 
     /// Whether this side invited `id`.

@@ -572,3 +572,57 @@ fn a_member_who_left_rings_again_when_invited_back_but_never_for_a_copy_of_the_f
         "once declined, that invitation's copies stay quiet: {again:?}"
     );
 }
+
+#[test]
+fn a_member_who_left_and_is_invited_back_by_another_is_told_again_when_this_side_joined() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(CAROL), "Carol").with_wall_clock(WallClock::fixed(t0, 1_000));
+    m.handle(
+        sig(
+            ALICE,
+            Signal::CallInvitation {
+                room_id: "g".into(),
+                call_type: CallType::Video,
+                from_nx_id: ALICE.into(),
+                from_name: "Alice".into(),
+                timestamp: 0,
+                participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
+                sfu: false,
+            },
+        ),
+        t0,
+    );
+    m.handle(
+        Input::Accept {
+            audio: true,
+            video: true,
+        },
+        t0,
+    );
+    m.handle(sig(BOB, joined_at(5_000)), t0);
+    let a = m.handle(sig(BOB, end(EndReason::Hangup)), t0);
+    assert_eq!(members_changed(&a), [(BOB.to_string(), Membership::Left)]);
+
+    let back = Signal::GroupInvited {
+        room_id: "g".into(),
+        participants: vec![BOB.into()],
+    };
+    let a = m.handle(sig(ALICE, back.clone()), t0);
+    assert_eq!(
+        members_changed(&a),
+        [(BOB.to_string(), Membership::Ringing)],
+        "Alice invited Bob back: he rings again as far as Carol can tell"
+    );
+    assert!(
+        members_changed(&m.handle(sig(ALICE, back), t0)).is_empty(),
+        "a copy of the invitation is no news"
+    );
+    let a = m.handle(sig(BOB, joined_at(9_000)), t0);
+    assert_eq!(members_changed(&a), [(BOB.to_string(), Membership::Joined)]);
+    assert_eq!(
+        sends(&a),
+        [(BOB.to_string(), "group_joined")],
+        "Bob's new stay needs Carol's join time again, or neither would offer"
+    );
+    assert_eq!(starts(&a), [(BOB.to_string(), Role::Callee)]);
+}

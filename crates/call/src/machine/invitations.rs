@@ -213,6 +213,7 @@ impl CallMachine {
         if let Err(e) = c.roster.invite(to.clone()) {
             return Self::error(out, e.to_string());
         }
+        c.announced_to.retain(|a| *a != to);
         c.group = true;
         out.push(Action::RegisterMembers {
             room: c.room.clone(),
@@ -553,8 +554,9 @@ impl CallMachine {
             .filter(|id| *id != me)
             .take(MAX_MEMBERS)
         {
-            if c.roster.state(&id).is_none() {
-                c.roster.learn(id.clone(), now);
+            if c.roster.learn(id.clone(), now) {
+                // Invited back: what this side told them went to an earlier stay.
+                c.announced_to.retain(|a| *a != id);
                 Self::participant(c, &id, Membership::Ringing, out);
             }
         }

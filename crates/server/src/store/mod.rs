@@ -183,6 +183,14 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// A transaction that holds SQLite's write lock from its first statement. A deferred one
+    /// (plain `BEGIN`) that reads and then writes fails at once with "database is locked" when
+    /// another connection wrote in between (WAL cannot upgrade a stale read snapshot, and the
+    /// busy timeout does not apply); `BEGIN IMMEDIATE` waits for the lock instead.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// The user's current token version (`None`: no such user).
     pub async fn token_version(&self, username: &str) -> Result<Option<i64>, StoreError> {
         Ok(
@@ -195,7 +203,7 @@ impl Store {
 
     /// Revokes every token issued to the user so far (sign-out everywhere, password change).
     pub async fn revoke_tokens(&self, username: &str) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let v: i64 = sqlx::query_scalar("UPDATE users SET token_version = token_version + 1 WHERE username = ? RETURNING token_version")
             .bind(username)
             .fetch_optional(&mut *tx)
@@ -245,7 +253,7 @@ impl Store {
     /// Spends a refresh token. A token used before (a stolen copy, or the legitimate one after
     /// a thief's use) revokes its whole family, so both parties must sign in again.
     pub async fn spend_refresh(&self, jti: &str) -> Result<RefreshUse, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let fresh: Option<String> = sqlx::query_scalar(
             "UPDATE refresh_tokens SET used = 1 WHERE jti = ? AND used = 0 RETURNING family",
         )
@@ -328,7 +336,7 @@ impl Store {
     /// Registers a call and gives both parties a history row in state `initiated`.
     pub async fn create_call(&self, call: &Call) -> Result<bool, StoreError> {
         let now = now_iso();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("INSERT INTO calls (room, caller, callee, call_type, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(room) DO NOTHING")
             .bind(&call.room)
             .bind(&call.caller)
@@ -376,7 +384,7 @@ impl Store {
             return Ok(false);
         };
         let now = now_iso();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("INSERT INTO calls (room, caller, callee, call_type, created_at) VALUES (?, ?, ?, 'group', ?) ON CONFLICT(room) DO NOTHING")
             .bind(room)
             .bind(inviter)
@@ -439,7 +447,7 @@ impl Store {
         max_members: usize,
     ) -> Result<Result<usize, usize>, StoreError> {
         let now = now_iso();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut members: Vec<String> =
             sqlx::query_scalar("SELECT member FROM call_members WHERE room = ?")
                 .bind(&call.room)
@@ -500,7 +508,7 @@ impl Store {
         // The first statement writes, so the transaction takes the write lock at once (waiting
         // out the busy timeout); a read first would fail to upgrade with "database is locked"
         // when both parties report together.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO call_analytics (room, reporter, call_type, status, duration_seconds, metadata, created_at, record_key)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -785,7 +793,7 @@ impl Store {
         cap: i64,
         per_sender: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO offline_messages (recipient, sender, stanza, created_at) VALUES (?, ?, ?, ?)")
             .bind(recipient)
             .bind(sender)
@@ -844,3 +852,6 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
