@@ -17,6 +17,8 @@ infra/up.sh
 . "$SIMU_INFRA_RUN/env"
 export SIMU_REQUIRE_INFRA=1
 export CARGO_TERM_COLOR=never
+# Every build here starts from scratch: incremental compilation's bookkeeping only costs time.
+export CARGO_INCREMENTAL=0
 # The lint gate first (the whole workspace and the UI): a warning fails the run.
 step lint
 scripts/lint.sh
