@@ -1,7 +1,7 @@
 //! Group calls on the conference server in the pure core: joining the room, naming feeds over
 //! NX, receiving a feed once it is both published and claimed, members leaving or failing.
 
-use super::test_support::{id, response, sends, sig, ALICE, BOB, CAROL};
+use super::test_support::{group_invitation, id, response, sends, sig, ALICE, BOB, CAROL};
 use super::*;
 use crate::roster::Membership;
 
@@ -120,21 +120,7 @@ fn the_caller_publishes_then_tells_each_member_who_joins_its_feed_and_no_legs_op
 fn an_invitee_joins_the_room_on_accepting_and_answers_with_its_feed() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id(BOB), "Bob");
-    m.handle(
-        sig(
-            ALICE,
-            Signal::CallInvitation {
-                room_id: "g".into(),
-                call_type: CallType::Video,
-                from_nx_id: ALICE.into(),
-                from_name: "Alice".into(),
-                timestamp: 0,
-                participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
-                sfu: true,
-            },
-        ),
-        t0,
-    );
+    m.handle(sig(ALICE, group_invitation(0, true)), t0);
     let a = m.handle(
         Input::Accept {
             audio: true,

@@ -1,6 +1,6 @@
 //! Group calls in the pure core: membership paths and per-leg media, with the injected clock.
 
-use super::test_support::{id, response, sends, sig, ALICE, BOB, CAROL};
+use super::test_support::{group_invitation, id, response, sends, sig, ALICE, BOB, CAROL};
 use super::*;
 use crate::roster::Membership;
 
@@ -326,21 +326,7 @@ fn a_member_without_the_group_extension_keeps_the_call_one_to_one() {
 fn an_invitee_answers_the_inviter_and_offers_to_those_who_joined_before_it() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id(BOB), "Bob");
-    let a = m.handle(
-        sig(
-            ALICE,
-            Signal::CallInvitation {
-                room_id: "g".into(),
-                call_type: CallType::Video,
-                from_nx_id: ALICE.into(),
-                from_name: "Alice".into(),
-                timestamp: 0,
-                participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
-                sfu: false,
-            },
-        ),
-        t0,
-    );
+    let a = m.handle(sig(ALICE, group_invitation(0, false)), t0);
     assert!(a.iter().any(|x| matches!(
         x,
         Action::Emit(CallEvent::IncomingCall { others, .. }) if *others == [CAROL.to_string()]
@@ -371,25 +357,10 @@ fn an_invitee_answers_the_inviter_and_offers_to_those_who_joined_before_it() {
     );
 }
 
-#[test]
-fn a_member_who_joined_earlier_waits_for_the_newcomers_offer() {
-    let t0 = Instant::now();
+/// Carol's side: Alice invited her with Bob, and she accepted (her clock said 1000).
+fn carol_accepted(t0: Instant) -> CallMachine {
     let mut m = CallMachine::new(id(CAROL), "Carol").with_wall_clock(WallClock::fixed(t0, 1_000));
-    m.handle(
-        sig(
-            ALICE,
-            Signal::CallInvitation {
-                room_id: "g".into(),
-                call_type: CallType::Video,
-                from_nx_id: ALICE.into(),
-                from_name: "Alice".into(),
-                timestamp: 0,
-                participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
-                sfu: false,
-            },
-        ),
-        t0,
-    );
+    m.handle(sig(ALICE, group_invitation(0, false)), t0);
     m.handle(
         Input::Accept {
             audio: true,
@@ -397,6 +368,13 @@ fn a_member_who_joined_earlier_waits_for_the_newcomers_offer() {
         },
         t0,
     );
+    m
+}
+
+#[test]
+fn a_member_who_joined_earlier_waits_for_the_newcomers_offer() {
+    let t0 = Instant::now();
+    let mut m = carol_accepted(t0);
     let a = m.handle(sig(BOB, joined_at(5_000)), t0);
     assert_eq!(
         sends(&a),
@@ -525,15 +503,7 @@ fn a_member_who_left_rings_again_when_invited_back_but_never_for_a_copy_of_the_f
     let t0 = Instant::now();
     let wall = WallClock::fixed(t0, 1_000_000);
     let mut m = CallMachine::new(id(BOB), "Bob").with_wall_clock(wall);
-    let invite = |timestamp: i64| Signal::CallInvitation {
-        room_id: "g".into(),
-        call_type: CallType::Video,
-        from_nx_id: ALICE.into(),
-        from_name: "Alice".into(),
-        timestamp,
-        participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
-        sfu: false,
-    };
+    let invite = |timestamp: i64| group_invitation(timestamp, false);
     m.handle(sig(ALICE, invite(999_000)), t0);
     assert_eq!(m.state(), CallState::Incoming);
     m.handle(
@@ -576,29 +546,7 @@ fn a_member_who_left_rings_again_when_invited_back_but_never_for_a_copy_of_the_f
 #[test]
 fn a_member_who_left_and_is_invited_back_by_another_is_told_again_when_this_side_joined() {
     let t0 = Instant::now();
-    let mut m = CallMachine::new(id(CAROL), "Carol").with_wall_clock(WallClock::fixed(t0, 1_000));
-    m.handle(
-        sig(
-            ALICE,
-            Signal::CallInvitation {
-                room_id: "g".into(),
-                call_type: CallType::Video,
-                from_nx_id: ALICE.into(),
-                from_name: "Alice".into(),
-                timestamp: 0,
-                participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
-                sfu: false,
-            },
-        ),
-        t0,
-    );
-    m.handle(
-        Input::Accept {
-            audio: true,
-            video: true,
-        },
-        t0,
-    );
+    let mut m = carol_accepted(t0);
     m.handle(sig(BOB, joined_at(5_000)), t0);
     let a = m.handle(sig(BOB, end(EndReason::Hangup)), t0);
     assert_eq!(members_changed(&a), [(BOB.to_string(), Membership::Left)]);

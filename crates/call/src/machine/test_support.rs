@@ -52,6 +52,20 @@ pub(super) fn invitation(room: &str, from: &str) -> Signal {
     }
 }
 
+/// Alice's invitation (sent at `timestamp`) to the group call "g" of Alice, Bob and Carol, on
+/// the conference server if `sfu`.
+pub(super) fn group_invitation(timestamp: i64, sfu: bool) -> Signal {
+    Signal::CallInvitation {
+        room_id: "g".into(),
+        call_type: CallType::Video,
+        from_nx_id: ALICE.into(),
+        from_name: "Alice".into(),
+        timestamp,
+        participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
+        sfu,
+    }
+}
+
 pub(super) fn sig(from: &str, signal: Signal) -> Input {
     Input::Signal {
         from: id(from),
