@@ -237,3 +237,28 @@ fn a_conference_call_that_nobody_answers_leaves_the_room() {
     assert!(a.contains(&Action::LeaveConference), "{a:?}");
     assert_eq!(sends(&a).len(), 2, "both invitations withdrawn");
 }
+
+#[test]
+fn turning_the_camera_on_in_an_audio_only_conference_says_it_cannot() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(BOB), "Bob");
+    m.handle(sig(ALICE, group_invitation(0, true)), t0);
+    m.handle(
+        Input::Accept {
+            audio: true,
+            video: false,
+        },
+        t0,
+    );
+    m.handle(Input::ConferenceJoined { feed: 7 }, t0);
+    m.handle(Input::ConferenceFlowing, t0);
+    assert_eq!(m.state(), CallState::Connected);
+    let a = m.handle(Input::StartVideo, t0);
+    assert!(
+        a.iter().any(|x| matches!(
+            x,
+            Action::Emit(CallEvent::Error { message }) if message.contains("conference")
+        )),
+        "the user is told why: {a:?}"
+    );
+}

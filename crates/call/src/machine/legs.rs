@@ -158,6 +158,16 @@ impl CallMachine {
         let Some(c) = self.call.as_mut().filter(|c| !c.video) else {
             return;
         };
+        if c.conference.is_some() {
+            // Publishing a second stream needs a renegotiation with Janus this client does
+            // not do yet: say so rather than leave the button doing nothing.
+            out.push(Action::Emit(CallEvent::Error {
+                message: "The camera cannot be turned on in a conference call that started \
+                          without video."
+                    .into(),
+            }));
+            return;
+        }
         let ready: Vec<NxId> = c
             .legs
             .iter()

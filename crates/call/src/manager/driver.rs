@@ -357,7 +357,11 @@ impl Driver {
                 self.tell_local_media(now).await;
             }
             Cmd::StartVideo => {
-                self.video_on = true;
+                // A conference refuses (the machine says why): the members keep being told
+                // the camera is off.
+                if self.conference.is_none() {
+                    self.video_on = true;
+                }
                 let actions = self.machine.handle(Input::StartVideo, Instant::now());
                 self.execute(actions).await;
             }
