@@ -281,7 +281,8 @@ impl super::Driver {
                     tracing::debug!(room, expires_at, "conference tokens renewed");
                     conf.expires_at = expires_at;
                     conf.cap_bps = cap;
-                    conf.renew_at = now + renew_after(expires_at, now_unix);
+                    // At least the retry pause, even for a grant that is nearly spent.
+                    conf.renew_at = now + renew_after(expires_at, now_unix).max(RENEW_RETRY_MIN);
                 } else {
                     conf.renew_at = now + retry;
                 }
