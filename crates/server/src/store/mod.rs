@@ -2,6 +2,8 @@
 //! offline messages, SFU rooms. Every query binds its values; nothing from a request is spliced
 //! into SQL.
 
+mod contacts;
+mod group_calls;
 mod sfu_rooms;
 pub use sfu_rooms::SfuRoom;
 
@@ -372,113 +374,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Registers a group call: one `calls` row, every member listed, and a history row for
-    /// each (the inviter's outgoing, the others' incoming). `false` if the room exists.
-    pub async fn create_group_call(
-        &self,
-        room: &str,
-        inviter: &str,
-        invitees: &[String],
-    ) -> Result<bool, StoreError> {
-        let Some(first) = invitees.first() else {
-            return Ok(false);
-        };
-        let now = now_iso();
-        let mut tx = self.write_tx().await?;
-        let r = sqlx::query("INSERT INTO calls (room, caller, callee, call_type, created_at) VALUES (?, ?, ?, 'group', ?) ON CONFLICT(room) DO NOTHING")
-            .bind(room)
-            .bind(inviter)
-            .bind(first)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Ok(false);
-        }
-        for member in std::iter::once(&inviter.to_string()).chain(invitees) {
-            Self::add_member(&mut tx, room, inviter, first, member, &now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Lists `member` in the group call of `room` and gives them a history row.
-    async fn add_member(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        room: &str,
-        caller: &str,
-        callee: &str,
-        member: &str,
-        now: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO call_members (room, member) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(room)
-            .bind(member)
-            .execute(&mut **tx)
-            .await?;
-        let (peer, direction) = if member == caller {
-            (callee, "outgoing")
-        } else {
-            (caller, "incoming")
-        };
-        sqlx::query(
-            "INSERT INTO call_history (owner, room, caller, callee, peer, direction, call_type, status, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'group', 'initiated', ?, ?) ON CONFLICT(owner, room) DO NOTHING",
-        )
-        .bind(member)
-        .bind(room)
-        .bind(caller)
-        .bind(callee)
-        .bind(peer)
-        .bind(direction)
-        .bind(now)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Adds people invited into a call under way (a 1:1 call becomes a group call); at most
-    /// `max_members` in all. Returns how many members the call has now.
-    pub async fn add_group_members(
-        &self,
-        call: &Call,
-        invitees: &[String],
-        max_members: usize,
-    ) -> Result<Result<usize, usize>, StoreError> {
-        let now = now_iso();
-        let mut tx = self.write_tx().await?;
-        let mut members: Vec<String> =
-            sqlx::query_scalar("SELECT member FROM call_members WHERE room = ?")
-                .bind(&call.room)
-                .fetch_all(&mut *tx)
-                .await?;
-        for m in [&call.caller, &call.callee] {
-            if !members.contains(m) {
-                members.push(m.clone());
-            }
-        }
-        let new: Vec<&String> = invitees.iter().filter(|i| !members.contains(i)).collect();
-        if members.len() + new.len() > max_members {
-            return Ok(Err(max_members));
-        }
-        for m in members.iter().chain(new.iter().copied()) {
-            Self::add_member(&mut tx, &call.room, &call.caller, &call.callee, m, &now).await?;
-        }
-        tx.commit().await?;
-        Ok(Ok(members.len() + new.len()))
-    }
-
-    /// Everyone listed in the group call of `room` (empty for a 1:1 call).
-    pub async fn members(&self, room: &str) -> Result<Vec<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT member FROM call_members WHERE room = ? ORDER BY rowid")
-                .bind(room)
-                .fetch_all(&self.pool)
-                .await?,
-        )
-    }
-
     pub async fn call(&self, room: &str) -> Result<Option<Call>, StoreError> {
         let row = sqlx::query("SELECT room, caller, callee, call_type FROM calls WHERE room = ?")
             .bind(room)
@@ -712,74 +607,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    pub async fn contacts(&self, owner: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT nxid, name FROM contacts WHERE owner = ? ORDER BY name, nxid")
-                .bind(owner)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    /// Adds or renames a contact; false (nothing stored) when the owner already has `cap`
-    /// other contacts.
-    pub async fn upsert_contact(
-        &self,
-        owner: &str,
-        nxid: &str,
-        name: &str,
-        cap: i64,
-    ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO contacts (owner, nxid, name) SELECT ?1, ?2, ?3
-             WHERE EXISTS (SELECT 1 FROM contacts WHERE owner = ?1 AND nxid = ?2)
-                OR (SELECT COUNT(*) FROM contacts WHERE owner = ?1) < ?4
-             ON CONFLICT(owner, nxid) DO UPDATE SET name = excluded.name",
-        )
-        .bind(owner)
-        .bind(nxid)
-        .bind(name)
-        .bind(cap)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() > 0)
-    }
-
-    pub async fn is_contact(&self, owner: &str, nxid: &str) -> Result<bool, StoreError> {
-        Ok(
-            sqlx::query_scalar::<_, i64>("SELECT 1 FROM contacts WHERE owner = ? AND nxid = ?")
-                .bind(owner)
-                .bind(nxid)
-                .fetch_optional(&self.pool)
-                .await?
-                .is_some(),
-        )
-    }
-
-    /// Whether `a` and `b` had a call set up in the last `seconds`.
-    pub async fn had_call_with(&self, a: &str, b: &str, seconds: i64) -> Result<bool, StoreError> {
-        let since =
-            crate::clock::iso(time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds));
-        let hit: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM calls WHERE ((caller = ?1 AND callee = ?2) OR (caller = ?2 AND callee = ?1)) AND created_at >= ?3 LIMIT 1",
-        )
-        .bind(a)
-        .bind(b)
-        .bind(since)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(hit.is_some())
-    }
-
-    pub async fn delete_contact(&self, owner: &str, nxid: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM contacts WHERE owner = ? AND nxid = ?")
-            .bind(owner)
-            .bind(nxid)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() > 0)
     }
 
     /// Stores a stanza for an offline user. One sender keeps at most `per_sender` of them
