@@ -82,6 +82,7 @@ if wants janus janus; then
     echo "export SIMU_TEST_JANUS_WS=ws://127.0.0.1:$JANUS_WS_PORT"
     echo "export SIMU_TEST_JANUS_SECRET=$JANUS_SECRET"
     echo "export SIMU_TEST_JANUS_ADMIN_KEY=$JANUS_ADMIN_KEY"
+    echo "export SIMU_TEST_JANUS_RTP_PORTS=$JANUS_RTP_PORTS"
   } >> "$RUN/env"
   echo "Janus up on ws://127.0.0.1:$JANUS_WS_PORT"
 else

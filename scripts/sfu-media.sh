@@ -11,11 +11,15 @@ cd "$(dirname "$0")/.."
 if [ "${SIMU_CARGO_WORKSPACE:-}" = 1 ]; then
   lib=(--workspace --lib)
   e2e=(--workspace --test conference)
+  recovery=(--workspace --test conference_recovery)
 else
   lib=(-p simu-call --lib)
   e2e=(-p simu-e2e --test conference)
+  recovery=(-p simu-e2e --test conference_recovery)
 fi
 cargo test --locked "${lib[@]}" --no-run --quiet
 cargo test --locked "${e2e[@]}" --no-run --quiet
+cargo test --locked "${recovery[@]}" --no-run --quiet
 scripts/janus-netns.sh cargo test --locked --offline "${lib[@]}" sfu::tests -- --nocapture
 scripts/janus-netns.sh cargo test --locked --offline "${e2e[@]}" -- --nocapture
+scripts/janus-netns.sh cargo test --locked --offline "${recovery[@]}" -- --nocapture

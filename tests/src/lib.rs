@@ -7,9 +7,10 @@ use server::{ServerConfig, ServerHandle};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// Logs to the test output when `RUST_LOG` is set.
+pub mod conference;
 pub mod pulse;
 
+/// Logs to the test output when `RUST_LOG` is set.
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

@@ -5,60 +5,9 @@
 //! this with `SIMU_JANUS_*` set; without them it skips.
 
 use call::{CallEvent, CallManager, CallState, Membership, Preset};
+use e2e::conference::{conference_call, every_stream_flows, janus, most_received, received, T};
 use e2e::*;
-use server::config::SfuConfig;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-const T: Duration = Duration::from_secs(40);
-
-/// The namespaced Janus `scripts/sfu-media.sh` starts, if it did.
-#[allow(clippy::print_stderr)] // a skipped test says why on its own output
-fn janus() -> Option<SfuConfig> {
-    let cfg = SfuConfig::from_env();
-    if cfg.is_none() {
-        eprintln!("skipping: no namespaced Janus (run scripts/sfu-media.sh)");
-    }
-    cfg
-}
-
-/// Each member's counts (video, audio) from each other member it receives.
-fn received(m: &CallManager) -> Vec<(String, u64, u64)> {
-    m.participants()
-        .iter()
-        .map(|p| {
-            (
-                p.nx_id.to_string(),
-                p.counters.video_frames.load(Ordering::Relaxed),
-                p.counters.audio_frames.load(Ordering::Relaxed),
-            )
-        })
-        .collect()
-}
-
-/// Waits until each member decodes more than `min` video and audio frames from every other.
-async fn every_stream_flows(h: &Harness, members: &[(&str, &CallManager)], min: u64) {
-    for (who, m) in members {
-        let others: Vec<String> = members
-            .iter()
-            .filter(|(n, _)| n != who)
-            .map(|(n, _)| h.jid(n).to_string())
-            .collect();
-        let got = eventually(T, || {
-            let r = received(m);
-            others
-                .iter()
-                .all(|o| r.iter().any(|(id, v, a)| id == o && *v > min && *a > min))
-                .then_some(())
-        })
-        .await;
-        assert!(
-            got.is_some(),
-            "{who} decodes everyone through Janus: has {:?}",
-            received(m)
-        );
-    }
-}
 
 /// Janus tokens (seconds) that expire during the test, so members must renew them in time.
 const SHORT_TOKENS: u64 = 6;
@@ -76,34 +25,10 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
     })
     .await;
     let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
-    let mut managers = Vec::new();
-    for name in &names {
-        managers.push(
-            h.manager_with(name, |c| c.quality = Preset::Poor.quality())
-                .await,
-        );
-    }
-    let mut incoming: Vec<_> = managers[1..].iter().map(|m| m.subscribe()).collect();
-    let others: Vec<&str> = names[1..].iter().map(String::as_str).collect();
-    let room = managers[0]
-        .initiate_conference_call(&others, true, true)
-        .await
-        .expect("dial");
-    for events in &mut incoming {
-        wait_event(events, T, |e| matches!(e, CallEvent::IncomingCall { .. })).await;
-    }
-    for m in &managers[1..] {
-        m.accept_call(true, true).await.expect("accept");
-    }
-    for m in &managers {
-        wait_state(m, CallState::Connected, T).await;
-    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (managers, room) = conference_call(&h, &names).await;
     let joined = Instant::now();
-    let members: Vec<(&str, &CallManager)> = names
-        .iter()
-        .map(String::as_str)
-        .zip(managers.iter())
-        .collect();
+    let members: Vec<(&str, &CallManager)> = names.iter().copied().zip(managers.iter()).collect();
     every_stream_flows(&h, &members, 20).await;
 
     // The last member leaves: everyone else is told and stops receiving it; the rest go on.
@@ -118,13 +43,7 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
         .await;
     }
     if rest.len() >= 2 {
-        let before = rest
-            .iter()
-            .flat_map(|(_, m)| received(m))
-            .map(|(_, v, _)| v)
-            .max()
-            .unwrap_or(0);
-        every_stream_flows(&h, rest, before + 10).await;
+        every_stream_flows(&h, rest, most_received(rest) + 10).await;
         for (_, m) in rest {
             assert!(
                 received(m).iter().all(|(id, _, _)| *id != gone),
@@ -154,5 +73,5 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
         m.end_call().await.ok();
         wait_state(m, CallState::Idle, T).await;
     }
-    wait_history_status(&h, &[names[0].as_str()], &room, "ended").await;
+    wait_history_status(&h, &[names[0]], &room, "ended").await;
 }

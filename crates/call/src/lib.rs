@@ -21,7 +21,8 @@ mod wall_clock;
 
 pub use call_filter::{CallFilter, Filtered, MAX_BLOCKED};
 pub use machine::{
-    Action, CallEvent, CallMachine, CallState, Input, Outcome, Role, Timeouts, STALE_INVITATION,
+    Action, CallEvent, CallMachine, CallState, ConferenceLink, Input, Outcome, Role, Timeouts,
+    STALE_INVITATION,
 };
 pub use manager::{CallConfig, CallError, CallManager, ParticipantMedia};
 pub use media_factory::{MediaFactory, OpenAudio, OpenVideo};

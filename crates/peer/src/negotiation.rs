@@ -20,6 +20,8 @@ pub struct Negotiation {
     remote_set: bool,
     pending: Vec<RTCIceCandidateInit>,
     remote_fingerprint: Option<String>,
+    /// The peer's ICE username fragment: a new one means the peer restarted its ICE.
+    remote_ufrag: Option<String>,
 }
 
 impl Negotiation {
@@ -29,6 +31,7 @@ impl Negotiation {
             remote_set: false,
             pending: Vec::new(),
             remote_fingerprint: None,
+            remote_ufrag: None,
         }
     }
 
@@ -57,7 +60,7 @@ impl Negotiation {
 
     /// Applies the peer's offer and returns our answer's SDP.
     pub async fn apply_offer(&mut self, sdp: String) -> Result<String, PeerError> {
-        self.remote_fingerprint = fingerprint(&sdp).map(str::to_owned);
+        self.note_remote(&sdp);
         let desc = RTCSessionDescription::offer(sdp).map_err(|e| PeerError::Sdp(e.to_string()))?;
         self.set_remote(desc).await?;
         let answer = self.pc.create_answer(None).await.map_err(rtc_err)?;
@@ -71,7 +74,7 @@ impl Negotiation {
 
     /// Applies the peer's answer to our offer.
     pub async fn apply_answer(&mut self, sdp: String) -> Result<(), PeerError> {
-        self.remote_fingerprint = fingerprint(&sdp).map(str::to_owned);
+        self.note_remote(&sdp);
         let desc = RTCSessionDescription::answer(sdp).map_err(|e| PeerError::Sdp(e.to_string()))?;
         self.set_remote(desc).await
     }
@@ -107,10 +110,21 @@ impl Negotiation {
     /// Whether `sdp` comes from a new peer connection (another DTLS identity than the one we
     /// talk to): the peer set the call up again, so this connection cannot take it.
     pub fn is_from_new_peer_connection(&self, sdp: &str) -> bool {
-        match (&self.remote_fingerprint, fingerprint(sdp)) {
+        match (&self.remote_fingerprint, attribute(sdp, "fingerprint")) {
             (Some(old), Some(new)) => old != new,
             _ => false,
         }
+    }
+
+    /// The ICE username fragment of the peer's latest description.
+    pub fn remote_ice_ufrag(&self) -> Option<&str> {
+        self.remote_ufrag.as_deref()
+    }
+
+    /// Keeps what later descriptions are compared with.
+    fn note_remote(&mut self, sdp: &str) {
+        self.remote_fingerprint = attribute(sdp, "fingerprint").map(str::to_owned);
+        self.remote_ufrag = attribute(sdp, "ice-ufrag").map(str::to_owned);
     }
 
     /// Closes the peer connection.
@@ -122,9 +136,10 @@ impl Negotiation {
 }
 
 /// The DTLS certificate fingerprint an SDP announces.
-fn fingerprint(sdp: &str) -> Option<&str> {
+/// The first `a=<name>:` attribute's value in `sdp`.
+fn attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
     sdp.lines()
-        .find_map(|l| l.strip_prefix("a=fingerprint:"))
+        .find_map(|l| l.strip_prefix("a=")?.strip_prefix(name)?.strip_prefix(':'))
         .map(str::trim)
 }
 

@@ -148,6 +148,11 @@ impl Call {
             .filter_map(Leg::next_deadline)
             .chain(self.ring_deadline)
             .chain(self.roster.next_deadline())
+            .chain(
+                self.conference
+                    .as_ref()
+                    .and_then(|k| k.recovery.next_deadline()),
+            )
             .min()
     }
 

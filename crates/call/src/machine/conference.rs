@@ -4,6 +4,7 @@
 //! Janus says it publishes and a member of the call has claimed it.
 
 use super::call::Call;
+use super::conference_recovery::Recovery;
 use super::{Action, CallEvent, CallMachine, CallState};
 use crate::roster::Membership;
 use nx::signal::{EndReason, Signal};
@@ -25,6 +26,8 @@ pub(super) struct Conference {
     pub receiving: Vec<(NxId, u64)>,
     /// Members told this side's feed.
     pub told: Vec<NxId>,
+    /// This side's connections to the conference server, and their recovery.
+    pub recovery: Recovery,
 }
 
 /// Most feeds remembered (members and Janus's announcements alike).

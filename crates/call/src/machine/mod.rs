@@ -7,6 +7,7 @@
 
 mod call;
 mod conference;
+mod conference_recovery;
 mod ending;
 mod invitations;
 mod legs;
@@ -20,6 +21,7 @@ use crate::call_filter::{CallFilter, Filtered};
 use crate::roster::Membership;
 pub use crate::wall_clock::WallClock;
 use call::Call;
+pub use conference_recovery::ConferenceLink;
 
 /// How long a call rings before it counts as missed (protocol.md §4 rule 1).
 pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
@@ -258,6 +260,11 @@ pub enum Action {
     },
     /// Leave the conference room (the call is over here).
     LeaveConference,
+    /// Restart a connection to the conference server that went down (ICE restart for the
+    /// publisher, a new subscription for the subscriber).
+    RestartConferenceLink {
+        link: ConferenceLink,
+    },
     Emit(CallEvent),
     RecordAnalytics {
         room: String,
@@ -362,6 +369,15 @@ pub enum Input {
     },
     /// Media from the conference room flows.
     ConferenceFlowing,
+    /// A connection to the conference server is up (again).
+    ConferenceLinkUp {
+        link: ConferenceLink,
+    },
+    /// A connection to the conference server went quiet, or failed (`failed` says why).
+    ConferenceLinkDown {
+        link: ConferenceLink,
+        failed: Option<String>,
+    },
 }
 
 /// The pure core.
@@ -515,17 +531,24 @@ impl CallMachine {
             Input::FeedsPublished { feeds } => self.feeds_published(&feeds, &mut out),
             Input::FeedGone { feed } => self.feed_gone(feed, now, &mut out),
             Input::ConferenceFlowing => self.conference_flowing(now, &mut out),
-            Input::MediaError { message } => {
-                if self.call.is_some() {
-                    out.push(Action::Emit(CallEvent::Error {
-                        message: message.clone(),
-                    }));
-                    self.end_everyone(EndReason::Failed, now, &mut out);
-                    self.finish(Outcome::Failed, &message, "local", now, &mut out);
-                }
+            Input::ConferenceLinkUp { link } => self.conference_link_up(link),
+            Input::ConferenceLinkDown { link, failed } => {
+                self.conference_link_down(link, failed.as_deref(), now, &mut out)
             }
+            Input::MediaError { message } => self.media_error(message, now, &mut out),
         }
         out
+    }
+
+    /// This side's media cannot go on: the members are told and the call fails.
+    fn media_error(&mut self, message: String, now: Instant, out: &mut Vec<Action>) {
+        if self.call.is_some() {
+            out.push(Action::Emit(CallEvent::Error {
+                message: message.clone(),
+            }));
+            self.end_everyone(EndReason::Failed, now, out);
+            self.finish(Outcome::Failed, &message, "local", now, out);
+        }
     }
 
     /// A signaling message: invitations open a call; the rest must come from one of the
@@ -588,6 +611,7 @@ impl CallMachine {
         }
         self.invitees_rang_out(now, &mut out);
         self.leg_deadlines(now, &mut out);
+        self.conference_recovery(now, &mut out);
         out
     }
 
@@ -619,3 +643,6 @@ mod group_tests;
 
 #[cfg(test)]
 mod conference_tests;
+
+#[cfg(test)]
+mod conference_recovery_tests;

@@ -13,7 +13,9 @@ mod stats_sampling;
 
 use super::{CallConfig, CallError, Cmd};
 use crate::analytics::AnalyticsQueue;
-use crate::machine::{Action, CallEvent, CallMachine, CallState, Input, Role, WallClock};
+use crate::machine::{
+    Action, CallEvent, CallMachine, CallState, ConferenceLink, Input, Role, WallClock,
+};
 use crate::media_session::MediaSessionEvent;
 use crate::pipeline::{MediaTrouble, RecvCounters};
 use crate::quality::Quality;
@@ -448,6 +450,11 @@ impl Driver {
             Cmd::DropSignaling => {
                 let _ = self.xmpp.drop_connection().await;
             }
+            Cmd::RestartIce if self.conference.is_some() => {
+                let both = [ConferenceLink::Publish, ConferenceLink::Subscribe]
+                    .map(|link| Action::RestartConferenceLink { link });
+                self.execute(both.to_vec()).await;
+            }
             Cmd::RestartIce => {
                 let offered: Vec<Action> = self
                     .legs
@@ -510,6 +517,8 @@ impl Driver {
             MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
                 kind: kind.to_string(),
             }),
+            // A leg counts as connected once media flows (`MediaFlowing`).
+            MediaSessionEvent::Connected => {}
         }
     }
 
@@ -658,6 +667,11 @@ impl Driver {
                     }
                 }
                 Action::StopReceiving { feed, .. } => self.stop_feed(feed),
+                Action::RestartConferenceLink { link } => {
+                    if let Some(conf) = &self.conference {
+                        conf.link.restart(link);
+                    }
+                }
                 Action::LeaveConference => self.stop_all_media(),
                 Action::StopMedia { peer } => {
                     self.stop_leg(&peer);

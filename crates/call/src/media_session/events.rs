@@ -58,6 +58,7 @@ impl PeerConnectionEventHandler for Handler {
             RTCPeerConnectionState::Connected => {
                 self.flow.connected.store(true, Ordering::Release);
                 self.control.request_keyframe_now();
+                let _ = self.events.send(MediaSessionEvent::Connected).await;
                 self.flow.reported.store(false, Ordering::Release);
                 self.flow.maybe_report(&self.events).await;
             }

@@ -48,6 +48,8 @@ fn rtc_err(e: impl std::fmt::Display) -> MediaSessionError {
 #[derive(Debug, Clone)]
 pub enum MediaSessionEvent {
     LocalCandidate(RTCIceCandidateInit),
+    /// The connection is up (again).
+    Connected,
     /// The connection is up and remote media has arrived.
     MediaFlowing,
     Disconnected,
@@ -297,6 +299,11 @@ impl MediaSession {
     /// session talks to): the peer set the call up again, so this session cannot take it.
     pub fn is_from_new_peer_connection(&self, sdp: &str) -> bool {
         self.negotiation.is_from_new_peer_connection(sdp)
+    }
+
+    /// The ICE username fragment the peer last described (a new one: it restarted its ICE).
+    pub fn remote_ice_ufrag(&self) -> Option<&str> {
+        self.negotiation.remote_ice_ufrag()
     }
 
     /// Applies a remote offer and returns the answer's SDP.

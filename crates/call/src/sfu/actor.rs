@@ -1,7 +1,7 @@
 //! The link as a task of its own: its Janus round trips never hold up the driver's loop, and
 //! its requests run one at a time, in order.
 
-use super::{SfuEvent, SfuLink};
+use super::{ConferenceLink, SfuEvent, SfuLink};
 use crate::media_session::RemoteMedia;
 use nx::rest::SfuGrant;
 use std::time::Duration;
@@ -17,6 +17,7 @@ enum Command {
     Receive(u64, Box<RemoteMedia>),
     StopReceiving(u64),
     Renew(Box<SfuGrant>),
+    Restart(ConferenceLink),
     Close,
 }
 
@@ -39,6 +40,7 @@ impl SfuHandle {
                         link.renew(*grant);
                         Ok(())
                     }
+                    Command::Restart(which) => link.restart(which).await,
                     Command::Close => break,
                 };
                 if let Err(e) = result {
@@ -76,6 +78,13 @@ impl SfuHandle {
         self.commands
             .try_send(Command::Renew(Box::new(grant)))
             .is_ok()
+    }
+
+    /// Restarts a connection that went down.
+    pub fn restart(&self, which: ConferenceLink) {
+        if self.commands.try_send(Command::Restart(which)).is_err() {
+            tracing::warn!(?which, "conference link busy or gone; not restarted");
+        }
     }
 
     /// Leaves the room and waits (boundedly) for the link to close.

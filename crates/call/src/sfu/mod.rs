@@ -8,6 +8,7 @@ mod tests;
 
 pub use actor::SfuHandle;
 
+pub use crate::machine::ConferenceLink;
 use crate::media_session::{
     MediaSession, MediaSessionError, MediaSessionEvent, RemoteMedia, SendRate,
 };
@@ -34,13 +35,6 @@ pub enum SfuLinkError {
     Media(#[from] MediaSessionError),
 }
 
-/// Which of the link's two connections an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Publish,
-    Subscribe,
-}
-
 /// What the link reports to its owner.
 #[derive(Debug, Clone)]
 pub enum SfuEvent {
@@ -51,7 +45,7 @@ pub enum SfuEvent {
     /// The room is gone or this member was put out of it: the conference is over here.
     RoomClosed,
     /// A connection's state.
-    Media(Direction, MediaSessionEvent),
+    Media(ConferenceLink, MediaSessionEvent),
     /// A request to the conference server failed (the call goes on without what it asked).
     Trouble(String),
 }
@@ -63,6 +57,7 @@ pub struct SfuLink {
     /// This member's feed and the private id its subscription is tied to.
     feed: u64,
     private_id: u64,
+    publisher: JanusHandle,
     publish: MediaSession,
     subscriber: Option<(JanusHandle, MediaSession)>,
     /// The feeds received, and where each goes.
@@ -107,7 +102,7 @@ impl SfuLink {
         tasks.push(tokio::spawn(forward_media(
             media_events,
             handle.clone(),
-            Direction::Publish,
+            ConferenceLink::Publish,
             events.clone(),
         )));
         let offer = publish.create_offer(false).await?;
@@ -118,6 +113,7 @@ impl SfuLink {
             grant: grant.clone(),
             feed: joined.id,
             private_id: joined.private_id,
+            publisher: handle,
             publish,
             subscriber: None,
             subscribed: BTreeMap::new(),
@@ -186,7 +182,15 @@ impl SfuLink {
             // connection announces no new track on a reused m-line: subscribe afresh instead.
             _ => Some(self.resubscribe().await?),
         };
-        if let (Some(offer), Some((handle, session))) = (offer, &mut self.subscriber) {
+        match offer {
+            Some(offer) => self.answer_subscription(offer).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Answers Janus's offer for the subscription and starts it.
+    async fn answer_subscription(&mut self, offer: String) -> Result<(), SfuLinkError> {
+        if let Some((handle, session)) = &mut self.subscriber {
             let answer = session.apply_offer(offer).await?;
             videoroom::start(handle, &answer).await?;
         }
@@ -215,7 +219,7 @@ impl SfuLink {
         self.tasks.push(tokio::spawn(forward_media(
             media_events,
             handle.clone(),
-            Direction::Subscribe,
+            ConferenceLink::Subscribe,
             self.events.clone(),
         )));
         for (f, remote) in &self.subscribed {
@@ -244,10 +248,38 @@ impl SfuLink {
         };
         session.unroute_stream(&feed.to_string());
         self.recycled = true;
-        if let Some(offer) = videoroom::update(handle, &[], &[feed]).await? {
-            let answer = session.apply_offer(offer).await?;
-            videoroom::start(handle, &answer).await?;
+        match videoroom::update(handle, &[], &[feed]).await? {
+            Some(offer) => self.answer_subscription(offer).await,
+            None => Ok(()),
         }
+    }
+
+    /// Brings a connection that went down back: the publisher by an ICE restart (a new offer
+    /// in a `configure`, so the feed stays in the room and the members see nothing), the
+    /// subscriber by a new subscription to every feed received.
+    pub async fn restart(&mut self, link: ConferenceLink) -> Result<(), SfuLinkError> {
+        match link {
+            ConferenceLink::Publish => {
+                let before = self.publish.remote_ice_ufrag().map(str::to_owned);
+                let offer = self.publish.create_offer(true).await?;
+                let answer = videoroom::configure(&self.publisher, &offer).await?;
+                self.publish.apply_answer(answer).await?;
+                if before.as_deref() == self.publish.remote_ice_ufrag() {
+                    tracing::warn!(
+                        feed = self.feed,
+                        "Janus answered the ICE restart without restarting its own ICE"
+                    );
+                }
+            }
+            ConferenceLink::Subscribe => {
+                if self.subscribed.is_empty() {
+                    return Ok(());
+                }
+                let offer = self.resubscribe().await?;
+                self.answer_subscription(offer).await?;
+            }
+        }
+        tracing::info!(feed = self.feed, ?link, "conference connection restarted");
         Ok(())
     }
 
@@ -293,7 +325,7 @@ async fn forward_room_events(mut rx: mpsc::Receiver<JanusEvent>, tx: mpsc::Sende
 async fn forward_media(
     mut rx: mpsc::Receiver<MediaSessionEvent>,
     handle: JanusHandle,
-    dir: Direction,
+    dir: ConferenceLink,
     tx: mpsc::Sender<SfuEvent>,
 ) {
     while let Some(e) = rx.recv().await {

@@ -299,3 +299,75 @@ async fn renewed_tokens_keep_a_member_in_the_room_past_the_first_expiry_while_st
     stale.close().await;
     sfu.destroy_room(&room).await.expect("room destroyed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_restarts_both_connections_and_keeps_its_feed_and_every_stream() {
+    let Some(cfg) = janus() else { return };
+    let sfu = server::sfu::Sfu::new(&cfg).expect("config").expect("sfu");
+    let room = sfu.create_room("sfu-restart-test", 4).await.expect("room");
+    let grant: SfuGrant =
+        serde_json::from_value(serde_json::to_value(sfu.grant(&room, unix_now())).unwrap())
+            .unwrap();
+    let mut members = vec![join(&grant, 0).await, join(&grant, 1).await];
+    let feeds: Vec<u64> = members.iter().map(|m| m.link.feed()).collect();
+    for (m, other) in members.iter_mut().zip([feeds[1], feeds[0]]) {
+        m.hear_published(&[other]).await;
+        m.receive(&[other]).await;
+    }
+    let most = |members: &[Member]| {
+        members
+            .iter()
+            .flat_map(|m| m.received.values())
+            .map(|(_, c)| c.video_frames.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
+    };
+    let short = all_streams_flow(&members, 20, Duration::from_secs(40)).await;
+    assert!(short.is_empty(), "streams before: {short:?}");
+
+    // The publisher's ICE restart: Janus answers with ICE of its own restarted, the feed
+    // stays the same, and the other member goes on decoding it.
+    let before = members[0]
+        .link
+        .publish
+        .remote_ice_ufrag()
+        .map(str::to_owned);
+    members[0]
+        .link
+        .restart(ConferenceLink::Publish)
+        .await
+        .expect("publisher restarted");
+    assert_ne!(
+        members[0].link.publish.remote_ice_ufrag(),
+        before.as_deref(),
+        "Janus restarted its ICE"
+    );
+    assert_eq!(members[0].link.feed(), feeds[0]);
+    let short = all_streams_flow(&members, most(&members) + 20, Duration::from_secs(20)).await;
+    assert!(
+        short.is_empty(),
+        "streams after the publisher's restart: {short:?}"
+    );
+
+    // The subscriber is made anew and receives what it did.
+    members[0]
+        .link
+        .restart(ConferenceLink::Subscribe)
+        .await
+        .expect("subscriber restarted");
+    let short = all_streams_flow(&members, most(&members) + 20, Duration::from_secs(20)).await;
+    assert!(
+        short.is_empty(),
+        "streams after the subscriber's restart: {short:?}"
+    );
+    while let Ok(e) = members[1].events.try_recv() {
+        assert!(
+            !matches!(e, SfuEvent::FeedGone(_)),
+            "the restarted member's feed never left the room"
+        );
+    }
+    for m in members {
+        m.close().await;
+    }
+    sfu.destroy_room(&room).await.expect("room destroyed");
+}

@@ -110,12 +110,23 @@ pub async fn join_publisher(
 
 /// Publishes this member's one stream: gives Janus the offer, returns its answer.
 pub async fn publish(h: &JanusHandle, offer: &str) -> Result<String, JanusError> {
+    offer_with(h, "publish", offer).await
+}
+
+/// Renegotiates a publisher's connection with a new offer (an ICE restart: Janus sees the new
+/// credentials and restarts its side too); returns Janus's answer.
+pub async fn configure(h: &JanusHandle, offer: &str) -> Result<String, JanusError> {
+    offer_with(h, "configure", offer).await
+}
+
+/// Gives Janus an offer with a publisher's `request`; returns its answer.
+async fn offer_with(h: &JanusHandle, request: &str, offer: &str) -> Result<String, JanusError> {
     let jsep = Jsep {
         kind: JsepKind::Offer,
         sdp: offer.to_string(),
     };
     let reply = h
-        .message(json!({"request": "publish"}), Some(&jsep))
+        .message(json!({ "request": request }), Some(&jsep))
         .await?;
     sdp_of(reply, JsepKind::Answer)
 }

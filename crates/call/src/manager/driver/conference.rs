@@ -4,10 +4,10 @@
 
 use super::legs::ParticipantMedia;
 use super::pending::{ConferenceJoin, Done};
-use crate::machine::Input;
+use crate::machine::{ConferenceLink, Input};
 use crate::media_session::{MediaSessionEvent, RemoteMedia};
 use crate::pipeline::RecvCounters;
-use crate::sfu::{Direction, SfuEvent, SfuHandle, SfuLink};
+use crate::sfu::{SfuEvent, SfuHandle, SfuLink};
 use media::FrameSink;
 use nx::rest::SfuGrant;
 use nx::NxId;
@@ -158,14 +158,17 @@ impl super::Driver {
             SfuEvent::RoomClosed => Input::MediaError {
                 message: "the conference room closed".into(),
             },
-            SfuEvent::Media(Direction::Subscribe, MediaSessionEvent::MediaFlowing) => {
+            SfuEvent::Media(ConferenceLink::Subscribe, MediaSessionEvent::MediaFlowing) => {
                 Input::ConferenceFlowing
             }
-            SfuEvent::Media(Direction::Publish, MediaSessionEvent::Failed(reason)) => {
-                Input::MediaError {
-                    message: format!("lost the connection to the conference server: {reason}"),
-                }
+            SfuEvent::Media(link, MediaSessionEvent::Connected) => Input::ConferenceLinkUp { link },
+            SfuEvent::Media(link, MediaSessionEvent::Disconnected) => {
+                Input::ConferenceLinkDown { link, failed: None }
             }
+            SfuEvent::Media(link, MediaSessionEvent::Failed(reason)) => Input::ConferenceLinkDown {
+                link,
+                failed: Some(reason),
+            },
             SfuEvent::Trouble(message) => {
                 tracing::warn!(%message, "conference request failed");
                 return;
