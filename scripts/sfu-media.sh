@@ -12,14 +12,18 @@ if [ "${SIMU_CARGO_WORKSPACE:-}" = 1 ]; then
   lib=(--workspace --lib)
   e2e=(--workspace --test conference)
   recovery=(--workspace --test conference_recovery)
+  camera=(--workspace --test conference_camera)
 else
   lib=(-p simu-call --lib)
   e2e=(-p simu-e2e --test conference)
   recovery=(-p simu-e2e --test conference_recovery)
+  camera=(-p simu-e2e --test conference_camera)
 fi
 cargo test --locked "${lib[@]}" --no-run --quiet
 cargo test --locked "${e2e[@]}" --no-run --quiet
 cargo test --locked "${recovery[@]}" --no-run --quiet
+cargo test --locked "${camera[@]}" --no-run --quiet
 scripts/janus-netns.sh cargo test --locked --offline "${lib[@]}" sfu::tests -- --nocapture
 scripts/janus-netns.sh cargo test --locked --offline "${e2e[@]}" -- --nocapture
 scripts/janus-netns.sh cargo test --locked --offline "${recovery[@]}" -- --nocapture
+scripts/janus-netns.sh cargo test --locked --offline "${camera[@]}" -- --nocapture

@@ -20,6 +20,14 @@ pub fn janus() -> Option<SfuConfig> {
     cfg
 }
 
+/// Video and audio frames `m` decoded from `from`.
+pub fn decoded_from(m: &CallManager, from: &str) -> (u64, u64) {
+    received(m)
+        .into_iter()
+        .find(|(id, _, _)| id == from)
+        .map_or((0, 0), |(_, v, a)| (v, a))
+}
+
 /// Each member's counts (video, audio) from each other member it receives.
 pub fn received(m: &CallManager) -> Vec<(String, u64, u64)> {
     m.participants()
@@ -68,9 +76,14 @@ pub async fn every_stream_flows(h: &Harness, members: &[(&str, &CallManager)], m
     }
 }
 
-/// `names[0]` calls the others on the conference server, everyone accepts, and every member
-/// is connected; returns the members' managers (in `names` order) and the call's room.
-pub async fn conference_call(h: &Harness, names: &[&str]) -> (Vec<CallManager>, String) {
+/// `names[0]` calls the others on the conference server (with video or not), everyone
+/// accepts, and every member is connected; returns the members' managers (in `names` order)
+/// and the call's room.
+pub async fn conference_call(
+    h: &Harness,
+    names: &[&str],
+    video: bool,
+) -> (Vec<CallManager>, String) {
     let mut managers = Vec::new();
     for name in names {
         managers.push(
@@ -80,14 +93,14 @@ pub async fn conference_call(h: &Harness, names: &[&str]) -> (Vec<CallManager>, 
     }
     let mut incoming: Vec<_> = managers[1..].iter().map(|m| m.subscribe()).collect();
     let room = managers[0]
-        .initiate_conference_call(&names[1..], true, true)
+        .initiate_conference_call(&names[1..], true, video)
         .await
         .expect("dial");
     for events in &mut incoming {
         wait_event(events, T, |e| matches!(e, CallEvent::IncomingCall { .. })).await;
     }
     for m in &managers[1..] {
-        m.accept_call(true, true).await.expect("accept");
+        m.accept_call(true, video).await.expect("accept");
     }
     for m in &managers {
         wait_state(m, CallState::Connected, T).await;

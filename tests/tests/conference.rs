@@ -26,7 +26,7 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
     .await;
     let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (managers, room) = conference_call(&h, &names).await;
+    let (managers, room) = conference_call(&h, &names, true).await;
     let joined = Instant::now();
     let members: Vec<(&str, &CallManager)> = names.iter().copied().zip(managers.iter()).collect();
     every_stream_flows(&h, &members, 20).await;

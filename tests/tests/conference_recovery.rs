@@ -58,7 +58,7 @@ async fn a_conference_rides_out_an_ice_restart_and_a_break_in_the_path_to_janus(
     };
     let h = Harness::start_with(|c| c.sfu = sfu).await;
     let names = ["member0", "member1", "member2"];
-    let (managers, room) = conference_call(&h, &names).await;
+    let (managers, room) = conference_call(&h, &names, true).await;
     let members: Vec<(&str, &CallManager)> = names.iter().copied().zip(managers.iter()).collect();
     every_stream_flows(&h, &members, 20).await;
 

@@ -4,7 +4,7 @@
 //! Janus says it publishes and a member of the call has claimed it.
 
 use super::call::Call;
-use super::conference_recovery::Recovery;
+use super::conference_recovery::{ConferenceLink, Recovery};
 use super::{Action, CallEvent, CallMachine, CallState};
 use crate::roster::Membership;
 use nx::signal::{EndReason, Signal};
@@ -111,6 +111,16 @@ impl CallMachine {
         let Some(conf) = c.conference.as_mut() else {
             return;
         };
+        // Janus announces a feed again when its streams change (a member turned its camera on
+        // in a call that started without video): the subscription is made anew to get them.
+        if feeds
+            .iter()
+            .any(|f| conf.receiving.iter().any(|(_, r)| r == f))
+        {
+            out.push(Action::RestartConferenceLink {
+                link: ConferenceLink::Subscribe,
+            });
+        }
         for f in feeds {
             if !conf.published.contains(f) && conf.published.len() < MAX_FEEDS {
                 conf.published.push(*f);

@@ -239,7 +239,7 @@ fn a_conference_call_that_nobody_answers_leaves_the_room() {
 }
 
 #[test]
-fn turning_the_camera_on_in_an_audio_only_conference_says_it_cannot() {
+fn turning_the_camera_on_in_an_audio_only_conference_publishes_it_once() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id(BOB), "Bob");
     m.handle(sig(ALICE, group_invitation(0, true)), t0);
@@ -255,10 +255,42 @@ fn turning_the_camera_on_in_an_audio_only_conference_says_it_cannot() {
     assert_eq!(m.state(), CallState::Connected);
     let a = m.handle(Input::StartVideo, t0);
     assert!(
-        a.iter().any(|x| matches!(
-            x,
-            Action::Emit(CallEvent::Error { message }) if message.contains("conference")
-        )),
-        "the user is told why: {a:?}"
+        a.contains(&Action::PublishVideo { room: "g".into() }),
+        "{a:?}"
     );
+    assert!(a.contains(&Action::Emit(CallEvent::LocalMediaAvailable {
+        audio: true,
+        video: true
+    })));
+    assert_eq!(m.call_type(), Some(CallType::Video));
+    assert!(
+        m.handle(Input::StartVideo, t0).is_empty(),
+        "video is sent already"
+    );
+}
+
+#[test]
+fn a_received_feed_announced_again_is_subscribed_anew_to_get_its_new_streams() {
+    let t0 = Instant::now();
+    let mut m = ringing(t0);
+    m.handle(Input::ConferenceJoined { feed: 11 }, t0);
+    m.handle(sig(BOB, response(true)), t0);
+    m.handle(sig(BOB, feed(22)), t0);
+    let a = m.handle(Input::FeedsPublished { feeds: vec![22] }, t0);
+    assert_eq!(receives(&a), [(BOB.to_string(), 22)]);
+    assert!(!a
+        .iter()
+        .any(|x| matches!(x, Action::RestartConferenceLink { .. })));
+    // Bob turned his camera on: Janus lists his feed again, with its new video stream.
+    let a = m.handle(Input::FeedsPublished { feeds: vec![22] }, t0);
+    assert_eq!(
+        a,
+        [Action::RestartConferenceLink {
+            link: ConferenceLink::Subscribe
+        }]
+    );
+    // A feed not received yet (Carol's, unclaimed) is no reason to.
+    assert!(m
+        .handle(Input::FeedsPublished { feeds: vec![33] }, t0)
+        .is_empty());
 }

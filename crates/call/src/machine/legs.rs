@@ -159,12 +159,15 @@ impl CallMachine {
             return;
         };
         if c.conference.is_some() {
-            // Publishing a second stream needs a renegotiation with Janus this client does
-            // not do yet: say so rather than leave the button doing nothing.
-            out.push(Action::Emit(CallEvent::Error {
-                message: "The camera cannot be turned on in a conference call that started \
-                          without video."
-                    .into(),
+            // Published to the room; Janus announces the new stream to the members.
+            c.video = true;
+            c.call_type = CallType::Video;
+            out.push(Action::PublishVideo {
+                room: c.room.clone(),
+            });
+            out.push(Action::Emit(CallEvent::LocalMediaAvailable {
+                audio: c.audio,
+                video: true,
             }));
             return;
         }

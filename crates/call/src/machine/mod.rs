@@ -260,6 +260,11 @@ pub enum Action {
     },
     /// Leave the conference room (the call is over here).
     LeaveConference,
+    /// Start publishing video to the conference room (the camera turned on in a call that
+    /// started without it).
+    PublishVideo {
+        room: String,
+    },
     /// Restart a connection to the conference server that went down (ICE restart for the
     /// publisher, a new subscription for the subscriber).
     RestartConferenceLink {

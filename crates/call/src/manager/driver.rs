@@ -359,13 +359,11 @@ impl Driver {
                 self.tell_local_media(now).await;
             }
             Cmd::StartVideo => {
-                // A conference refuses (the machine says why): the members keep being told
-                // the camera is off.
-                if self.conference.is_none() {
-                    self.video_on = true;
-                }
+                self.video_on = true;
                 let actions = self.machine.handle(Input::StartVideo, Instant::now());
                 self.execute(actions).await;
+                // A group call's members are told the camera is on.
+                self.tell_local_media(now).await;
             }
             Cmd::VideoEnabled(on) => {
                 self.video_on = on;
@@ -667,6 +665,11 @@ impl Driver {
                     }
                 }
                 Action::StopReceiving { feed, .. } => self.stop_feed(feed),
+                Action::PublishVideo { .. } => {
+                    if let Err(message) = self.publish_video() {
+                        self.emit(CallEvent::Error { message });
+                    }
+                }
                 Action::RestartConferenceLink { link } => {
                     if let Some(conf) = &self.conference {
                         conf.link.restart(link);

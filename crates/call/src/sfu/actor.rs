@@ -3,6 +3,7 @@
 
 use super::{ConferenceLink, SfuEvent, SfuLink};
 use crate::media_session::RemoteMedia;
+use crate::pipeline::Encoded;
 use nx::rest::SfuGrant;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -18,6 +19,7 @@ enum Command {
     StopReceiving(u64),
     Renew(Box<SfuGrant>),
     Restart(ConferenceLink),
+    AddVideo(mpsc::Receiver<Encoded>),
     Close,
 }
 
@@ -41,6 +43,7 @@ impl SfuHandle {
                         Ok(())
                     }
                     Command::Restart(which) => link.restart(which).await,
+                    Command::AddVideo(rx) => link.add_video(rx).await,
                     Command::Close => break,
                 };
                 if let Err(e) = result {
@@ -84,6 +87,13 @@ impl SfuHandle {
     pub fn restart(&self, which: ConferenceLink) {
         if self.commands.try_send(Command::Restart(which)).is_err() {
             tracing::warn!(?which, "conference link busy or gone; not restarted");
+        }
+    }
+
+    /// Starts publishing the call's video (`rx`) in a call that started without it.
+    pub fn add_video(&self, rx: mpsc::Receiver<Encoded>) {
+        if self.commands.try_send(Command::AddVideo(rx)).is_err() {
+            tracing::warn!("conference link busy or gone; video not published");
         }
     }
 

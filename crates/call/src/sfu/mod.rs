@@ -13,6 +13,7 @@ use crate::media_session::{
     MediaSession, MediaSessionError, MediaSessionEvent, RemoteMedia, SendRate,
 };
 use crate::outgoing::LegSend;
+use crate::pipeline::Encoded;
 use media::codec::VideoCodec;
 use nx::janus::videoroom::{self, Feed, RoomEvent};
 use nx::janus::{JanusConfig, JanusError, JanusEvent, JanusHandle, JanusSession};
@@ -252,6 +253,17 @@ impl SfuLink {
             Some(offer) => self.answer_subscription(offer).await,
             None => Ok(()),
         }
+    }
+
+    /// Starts sending video in a call that started without it: a new track on the publishing
+    /// connection, renegotiated with Janus by `configure`; Janus announces the feed's new
+    /// stream to the room, and the members subscribe anew to receive it.
+    pub async fn add_video(&mut self, rx: mpsc::Receiver<Encoded>) -> Result<(), SfuLinkError> {
+        self.publish.add_video(rx).await?;
+        let offer = self.publish.create_offer(false).await?;
+        let answer = videoroom::configure(&self.publisher, &offer).await?;
+        self.publish.apply_answer(answer).await?;
+        Ok(())
     }
 
     /// Brings a connection that went down back: the publisher by an ICE restart (a new offer

@@ -5,7 +5,7 @@ use super::pending::{Done, MediaStart};
 use crate::machine::{CallEvent, Input, Role};
 use crate::media_session::{MediaSession, RemoteMedia, SendRate};
 use crate::outgoing::Outgoing;
-use crate::pipeline::{AudioMix, AudioOutput, MediaControl, RecvCounters};
+use crate::pipeline::{AudioMix, AudioOutput, Encoded, MediaControl, RecvCounters};
 use crate::stats::StatsCollector;
 use media::FrameSink;
 use nx::NxId;
@@ -20,6 +20,29 @@ impl super::Driver {
     /// Turns the camera on for the leg to `peer` (an audio call turning video on): the call's
     /// video encoder starts with the current camera if it has not yet.
     pub(super) async fn add_video(&mut self, peer: &NxId) -> Result<(), String> {
+        let rx = self.start_camera()?;
+        let leg = self.leg_mut(peer).ok_or_else(|| "No call.".to_string())?;
+        leg.session
+            .add_video(rx)
+            .await
+            .map_err(|e| format!("Cannot turn the camera on: {e}"))
+    }
+
+    /// Turns the camera on in a conference call that started without it: the link publishes
+    /// it to the room (a renegotiation with Janus, off the loop).
+    pub(super) fn publish_video(&mut self) -> Result<(), String> {
+        let rx = self.start_camera()?;
+        let conf = self
+            .conference
+            .as_ref()
+            .ok_or_else(|| "No call.".to_string())?;
+        conf.link.add_video(rx);
+        Ok(())
+    }
+
+    /// Starts the call's video encoder with the current camera if it has not yet; returns a
+    /// queue of what it encodes.
+    fn start_camera(&mut self) -> Result<tokio::sync::mpsc::Receiver<Encoded>, String> {
         self.stop_preview();
         let camera = self.current_camera();
         let outgoing = self
@@ -36,14 +59,9 @@ impl super::Driver {
             .control()
             .video_enabled
             .store(true, Ordering::Relaxed);
-        let rx = outgoing
+        outgoing
             .subscribe_video()
-            .ok_or_else(|| "No camera to turn on.".to_string())?;
-        let leg = self.leg_mut(peer).ok_or_else(|| "No call.".to_string())?;
-        leg.session
-            .add_video(rx)
-            .await
-            .map_err(|e| format!("Cannot turn the camera on: {e}"))
+            .ok_or_else(|| "No camera to turn on.".to_string())
     }
 
     /// What opens the camera in use.
