@@ -84,6 +84,17 @@ pub async fn conference_call(
     names: &[&str],
     video: bool,
 ) -> (Vec<CallManager>, String) {
+    group_call(h, names, video, true).await
+}
+
+/// As [`conference_call`], on the conference server or (`on_conference` false) in mesh as far
+/// as the server's mesh limit allows.
+pub async fn group_call(
+    h: &Harness,
+    names: &[&str],
+    video: bool,
+    on_conference: bool,
+) -> (Vec<CallManager>, String) {
     let mut managers = Vec::new();
     for name in names {
         managers.push(
@@ -92,10 +103,16 @@ pub async fn conference_call(
         );
     }
     let mut incoming: Vec<_> = managers[1..].iter().map(|m| m.subscribe()).collect();
-    let room = managers[0]
-        .initiate_conference_call(&names[1..], true, video)
-        .await
-        .expect("dial");
+    let room = if on_conference {
+        managers[0]
+            .initiate_conference_call(&names[1..], true, video)
+            .await
+    } else {
+        managers[0]
+            .initiate_group_call(&names[1..], true, video)
+            .await
+    }
+    .expect("dial");
     for events in &mut incoming {
         wait_event(events, T, |e| matches!(e, CallEvent::IncomingCall { .. })).await;
     }

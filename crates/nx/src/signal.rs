@@ -150,6 +150,9 @@ pub enum Signal {
         #[serde(rename = "roomId")]
         room_id: String,
         participants: Vec<String>,
+        /// The call moves onto the conference server to make room for them (§4.3 rule 6).
+        #[serde(default, skip_serializing_if = "is_false")]
+        sfu: bool,
     },
     /// Whether a member's microphone and camera are on (Simu extension, §4.2): sent to every
     /// joined member on joining and at each change, for the others' mute and camera badges.

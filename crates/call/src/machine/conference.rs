@@ -34,10 +34,28 @@ pub(super) struct Conference {
 const MAX_FEEDS: usize = crate::roster::MAX_MEMBERS * 2;
 
 impl CallMachine {
-    /// The server carries this call's media on its conference server.
-    pub(super) fn on_conference(&mut self, room: &str) {
+    /// The server carries this call's media on its conference server: from the start, or from
+    /// now on for a mesh call that grew over the mesh limit (its legs close; the members are
+    /// told by `registered`).
+    pub(super) fn on_conference(&mut self, room: &str, out: &mut Vec<Action>) {
         if let Some(c) = self.call.as_mut().filter(|c| c.room == room) {
-            c.conference.get_or_insert_with(Conference::default);
+            Self::move_to_conference(c, out);
+        }
+    }
+
+    /// The call's media goes through the conference room from now on: every leg closes, and
+    /// this side joins the room if it is in the call.
+    pub(super) fn move_to_conference(c: &mut Call, out: &mut Vec<Action>) {
+        if c.conference.is_some() {
+            return;
+        }
+        c.conference = Some(Conference::default());
+        for leg in std::mem::take(&mut c.legs) {
+            out.push(Action::StopMedia { peer: leg.peer });
+        }
+        c.early.clear();
+        if c.accepted {
+            Self::join_conference(c, out);
         }
     }
 
@@ -91,6 +109,9 @@ impl CallMachine {
         if c.roster.state(from) != Some(Membership::Joined) {
             return;
         }
+        // A member names its feed only on the conference server: a move this side has not
+        // heard of yet (its `group_invited` is on the way from another member).
+        Self::move_to_conference(c, out);
         let Some(conf) = c.conference.as_mut() else {
             return;
         };

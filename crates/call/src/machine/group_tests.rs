@@ -4,7 +4,7 @@ use super::test_support::{group_invitation, id, response, sends, sig, ALICE, BOB
 use super::*;
 use crate::roster::Membership;
 
-const DAVE: &str = "dave@x";
+pub(super) const DAVE: &str = "dave@x";
 
 fn end(reason: EndReason) -> Signal {
     Signal::CallEnd {
@@ -14,7 +14,7 @@ fn end(reason: EndReason) -> Signal {
     }
 }
 
-fn joined_at(ms: i64) -> Signal {
+pub(super) fn joined_at(ms: i64) -> Signal {
     Signal::GroupJoined {
         room_id: "g".into(),
         joined_at: ms,
@@ -33,7 +33,7 @@ fn members_changed(actions: &[Action]) -> Vec<(String, Membership)> {
         .collect()
 }
 
-fn starts(actions: &[Action]) -> Vec<(String, Role)> {
+pub(super) fn starts(actions: &[Action]) -> Vec<(String, Role)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -92,7 +92,7 @@ fn ringing(t0: Instant) -> CallMachine {
 }
 
 /// Both accept, and both legs connect.
-fn connected(t0: Instant) -> CallMachine {
+pub(super) fn connected(t0: Instant) -> CallMachine {
     let mut m = ringing(t0);
     for who in [BOB, CAROL] {
         m.handle(sig(who, response(true)), t0);
@@ -358,7 +358,7 @@ fn an_invitee_answers_the_inviter_and_offers_to_those_who_joined_before_it() {
 }
 
 /// Carol's side: Alice invited her with Bob, and she accepted (her clock said 1000).
-fn carol_accepted(t0: Instant) -> CallMachine {
+pub(super) fn carol_accepted(t0: Instant) -> CallMachine {
     let mut m = CallMachine::new(id(CAROL), "Carol").with_wall_clock(WallClock::fixed(t0, 1_000));
     m.handle(sig(ALICE, group_invitation(0, false)), t0);
     m.handle(
@@ -411,7 +411,8 @@ fn strangers_cannot_join_or_send_media_into_a_call() {
                 "mallory@x",
                 Signal::GroupInvited {
                     room_id: "g".into(),
-                    participants: vec!["eve@x".into()]
+                    participants: vec!["eve@x".into()],
+                    sfu: true,
                 }
             ),
             t0
@@ -554,6 +555,7 @@ fn a_member_who_left_and_is_invited_back_by_another_is_told_again_when_this_side
     let back = Signal::GroupInvited {
         room_id: "g".into(),
         participants: vec![BOB.into()],
+        sfu: false,
     };
     let a = m.handle(sig(ALICE, back.clone()), t0);
     assert_eq!(

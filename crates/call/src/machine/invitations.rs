@@ -152,12 +152,25 @@ impl CallMachine {
         // On the conference server the caller publishes at once, ready for whoever answers.
         Self::join_conference(c, out);
         if c.accepted {
-            for member in c.roster.joined_others() {
+            // A call that moves onto the conference server tells those still ringing too, so
+            // that they join the room when they answer.
+            let sfu = c.conference.is_some();
+            let told: Vec<NxId> = c
+                .roster
+                .members()
+                .filter(|(id, m)| {
+                    *m == Membership::Joined
+                        || (sfu && *m == Membership::Ringing && !invitees.contains(id))
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            for member in told {
                 out.push(Action::Send {
-                    to: member.clone(),
+                    to: member,
                     signal: Signal::GroupInvited {
                         room_id: c.room.clone(),
                         participants: invitees.iter().map(ToString::to_string).collect(),
+                        sfu,
                     },
                 });
             }
@@ -536,6 +549,7 @@ impl CallMachine {
         &mut self,
         from: &NxId,
         participants: &[String],
+        sfu: bool,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
@@ -548,6 +562,10 @@ impl CallMachine {
             return;
         };
         c.group = true;
+        // The call grew over the mesh limit and moves onto the conference server.
+        if sfu {
+            Self::move_to_conference(c, out);
+        }
         for id in participants
             .iter()
             .filter_map(|p| NxId::parse_jid(p).ok())

@@ -531,7 +531,7 @@ impl CallMachine {
             Input::MediaConnected { peer } => self.media_connected(&peer, now, &mut out),
             Input::MediaFailed { peer, reason } => self.media_failed(&peer, &reason, now, &mut out),
             Input::MediaDisconnected { peer } => self.media_disconnected(&peer, now, &mut out),
-            Input::OnConference { room } => self.on_conference(&room),
+            Input::OnConference { room } => self.on_conference(&room, &mut out),
             Input::ConferenceJoined { feed } => self.conference_joined(feed, &mut out),
             Input::FeedsPublished { feeds } => self.feeds_published(&feeds, &mut out),
             Input::FeedGone { feed } => self.feed_gone(feed, now, &mut out),
@@ -590,9 +590,9 @@ impl CallMachine {
             Signal::GroupJoined { joined_at, .. } => {
                 self.member_announced(&from, joined_at, now, out)
             }
-            Signal::GroupInvited { participants, .. } => {
-                self.members_invited(&from, &participants, now, out)
-            }
+            Signal::GroupInvited {
+                participants, sfu, ..
+            } => self.members_invited(&from, &participants, sfu, now, out),
             Signal::MediaState { audio, video, .. } => self.member_media(&from, audio, video, out),
             Signal::SfuFeed { feed, .. } => self.member_feed(&from, feed, out),
             s if media_signal(&s) => self.media_signal(from, s, now, out),
@@ -651,3 +651,6 @@ mod conference_tests;
 
 #[cfg(test)]
 mod conference_recovery_tests;
+
+#[cfg(test)]
+mod conference_move_tests;

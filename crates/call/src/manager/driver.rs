@@ -607,7 +607,7 @@ impl Driver {
                         let result = rest
                             .add_group_members(&room, &ids)
                             .await
-                            .map(|_| false)
+                            .map(|r| r.media.as_deref() == Some("sfu"))
                             .map_err(|e| e.to_string());
                         pending::Done::Registered { room, result }
                     });

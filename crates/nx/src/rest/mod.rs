@@ -547,7 +547,7 @@ impl RestClient {
         &self,
         room: &str,
         participants: &[String],
-    ) -> Result<serde_json::Value, RestError> {
+    ) -> Result<MembersAdded, RestError> {
         let body = serde_json::json!({ "participants": participants });
         let path = format!("/nx/group-call/{}/members/", urlencode(room));
         self.send(reqwest::Method::POST, &path, Some(&body), None, Auth::User)

@@ -113,6 +113,17 @@ pub struct CallStarted {
     pub media: Option<String>,
 }
 
+/// What inviting more people into a call under way answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersAdded {
+    pub room: String,
+    /// How many people the call has now.
+    pub members: usize,
+    /// `sfu` when the call is (or just moved) on the conference server (protocol.md §4.3).
+    #[serde(default)]
+    pub media: Option<String>,
+}
+
 /// A member's way into a group call's room on the conference server (protocol.md §4.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SfuGrant {

@@ -151,7 +151,10 @@ pub struct MembersReq {
 }
 
 /// POST `/nx/group-call/{room}/members/`: a member invites more people into the call under
-/// way (a 1:1 call becomes a group call); they get a history row and may report on it.
+/// way (a 1:1 call becomes a group call); they get a history row and may report on it. A mesh
+/// call that would grow over `mesh_members` moves onto the conference server, if there is one:
+/// its room is made now and the answer's `media: "sfu"` tells the inviter to move everyone
+/// (protocol.md §4.3 rule 6).
 pub async fn add_group_members(
     State(st): State<AppState>,
     user: AuthUser,
@@ -160,13 +163,33 @@ pub async fn add_group_members(
 ) -> Result<Json<Value>, ApiError> {
     let call = own_call(&st, &user, &room).await?;
     let ids = invitees(&st, &user, &req.participants).await?;
-    let max = if st.store.sfu_room(&room).await?.is_some() {
+    let on_sfu = st.store.sfu_room(&room).await?.is_some();
+    let max = if on_sfu {
         MAX_GROUP_MEMBERS
     } else {
         st.cfg.limits.mesh_members.min(MAX_GROUP_MEMBERS)
     };
-    match st.store.add_group_members(&call, &ids, max).await? {
-        Ok(n) => Ok(Json(json!({ "room": room, "members": n }))),
-        Err(max) => Err(too_many(max)),
+    let members =
+        |n: usize, media: &str| Json(json!({ "room": room, "members": n, "media": media }));
+    match (st.store.add_group_members(&call, &ids, max).await?, &st.sfu) {
+        (Ok(n), _) => Ok(members(n, if on_sfu { "sfu" } else { "mesh" })),
+        (Err(_), Some(sfu)) if !on_sfu => {
+            let r = sfu
+                .create_room(&room, MAX_GROUP_MEMBERS)
+                .await
+                .map_err(sfu_unavailable)?;
+            let added = st
+                .store
+                .add_group_members(&call, &ids, MAX_GROUP_MEMBERS)
+                .await?;
+            if added.is_err() || !st.store.add_sfu_room_if_none(&r).await? {
+                let _ = sfu.destroy_room(&r).await;
+            }
+            match added {
+                Ok(n) => Ok(members(n, "sfu")),
+                Err(max) => Err(too_many(max)),
+            }
+        }
+        (Err(max), _) => Err(too_many(max)),
     }
 }

@@ -30,6 +30,22 @@ impl Store {
         Ok(())
     }
 
+    /// Records `r` unless the call has a Janus room already (another member's invitation moved
+    /// it first); false then.
+    pub async fn add_sfu_room_if_none(&self, r: &SfuRoom) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO sfu_rooms (room, janus_room, secret, created_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&r.room)
+        .bind(to_i64(r.janus_room))
+        .bind(&r.secret)
+        .bind(to_i64(r.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The open Janus room of `room`'s call, if it is carried by the SFU.
     pub async fn sfu_room(&self, room: &str) -> Result<Option<SfuRoom>, StoreError> {
         let row = sqlx::query(
