@@ -31,6 +31,28 @@ async fn members_call_through_janus_every_stream_decoded_and_a_leaver_drops_out(
     let members: Vec<(&str, &CallManager)> = names.iter().copied().zip(managers.iter()).collect();
     every_stream_flows(&h, &members, 20).await;
 
+    // The stats stream samples the conference: what a member sends, what it receives from
+    // everyone, and the round trip to Janus.
+    let m0 = &managers[0];
+    m0.start_stats_collection(Duration::from_millis(500))
+        .await
+        .expect("stats");
+    let sampled = eventually(T, || {
+        m0.latest_stats().filter(|s| {
+            s.video_out.bitrate > 0
+                && s.video.bitrate > 0
+                && s.audio.packets_received > 0
+                && s.video.frame_width > 0
+                && s.rtt_ms.is_some()
+        })
+    })
+    .await;
+    assert!(
+        sampled.is_some(),
+        "conference stats: {:?}",
+        m0.latest_stats()
+    );
+
     // The last member leaves: everyone else is told and stops receiving it; the rest go on.
     let (leaver, rest) = members.split_last().expect("members");
     let mut watch: Vec<_> = rest.iter().map(|(_, m)| m.subscribe()).collect();

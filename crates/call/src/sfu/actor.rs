@@ -2,15 +2,17 @@
 //! its requests run one at a time, in order.
 
 use super::{ConferenceLink, SfuEvent, SfuLink};
-use crate::media_session::RemoteMedia;
+use crate::media_session::{RawStats, RemoteMedia};
 use crate::pipeline::Encoded;
 use nx::rest::SfuGrant;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Requests waiting for the link.
 const COMMANDS: usize = 64;
+/// How long a stats reading may wait for the link.
+const STATS_WAIT: Duration = Duration::from_secs(1);
 /// How long closing may take before the task is dropped.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
@@ -20,6 +22,7 @@ enum Command {
     Renew(Box<SfuGrant>),
     Restart(ConferenceLink),
     AddVideo(mpsc::Receiver<Encoded>),
+    Stats(oneshot::Sender<RawStats>),
     Close,
 }
 
@@ -44,6 +47,10 @@ impl SfuHandle {
                     }
                     Command::Restart(which) => link.restart(which).await,
                     Command::AddVideo(rx) => link.add_video(rx).await,
+                    Command::Stats(reply) => {
+                        let _ = reply.send(link.raw_stats().await);
+                        Ok(())
+                    }
                     Command::Close => break,
                 };
                 if let Err(e) = result {
@@ -95,6 +102,14 @@ impl SfuHandle {
         if self.commands.try_send(Command::AddVideo(rx)).is_err() {
             tracing::warn!("conference link busy or gone; video not published");
         }
+    }
+
+    /// The link's counters for a stats sample; `None` if it is busy past `STATS_WAIT` (with a
+    /// renegotiation, say) or gone.
+    pub async fn raw_stats(&self) -> Option<RawStats> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.try_send(Command::Stats(tx)).ok()?;
+        tokio::time::timeout(STATS_WAIT, rx).await.ok()?.ok()
     }
 
     /// Leaves the room and waits (boundedly) for the link to close.

@@ -10,10 +10,10 @@ pub use actor::SfuHandle;
 
 pub use crate::machine::ConferenceLink;
 use crate::media_session::{
-    MediaSession, MediaSessionError, MediaSessionEvent, RemoteMedia, SendRate,
+    MediaSession, MediaSessionError, MediaSessionEvent, RawStats, RemoteMedia, SendRate,
 };
 use crate::outgoing::LegSend;
-use crate::pipeline::Encoded;
+use crate::pipeline::{Encoded, SendCounters};
 use media::codec::VideoCodec;
 use nx::janus::videoroom::{self, Feed, RoomEvent};
 use nx::janus::{JanusConfig, JanusError, JanusEvent, JanusHandle, JanusSession};
@@ -152,6 +152,26 @@ impl SfuLink {
     pub fn renew(&mut self, grant: SfuGrant) {
         self.janus.set_token(grant.token.clone());
         self.grant = grant;
+    }
+
+    /// What the publishing connection counts of the encoded media it sends.
+    pub fn send_counters(&self) -> Arc<SendCounters> {
+        self.publish.send_counters.clone()
+    }
+
+    /// Counters for one stats sample of the whole link: what is sent (and the round trip) from
+    /// the publishing connection, what is received from the subscription, every feed together.
+    pub async fn raw_stats(&self) -> RawStats {
+        let sent = self.publish.raw_stats().await;
+        let received = match &self.subscriber {
+            Some((_, session)) => session.raw_stats().await,
+            None => RawStats::default(),
+        };
+        RawStats {
+            video_in: received.video_in,
+            audio_in: received.audio_in,
+            ..sent
+        }
     }
 
     /// Where the cap Janus sends this publisher by REMB is noted.

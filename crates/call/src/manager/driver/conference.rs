@@ -6,8 +6,9 @@ use super::legs::ParticipantMedia;
 use super::pending::{ConferenceJoin, Done};
 use crate::machine::{ConferenceLink, Input};
 use crate::media_session::{MediaSessionEvent, RemoteMedia};
-use crate::pipeline::RecvCounters;
+use crate::pipeline::{RecvCounters, SendCounters};
 use crate::sfu::{SfuEvent, SfuHandle, SfuLink};
+use crate::stats::StatsCollector;
 use media::FrameSink;
 use nx::rest::SfuGrant;
 use nx::NxId;
@@ -54,6 +55,27 @@ pub(super) struct ConferenceMedia {
     pub renewing: bool,
     /// When the tokens in use expire (unix seconds).
     pub expires_at: u64,
+    /// What the publishing connection counts of what it sends, and the stats stream's state.
+    pub send_counters: Arc<SendCounters>,
+    pub collector: StatsCollector,
+    pub latency_seen: u64,
+}
+
+impl ConferenceMedia {
+    /// What the publisher may send, bit/s, and what decided it: the delay-based estimate under
+    /// Janus's REMB cap (or, before the first REMB, the cap the grant announced).
+    pub fn send_budget(&self, now: Instant) -> Option<(u64, &'static str)> {
+        let estimate = self.estimate.estimate(now, Duration::from_secs(2));
+        let cap = match self.remb.get() {
+            Some(c) => Some((c, "remb")),
+            None => (self.cap_bps > 0).then_some((self.cap_bps, "grant")),
+        };
+        match (estimate, cap) {
+            (Some(e), Some((c, by))) if c < e => Some((c, by)),
+            (Some(e), _) => Some((e, "delay")),
+            (None, cap) => cap,
+        }
+    }
 }
 
 impl super::Driver {
@@ -115,6 +137,7 @@ impl super::Driver {
         let remb = j.link.remb();
         let cap_bps = u64::from(j.link.bitrate_cap());
         let expires_at = j.link.expires_at();
+        let send_counters = j.link.send_counters();
         let (tx, rx) = mpsc::channel(64);
         let mut events = j.events;
         // The link's own events and its requests' trouble arrive on one channel.
@@ -137,6 +160,9 @@ impl super::Driver {
             renew_at: now + renew_after(expires_at, unix_now()),
             renewing: false,
             expires_at,
+            send_counters,
+            collector: StatsCollector::default(),
+            latency_seen: 0,
         });
         let mut actions = self.machine.handle(Input::ConferenceJoined { feed }, now);
         actions.extend(self.machine.handle(
@@ -233,17 +259,9 @@ impl super::Driver {
         let (Some(conf), Some(o)) = (&self.conference, &self.outgoing) else {
             return;
         };
-        let estimate = conf
-            .estimate
-            .estimate(Instant::now(), Duration::from_secs(2));
-        let cap = conf
-            .remb
-            .get()
-            .or((conf.cap_bps > 0).then_some(conf.cap_bps));
-        let Some(bps) = [estimate, cap].into_iter().flatten().min() else {
-            return;
-        };
-        o.control().set_estimate(peer::bwe::media_budget(bps));
+        if let Some((bps, _)) = conf.send_budget(Instant::now()) {
+            o.control().set_estimate(peer::bwe::media_budget(bps));
+        }
     }
 
     /// Fetches a new grant off the loop once the one in use is three quarters through.

@@ -1,46 +1,95 @@
 //! Sampling the live call's statistics for the stats stream.
 
-use crate::stats::LocalCounters;
+use crate::pipeline::{MediaControl, RecvCounters, SendCounters};
+use crate::stats::{LocalCounters, StatsCollector, StatsSample};
+use media::FrameSink;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-impl super::Driver {
-    /// Samples the first member's leg (a 1:1 call's only one) for the stats stream.
-    pub(super) async fn sample_stats(&mut self) {
-        let Some(leg) = self.legs.first_mut() else {
-            return;
-        };
-        let s = &leg.session;
-        let raw = s.raw_stats().await;
-        let counters = leg.counters.clone();
-        let sc = &s.send_counters;
-        let (w, h) = leg.video.size();
+/// What the stats stream samples: one member received, and what this side sends.
+struct Sampled<'a> {
+    counters: &'a RecvCounters,
+    video: &'a FrameSink,
+    send: &'a SendCounters,
+    control: &'a MediaControl,
+    estimate: Option<(u64, &'static str)>,
+}
+
+impl Sampled<'_> {
+    fn local(&self) -> LocalCounters {
+        let (c, sc) = (self.counters, self.send);
         let enc = sc.encoded_size.load(Ordering::Relaxed);
-        let q = s.control().effective_quality();
-        let local = LocalCounters {
-            frames_decoded: counters.video_frames.load(Ordering::Relaxed),
-            decode_errors: counters.video_decode_errors.load(Ordering::Relaxed),
-            frame_size: (w, h),
-            audio_frames: counters.audio_frames.load(Ordering::Relaxed),
-            audio_level: counters.audio_level_dbfs(),
-            audio_concealed: counters.audio_concealed.load(Ordering::Relaxed),
-            audio_fec: counters.audio_fec_recovered.load(Ordering::Relaxed),
-            audio_jitter_target_ms: counters.audio_jitter_target_ms.load(Ordering::Relaxed),
+        let q = self.control.effective_quality();
+        LocalCounters {
+            frames_decoded: c.video_frames.load(Ordering::Relaxed),
+            decode_errors: c.video_decode_errors.load(Ordering::Relaxed),
+            frame_size: self.video.size(),
+            audio_frames: c.audio_frames.load(Ordering::Relaxed),
+            audio_level: c.audio_level_dbfs(),
+            audio_concealed: c.audio_concealed.load(Ordering::Relaxed),
+            audio_fec: c.audio_fec_recovered.load(Ordering::Relaxed),
+            audio_jitter_target_ms: c.audio_jitter_target_ms.load(Ordering::Relaxed),
             frames_encoded: sc.video_frames.load(Ordering::Relaxed),
             keyframes: sc.keyframes.load(Ordering::Relaxed),
             encoded_size: (enc >> 16, enc & 0xffff),
             encoded_fps: sc.encoded_fps.load(Ordering::Relaxed),
             target_video_bps: u64::from(q.video_kbps) * 1000,
             target_audio_bps: u64::from(q.audio_kbps) * 1000,
-            video_codec: s.control().video_codec(),
-            plis_sent: counters.plis_sent.load(Ordering::Relaxed),
-            available_bps: leg.estimate.map_or(0, |e| e.0),
-            estimator: leg.estimate.map(|e| e.1),
+            video_codec: self.control.video_codec(),
+            plis_sent: c.plis_sent.load(Ordering::Relaxed),
+            available_bps: self.estimate.map_or(0, |e| e.0),
+            estimator: self.estimate.map(|e| e.1),
+        }
+    }
+
+    /// The sample, with the glass-to-glass delay of the frames decoded since `latency_seen`.
+    fn sample(
+        &self,
+        collector: &mut StatsCollector,
+        latency_seen: &mut u64,
+        raw: crate::media_session::RawStats,
+    ) -> StatsSample {
+        let (fresh, seen) = self.counters.latencies_since(*latency_seen);
+        *latency_seen = seen;
+        collector.sample(Instant::now(), raw, self.local(), median_ms(fresh))
+    }
+}
+
+impl super::Driver {
+    /// Samples the call for the stats stream: the first member's leg (a 1:1 call's only one),
+    /// or on the conference server the link (what is sent, what is received from everyone) with
+    /// the first member received.
+    pub(super) async fn sample_stats(&mut self) {
+        let sample = if let Some(conf) = self.conference.as_mut() {
+            let (Some((_, first)), Some(o)) = (conf.members.first(), &self.outgoing) else {
+                return;
+            };
+            let Some(raw) = conf.link.raw_stats().await else {
+                return;
+            };
+            let estimate = conf.send_budget(Instant::now());
+            let sampled = Sampled {
+                counters: &first.counters,
+                video: &first.video,
+                send: &conf.send_counters,
+                control: o.control(),
+                estimate,
+            };
+            sampled.sample(&mut conf.collector, &mut conf.latency_seen, raw)
+        } else {
+            let Some(leg) = self.legs.first_mut() else {
+                return;
+            };
+            let raw = leg.session.raw_stats().await;
+            let sampled = Sampled {
+                counters: &leg.counters,
+                video: &leg.video,
+                send: &leg.session.send_counters,
+                control: leg.session.control(),
+                estimate: leg.estimate,
+            };
+            sampled.sample(&mut leg.collector, &mut leg.latency_seen, raw)
         };
-        let (fresh, seen) = counters.latencies_since(leg.latency_seen);
-        leg.latency_seen = seen;
-        let g2g = median_ms(fresh);
-        let sample = leg.collector.sample(Instant::now(), raw, local, g2g);
         let _ = self.stats_tx.send(Some(sample.clone()));
         let _ = self.stats_stream.send(sample);
     }
