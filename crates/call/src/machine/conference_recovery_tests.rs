@@ -3,22 +3,13 @@
 //! one that never came up failing the call.
 
 use super::conference_recovery::{RESTART_EVERY, RESTART_GRACE};
-use super::test_support::{group_invitation, id, sends, sig, ALICE, BOB};
+use super::test_support::{bob_published, sends, ALICE};
 use super::*;
 use std::time::Duration;
 
 /// Bob in Alice's conference call with both connections up.
 fn in_conference(t0: Instant) -> CallMachine {
-    let mut m = CallMachine::new(id(BOB), "Bob");
-    m.handle(sig(ALICE, group_invitation(0, true)), t0);
-    m.handle(
-        Input::Accept {
-            audio: true,
-            video: true,
-        },
-        t0,
-    );
-    m.handle(Input::ConferenceJoined { feed: 7 }, t0);
+    let mut m = bob_published(t0, true);
     for link in [ConferenceLink::Publish, ConferenceLink::Subscribe] {
         assert!(m.handle(Input::ConferenceLinkUp { link }, t0).is_empty());
     }
@@ -127,16 +118,7 @@ fn both_connections_must_be_back_before_the_recovery_deadline_is_lifted() {
 #[test]
 fn a_conference_connection_that_never_came_up_fails_the_call_when_ice_gives_up() {
     let t0 = Instant::now();
-    let mut m = CallMachine::new(id(BOB), "Bob");
-    m.handle(sig(ALICE, group_invitation(0, true)), t0);
-    m.handle(
-        Input::Accept {
-            audio: true,
-            video: true,
-        },
-        t0,
-    );
-    m.handle(Input::ConferenceJoined { feed: 7 }, t0);
+    let mut m = bob_published(t0, true);
     assert!(
         m.handle(down(ConferenceLink::Publish, None), t0).is_empty(),
         "quiet while setting up: ICE goes on trying"

@@ -1,7 +1,9 @@
 //! Group calls on the conference server in the pure core: joining the room, naming feeds over
 //! NX, receiving a feed once it is both published and claimed, members leaving or failing.
 
-use super::test_support::{group_invitation, id, response, sends, sig, ALICE, BOB, CAROL};
+use super::test_support::{
+    bob_published, group_invitation, id, response, sends, sig, ALICE, BOB, CAROL,
+};
 use super::*;
 use crate::roster::Membership;
 
@@ -241,16 +243,7 @@ fn a_conference_call_that_nobody_answers_leaves_the_room() {
 #[test]
 fn turning_the_camera_on_in_an_audio_only_conference_publishes_it_once() {
     let t0 = Instant::now();
-    let mut m = CallMachine::new(id(BOB), "Bob");
-    m.handle(sig(ALICE, group_invitation(0, true)), t0);
-    m.handle(
-        Input::Accept {
-            audio: true,
-            video: false,
-        },
-        t0,
-    );
-    m.handle(Input::ConferenceJoined { feed: 7 }, t0);
+    let mut m = bob_published(t0, false);
     m.handle(Input::ConferenceFlowing, t0);
     assert_eq!(m.state(), CallState::Connected);
     let a = m.handle(Input::StartVideo, t0);

@@ -125,3 +125,12 @@ pub(super) fn dialing(t0: Instant) -> CallMachine {
     assert_eq!(sends(&a), [(BOB.to_string(), "call_invitation")]);
     m
 }
+
+/// Bob accepted Alice's conference invitation (with video or not) and publishes as feed 7.
+pub(super) fn bob_published(t0: Instant, video: bool) -> CallMachine {
+    let mut m = CallMachine::new(id(BOB), "Bob");
+    m.handle(sig(ALICE, group_invitation(0, true)), t0);
+    m.handle(Input::Accept { audio: true, video }, t0);
+    m.handle(Input::ConferenceJoined { feed: 7 }, t0);
+    m
+}

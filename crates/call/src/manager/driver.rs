@@ -479,47 +479,6 @@ impl Driver {
         self.execute(actions).await;
     }
 
-    /// An event from the leg to `peer`.
-    async fn leg_event(&mut self, peer: NxId, ev: MediaSessionEvent) {
-        let now = Instant::now();
-        if self.leg(&peer).is_none() {
-            return;
-        }
-        match ev {
-            MediaSessionEvent::LocalCandidate(c) => {
-                let Some(room) = self.machine.room().map(str::to_string) else {
-                    return;
-                };
-                let signal = Signal::IceCandidate {
-                    room_id: room,
-                    candidate: c.candidate,
-                    sdp_mid: c.sdp_mid,
-                    sdp_mline_index: c.sdp_mline_index,
-                };
-                self.send_signal(&peer, &signal).await;
-            }
-            MediaSessionEvent::MediaFlowing => {
-                let actions = self.machine.handle(Input::MediaConnected { peer }, now);
-                self.execute(actions).await;
-            }
-            MediaSessionEvent::Failed(reason) => {
-                let actions = self
-                    .machine
-                    .handle(Input::MediaFailed { peer, reason }, now);
-                self.execute(actions).await;
-            }
-            MediaSessionEvent::Disconnected => {
-                let actions = self.machine.handle(Input::MediaDisconnected { peer }, now);
-                self.execute(actions).await;
-            }
-            MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
-                kind: kind.to_string(),
-            }),
-            // A leg counts as connected once media flows (`MediaFlowing`).
-            MediaSessionEvent::Connected => {}
-        }
-    }
-
     /// Trouble from the call's encoders: an error to show, or a camera that stopped (the next
     /// one takes over, or a black picture goes out).
     fn media_trouble(&mut self, trouble: MediaTrouble) {

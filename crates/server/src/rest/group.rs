@@ -106,7 +106,8 @@ pub async fn start_group_call(
         return Err(room_taken());
     }
     if let Some(r) = &sfu_room {
-        st.store.add_sfu_room(r).await?;
+        // The call was made just now, so nobody else recorded a room for it.
+        st.store.add_sfu_room_if_none(r).await?;
     }
     let media = if sfu_room.is_some() { "sfu" } else { "mesh" };
     Ok((

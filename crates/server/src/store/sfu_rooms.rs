@@ -16,20 +16,6 @@ pub struct SfuRoom {
 }
 
 impl Store {
-    /// Records the Janus room of `room`'s call.
-    pub async fn add_sfu_room(&self, r: &SfuRoom) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sfu_rooms (room, janus_room, secret, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&r.room)
-        .bind(to_i64(r.janus_room))
-        .bind(&r.secret)
-        .bind(to_i64(r.created_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Records `r` unless the call has a Janus room already (another member's invitation moved
     /// it first); false then.
     pub async fn add_sfu_room_if_none(&self, r: &SfuRoom) -> Result<bool, StoreError> {

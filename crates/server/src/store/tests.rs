@@ -1,5 +1,5 @@
 //! The store under concurrent writers: each write waits for its turn at SQLite's write lock,
-//! and none fails with "database is locked".
+//! and none fails with "database is locked"; two racing moves onto Janus keep one room.
 
 use super::*;
 
@@ -40,4 +40,21 @@ async fn concurrent_invitations_into_calls_all_land() {
             .expect("count");
         assert_eq!(members, 2 + 8, "{room}: a, b and its eight invitees");
     }
+}
+
+#[tokio::test]
+async fn a_call_keeps_the_first_janus_room_recorded_for_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let room = |janus_room| SfuRoom {
+        room: "call_1".into(),
+        janus_room,
+        secret: format!("s{janus_room}"),
+        created_at: 1,
+    };
+    assert!(store.add_sfu_room_if_none(&room(7)).await.expect("stored"));
+    // A second invitation that raced the first to move the call made a room of its own.
+    assert!(!store.add_sfu_room_if_none(&room(8)).await.expect("stored"));
+    let kept = store.sfu_room("call_1").await.expect("read");
+    assert_eq!(kept.map(|r| r.janus_room), Some(7));
 }

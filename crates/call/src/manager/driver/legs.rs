@@ -1,13 +1,16 @@
 //! The live media legs of the call: one `MediaSession` per other member, its metrics created
-//! with it and dropped with it, and its events tagged with the member they concern.
+//! with it and dropped with it, and its events tagged with the member they concern and fed to
+//! the machine.
 
-use crate::machine::Role;
+use crate::machine::{CallEvent, Input, Role};
 use crate::media_session::{MediaSession, MediaSessionEvent};
 use crate::pipeline::RecvCounters;
 use crate::stats::StatsCollector;
 use media::FrameSink;
+use nx::signal::Signal;
 use nx::NxId;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// How many session events from all legs wait for the driver.
@@ -105,6 +108,49 @@ impl super::Driver {
             let leg = self.legs.remove(i);
             self.chores.spawn(leg.close());
             self.publish_legs();
+        }
+    }
+}
+
+impl super::Driver {
+    /// An event from the leg to `peer`.
+    pub(super) async fn leg_event(&mut self, peer: NxId, ev: MediaSessionEvent) {
+        let now = Instant::now();
+        if self.leg(&peer).is_none() {
+            return;
+        }
+        match ev {
+            MediaSessionEvent::LocalCandidate(c) => {
+                let Some(room) = self.machine.room().map(str::to_string) else {
+                    return;
+                };
+                let signal = Signal::IceCandidate {
+                    room_id: room,
+                    candidate: c.candidate,
+                    sdp_mid: c.sdp_mid,
+                    sdp_mline_index: c.sdp_mline_index,
+                };
+                self.send_signal(&peer, &signal).await;
+            }
+            MediaSessionEvent::MediaFlowing => {
+                let actions = self.machine.handle(Input::MediaConnected { peer }, now);
+                self.execute(actions).await;
+            }
+            MediaSessionEvent::Failed(reason) => {
+                let actions = self
+                    .machine
+                    .handle(Input::MediaFailed { peer, reason }, now);
+                self.execute(actions).await;
+            }
+            MediaSessionEvent::Disconnected => {
+                let actions = self.machine.handle(Input::MediaDisconnected { peer }, now);
+                self.execute(actions).await;
+            }
+            MediaSessionEvent::RemoteTrack(kind) => self.emit(CallEvent::RemoteMediaAvailable {
+                kind: kind.to_string(),
+            }),
+            // A leg counts as connected once media flows (`MediaFlowing`).
+            MediaSessionEvent::Connected => {}
         }
     }
 }
