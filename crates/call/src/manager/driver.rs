@@ -597,6 +597,8 @@ impl Driver {
                 Action::Offer { room, peer } => self.offer(&room, &peer, false, &mut queue).await,
                 Action::AddVideo { room, peer } => {
                     if let Err(message) = self.add_video(&peer).await {
+                        // No camera after all: the members are told it is off.
+                        self.video_on = false;
                         self.emit(CallEvent::Error { message });
                         continue;
                     }
@@ -626,6 +628,7 @@ impl Driver {
                 Action::StopReceiving { feed, .. } => self.stop_feed(feed),
                 Action::PublishVideo { .. } => {
                     if let Err(message) = self.publish_video() {
+                        self.video_on = false;
                         self.emit(CallEvent::Error { message });
                     }
                 }

@@ -221,12 +221,7 @@ impl SfuLink {
     /// A new subscriber connection for every feed received, replacing any there was;
     /// returns Janus's offer.
     async fn resubscribe(&mut self) -> Result<String, SfuLinkError> {
-        if let Some((handle, session)) = self.subscriber.take() {
-            session.close().await;
-            if let Err(e) = handle.detach().await {
-                tracing::debug!(error = %e, "old subscription not detached");
-            }
-        }
+        self.drop_subscription().await;
         self.recycled = false;
         let handle = self.janus.attach(videoroom::PLUGIN).await?;
         let receive_only = LegSend {
@@ -257,6 +252,16 @@ impl SfuLink {
         .await?;
         self.subscriber = Some((handle, session));
         Ok(offer)
+    }
+
+    /// Closes the subscriber connection, if there is one, and detaches its handle.
+    async fn drop_subscription(&mut self) {
+        if let Some((handle, session)) = self.subscriber.take() {
+            session.close().await;
+            if let Err(e) = handle.detach().await {
+                tracing::debug!(error = %e, "old subscription not detached");
+            }
+        }
     }
 
     /// Stops receiving `feed` (its member left).
@@ -305,6 +310,12 @@ impl SfuLink {
             }
             ConferenceLink::Subscribe => {
                 if self.subscribed.is_empty() {
+                    // Nothing left to receive (the members left meanwhile): the connection that
+                    // went down goes, and nothing is down any more.
+                    self.drop_subscription().await;
+                    let up =
+                        SfuEvent::Media(ConferenceLink::Subscribe, MediaSessionEvent::Connected);
+                    let _ = self.events.try_send(up);
                     return Ok(());
                 }
                 let offer = self.resubscribe().await?;

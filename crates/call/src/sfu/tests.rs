@@ -366,6 +366,31 @@ async fn a_member_restarts_both_connections_and_keeps_its_feed_and_every_stream(
             "the restarted member's feed never left the room"
         );
     }
+
+    // With nothing left to receive, a subscriber restart drops the connection and says
+    // nothing is down any more (else the call would fail at the recovery deadline).
+    let gone = members.pop().expect("member 1");
+    gone.close().await;
+    let first = &mut members[0];
+    first
+        .link
+        .unsubscribe(feeds[1])
+        .await
+        .expect("unsubscribes");
+    while first.events.try_recv().is_ok() {}
+    first
+        .link
+        .restart(ConferenceLink::Subscribe)
+        .await
+        .expect("nothing to subscribe to");
+    assert!(first.link.subscriber.is_none());
+    assert!(matches!(
+        first.events.try_recv(),
+        Ok(SfuEvent::Media(
+            ConferenceLink::Subscribe,
+            MediaSessionEvent::Connected
+        ))
+    ));
     for m in members {
         m.close().await;
     }
