@@ -7,8 +7,10 @@
 use call::{CallEvent, CallManager, CallState, Membership, Preset};
 use e2e::conference::{every_stream_flows, group_call, janus, most_received, T};
 use e2e::*;
+use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[allow(clippy::print_stderr)] // the move's duration, for the record
 async fn a_mesh_call_that_grows_over_the_mesh_limit_moves_onto_janus_and_keeps_everyone() {
     let Some(sfu) = janus() else { return };
     let h = Harness::start_with(|c| {
@@ -26,11 +28,13 @@ async fn a_mesh_call_that_grows_over_the_mesh_limit_moves_onto_janus_and_keeps_e
         .await;
     let mut ringing = late.subscribe();
     let mut watch: Vec<_> = managers.iter().map(|m| m.subscribe()).collect();
+    let invited = Instant::now();
     managers[1].invite("member3").await.expect("invite");
     wait_event(&mut ringing, T, |e| {
         matches!(e, CallEvent::IncomingCall { .. })
     })
     .await;
+    let accepted = Instant::now();
     late.accept_call(true, true).await.expect("accept");
     let newcomer = h.jid("member3").to_string();
     for e in &mut watch {
@@ -42,6 +46,12 @@ async fn a_mesh_call_that_grows_over_the_mesh_limit_moves_onto_janus_and_keeps_e
     let mut now_in = members.clone();
     now_in.push(("member3", &late));
     every_stream_flows(&h, &now_in, most_received(&members) + 20).await;
+    eprintln!(
+        "measure: invite to every one of the 12 streams decoding 20 more frames through Janus: \
+         {:.1} s ({:.1} s of it after the newcomer accepted)",
+        invited.elapsed().as_secs_f64(),
+        accepted.elapsed().as_secs_f64()
+    );
     for (who, m) in &now_in {
         assert_eq!(m.state(), CallState::Connected, "{who} is in the call");
         assert_eq!(m.participants().len(), 3, "{who} receives the three others");
