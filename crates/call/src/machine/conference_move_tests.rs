@@ -1,9 +1,9 @@
 //! A mesh call that grows over the mesh limit moves onto the conference server (protocol.md
-//! §4.3 rule 6), in the pure core: the inviter's side, a member's side, and a member who hears
-//! of the move first from another member's feed.
+//! §4.3 rule 6), in the pure core: the inviter's side, a member's side, one still ringing, and a
+//! member who hears of the move first from another member's feed.
 
 use super::group_tests::{carol_accepted, connected, joined_at, starts, DAVE};
-use super::test_support::{id, sends, sig, ALICE, BOB, CAROL};
+use super::test_support::{group_invitation, id, sends, sig, ALICE, BOB, CAROL};
 use super::*;
 
 fn stopped(actions: &[Action]) -> Vec<String> {
@@ -117,4 +117,33 @@ fn a_members_feed_heard_before_the_move_itself_moves_this_side_too() {
         peer: id(BOB),
         feed: 22
     }));
+}
+
+#[test]
+fn someone_still_ringing_when_the_call_moves_joins_the_room_on_answering() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id(CAROL), "Carol");
+    m.handle(sig(ALICE, group_invitation(0, false)), t0);
+    let moved = Signal::GroupInvited {
+        room_id: "g".into(),
+        participants: vec![DAVE.into()],
+        sfu: true,
+    };
+    let a = m.handle(sig(ALICE, moved), t0);
+    assert!(
+        !a.contains(&Action::JoinConference { room: "g".into() }),
+        "not before answering: {a:?}"
+    );
+    let a = m.handle(
+        Input::Accept {
+            audio: true,
+            video: true,
+        },
+        t0,
+    );
+    assert!(
+        a.contains(&Action::JoinConference { room: "g".into() }),
+        "{a:?}"
+    );
+    assert!(starts(&a).is_empty(), "no mesh legs: {a:?}");
 }

@@ -118,6 +118,14 @@ pub async fn start_group_call(
     ))
 }
 
+/// Over the most any call holds, conference server or not.
+fn full() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!("participants: a call holds at most {MAX_GROUP_MEMBERS} people"),
+    )
+}
+
 fn room_taken() -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "room: a call with this room exists")
 }
@@ -188,9 +196,10 @@ pub async fn add_group_members(
             }
             match added {
                 Ok(n) => Ok(members(n, "sfu")),
-                Err(max) => Err(too_many(max)),
+                Err(_) => Err(full()),
             }
         }
+        (Err(_), _) if on_sfu => Err(full()),
         (Err(max), _) => Err(too_many(max)),
     }
 }
