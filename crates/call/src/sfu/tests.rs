@@ -171,9 +171,7 @@ async fn every_member_decodes_every_other_member_through_janus_and_a_leaver_drop
         .unwrap_or(3);
     let sfu = server::sfu::Sfu::new(&cfg).expect("config").expect("sfu");
     let room = sfu.create_room("sfu-media-test", 16).await.expect("room");
-    let grant: SfuGrant =
-        serde_json::from_value(serde_json::to_value(sfu.grant(&room, unix_now())).unwrap())
-            .unwrap();
+    let grant = grant_expiring_in(&sfu, &cfg, &room, cfg.token_ttl_seconds);
     let mut members = Vec::new();
     for i in 0..n {
         members.push(join(&grant, i).await);
@@ -305,9 +303,7 @@ async fn a_member_restarts_both_connections_and_keeps_its_feed_and_every_stream(
     let Some(cfg) = janus() else { return };
     let sfu = server::sfu::Sfu::new(&cfg).expect("config").expect("sfu");
     let room = sfu.create_room("sfu-restart-test", 4).await.expect("room");
-    let grant: SfuGrant =
-        serde_json::from_value(serde_json::to_value(sfu.grant(&room, unix_now())).unwrap())
-            .unwrap();
+    let grant = grant_expiring_in(&sfu, &cfg, &room, cfg.token_ttl_seconds);
     let mut members = vec![join(&grant, 0).await, join(&grant, 1).await];
     let feeds: Vec<u64> = members.iter().map(|m| m.link.feed()).collect();
     for (m, other) in members.iter_mut().zip([feeds[1], feeds[0]]) {
