@@ -157,6 +157,10 @@ pub struct Limits {
     pub login_failures_per_address: u32,
     /// Accounts one client address may register per hour.
     pub registrations_per_address: u32,
+    /// Guest joins through call links one client address may make per hour.
+    pub guest_joins_per_address: u32,
+    /// Call links (per-call and room) one user may have live at once.
+    pub links_per_user: usize,
     /// Seconds a client may take to send a request's headers (slowloris guard).
     pub header_timeout_seconds: u64,
     /// Seconds a connection may stay open without a request or a WebSocket frame.
@@ -191,6 +195,8 @@ impl Default for Limits {
             login_failures_per_account: 5,
             login_failures_per_address: 20,
             registrations_per_address: 60,
+            guest_joins_per_address: 30,
+            links_per_user: 50,
             header_timeout_seconds: 10,
             idle_timeout_seconds: 120,
             max_connections: 4096,

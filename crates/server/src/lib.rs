@@ -7,9 +7,7 @@
 mod clock;
 pub mod config;
 mod http;
-// Link checking has no caller until the web call page (issue 13) serves links.
-#[cfg_attr(not(test), expect(dead_code))]
-mod links;
+pub mod links;
 mod passwords;
 pub mod rest;
 pub mod secrets;
@@ -66,6 +64,8 @@ pub struct AppState {
     pub(crate) address_failures: Arc<throttle::Throttle>,
     /// Registrations per client address.
     pub(crate) registrations: Arc<throttle::Throttle>,
+    /// Guest joins through call links per client address.
+    pub(crate) guest_joins: Arc<throttle::Throttle>,
     /// The conference server for group calls over the mesh limit, if one is configured.
     pub sfu: Option<Arc<sfu::Sfu>>,
 }
@@ -235,6 +235,12 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         Duration::from_secs(3600),
         Duration::from_secs(3600),
     ));
+    let guest_joins = Arc::new(throttle::Throttle::new(
+        l.guest_joins_per_address,
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+    ));
     let front = http::FrontLimits {
         max_connections: l.max_connections,
         per_address: l.connections_per_address,
@@ -253,6 +259,7 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         account_failures,
         address_failures,
         registrations,
+        guest_joins,
         sfu: sfu.clone(),
     };
     let app = axum::Router::new()

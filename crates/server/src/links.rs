@@ -6,8 +6,35 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
 
-/// How long a call link stays valid.
+/// How long a per-call link stays valid.
 pub const LINK_TTL: u64 = 3600;
+/// How long a room link stays valid unless its owner says otherwise.
+pub const ROOM_LINK_TTL: u64 = 7 * 24 * 3600;
+/// The longest a room link may be made to last.
+pub const MAX_LINK_TTL: u64 = 90 * 24 * 3600;
+/// How long a guest's pass lasts at most (its call ends it sooner).
+pub const GUEST_TTL: u64 = 4 * 3600;
+/// Longest name a guest may give, in characters.
+pub const MAX_GUEST_NAME: usize = 40;
+/// Local parts that name guests; nobody may register one.
+pub const GUEST_PREFIX: &str = "guest-";
+/// The `type` of a reusable room link (per-call links carry `audio` or `video`).
+pub const ROOM_TYPE: &str = "room";
+
+/// Whether a local part names a guest.
+pub fn is_guest(local: &str) -> bool {
+    local
+        .get(..GUEST_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(GUEST_PREFIX))
+}
+
+/// A guest's name as typed: trimmed, 1 to `MAX_GUEST_NAME` characters, no control characters.
+pub fn guest_name(raw: &str) -> Option<String> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    ((1..=MAX_GUEST_NAME).contains(&n) && !name.chars().any(char::is_control))
+        .then(|| name.to_string())
+}
 /// Longest query string accepted for a link.
 const MAX_QUERY: usize = 2048;
 
@@ -130,6 +157,22 @@ mod tests {
 
     fn query(url: &str) -> &str {
         url.split_once('?').map(|(_, q)| q).unwrap_or_default()
+    }
+
+    #[test]
+    fn guest_names_are_bounded_and_printable() {
+        assert_eq!(guest_name("  Jane  ").as_deref(), Some("Jane"));
+        assert_eq!(guest_name(""), None);
+        assert_eq!(guest_name("   "), None);
+        assert_eq!(guest_name("a\u{7}b"), None);
+        assert_eq!(
+            guest_name(&"é".repeat(40)).map(|n| n.chars().count()),
+            Some(40)
+        );
+        assert_eq!(guest_name(&"x".repeat(41)), None);
+        assert!(
+            is_guest("guest-1a2b") && is_guest("Guest-x") && !is_guest("guest") && !is_guest("bob")
+        );
     }
 
     #[test]

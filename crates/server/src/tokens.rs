@@ -18,6 +18,9 @@ pub enum TokenKind {
     Refresh,
     Nx,
     NxRefresh,
+    /// A guest's XMPP password, scoped by the `guests` table to one call; named in `sub`, so
+    /// ejabberd (which wants `jid`) refuses it.
+    Guest,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

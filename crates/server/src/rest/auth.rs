@@ -54,6 +54,7 @@ pub fn user_id(state: &AppState, username: &str) -> Result<NxId, ApiError> {
 
 fn is_reserved(id: &NxId) -> bool {
     RESERVED.iter().any(|r| id.local().eq_ignore_ascii_case(r))
+        || crate::links::is_guest(id.local())
 }
 
 impl From<HashError> for ApiError {

@@ -193,8 +193,15 @@ pub async fn call_url(
         to: to.to_string(),
         exp: crate::clock::unix_now() + crate::links::LINK_TTL,
     };
+    let url = super::links::record(
+        &st,
+        &link,
+        &user.jid.to_string(),
+        crate::store::LinkKind::Call,
+    )
+    .await?;
     Ok(Json(
-        json!({ "call_url": link.url(&st.public_url, &st.link_key) }),
+        json!({ "call_url": url, "room": link.room, "expires_at": link.exp }),
     ))
 }
 
@@ -239,6 +246,14 @@ pub async fn webrtc_credentials(
     State(st): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Value>, ApiError> {
+    let (servers, ttl) = ice_servers(&st, &user.jid.to_string());
+    Ok(Json(
+        json!({ "status": "success", "ice_servers": servers, "ttl": ttl }),
+    ))
+}
+
+/// STUN and (with a TURN secret) fresh TURN REST credentials for `user`, and their lifetime.
+pub(super) fn ice_servers(st: &AppState, user: &str) -> (Vec<Value>, u64) {
     let mut servers = Vec::new();
     if !st.cfg.stun_urls.is_empty() {
         servers.push(json!({ "urls": st.cfg.stun_urls }));
@@ -247,16 +262,14 @@ pub async fn webrtc_credentials(
     if !st.cfg.turn.urls.is_empty() && !st.cfg.turn.shared_secret.is_empty() {
         let (username, credential) = crate::turn::credential(
             &st.cfg.turn.shared_secret,
-            &user.jid.to_string(),
+            user,
             crate::clock::unix_now() + ttl,
         );
         servers.push(
             json!({ "urls": st.cfg.turn.urls, "username": username, "credential": credential }),
         );
     }
-    Ok(Json(
-        json!({ "status": "success", "ice_servers": servers, "ttl": ttl }),
-    ))
+    (servers, ttl)
 }
 
 #[derive(Deserialize)]
@@ -276,7 +289,7 @@ pub struct AnalyticsReq {
 /// How long after set-up a call's history rows may still change.
 const EDIT_WINDOW: i64 = 24 * 3600;
 
-fn outcome_limits(st: &AppState) -> OutcomeLimits {
+pub(super) fn outcome_limits(st: &AppState) -> OutcomeLimits {
     OutcomeLimits {
         per_call: st.cfg.limits.analytics_per_call,
         edit_window: EDIT_WINDOW,

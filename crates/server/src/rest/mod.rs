@@ -7,6 +7,7 @@ mod extract;
 mod group;
 mod history;
 mod identity;
+mod links;
 
 pub use auth::RESERVED;
 pub use extract::{constant_time_eq, ApiError, AuthUser};
@@ -46,4 +47,11 @@ pub fn routes() -> Router<AppState> {
         .route("/nx/contacts/{nxid}/", delete(contacts::remove))
         .route("/nx/presence/", get(contacts::presence))
         .route("/simu/identity/", get(identity::identity))
+        .route(
+            "/simu/links/",
+            get(links::list_links).post(links::create_room_link),
+        )
+        .route("/simu/links/{room}/", delete(links::revoke_link))
+        .route("/simu/link/open", post(links::open_link))
+        .route("/simu/link/join", post(links::join_link))
 }

@@ -4,7 +4,9 @@
 
 mod contacts;
 mod group_calls;
+mod links;
 mod sfu_rooms;
+pub use links::{Guest, LinkKind, StoredLink};
 pub use sfu_rooms::SfuRoom;
 
 use crate::clock::now_iso;

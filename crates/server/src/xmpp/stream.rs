@@ -1,6 +1,7 @@
 //! One client connection: stream negotiation, SASL PLAIN with an NX token, bind, and stanza
 //! handling with the server stamping every `from`.
 
+use super::guest_scope::{self, Refused};
 use super::router::{Delivery, Outbound, Router};
 use super::stanza;
 use crate::tokens::{TokenKind, Tokens};
@@ -95,6 +96,8 @@ struct Conn {
     token_expires: Option<Instant>,
     /// Holds this connection's place in the user's session count from authentication on.
     seat: Option<super::router::Seat>,
+    /// The pass of a guest let in by a call link (`guest_scope` bounds what it may reach).
+    guest: Option<crate::store::Guest>,
 }
 
 /// Why a session ends.
@@ -123,6 +126,7 @@ pub async fn serve(socket: WebSocket, ctx: StreamCtx) {
         replay_due: false,
         token_expires: None,
         seat: None,
+        guest: None,
     };
     let frame_rate = conn.ctx.frames_per_second;
     let byte_rate = conn.ctx.bytes_per_second;
@@ -351,7 +355,7 @@ impl Conn {
             return None;
         }
         match self.check_plain(&el.text_content()).await {
-            Ok((jid, exp)) => {
+            Ok((jid, exp, guest)) => {
                 // The session limit applies from authentication, so authenticated but
                 // never-bound connections cannot pile up either.
                 let Some(seat) = self.ctx.router.take_seat(&jid.to_string()) else {
@@ -365,6 +369,7 @@ impl Conn {
                 tracing::debug!(%jid, "authenticated");
                 self.seat = Some(seat);
                 self.jid = Some(jid);
+                self.guest = guest;
                 self.phase = Phase::Authed;
                 let left = Duration::from_secs(exp.saturating_sub(crate::clock::unix_now()));
                 self.token_expires = Some(Instant::now() + left);
@@ -384,9 +389,12 @@ impl Conn {
         }
     }
 
-    /// Checks `base64(authzid \0 authcid \0 token)`; returns the user's bare JID and when the
-    /// token expires.
-    async fn check_plain(&self, payload: &str) -> Result<(NxId, u64), &'static str> {
+    /// Checks `base64(authzid \0 authcid \0 token)`; returns the user's bare JID, when the
+    /// token expires, and a guest's pass (a `guest-` name signs in with a guest token only).
+    async fn check_plain(
+        &self,
+        payload: &str,
+    ) -> Result<(NxId, u64, Option<crate::store::Guest>), &'static str> {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(payload.trim())
             .map_err(|_| "malformed SASL payload")?;
@@ -397,17 +405,36 @@ impl Conn {
         else {
             return Err("malformed SASL payload");
         };
-        let claims = self
-            .ctx
-            .tokens
-            .verify(token, TokenKind::Nx)
-            .map_err(|e| match e {
-                crate::tokens::TokenError::Expired => "token expired",
-                _ => "invalid token",
-            })?;
+        let guest_name = crate::links::is_guest(authcid.split('@').next().unwrap_or_default());
+        let kind = if guest_name {
+            TokenKind::Guest
+        } else {
+            TokenKind::Nx
+        };
+        let claims = self.ctx.tokens.verify(token, kind).map_err(|e| match e {
+            crate::tokens::TokenError::Expired => "token expired",
+            _ => "invalid token",
+        })?;
         let jid = NxId::parse_jid(claims.user()).map_err(|_| "invalid token")?;
         if jid.domain() != self.domain() {
             return Err("token is for another domain");
+        }
+        let cid_ok = authcid == jid.local() || authcid == jid.to_string();
+        let zid_ok = authzid.is_empty() || authzid == jid.to_string();
+        if !cid_ok || !zid_ok {
+            return Err("token does not belong to this user");
+        }
+        if guest_name {
+            return match self.ctx.store.guest(&jid.to_string()).await {
+                Ok(Some(g)) if !g.ended && g.expires_at > crate::clock::unix_now() => {
+                    Ok((jid, claims.exp, Some(g)))
+                }
+                Ok(_) => Err("this guest pass has ended"),
+                Err(e) => {
+                    tracing::error!(error = %e, "guest lookup failed");
+                    Err("temporary failure; try again")
+                }
+            };
         }
         match self.ctx.store.token_version(jid.local()).await {
             Ok(Some(v)) if v == claims.ver.unwrap_or(0) => {}
@@ -420,12 +447,15 @@ impl Conn {
                 return Err("temporary failure; try again");
             }
         }
-        let cid_ok = authcid == jid.local() || authcid == jid.to_string();
-        let zid_ok = authzid.is_empty() || authzid == jid.to_string();
-        if !cid_ok || !zid_ok {
-            return Err("token does not belong to this user");
-        }
-        Ok((jid, claims.exp))
+        Ok((jid, claims.exp, None))
+    }
+
+    /// Whether this session may send a stanza to `to` (a full or bare JID) under the guest
+    /// rules; the recipient's pass if it is a guest.
+    async fn guest_check(&self, to: &str) -> Result<Option<crate::store::Guest>, Refused> {
+        let sender = self.jid.as_ref().map(|j| j.to_string()).unwrap_or_default();
+        let bare = to.split('/').next().unwrap_or_default();
+        guest_scope::check(&self.ctx.store, &sender, self.guest.as_ref(), bare).await
     }
 
     async fn iq(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
@@ -477,6 +507,10 @@ impl Conn {
         set_attr(&mut el, "from", self.full.clone());
         if !for_server {
             let to = to.unwrap_or_default();
+            if self.guest_check(&to).await.is_err() {
+                out.push(refusal(&el, self.domain()));
+                return None;
+            }
             if ty == "get" || ty == "set" {
                 let n = self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
                 if n == 0 {
@@ -579,8 +613,16 @@ impl Conn {
                 return;
             }
         }
+        let Ok(to_guest) = self.guest_check(&to).await else {
+            out.push(refusal(&el, self.domain()));
+            return;
+        };
         let sender = self.jid.as_ref().map(|j| j.to_string()).unwrap_or_default();
-        match self.ctx.router.route_message_from(&sender, &to, &el).await {
+        let delivery = self.ctx.router.route_message_from(&sender, &to, &el).await;
+        for g in self.guest.iter().chain(to_guest.iter()) {
+            guest_scope::after_routed(&self.ctx.store, &self.ctx.router, g, &el).await;
+        }
+        match delivery {
             Delivery::Delivered(_) | Delivery::StoredOffline => {}
             Delivery::NoSuchUser => {
                 if el.get_attr("type") != Some("error") {
@@ -611,6 +653,9 @@ impl Conn {
                 }
             }
             Some(to) => {
+                if self.guest_check(&to).await.is_err() {
+                    return;
+                }
                 strip_delay(&mut el);
                 set_attr(&mut el, "from", self.full.clone());
                 self.ctx.router.deliver_live(&to, &Arc::from(el.to_xml()));
@@ -649,6 +694,17 @@ impl Conn {
             self.ctx.router.forget_offline(&sent).await;
         }
     }
+}
+
+/// The error for a stanza outside a guest's scope (the same whether or not the address exists).
+fn refusal(el: &Element, domain: &str) -> Element {
+    stanza::bounce(
+        el,
+        domain,
+        "cancel",
+        "forbidden",
+        "a guest may only reach the call it was let into",
+    )
 }
 
 /// Drops `<delay/>` elements a client put in: only the server stamps delays (a forged one
