@@ -19,8 +19,11 @@ case "$what" in
   *) echo "usage: scripts/lint.sh [core|desktop]" >&2; exit 2 ;;
 esac
 cargo fmt --all --check
+# simu-server embeds the web call page (ui/dist-call), so even the core build needs it.
 if [ "$what" != core ]; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run check && npm run build)
+else
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build:call)
 fi
 cargo clippy "${clippy[@]}" --all-targets --locked -- -D warnings
 if [ "$what" != desktop ]; then

@@ -5,6 +5,7 @@
 mod bench;
 mod client;
 mod commands;
+mod links;
 mod talk;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,9 @@ enum Command {
     History(commands::HistoryArgs),
     /// Print an NX token for a user (JSON: jid, token, nxws), e.g. for another XMPP client.
     Token(commands::TokenArgs),
+    /// Call links that anyone can open in a browser: create, list, revoke.
+    #[command(subcommand)]
+    Link(links::LinkCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
             Command::Call(a) => commands::call(a).await,
             Command::History(a) => commands::history(a).await,
             Command::Token(a) => commands::token(a).await,
+            Command::Link(l) => links::run(l).await,
             Command::Bench(b) => bench::run(b).await,
         }
     })?;

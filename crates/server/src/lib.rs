@@ -4,6 +4,7 @@
 //! whoever composes them (`simu server`, the desktop app, the tests), so the server links no
 //! media stack.
 
+mod call_page;
 mod clock;
 pub mod config;
 mod http;
@@ -267,6 +268,9 @@ pub async fn start(mut cfg: ServerConfig) -> Result<ServerHandle, ServerError> {
         .route("/nx-websocket/", get(websocket))
         .route("/nx-websocket", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/call", get(call_page::page))
+        .route("/nexacon-call.html", get(call_page::page))
+        .route("/call-assets/{name}", get(call_page::asset))
         .with_state(state.clone());
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(http::serve(listener, app, front, rx));

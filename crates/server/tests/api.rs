@@ -438,7 +438,7 @@ async fn credentials_links_contacts_and_presence() {
         .await
         .expect("bob");
     let url = alice
-        .call_url("bob", "video", Some("call_7"))
+        .call_url("bob", "video", Some("call_7"), None)
         .await
         .expect("link")
         .call_url;

@@ -28,6 +28,11 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/nx/contacts/"),
     ("GET", "/simu/identity/"),
     ("DELETE", "/nx/contacts/x/"),
+    ("POST", "/simu/links/"),
+    ("GET", "/simu/links/"),
+    ("DELETE", "/simu/links/x/"),
+    ("POST", "/simu/link/open"),
+    ("POST", "/simu/link/join"),
 ];
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {

@@ -121,8 +121,10 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+mod links;
 mod types;
 
+pub use links::CallLinkInfo;
 pub use types::*;
 
 /// The NX REST client. Cheap to clone; clones share tokens.
@@ -579,13 +581,15 @@ impl RestClient {
         .await
     }
 
+    /// A signed per-call link for `to` (`expires_in` seconds: Simu extension, default 1 h).
     pub async fn call_url(
         &self,
         to: &str,
         call_type: &str,
         room: Option<&str>,
+        expires_in: Option<u64>,
     ) -> Result<CallUrl, RestError> {
-        let body = serde_json::json!({ "to": to, "type": call_type, "room": room });
+        let body = serde_json::json!({ "to": to, "type": call_type, "room": room, "expires_in": expires_in });
         self.send(
             reqwest::Method::POST,
             "/nx/call-url/",

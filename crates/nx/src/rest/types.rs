@@ -152,6 +152,12 @@ pub struct StatusResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallUrl {
     pub call_url: String,
+    /// The link's key, for revoking it (Simu extension).
+    #[serde(default)]
+    pub room: String,
+    /// Unix seconds (Simu extension).
+    #[serde(default)]
+    pub expires_at: u64,
 }
 
 /// One analytics record (POST `/nx/call-analytics/`).

@@ -74,6 +74,9 @@ pub struct CallReq {
     /// `audio` or `video` for a P2P call (Simu extension; history shows it).
     #[serde(default)]
     media: Option<String>,
+    /// Call links: seconds the link stays valid (Simu extension; default 1 h).
+    #[serde(default)]
+    expires_in: Option<u64>,
 }
 
 pub(super) fn default_type() -> String {
@@ -191,7 +194,8 @@ pub async fn call_url(
         caller: user.jid.local().to_string(),
         call_type,
         to: to.to_string(),
-        exp: crate::clock::unix_now() + crate::links::LINK_TTL,
+        exp: crate::clock::unix_now()
+            + super::links::lifetime(req.expires_in, crate::links::LINK_TTL)?,
     };
     let url = super::links::record(
         &st,

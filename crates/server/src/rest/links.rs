@@ -128,11 +128,27 @@ pub(super) async fn record(
     Ok(link.url(&st.public_url, &st.link_key))
 }
 
+/// A link's lifetime in seconds: `asked` if given (60 s to `MAX_LINK_TTL`), else `default`.
+pub(super) fn lifetime(asked: Option<u64>, default: u64) -> Result<u64, ApiError> {
+    let ttl = asked.unwrap_or(default);
+    if (60..=links::MAX_LINK_TTL).contains(&ttl) {
+        Ok(ttl)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "expires_in: from 60 to {} seconds",
+            links::MAX_LINK_TTL
+        )))
+    }
+}
+
 #[derive(Deserialize)]
 pub struct RoomLinkReq {
     /// Seconds the link stays valid (default 7 days, at most 90).
     #[serde(default)]
     expires_in: Option<u64>,
+    /// The room's name (random if not given).
+    #[serde(default)]
+    room: Option<String>,
 }
 
 /// `POST /simu/links/`: a reusable room link; whoever opens it knocks and the owner admits.
@@ -141,16 +157,14 @@ pub async fn create_room_link(
     user: AuthUser,
     Body(req): Body<RoomLinkReq>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let ttl = req.expires_in.unwrap_or(links::ROOM_LINK_TTL);
-    if !(60..=links::MAX_LINK_TTL).contains(&ttl) {
-        return Err(ApiError::bad_request(format!(
-            "expires_in: from 60 to {} seconds",
-            links::MAX_LINK_TTL
-        )));
-    }
+    let ttl = lifetime(req.expires_in, links::ROOM_LINK_TTL)?;
+    let room = match req.room.filter(|r| !r.is_empty()) {
+        Some(r) => super::calls::check_room(Some(r))?,
+        None => format!("link_{:032x}", rand::random::<u128>()),
+    };
     let me = user.jid.to_string();
     let link = CallLink {
-        room: format!("link_{:032x}", rand::random::<u128>()),
+        room,
         caller: user.jid.local().to_string(),
         call_type: links::ROOM_TYPE.to_string(),
         to: me.clone(),
@@ -197,7 +211,7 @@ pub async fn revoke_link(
     State(st): State<AppState>,
     user: AuthUser,
     Path(room): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let now = crate::clock::unix_now();
     if !st
         .store
@@ -209,7 +223,7 @@ pub async fn revoke_link(
     for guest in st.store.end_guests_of_link(&room, now).await? {
         st.router.kick(&guest);
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(json!({ "status": "revoked", "room": room })))
 }
 
 #[derive(Deserialize)]

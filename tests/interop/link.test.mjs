@@ -1,0 +1,137 @@
+// Call links (docs/protocol.md §2.2): a browser opens a link made by the `simu` CLI, on the page
+// simu-server itself serves (ui/src/web), and joins as a guest; Simu (the CLI) answers. Both
+// decode the other's audio and video. Also: the lobby (admit, deny), the refused links
+// (tampered, expired, revoked) and the reference flows' unsigned invitation.
+// Run by scripts/interop-link.sh inside a network namespace that has only loopback.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { lastStats, launchChromium, startSimu, until } from "./common.mjs";
+
+let simu, browser;
+
+before(async () => {
+  simu = await startSimu();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  simu?.stop();
+});
+
+/** Runs `simu ARGS` to its end and gives its output, failing on a non-zero exit. */
+async function cli(args) {
+  const p = simu.run(args);
+  const code = await p.exit;
+  assert.equal(code, 0, p.output());
+  return p.output().trim();
+}
+
+/** A per-call link from `owner` for `to` (registered first), or `owner`'s room link. */
+async function makeLink(owner, { to, expires } = {}) {
+  if (to) await cli(["link", "list", "--user", to]);
+  const args = ["link", "create", "--user", owner, "--json", ...(to ? ["--to", to] : []), ...(expires ? ["--expires", expires] : [])];
+  return JSON.parse((await cli(args)).split("\n").at(-1));
+}
+
+async function openPage(url) {
+  const page = await browser.newPage();
+  page.on("console", (m) => { if (m.type() === "error") console.log(`browser: ${m.text()}`); });
+  await page.goto(url);
+  return page;
+}
+
+/** Types a name and presses Join; resolves with the ms from the press to the first remote frame. */
+async function joinAndTimeFirstFrame(page, name) {
+  await page.getByLabel("Your name").fill(name);
+  await page.waitForSelector("video[aria-label='You']");
+  return page.evaluate(async () => {
+    const t0 = performance.now();
+    document.querySelector("button[type=submit]").click();
+    for (;;) {
+      const s = await window.simuCall?.stats();
+      if (s && s.video.framesDecoded > 0) return performance.now() - t0;
+      if (performance.now() - t0 > 30000) throw new Error(`no remote frame in 30 s: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+}
+
+const pageStats = (page) => page.evaluate(() => window.simuCall.stats());
+
+test("a guest opens a per-call link in Chromium, the owner answers, and both decode audio and video", async () => {
+  const answer = simu.run(["answer", "--user", "alice", "--json", "--calls", "1"]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const link = await makeLink("alice", { to: "bob" });
+  assert.match(link.url, /\/call\?room=.*&sig=/);
+  const page = await openPage(link.url);
+  await page.getByRole("heading", { name: "Join alice's call" }).waitFor();
+  const ms = await joinAndTimeFirstFrame(page, "Jane");
+  console.log(`measure: link join: ${ms.toFixed(0)} ms from pressing Join to the first remote frame`);
+  const b = await until("Chromium decoding Simu's audio and video", async () => {
+    const s = await pageStats(page);
+    return s.video.framesDecoded > 60 && s.audio.samples > 48000 ? s : null;
+  }, 30000);
+  await page.getByRole("button", { name: "Hang up" }).click();
+  await page.getByRole("heading", { name: "Call ended" }).waitFor();
+  assert.equal(await answer.exit, 0, answer.output().slice(-2000));
+  const s = lastStats(answer.output());
+  console.log(`measure: guest call: Chromium decoded ${b.video.framesDecoded} frames ${b.video.width}x${b.video.height}, ${b.audio.samples} audio samples; Simu decoded ${s?.video.framesReceived} frames, ${s?.audio.framesDecoded} audio frames`);
+  assert.ok(s && s.video.framesReceived > 30, `Simu decoded the guest's video: ${answer.output().slice(-1500)}`);
+  assert.ok(s.audio.framesDecoded > 50, "Simu decoded the guest's audio");
+  await page.close();
+});
+
+test("a room link knocks: the owner admits one guest and denies the next", async () => {
+  const link = await makeLink("carol");
+  const admit = simu.run(["answer", "--user", "carol", "--json", "--calls", "1"]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const page = await openPage(link.url);
+  await page.getByRole("heading", { name: "Ask to join carol's room" }).waitFor();
+  await joinAndTimeFirstFrame(page, "Knocker");
+  await page.getByRole("button", { name: "Hang up" }).click();
+  assert.equal(await admit.exit, 0, admit.output().slice(-2000));
+  await page.close();
+
+  const deny = simu.run(["answer", "--user", "carol", "--decline", "--calls", "1"]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const second = await openPage(link.url);
+  await second.getByLabel("Your name").fill("Stranger");
+  await second.getByRole("button", { name: "Ask to join" }).click();
+  await second.getByText("carol did not let you in.").waitFor({ timeout: 20000 });
+  assert.equal(await deny.exit, 0, deny.output().slice(-2000));
+  await second.close();
+});
+
+test("an owner who is offline: the page says so and the owner has a missed call", async () => {
+  const link = await makeLink("dave");
+  const page = await openPage(link.url);
+  await page.getByLabel("Your name").fill("Jane");
+  await page.getByRole("button", { name: "Ask to join" }).click();
+  await page.getByText("dave is not available right now").waitFor();
+  const history = JSON.parse(await cli(["history", "--user", "dave", "--json"]));
+  const row = history.results.find((r) => r.peer.startsWith("guest-"));
+  assert.equal(row?.status, "missed", JSON.stringify(history));
+  await page.close();
+});
+
+test("tampered, expired and revoked links get their own page, and an unsigned invitation never joins", async () => {
+  const link = await makeLink("erin");
+  const refused = async (url, reason) => {
+    const page = await openPage(url);
+    await page.waitForSelector(`[data-reason="${reason}"]`, { timeout: 10000 });
+    await page.close();
+  };
+  await refused(link.url.replace("caller=erin", "caller=mallory"), "tampered");
+  await refused(link.url.replace(/exp=(\d+)/, (_, e) => `exp=${Number(e) + 60}`), "tampered");
+  const short = await makeLink("erin", { expires: "60s" });
+  await refused(short.url.replace(/sig=[0-9a-f]+/, "sig=00"), "tampered");
+  await cli(["link", "revoke", "--user", "erin", link.room]);
+  await refused(link.url, "revoked");
+  const listed = JSON.parse(await cli(["link", "list", "--user", "erin", "--json"]));
+  assert.deepEqual(listed.map((l) => l.room), [short.room], "a revoked link is no longer listed");
+  const ref = await openPage(`${simu.server}/nexacon-call.html?room=call_1&caller=erin&type=video`);
+  await ref.getByRole("link", { name: "Open in Simu" }).waitFor();
+  assert.equal(await ref.locator("button[type=submit]").count(), 0, "no guest join from an unsigned link");
+  await ref.close();
+});
