@@ -58,6 +58,7 @@ fn generate() -> String {
         nx::rest::ContactList,
         nx::rest::CallRecord,
         nx::rest::HistoryPage,
+        nx::rest::CallLinkInfo,
         media::VideoCodec,
         media::devices::AudioDevice,
         media::devices::DeviceSnapshot,

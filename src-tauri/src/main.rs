@@ -5,6 +5,7 @@
 mod background;
 #[cfg(test)]
 mod bindings;
+mod call_links;
 mod commands;
 mod core;
 mod devices;
@@ -99,6 +100,10 @@ fn main() -> anyhow::Result<()> {
             commands::set_bitrates,
             commands::start_stats,
             links::take_dial_link,
+            call_links::contact_call_link,
+            call_links::create_room_link,
+            call_links::call_links,
+            call_links::revoke_call_link,
             devices::device_settings,
             devices::choose_devices,
             devices::mic_meter_start,

@@ -103,3 +103,32 @@ test("Firefox calls Simu: both decode the other's audio and video", async () => 
   assert.ok(v.ok, `Firefox sent Simu at least 960x540 at 24 fps after 10 s (or was CPU-bound): ${JSON.stringify(v.timeline)}`);
   assert.ok(v.plis <= 8, `Simu asked for few keyframes in a clean call: ${v.plis}`);
 });
+
+test("Firefox opens a call link made by the CLI, joins as a guest, and both decode audio and video", async () => {
+  const answer = simu.run(["answer", "--user", "simu_ff_link", "--json", "--calls", "1"]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const made = simu.run(["link", "create", "--user", "simu_ff_link", "--json"]);
+  assert.equal(await made.exit, 0, made.output());
+  const { url } = JSON.parse(made.output().trim().split("\n").at(-1));
+  await ff.command("WebDriver:Navigate", { url });
+  await until("the join form", () => ff.exec("function () { return !!document.querySelector('form input[autocomplete=name]'); }"), 20000);
+  await ff.exec(`function () {
+    const i = document.querySelector('form input[autocomplete=name]');
+    i.value = 'Fox'; i.dispatchEvent(new Event('input', { bubbles: true }));
+    return true; }`);
+  await until("Join enabled", () => ff.exec("function () { const b = document.querySelector('button[type=submit]'); return b && !b.disabled; }"));
+  await ff.exec("function () { document.querySelector('button[type=submit]').click(); return true; }");
+  const b = await until("Firefox decoding Simu's audio and video", async () => {
+    const st = await ff.exec("async function () { return window.simuCall ? await window.simuCall.stats() : null; }");
+    if (st?.phase === "failed") throw new Error("the guest's call failed");
+    return st && st.video.framesDecoded > 60 && st.audio.samples > 48000 ? st : null;
+  }, 30000);
+  // A few seconds more, so Simu has decoded the guest's stream well past its start.
+  await new Promise((r) => setTimeout(r, 3000));
+  await ff.exec("function () { [...document.querySelectorAll('button')].find((x) => x.textContent === 'Hang up').click(); return true; }");
+  assert.equal(await answer.exit, 0, answer.output().slice(-2000));
+  const s = lastStats(answer.output());
+  console.log(`measure: Firefox guest by link: Firefox decoded ${b.video.framesDecoded} frames ${b.video.width}x${b.video.height}, ${b.audio.samples} audio samples; Simu decoded ${s?.video.framesReceived} frames (${s?.codec}), ${s?.audio.framesDecoded} audio frames`);
+  assert.ok(s && s.video.framesReceived > 30, `Simu decoded the guest's video: ${answer.output().slice(-1500)}`);
+  assert.ok(s.audio.framesDecoded > 50, "Simu decoded the guest's audio");
+});

@@ -72,6 +72,8 @@ test("a guest opens a per-call link in Chromium, the owner answers, and both dec
     const s = await pageStats(page);
     return s.video.framesDecoded > 60 && s.audio.samples > 48000 ? s : null;
   }, 30000);
+  // A few seconds more, so Simu has decoded the guest's stream well past its start.
+  await page.waitForTimeout(3000);
   await page.getByRole("button", { name: "Hang up" }).click();
   await page.getByRole("heading", { name: "Call ended" }).waitFor();
   assert.equal(await answer.exit, 0, answer.output().slice(-2000));

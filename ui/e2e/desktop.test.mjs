@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { waitPort } from "../../tests/js/net.mjs";
 import { Session } from "./webdriver.mjs";
+import { launchChromium, until } from "../../tests/interop/common.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const app = process.env.SIMU_APP ?? path.join(root, "target/debug/simu-desktop");
@@ -509,6 +510,44 @@ test("contacts: saved from the keypad and from a call while it rings", async () 
     await s.click(await s.find(`button[aria-label="Remove ${name}"]`));
     await s.click(await s.find(".person button.danger"));
     await s.until(`${name} removed`, async () => !(await textOf("ul.contacts")).includes(name) || null);
+  }
+});
+
+test("Copy call link: a browser joins with it as a guest, rings as 'Jane (guest, via link)', and both see video", async () => {
+  const reg = cli(["link", "list", "--user", "linkbob"]);
+  assert.equal(await reg.exit, 0, reg.output());
+  await s.click(await nav("Keypad"));
+  await s.type(await s.find("#dial-input"), "linkbob");
+  await s.until("the number resolves", async () => (await textOf(".keypad-pane .norm")).includes("linkbob@simu.local") || null);
+  await s.click(await s.button("Add to contacts"));
+  await s.type(await s.find("input[name=save-name]"), "Link Bob");
+  await s.click(await s.button("Save"));
+  await pick("Link Bob");
+  await s.click(await s.button("Copy call link"));
+  const url = await s.until("the link", () => s.exec("const i = document.querySelector('.person .linkbox input'); return i && i.value ? i.value : null"));
+  assert.match(url, /^http:\/\/127\.0\.0\.1:8787\/call\?room=.*&sig=[0-9a-f]+$/);
+  await shot("guest-1-copy-call-link");
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.getByLabel("Your name").fill("Jane");
+    await page.getByRole("button", { name: "Join" }).click();
+    await s.until("the guest rings", async () => (await textOf("[role=alertdialog] h1")) === "Jane (guest, via link)" || null, 20000);
+    await shot("guest-2-incoming");
+    await a11y("incoming guest");
+    await s.click(await s.button("Accept with video"));
+    await s.until("the guest's video in the app", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 30, 30000);
+    const b = await until("the app's video in the browser", async () => {
+      const st = await page.evaluate(() => window.simuCall.stats());
+      return st.video.framesDecoded > 30 && st.audio.samples > 24000 ? st : null;
+    }, 30000);
+    console.log(`measure: desktop <- browser guest: browser decoded ${b.video.framesDecoded} frames ${b.video.width}x${b.video.height}, ${b.audio.samples} audio samples`);
+    await page.screenshot({ path: path.join(shots, "guest-3-browser-in-call.png") });
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await s.until("the call ends when the guest hangs up", async () => (await s.exec("return document.querySelector('canvas.remote') === null")) || null, 15000);
+  } finally {
+    await browser.close();
   }
 });
 

@@ -1,6 +1,8 @@
 //! Click-to-call links the desktop opens: `tel:+255 788 811 191`, `simu:alice`,
-//! `simu://call/+255788811191?video=1`. Only who to call and how; the number itself is
-//! normalised later like anything typed in the dialer (protocol.md §1).
+//! `simu://call/+255788811191?video=1`, and call links (`https://<server>/call?...&caller=alice`,
+//! or the web page's `simu://join?link=<that>`), which a signed-in user joins by calling the
+//! link's owner. Only who to call and how; the number itself is normalised later like anything
+//! typed in the dialer (protocol.md §1, §2.2).
 
 /// Who a link asks to call, and whether with video.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -14,6 +16,16 @@ pub struct DialLink {
 pub fn parse_dial_link(link: &str) -> Option<DialLink> {
     let url = url::Url::parse(link.trim()).ok()?;
     let scheme = url.scheme();
+    if scheme == "http" || scheme == "https" {
+        return call_page_link(&url);
+    }
+    if scheme == "simu" && url.host_str() == Some("join") {
+        let inner = url.query_pairs().find(|(k, _)| k == "link")?.1;
+        let inner = url::Url::parse(&inner).ok()?;
+        return matches!(inner.scheme(), "http" | "https")
+            .then(|| call_page_link(&inner))
+            .flatten();
+    }
     if scheme != "tel" && scheme != "simu" {
         return None;
     }
@@ -43,6 +55,25 @@ pub fn parse_dial_link(link: &str) -> Option<DialLink> {
     if to.is_empty() || to.len() > 256 {
         return None;
     }
+    Some(DialLink { to, video })
+}
+
+/// The owner of a call link (`/call` or `/nexacon-call.html` with `caller=`), to be called.
+fn call_page_link(url: &url::Url) -> Option<DialLink> {
+    let path = url.path();
+    if !(path.ends_with("/call") || path.ends_with("/nexacon-call.html")) {
+        return None;
+    }
+    let field = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let to = field("caller")?.trim().to_string();
+    if to.is_empty() || to.len() > 256 || to.chars().any(char::is_control) {
+        return None;
+    }
+    let video = field("type").as_deref() != Some("audio");
     Some(DialLink { to, video })
 }
 
@@ -93,6 +124,18 @@ mod tests {
                 link("bob@simu.local", false),
             ),
             ("simu://bob?video=true", link("bob", true)),
+            (
+                "https://calls.example/call?room=r&caller=alice&type=audio&to=b&exp=1&sig=00",
+                link("alice", false),
+            ),
+            (
+                "simu://join?link=http%3A%2F%2F127.0.0.1%3A8787%2Fcall%3Froom%3Dr%26caller%3Dcarol%26type%3Droom",
+                link("carol", true),
+            ),
+            (
+                "https://h.example/nexacon-call.html?room=call_abc&caller=%2B255788811191&type=video",
+                link("+255788811191", true),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(parse_dial_link(input), want, "{input}");
@@ -103,6 +146,8 @@ mod tests {
     fn refuses_other_schemes_empty_targets_and_junk() {
         for input in [
             "https://example.com/?to=bob",
+            "https://example.com/call?room=r",
+            "simu://join?link=tel%3A123",
             "tel:",
             "simu://call/",
             "simu:%zz",

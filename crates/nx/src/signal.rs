@@ -278,9 +278,51 @@ pub fn parse_call_link(text: &str) -> Option<CallLink> {
     })
 }
 
+/// A plain-text invitation (`Incoming p2p call. Click to join: <url>`) as the invitation it
+/// stands for, from the stanza's sender `from`: never from the URL's `caller=`, which anyone can
+/// write. `None` unless the text carries a call URL with a well-formed room.
+pub fn text_invitation(body: &str, from: &crate::NxId) -> Option<Signal> {
+    let link = parse_call_link(body)?;
+    let room_ok = !link.room.is_empty()
+        && link.room.len() <= 128
+        && link
+            .room
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    room_ok.then(|| Signal::CallInvitation {
+        room_id: link.room,
+        call_type: link.call_type,
+        from_nx_id: from.to_string(),
+        from_name: String::new(),
+        timestamp: now_ms(),
+        participants: Vec::new(),
+        sfu: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_invitation_comes_from_the_stanzas_sender_not_the_urls_caller() {
+        let from = crate::NxId::new("alice", "simu.local").expect("id");
+        let s = text_invitation(
+            "Incoming p2p call. Click to join: https://h.example/nexacon-call.html?room=call_abc&caller=mallory&type=video",
+            &from,
+        )
+        .expect("an invitation");
+        assert!(
+            matches!(s, Signal::CallInvitation { ref room_id, ref from_nx_id, call_type: CallType::Video, .. }
+            if room_id == "call_abc" && from_nx_id == "alice@simu.local")
+        );
+        assert_eq!(text_invitation("see https://example.com/page", &from), None);
+        assert_eq!(
+            text_invitation("Click to join: https://h/x?room=a%3Cb&caller=c", &from),
+            None,
+            "a room no client would make"
+        );
+    }
 
     #[test]
     fn uses_the_exact_wire_field_names() {

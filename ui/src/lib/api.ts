@@ -4,12 +4,12 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppError, AppInfo, Background, CallEvent, CallRules, ContactList, NoticeTexts, DeviceChoices, DeviceSettings, DeviceSnapshot,
+  AppError, AppInfo, Background, CallEvent, CallLinkInfo, CallRules, ContactList, NoticeTexts, DeviceChoices, DeviceSettings, DeviceSnapshot,
   DialLink, HistoryPage, HistoryQueryIn, MemberLevel, Preset, Quality, SignedIn, SignInReq, StatsSample,
 } from "./bindings";
 
 export type {
-  AppError, AppInfo, AudioDevice, Background, CallRules, Filtered, CallEvent, CallRecord, CallState, CameraChoice, Contact, DeviceChoices,
+  AppError, AppInfo, AudioDevice, Background, CallLinkInfo, CallRules, Filtered, CallEvent, CallRecord, CallState, CameraChoice, Contact, DeviceChoices,
   DeviceSettings, DeviceSnapshot, DialLink, ErrorKind, HistoryPage, MemberLevel, Membership, Mode, Outcome, Preset, SignedIn, VideoCodec,
 } from "./bindings";
 export type Stats = StatsSample;
@@ -50,6 +50,10 @@ export const api = {
   setBitrates: (videoKbps?: number, audioKbps?: number) => invoke<Quality>("set_bitrates", { videoKbps, audioKbps }),
   startStats: () => invoke<void>("start_stats"),
   takeDialLink: () => invoke<DialLink | null>("take_dial_link"),
+  contactCallLink: (to: string, video: boolean) => invoke<string>("contact_call_link", { to, video }),
+  createRoomLink: () => invoke<CallLinkInfo>("create_room_link"),
+  callLinks: () => invoke<CallLinkInfo[]>("call_links"),
+  revokeCallLink: (room: string) => invoke<CallLinkInfo[]>("revoke_call_link", { room }),
   deviceSettings: () => invoke<DeviceSettings>("device_settings"),
   chooseDevices: (choices: DeviceChoices) => invoke<void>("choose_devices", { choices }),
   micMeterStart: (device: string | null) => invoke<void>("mic_meter_start", { device }),

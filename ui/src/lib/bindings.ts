@@ -255,6 +255,23 @@ participants: Array<string>, };
 export type HistoryPage = { count: number, next: string | null, previous: string | null, results: Array<CallRecord>, };
 
 /**
+ * A link as its owner sees it.
+ */
+export type CallLinkInfo = { 
+/**
+ * The link's key (its room).
+ */
+room: string, url: string, 
+/**
+ * `call` (the per-call link of `/nx/call-url/`) or `room` (reusable, with a lobby).
+ */
+kind: string, type: string, to: string, created_at: number, 
+/**
+ * Unix seconds.
+ */
+expires_at: number, };
+
+/**
  * A video codec Simu can send and receive.
  */
 export type VideoCodec = "h264" | "vp8";

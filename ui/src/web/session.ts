@@ -177,6 +177,9 @@ export class GuestSession {
       }
     };
     for (const t of this.local.getTracks()) pc.addTrack(t, this.local);
+    // Without a microphone or camera the guest still hears and sees the host.
+    if (!this.local.getAudioTracks().length) pc.addTransceiver("audio", { direction: "recvonly" });
+    if (!this.local.getVideoTracks().length && this.pass.type === "video") pc.addTransceiver("video", { direction: "recvonly" });
     this.pc = pc;
     return pc;
   }

@@ -4,6 +4,7 @@ use super::{Auth, RestClient, RestError};
 use serde::{Deserialize, Serialize};
 
 /// A link as its owner sees it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallLinkInfo {
     /// The link's key (its room).

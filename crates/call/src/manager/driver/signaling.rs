@@ -27,14 +27,16 @@ impl super::Driver {
                         return;
                     }
                     Ok(s) => s,
-                    Err(e) => {
-                        if let Some(link) = nx::signal::parse_call_link(&body) {
-                            tracing::info!(room = %link.room, caller = %link.caller, "call link received as text");
-                        } else {
-                            tracing::debug!(%from, error = %e, "ignoring non-signaling message");
+                    Err(e) => match nx::signal::text_invitation(&body, &from) {
+                        Some(invitation) => {
+                            tracing::info!(%from, "call invitation received as a text link");
+                            invitation
                         }
-                        return;
-                    }
+                        None => {
+                            tracing::debug!(%from, error = %e, "ignoring non-signaling message");
+                            return;
+                        }
+                    },
                 };
                 let actions = self.machine.handle(
                     Input::Signal {
