@@ -44,8 +44,12 @@ step interop
 scripts/interop-xmpp.sh
 # Simu <-> Chromium's own WebRTC, both ways, in a loopback-only network namespace.
 scripts/interop-chromium.sh
-# Simu <-> Firefox ESR (VP8 by negotiation: Debian's Firefox has no H.264), both ways.
+# Simu <-> Firefox ESR (VP8 by negotiation: Debian's Firefox has no H.264), both ways; Firefox
+# also joins by a call link.
 scripts/interop-firefox.sh
+# Call links: Chromium joins (per-call and room links, lobby admit and deny), refused links,
+# axe-core on every state of the page.
+scripts/interop-link.sh
 # Loss, a bandwidth cap and a link outage between two network namespaces.
 step faults
 scripts/faults.sh
@@ -83,6 +87,8 @@ step benches
 "$SIMU_CLI" bench display --seconds 0.5
 # A 1:1 call, Simu against two Chromium tabs (H.264, then VP8).
 scripts/bench-call.sh
+# The web call page: its size, and Join -> first remote frame beside a Simu-to-Simu call.
+scripts/bench-link.sh --tries 3
 # Through a real Janus: a 4-member call, two of them Chromium tabs in the same room, beside a
 # 1:1 call (every stream must keep moving).
 scripts/bench-sfu.sh --participants 4 --chromium 2 --seconds 8

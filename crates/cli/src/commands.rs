@@ -117,6 +117,9 @@ pub struct AnswerArgs {
     /// Answer without sending video.
     #[arg(long)]
     audio_only: bool,
+    /// Let each call ring this many seconds before answering (or declining).
+    #[arg(long, default_value_t = 0.0)]
+    ring: f64,
     /// Exit after this many calls. With `--json`, each call's last stats sample follows its end.
     #[arg(long)]
     calls: Option<u32>,
@@ -240,6 +243,9 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
             e = next_event(&mut events) => {
                 let Some(e) = e else { break };
                 print_event(a.json, &e);
+                if matches!(e, CallEvent::IncomingCall { .. }) && a.ring > 0.0 {
+                    tokio::time::sleep(Duration::from_secs_f64(a.ring.min(120.0))).await;
+                }
                 match &e {
                     CallEvent::IncomingCall { .. } if a.decline => m.reject_call().await?,
                     CallEvent::IncomingCall { .. } => m.accept_call(true, !a.audio_only).await?,

@@ -162,7 +162,8 @@ export class GuestSession {
     };
     pc.ontrack = (e) => {
       this.remoteStream.addTrack(e.track);
-      this.on.remote(this.remoteStream);
+      // A new stream object each time, so the page sees the video track arrive after the audio.
+      this.on.remote(new MediaStream(this.remoteStream.getTracks()));
     };
     pc.onconnectionstatechange = () => {
       const s = pc.connectionState;

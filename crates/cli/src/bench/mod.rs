@@ -5,6 +5,7 @@ mod call;
 mod display;
 mod group;
 mod group_tabs;
+mod link;
 mod signaling;
 
 use clap::Subcommand;
@@ -24,6 +25,9 @@ pub enum BenchCmd {
     /// What floods cost a `simu server` process: a stanza dribbled in 16 000 frames, 200
     /// concurrent wrong-password logins; `/healthz` latency throughout.
     Attack(attack::AttackArgs),
+    /// The web call page: its transferred size, and from "Join" in Chromium to the first
+    /// remote frame, beside a Simu-to-Simu call in the same run.
+    Link(link::LinkArgs),
     /// One Simu side of `bench call` (started by it).
     #[command(hide = true)]
     CallPeer(call::peer::PeerArgs),
@@ -65,6 +69,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<i32> {
         BenchCmd::Call(a) => call::run(a).await,
         BenchCmd::Attack(a) => attack::run(a).await,
         BenchCmd::Group(a) => group::run(a).await,
+        BenchCmd::Link(a) => link::run(a).await,
         BenchCmd::CallPeer(a) => call::peer::run(a).await,
     }
 }

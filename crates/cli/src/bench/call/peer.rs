@@ -101,7 +101,7 @@ async fn callee(m: &CallManager, a: &PeerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
+pub(crate) async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
     let mut w = m.state_watch();
     let reached = matches!(
         tokio::time::timeout(Duration::from_secs(30), w.wait_for(|x| *x == s)).await,
@@ -117,7 +117,7 @@ async fn reach(m: &CallManager, s: CallState) -> anyhow::Result<()> {
 
 /// Polls every 10 ms (as the Chromium tabs do) until the first frame of a call that started
 /// after `call_before` (the counters' call id then) is decoded.
-async fn first_frame(m: &CallManager, call_before: u64) -> anyhow::Result<()> {
+pub(crate) async fn first_frame(m: &CallManager, call_before: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     // Read afresh each time: the new call's media leg brings its own counters.
     while {
