@@ -379,3 +379,29 @@ async fn the_page_is_served_gzipped_with_a_strict_policy() {
         .expect("missing");
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_guest_that_goes_away_ends_its_call_for_the_host_and_its_pass() {
+    let s = server().await;
+    let (alice, _ah, mut alice_ev) = s.online("alice").await;
+    let (_, pass) = guest_of(&s, &alice).await;
+    let (guest_h, _guest_ev, first) = guest_online(&pass).await;
+    assert!(matches!(first, XmppEvent::Online { .. }));
+    guest_h.close().await;
+    let (from, body, _) = next_body(&mut alice_ev).await;
+    let room = pass["room"].as_str().expect("room");
+    assert!(
+        from.starts_with(pass["jid"].as_str().expect("jid")),
+        "{from}"
+    );
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        (v["type"].as_str(), v["roomId"].as_str()),
+        (Some("call_end"), Some(room))
+    );
+    let (_h2, _ev2, again) = guest_online(&pass).await;
+    assert!(
+        matches!(again, XmppEvent::Failed(_) | XmppEvent::Offline { .. }),
+        "the pass is spent: {again:?}"
+    );
+}

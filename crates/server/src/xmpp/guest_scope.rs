@@ -68,6 +68,31 @@ pub async fn after_routed(store: &Store, router: &super::Router, guest: &Guest, 
     }
 }
 
+/// A guest's connection is its whole pass: when it ends (the page closed, the network went),
+/// the pass ends, and the host hears `call_end` from the guest at once instead of waiting for
+/// its media to time out. `full` is the guest's full JID (empty if it never bound).
+pub async fn on_session_end(store: &Store, router: &super::Router, guest: &Guest, full: &str) {
+    match store.end_guest(&guest.jid, crate::clock::unix_now()).await {
+        Ok(true) => {
+            let from = if full.is_empty() { &guest.jid } else { full };
+            let end = serde_json::json!({ "type": "call_end", "roomId": guest.room, "timestamp": nx::signal::now_ms() });
+            let msg = Element::new("message")
+                .attr("xmlns", super::stanza::NS_CLIENT)
+                .attr("type", "chat")
+                .attr("from", from.to_string())
+                .attr("to", guest.host.clone())
+                .attr("id", format!("gone{:08x}", rand::random::<u32>()))
+                .child(Element::new("body").text(end.to_string()));
+            router
+                .route_message_from(&guest.jid, &guest.host, &msg)
+                .await;
+            tracing::info!(guest = %guest.jid, "guest left; its host is told the call ended");
+        }
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, "ending a guest's pass failed"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,6 +258,9 @@ pub async fn serve(socket: WebSocket, ctx: StreamCtx) {
             let _ = conn.ctx.store.touch_last_seen(jid.local()).await;
         }
     }
+    if let Some(g) = &conn.guest {
+        guest_scope::on_session_end(&conn.ctx.store, &conn.ctx.router, g, &conn.full).await;
+    }
     drop(conn.seat.take());
     if matches!(end, End::StreamError) {
         let _ = sink.close().await;
