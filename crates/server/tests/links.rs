@@ -127,56 +127,102 @@ async fn the_page_refuses_tampered_expired_unknown_and_revoked_links_each_with_i
     assert!(alice.links().await.expect("list").is_empty());
 }
 
-#[tokio::test]
-async fn a_guest_token_is_refused_by_history_contacts_other_rooms_and_calls_to_anyone_else() {
-    let s = server().await;
+/// Asks `path` with a guest's token, as an NX token and as a bearer token, with the tenant keys;
+/// both answers' statuses.
+async fn with_guest_token(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Vec<u16> {
     let (alice, _h, _e) = s.online("alice").await;
-    let (_bob, _bh, _be) = s.online("bob").await;
-    let (_, pass) = guest_of(&s, &alice).await;
+    let (_, pass) = guest_of(s, &alice).await;
     let token = pass["token"].as_str().expect("token");
     let c = &s.handle.state.cfg;
     let http = reqwest::Client::new();
-    for (method, path, body) in [
-        ("GET", "/nx/call-history/", None),
-        ("GET", "/nx/contacts/", None),
-        ("GET", "/nx/group-call/call_other/sfu/", None),
-        (
-            "POST",
-            "/nx/webrtc/call/",
-            Some(json!({ "to": "bob", "type": "p2p" })),
-        ),
-        (
-            "POST",
-            "/nx/group-call/",
-            Some(json!({ "to": ["bob"], "type": "video" })),
-        ),
-        ("GET", "/simu/links/", None),
+    let mut out = Vec::new();
+    for (header, value) in [
+        ("X-NX-Token", token.to_string()),
+        ("Authorization", format!("Bearer {token}")),
     ] {
-        for header in ["X-NX-Token", "Authorization"] {
-            let value = if header == "Authorization" {
-                format!("Bearer {token}")
-            } else {
-                token.to_string()
-            };
-            let url = format!("{}/api/v1.0{path}", s.handle.base_url());
-            let mut r = if method == "GET" {
-                http.get(&url)
-            } else {
-                http.post(&url)
-            };
-            r = r
-                .header("X-API-Key", &c.api_key)
-                .header("X-Secret-Key", &c.secret_key)
-                .header(header, value);
-            if let Some(b) = &body {
-                r = r.json(b);
-            }
-            let status = r.send().await.expect("request").status().as_u16();
-            assert_eq!(
-                status, 401,
-                "{method} {path} with the guest token in {header}"
-            );
+        let url = format!("{}/api/v1.0{path}", s.handle.base_url());
+        let mut r = if method == "GET" {
+            http.get(&url)
+        } else {
+            http.post(&url)
+        };
+        r = r
+            .header("X-API-Key", &c.api_key)
+            .header("X-Secret-Key", &c.secret_key)
+            .header(header, value);
+        if let Some(b) = &body {
+            r = r.json(b);
         }
+        out.push(r.send().await.expect("request").status().as_u16());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_guest_token_cannot_read_history() {
+    let s = server().await;
+    assert_eq!(
+        with_guest_token(&s, "GET", "/nx/call-history/", None).await,
+        [401, 401]
+    );
+}
+
+#[tokio::test]
+async fn a_guest_token_cannot_read_contacts_or_links() {
+    let s = server().await;
+    assert_eq!(
+        with_guest_token(&s, "GET", "/nx/contacts/", None).await,
+        [401, 401]
+    );
+    assert_eq!(
+        with_guest_token(&s, "GET", "/simu/links/", None).await,
+        [401, 401]
+    );
+}
+
+#[tokio::test]
+async fn a_guest_token_cannot_enter_other_rooms() {
+    let s = server().await;
+    let (carol, _ch, _ce) = s.online("carol").await;
+    let (_bob, _bh, _be) = s.online("bob").await;
+    let room = carol
+        .start_group_call(&["bob".to_string()], "video", None, false)
+        .await
+        .expect("a group call")
+        .room;
+    let sfu = format!("/nx/group-call/{room}/sfu/");
+    assert_eq!(with_guest_token(&s, "GET", &sfu, None).await, [401, 401]);
+    let members = format!("/nx/group-call/{room}/members/");
+    let body = json!({ "participants": ["alice"] });
+    assert_eq!(
+        with_guest_token(&s, "POST", &members, Some(body)).await,
+        [401, 401]
+    );
+}
+
+#[tokio::test]
+async fn a_guest_token_cannot_call_anyone() {
+    let s = server().await;
+    let (_bob, _bh, _be) = s.online("bob").await;
+    for (path, body) in [
+        ("/nx/webrtc/call/", json!({ "to": "bob", "type": "p2p" })),
+        ("/nx/call/", json!({ "to": "bob", "type": "video" })),
+        (
+            "/nx/group-call/",
+            json!({ "participants": ["bob"], "type": "video" }),
+        ),
+        ("/nx/call-url/", json!({ "to": "bob", "type": "video" })),
+    ] {
+        assert_eq!(
+            with_guest_token(&s, "POST", path, Some(body)).await,
+            [401, 401],
+            "{path}"
+        );
     }
 }
 
