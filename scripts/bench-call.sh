@@ -6,6 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh interop
 . scripts/lib/bench-build.sh
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
-exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && for c in h264 vp8; do "$SIMU_BENCH" bench call --codec "$c" "$@" || exit 1; done' bench-call "$@"
+. scripts/lib/loopback.sh
+loopback_exec bash -c 'for c in h264 vp8; do "$SIMU_BENCH" bench call --codec "$c" "$@" || exit 1; done' bench-call "$@"

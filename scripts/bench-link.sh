@@ -6,6 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh interop
 . scripts/lib/bench-build.sh
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
-exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && "$SIMU_BENCH" bench link "$@"' bench-link "$@"
+. scripts/lib/loopback.sh
+loopback_exec "$SIMU_BENCH" bench link "$@"

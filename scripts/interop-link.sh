@@ -7,6 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh interop
 (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 . scripts/lib/cli.sh
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(--map-root-user)
-exec unshare "${as_root[@]}" --net bash -c 'ip link set lo up && node --test tests/interop/link.test.mjs'
+. scripts/lib/loopback.sh
+loopback_exec node --test tests/interop/link.test.mjs
