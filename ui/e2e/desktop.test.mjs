@@ -549,6 +549,19 @@ test("Copy call link: a browser joins with it as a guest, rings as 'Jane (guest,
   } finally {
     await browser.close();
   }
+  // Settings lists the link just made; a new room link joins it; revoking one removes it.
+  await s.click(await nav("Settings"));
+  const links = () => s.exec("return [...document.querySelectorAll('[aria-labelledby=links-title] li .linkbox input')].map((i) => i.value)");
+  await s.until("the contact's link in Settings", async () => (await links()).includes(url) || null);
+  await s.click(await s.button("New room link"));
+  const both = await s.until("a room link beside it", async () => { const l = await links(); return l.length === 2 ? l : null; });
+  await shot("guest-4-call-links");
+  await a11y("settings with call links");
+  await s.click(await s.find('button[aria-label^="Revoke Room link"]'));
+  await s.until("the room link revoked", async () => { const l = await links(); return l.length === 1 && l[0] === url ? l : null; });
+  const room = new URL(both.find((u) => u !== url)).searchParams.get("room");
+  const r = await fetch(`${server}/api/v1.0/simu/link/open`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ link: new URL(both.find((u) => u !== url)).search.slice(1) }) });
+  assert.equal(r.status, 410, `the revoked room link ${room} is refused`);
 });
 
 test("settings: Kiswahili and back, speakers by the names PulseAudio gives them", async () => {
