@@ -197,6 +197,7 @@ async fn seeded(s: &TestServer) -> RestClient {
             created_at: format!("{day}T10:00:00Z"),
             metadata: serde_json::json!({}),
             participants: vec![],
+            peer_name: None,
         };
         store.insert_history_at(me, &row).await.expect("seed");
         store

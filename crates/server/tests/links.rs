@@ -445,6 +445,20 @@ async fn a_guest_that_goes_away_ends_its_call_for_the_host_and_its_pass() {
         (v["type"].as_str(), v["roomId"].as_str()),
         (Some("call_end"), Some(room))
     );
+    let history = alice
+        .call_history(&nx::rest::HistoryQuery::default())
+        .await
+        .expect("history");
+    let row = history
+        .results
+        .iter()
+        .find(|r| r.room == room)
+        .expect("the guest's call");
+    assert_eq!(
+        row.peer_name.as_deref(),
+        Some("Jane"),
+        "the owner sees the guest's name"
+    );
     let (_h2, _ev2, again) = guest_online(&pass).await;
     assert!(
         matches!(again, XmppEvent::Failed(_) | XmppEvent::Offline { .. }),

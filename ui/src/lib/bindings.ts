@@ -250,7 +250,12 @@ peer: string, created_at: string, metadata: JsonValue,
 /**
  * Everyone in a group call (empty for a 1:1 call).
  */
-participants: Array<string>, };
+participants: Array<string>, 
+/**
+ * The typed name of a guest let in by a call link, when the other party is one (Simu
+ * extension).
+ */
+peer_name: string | null, };
 
 export type HistoryPage = { count: number, next: string | null, previous: string | null, results: Array<CallRecord>, };
 

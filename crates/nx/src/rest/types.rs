@@ -222,6 +222,10 @@ pub struct CallRecord {
     /// Everyone in a group call (empty for a 1:1 call).
     #[serde(default)]
     pub participants: Vec<String>,
+    /// The typed name of a guest let in by a call link, when the other party is one (Simu
+    /// extension).
+    #[serde(default)]
+    pub peer_name: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

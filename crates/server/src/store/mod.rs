@@ -60,6 +60,10 @@ pub struct HistoryRow {
     /// Everyone in a group call (empty for a 1:1 call).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<String>,
+    /// The name a guest let in by a call link typed, when the other party is one (Simu
+    /// extension; a guest has no account to name it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_name: Option<String>,
 }
 
 /// Validated history filters for one owner.
@@ -551,7 +555,8 @@ impl Store {
                 .await?;
         let rows = sqlx::query(&format!(
             "SELECT id, room, call_type, status, duration_seconds, caller, callee, direction, peer, created_at, metadata,
-                    (SELECT group_concat(member, ' ') FROM call_members m WHERE m.room = call_history.room)
+                    (SELECT group_concat(member, ' ') FROM call_members m WHERE m.room = call_history.room),
+                    (SELECT name FROM guests g WHERE g.jid = call_history.peer)
              FROM call_history WHERE {WHERE} ORDER BY created_at DESC, id DESC LIMIT ?7 OFFSET ?8"
         ))
         .bind(owner)
@@ -583,6 +588,7 @@ impl Store {
                     .get::<Option<String>, _>(11)
                     .map(|m| m.split(' ').map(str::to_string).collect())
                     .unwrap_or_default(),
+                peer_name: r.get(12),
             })
             .collect();
         Ok((count, rows))
