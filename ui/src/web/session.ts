@@ -197,6 +197,7 @@ export class GuestSession {
       case "call_response":
       case "call_accepted": {
         if (s.type === "call_response" && s.accepted !== true) {
+          // The server ends the pass with a refusal, so there is no waiting for a reason.
           this.finish("declined", this.pass.kind === "room" ? "denied" : "declined");
           return;
         }
@@ -231,7 +232,9 @@ export class GuestSession {
         this.on.remoteMedia(s.audio !== false, s.video !== false);
         return;
       case "call_end":
-        this.finish("ended");
+        // Ended before it was answered: a host in another call says so (`reason: busy`).
+        if (this.phase === "ringing") this.finish("declined", s.reason === "busy" ? "busy" : this.pass.kind === "room" ? "denied" : "declined");
+        else this.finish("ended");
         return;
     }
   }
