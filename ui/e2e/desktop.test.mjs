@@ -131,6 +131,9 @@ before(async () => {
   }
   procs.push(spawn(driver, ["--port", "4444", "--native-port", "4445"], { env, stdio: "ignore" }));
   await waitPort(4444);
+  // tauri-driver listens at once but forwards to WebKitWebDriver, which it starts beside it: a
+  // session asked for before that one listens fails (seen on a loaded CI machine).
+  await waitPort(4445);
   s = await Session.start("http://127.0.0.1:4444", app);
 });
 
