@@ -95,6 +95,9 @@ fn print_event(json: bool, e: &CallEvent) {
                 ..
             } => println!("call ended: {outcome:?} ({reason}), {duration_seconds} s"),
             CallEvent::MediaConnected { .. } => println!("connected: media flowing"),
+            CallEvent::Knock { name, guest, .. } => {
+                println!("{name} (guest, via link) asks to join ({guest})")
+            }
             CallEvent::Participant {
                 nx_id, membership, ..
             } => println!("{nx_id}: {membership:?}"),
@@ -120,6 +123,10 @@ pub struct AnswerArgs {
     /// Let each call ring this many seconds before answering (or declining).
     #[arg(long, default_value_t = 0.0)]
     ring: f64,
+    /// What to do with a guest who knocks through a call link while a call goes on: let it
+    /// into the call (`admit`) or turn it away (`deny`).
+    #[arg(long, value_enum, default_value = "deny")]
+    knocks: KnockAnswer,
     /// Exit after this many calls. With `--json`, each call's last stats sample follows its end.
     #[arg(long)]
     calls: Option<u32>,
@@ -129,6 +136,13 @@ pub struct AnswerArgs {
     talk: Option<crate::talk::TalkWindow>,
     #[command(flatten)]
     stats: StatsEvery,
+}
+
+/// The headless answer to a guest's knock.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnockAnswer {
+    Admit,
+    Deny,
 }
 
 /// Stats sampling for scripts.
@@ -249,6 +263,9 @@ pub async fn answer(a: AnswerArgs) -> anyhow::Result<i32> {
                 match &e {
                     CallEvent::IncomingCall { .. } if a.decline => m.reject_call().await?,
                     CallEvent::IncomingCall { .. } => m.accept_call(true, !a.audio_only).await?,
+                    CallEvent::Knock { guest, .. } => {
+                        m.answer_knock(guest, a.knocks == KnockAnswer::Admit).await?
+                    }
                     CallEvent::CallEnded { .. } | CallEvent::IncomingWithdrawn { .. } => {
                         // The call's last stats sample, for scripts (`--json`).
                         if let (true, CallEvent::CallEnded { .. }, Some(s)) = (a.json, &e, m.latest_stats()) {

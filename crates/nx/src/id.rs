@@ -39,6 +39,16 @@ pub struct NxId {
 /// Characters never allowed in a JID local part (RFC 7622 §3.3.1 excluded set).
 const FORBIDDEN_LOCAL: &[char] = &['"', '&', '\'', '/', ':', '<', '>', '@'];
 
+/// Local parts that name guests let in by call links; nobody may register one.
+pub const GUEST_PREFIX: &str = "guest-";
+
+/// Whether a local part names a guest.
+pub fn is_guest_local(local: &str) -> bool {
+    local
+        .get(..GUEST_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(GUEST_PREFIX))
+}
+
 impl NxId {
     /// Builds an ID, case-folding ASCII letters in both parts (as XMPP's nodeprep and
     /// nameprep do), so `Bob@SIMU.LOCAL` and `bob@simu.local` are one user.
@@ -115,6 +125,12 @@ impl NxId {
     /// The user part (usually an E.164 number with `+`).
     pub fn local(&self) -> &str {
         &self.local
+    }
+
+    /// Whether this is a guest let in by a call link (`guest-…`; no account can have such a
+    /// name, since usernames lose their hyphens: docs/protocol.md §2.2).
+    pub fn is_guest(&self) -> bool {
+        is_guest_local(&self.local)
     }
 
     /// The service domain.

@@ -10,7 +10,7 @@ mod ws;
 pub mod xml;
 pub mod xmpp;
 
-pub use id::{IdError, NxId};
+pub use id::{is_guest_local, IdError, NxId, GUEST_PREFIX};
 pub use link::{parse_dial_link, DialLink};
 pub use rest::{Registration, RestClient, RestConfig, RestError, SignInError, SignedIn};
 pub use signal::{CallType, Signal};

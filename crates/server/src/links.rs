@@ -16,16 +16,13 @@ pub const MAX_LINK_TTL: u64 = 90 * 24 * 3600;
 pub const GUEST_TTL: u64 = 4 * 3600;
 /// Longest name a guest may give, in characters.
 pub const MAX_GUEST_NAME: usize = 40;
-/// Local parts that name guests; nobody may register one.
-pub const GUEST_PREFIX: &str = "guest-";
+pub use nx::GUEST_PREFIX;
 /// The `type` of a reusable room link (per-call links carry `audio` or `video`).
 pub const ROOM_TYPE: &str = "room";
 
 /// Whether a local part names a guest.
 pub fn is_guest(local: &str) -> bool {
-    local
-        .get(..GUEST_PREFIX.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(GUEST_PREFIX))
+    nx::is_guest_local(local)
 }
 
 /// A guest's name as typed: trimmed, 1 to `MAX_GUEST_NAME` characters, no control characters.

@@ -465,3 +465,173 @@ async fn a_guest_that_goes_away_ends_its_call_for_the_host_and_its_pass() {
         "the pass is spent: {again:?}"
     );
 }
+
+/// The body of the next message `ev` delivers, if one comes within a few seconds.
+async fn body_within(ev: &mut tokio::sync::mpsc::Receiver<XmppEvent>) -> Option<(String, Value)> {
+    let (from, body, _) = tokio::time::timeout(Duration::from_secs(5), next_body(ev))
+        .await
+        .ok()?;
+    Some((from, serde_json::from_str(&body).ok()?))
+}
+
+#[tokio::test]
+async fn an_admitted_guest_signals_every_member_of_the_call_and_leaving_tells_them_all() {
+    let s = server().await;
+    let (alice, _ah, mut alice_ev) = s.online("alice").await;
+    let (_bob, bob_h, mut bob_ev) = s.online("bob").await;
+    let (carol, carol_h, mut carol_ev) = s.online("carol").await;
+    let started = alice
+        .start_call(&s.jid("bob").to_string(), "video", None)
+        .await
+        .expect("alice calls bob");
+    let (_, pass) = guest_of(&s, &alice).await;
+    let guest = pass["jid"].as_str().expect("jid").to_string();
+    let (guest_h, mut guest_ev, first) = guest_online(&pass).await;
+    assert!(matches!(first, XmppEvent::Online { .. }), "{first:?}");
+    let gid = NxId::parse_jid(&guest).expect("guest id");
+
+    // Before the owner admits it, the guest reaches bob no more than anyone else.
+    let hello =
+        json!({ "type": "group_joined", "roomId": started.room, "joinedAt": 1 }).to_string();
+    guest_h
+        .send_body(&s.jid("bob"), hello.clone())
+        .await
+        .expect("send");
+    assert_eq!(
+        next_refusal(&mut guest_ev).await.as_deref(),
+        Some("forbidden")
+    );
+
+    // Only the guest's own host can admit it, and only into a call of its own.
+    let err = carol
+        .add_group_members(&started.room, std::slice::from_ref(&guest))
+        .await
+        .expect_err("carol is not in the call");
+    assert_eq!(err.status(), Some(404), "{err:?}");
+    let added = alice
+        .add_group_members(&started.room, std::slice::from_ref(&guest))
+        .await
+        .expect("alice admits the guest");
+    assert_eq!(added.members, 3);
+
+    // Now the guest and bob reach each other; carol, outside the call, still cannot.
+    guest_h
+        .send_body(&s.jid("bob"), hello.clone())
+        .await
+        .expect("send");
+    let (from, v) = body_within(&mut bob_ev).await.expect("bob hears the guest");
+    assert!(
+        from.starts_with(&guest) && v["type"] == "group_joined",
+        "{from} {v}"
+    );
+    bob_h
+        .send_body(
+            &gid,
+            json!({ "type": "group_joined", "roomId": started.room, "joinedAt": 2 }).to_string(),
+        )
+        .await
+        .expect("send");
+    let (from, _) = body_within(&mut guest_ev)
+        .await
+        .expect("the guest hears bob");
+    assert!(from.starts_with(&s.jid("bob").to_string()), "{from}");
+    carol_h
+        .send_body(
+            &gid,
+            json!({ "type": "call_end", "roomId": started.room }).to_string(),
+        )
+        .await
+        .expect("send");
+    assert_eq!(
+        next_refusal(&mut carol_ev).await.as_deref(),
+        Some("forbidden")
+    );
+
+    // A member hanging up on the guest does not end its pass: the call goes on with the others.
+    bob_h
+        .send_body(
+            &gid,
+            json!({ "type": "call_end", "roomId": started.room }).to_string(),
+        )
+        .await
+        .expect("send");
+    body_within(&mut guest_ev)
+        .await
+        .expect("the guest hears bob leave");
+    guest_h
+        .send_body(&s.jid("alice"), hello)
+        .await
+        .expect("send");
+    let (_, v) = body_within(&mut alice_ev)
+        .await
+        .expect("still in the call with alice");
+    assert_eq!(v["type"], "group_joined");
+
+    // The guest leaving says so to one member; the server tells the rest and ends the pass.
+    let bye = json!({ "type": "call_end", "roomId": started.room }).to_string();
+    guest_h.send_body(&s.jid("alice"), bye).await.expect("send");
+    let (_, v) = body_within(&mut alice_ev)
+        .await
+        .expect("alice hears the guest leave");
+    assert_eq!(
+        (v["type"].as_str(), v["roomId"].as_str()),
+        (Some("call_end"), Some(started.room.as_str()))
+    );
+    let (from, v) = body_within(&mut bob_ev)
+        .await
+        .expect("bob is told by the server");
+    assert!(
+        from.starts_with(&guest) && v["type"] == "call_end",
+        "{from} {v}"
+    );
+    let (_h2, _ev2, again) = guest_online(&pass).await;
+    assert!(
+        matches!(again, XmppEvent::Failed(_) | XmppEvent::Offline { .. }),
+        "the pass is spent: {again:?}"
+    );
+    // The knock itself is in alice's history as ended, with the guest's name.
+    let history = alice
+        .call_history(&nx::rest::HistoryQuery::default())
+        .await
+        .expect("history");
+    let knock = history
+        .results
+        .iter()
+        .find(|r| r.peer_name.as_deref() == Some("Jane"))
+        .expect("the knock's row");
+    assert_eq!(knock.status, "ended");
+}
+
+#[tokio::test]
+async fn a_guest_is_admitted_only_within_the_mesh_limit_and_only_by_its_host() {
+    let s = server_with(|c| c.limits.mesh_members = 3).await;
+    let (alice, _ah, _aev) = s.online("alice").await;
+    let (bob, _bh, _bev) = s.online("bob").await;
+    let (_, _ch, _cev) = s.online("carol").await;
+    let (_, pass) = guest_of(&s, &alice).await;
+    let guest = pass["jid"].as_str().expect("jid").to_string();
+    let started = bob
+        .start_group_call(
+            &[s.jid("alice").to_string(), s.jid("carol").to_string()],
+            "video",
+            None,
+            false,
+        )
+        .await
+        .expect("a call of three");
+    let err = bob
+        .add_group_members(&started.room, std::slice::from_ref(&guest))
+        .await
+        .expect_err("bob is not the guest's host");
+    assert_eq!(err.status(), Some(404), "{err:?}");
+    let err = alice
+        .add_group_members(&started.room, std::slice::from_ref(&guest))
+        .await
+        .expect_err("a fourth member is over the limit");
+    assert_eq!(err.status(), Some(409), "{err:?}");
+    let err = alice
+        .add_group_members(&started.room, &[guest, s.jid("dave").to_string()])
+        .await
+        .expect_err("guests are admitted on their own");
+    assert_eq!(err.status(), Some(400), "{err:?}");
+}

@@ -98,6 +98,8 @@ pub(super) struct Call {
     /// The sender's timestamp of the invitation that rang this call (0 for our own call), so
     /// that once it is over only a newer invitation to the room rings again.
     pub invitation_ms: i64,
+    /// Guests knocking through a call link while this call goes on (`knocks`).
+    pub knocks: Vec<super::knocks::Knock>,
 }
 
 impl Call {
@@ -131,6 +133,7 @@ impl Call {
             media_state: (true, true),
             conference: None,
             invitation_ms: 0,
+            knocks: Vec::new(),
         }
     }
 

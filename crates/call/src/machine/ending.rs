@@ -186,6 +186,7 @@ impl CallMachine {
         out: &mut Vec<Action>,
     ) {
         let Some(c) = self.call.take() else { return };
+        self.turn_knocks_away(&c, now, out);
         for leg in &c.legs {
             out.push(Action::StopMedia {
                 peer: leg.peer.clone(),

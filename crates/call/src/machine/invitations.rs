@@ -142,6 +142,7 @@ impl CallMachine {
         let invitation = self.invitation_to(c, now);
         let Some(c) = self.call.as_mut() else { return };
         c.invited = true;
+        Self::knocks_invited(c, &invitees);
         for id in &invitees {
             c.roster.rung(id, now);
             out.push(Action::Send {
@@ -202,10 +203,12 @@ impl CallMachine {
             self.finish(Outcome::Failed, message, "local", now, out);
             return;
         }
-        for id in Self::not_rung(c) {
-            c.roster.refused(&id, false);
-            Self::participant(c, &id, Membership::Declined, out);
+        let refused = Self::not_rung(c);
+        for id in &refused {
+            c.roster.refused(id, false);
+            Self::participant(c, id, Membership::Declined, out);
         }
+        self.knocks_refused(&refused, now, out);
     }
 
     /// Invites one more person into the call under way; every member must speak the group
@@ -298,6 +301,9 @@ impl CallMachine {
             };
             self.remember(&room_id, timestamp);
             self.filtered(&room_id, from, filtered, event, now, out);
+            return;
+        }
+        if self.call.is_some() && !group && self.knock(&caller, &room_id, &name, out) {
             return;
         }
         if self.call.is_some() {

@@ -10,6 +10,7 @@ mod conference;
 mod conference_recovery;
 mod ending;
 mod invitations;
+mod knocks;
 mod legs;
 
 use nx::signal::{EndReason, Signal};
@@ -143,6 +144,17 @@ pub enum CallEvent {
         caller_name: String,
         call_type: CallType,
         filtered: Filtered,
+    },
+    /// A guest with a call link asks to join the call under way (docs/protocol.md §2.2); the
+    /// user admits (`Input::Admit`) or denies (`Input::Deny`).
+    Knock {
+        room: String,
+        guest: String,
+        name: String,
+    },
+    /// A knock is over without an answer from the user (the guest gave up, or the call ended).
+    KnockWithdrawn {
+        guest: String,
     },
     /// The incoming screen must go (caller cancelled, or it rang out).
     IncomingWithdrawn {
@@ -301,6 +313,14 @@ pub enum Input {
     /// Invite one more person into the call under way.
     Invite {
         to: NxId,
+    },
+    /// Let a knocking guest into the call under way.
+    Admit {
+        guest: NxId,
+    },
+    /// Turn a knocking guest away.
+    Deny {
+        guest: NxId,
     },
     /// The REST registration of a dialled call, or of people invited into it, went through:
     /// the invitations can go out.
@@ -514,6 +534,8 @@ impl CallMachine {
                 }
             }
             Input::Invite { to } => self.invite(to, &mut out),
+            Input::Admit { guest } => self.admit(&guest, now, &mut out),
+            Input::Deny { guest } => self.deny(&guest, now, &mut out),
             Input::Registered { room } => self.registered(&room, now, &mut out),
             Input::DialFailed { message } => self.registration_failed(&message, now, &mut out),
             Input::Accept { audio, video } => self.accept(audio, video, now, &mut out),
@@ -568,6 +590,9 @@ impl CallMachine {
     ) {
         if let Signal::CallInvitation { .. } = &signal {
             self.invitation(from, signal, delayed, now, out);
+            return;
+        }
+        if self.knock_withdrawn(&from, &signal, out) {
             return;
         }
         let Some(c) = self.call.as_ref() else {
@@ -654,3 +679,6 @@ mod conference_recovery_tests;
 
 #[cfg(test)]
 mod conference_move_tests;
+
+#[cfg(test)]
+mod knock_tests;

@@ -337,6 +337,18 @@ impl Driver {
                 let actions = self.machine.handle(Input::Invite { to }, now);
                 self.execute(actions).await;
             }
+            Cmd::Knock(guest, admit) => {
+                let Ok(guest) = NxId::parse_jid(&guest) else {
+                    return;
+                };
+                let input = if admit {
+                    Input::Admit { guest }
+                } else {
+                    Input::Deny { guest }
+                };
+                let actions = self.machine.handle(input, now);
+                self.execute(actions).await;
+            }
             Cmd::Accept { audio, video } => {
                 self.audio_on = audio;
                 self.video_on = video;

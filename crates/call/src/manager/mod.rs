@@ -82,6 +82,8 @@ enum Cmd {
         video: bool,
     },
     Invite(String, oneshot::Sender<Result<(), CallError>>),
+    /// Admit (`true`) or turn away a guest knocking through a call link.
+    Knock(String, bool),
     Reject,
     End,
     AudioEnabled(bool),
@@ -228,6 +230,16 @@ impl CallManager {
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Invite(to.to_string(), tx)).await?;
         rx.await.map_err(|_| CallError::Stopped)?
+    }
+
+    /// Lets a guest who knocks through a call link (`CallEvent::Knock`) into the call under
+    /// way, or turns it away.
+    pub async fn answer_knock(&self, guest: &str, admit: bool) -> Result<(), CallError> {
+        NxId::parse_jid(guest)
+            .ok()
+            .filter(NxId::is_guest)
+            .ok_or_else(|| CallError::BadAddress(format!("{guest} is not a guest's address")))?;
+        self.send(Cmd::Knock(guest.to_string(), admit)).await
     }
 
     /// Each member's media in the call (a 1:1 call has one): pictures and receive counters.

@@ -54,7 +54,7 @@ async fn invitees(
     Ok(ids)
 }
 
-fn too_many(max: usize) -> ApiError {
+pub(super) fn too_many(max: usize) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         format!(
@@ -171,6 +171,12 @@ pub async fn add_group_members(
     Body(req): Body<MembersReq>,
 ) -> Result<Json<Value>, ApiError> {
     let call = own_call(&st, &user, &room).await?;
+    if super::lobby::names_guests(&req.participants) {
+        let members = super::lobby::admit(&st, &user, &call, &req.participants).await?;
+        return Ok(Json(
+            json!({ "room": room, "members": members, "media": "mesh" }),
+        ));
+    }
     let ids = invitees(&st, &user, &req.participants).await?;
     let on_sfu = st.store.sfu_room(&room).await?.is_some();
     let max = if on_sfu {

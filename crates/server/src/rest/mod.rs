@@ -8,6 +8,7 @@ mod group;
 mod history;
 mod identity;
 mod links;
+mod lobby;
 
 pub use auth::RESERVED;
 pub use extract::{constant_time_eq, ApiError, AuthUser};

@@ -48,6 +48,10 @@ impl Store {
             .bind(member)
             .execute(&mut **tx)
             .await?;
+        if nx::NxId::parse_jid(member).is_ok_and(|id| id.is_guest()) {
+            // A guest has no history; its host's row names it.
+            return Ok(());
+        }
         let (peer, direction) = if member == caller {
             (callee, "outgoing")
         } else {

@@ -168,6 +168,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Moves a live guest's pass to the call `room` it was admitted into: its scope follows.
+    pub async fn move_guest(&self, jid: &str, room: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE guests SET room = ? WHERE jid = ? AND ended_at IS NULL")
+            .bind(room)
+            .bind(jid)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Ends every live guest let in by `link` (it was revoked); their JIDs.
     pub async fn end_guests_of_link(
         &self,

@@ -1,35 +1,73 @@
 //! What a guest let in by a call link may do on the signaling server: exchange stanzas with the
-//! link's owner (its host) and nobody else, and only until its call ends (protocol.md §2.2).
+//! people of its call (the link's owner, its *host*, and whoever else is a member of the call it
+//! was admitted into) and nobody else, and only until its call ends (protocol.md §2.2).
 
 use crate::store::{Guest, Store};
 use nx::xml::Element;
 
-/// Whether a stanza from `sender` may go to `to` (bare JIDs). `sender_guest` is the sender's
-/// pass if the sender is a guest. A guest may reach only its host; a guest is reached only by its
-/// host, while its pass is live. Returns the recipient's pass when the recipient is a guest.
+/// The guest passes a stanza involves, read afresh (an admitted guest's call changes).
+#[derive(Debug, Default)]
+pub struct Scope {
+    pub sender: Option<Guest>,
+    pub recipient: Option<Guest>,
+}
+
+/// Whether a stanza from `sender` may go to `to` (bare JIDs). `sender_is_guest` says the sender
+/// signed in with a guest pass. A guest may reach, and be reached by, only its host and the
+/// members of its call, while its pass is live.
 pub async fn check(
     store: &Store,
     sender: &str,
-    sender_guest: Option<&Guest>,
+    sender_is_guest: bool,
     to: &str,
-) -> Result<Option<Guest>, Refused> {
-    if let Some(g) = sender_guest {
-        if !g.host.eq_ignore_ascii_case(to) {
+) -> Result<Scope, Refused> {
+    let mut scope = Scope::default();
+    if sender_is_guest {
+        let g = live_pass(store, sender).await?;
+        if !in_call(store, &g, to).await? {
             return Err(Refused);
         }
+        scope.sender = Some(g);
     }
     let local = to.split('@').next().unwrap_or_default();
-    if !crate::links::is_guest(local) {
-        return Ok(None);
+    if crate::links::is_guest(local) {
+        let g = live_pass(store, to).await?;
+        if !in_call(store, &g, sender).await? {
+            return Err(Refused);
+        }
+        scope.recipient = Some(g);
     }
-    match store.guest(&to.to_ascii_lowercase()).await {
-        Ok(Some(g)) if !g.ended && g.host.eq_ignore_ascii_case(sender) => Ok(Some(g)),
+    Ok(scope)
+}
+
+async fn live_pass(store: &Store, jid: &str) -> Result<Guest, Refused> {
+    match store.guest(&jid.to_ascii_lowercase()).await {
+        Ok(Some(g)) if !g.ended => Ok(g),
         Ok(_) => Err(Refused),
         Err(e) => {
             tracing::error!(error = %e, "guest lookup failed");
             Err(Refused)
         }
     }
+}
+
+/// Whether `who` is the guest's host or a member of the guest's call.
+async fn in_call(store: &Store, g: &Guest, who: &str) -> Result<bool, Refused> {
+    if g.host.eq_ignore_ascii_case(who) {
+        return Ok(true);
+    }
+    Ok(members(store, g)
+        .await?
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(who)))
+}
+
+/// The members of the guest's call (empty while it is a 1:1 call with its host).
+async fn members(store: &Store, g: &Guest) -> Result<Vec<String>, Refused> {
+    store.members(&g.room).await.map_err(|e| {
+        tracing::error!(error = %e, "call members lookup failed");
+        Refused
+    })
 }
 
 /// A stanza a guest's scope does not allow.
@@ -54,43 +92,74 @@ pub fn ends_call(el: &Element, room: &str) -> bool {
     }
 }
 
-/// Ends `guest`'s pass if `el` ended its call, and disconnects the guest.
-pub async fn after_routed(store: &Store, router: &super::Router, guest: &Guest, el: &Element) {
-    if !ends_call(el, &guest.room) {
-        return;
-    }
-    match store.end_guest(&guest.jid, crate::clock::unix_now()).await {
-        Ok(_) => {
-            tracing::info!(guest = %guest.jid, room = %guest.room, "guest's call ended; pass closed");
-            router.kick(&guest.jid);
+/// Ends a guest's pass once `el` (just routed to `to`) ended its call, and disconnects it. A
+/// guest leaving a group call ends its pass with its first `call_end`; the other members hear it
+/// from the server. In a group call a member leaving does not end the guest's pass: the call goes
+/// on with the others.
+pub async fn after_routed(
+    store: &Store,
+    router: &super::Router,
+    scope: &Scope,
+    from: &str,
+    to: &str,
+    el: &Element,
+) {
+    if let Some(g) = &scope.sender {
+        if ends_call(el, &g.room) {
+            end_pass(store, router, g, from, Some(to)).await;
         }
-        Err(e) => tracing::error!(error = %e, "ending a guest's pass failed"),
+    }
+    if let Some(g) = &scope.recipient {
+        if ends_call(el, &g.room) && members(store, g).await.is_ok_and(|m| m.is_empty()) {
+            end_pass(store, router, g, &g.jid, Some(&g.host)).await;
+        }
     }
 }
 
 /// A guest's connection is its whole pass: when it ends (the page closed, the network went),
-/// the pass ends, and the host hears `call_end` from the guest at once instead of waiting for
-/// its media to time out. `full` is the guest's full JID (empty if it never bound).
-pub async fn on_session_end(store: &Store, router: &super::Router, guest: &Guest, full: &str) {
-    match store.end_guest(&guest.jid, crate::clock::unix_now()).await {
-        Ok(true) => {
-            let from = if full.is_empty() { &guest.jid } else { full };
-            let end = serde_json::json!({ "type": "call_end", "roomId": guest.room, "timestamp": nx::signal::now_ms() });
-            let msg = Element::new("message")
-                .attr("xmlns", super::stanza::NS_CLIENT)
-                .attr("type", "chat")
-                .attr("from", from.to_string())
-                .attr("to", guest.host.clone())
-                .attr("id", format!("gone{:08x}", rand::random::<u32>()))
-                .child(Element::new("body").text(end.to_string()));
-            router
-                .route_message_from(&guest.jid, &guest.host, &msg)
-                .await;
-            tracing::info!(guest = %guest.jid, "guest left; its host is told the call ended");
-        }
-        Ok(false) => {}
-        Err(e) => tracing::error!(error = %e, "ending a guest's pass failed"),
+/// the pass ends, and the people of its call hear `call_end` from the guest at once instead of
+/// waiting for its media to time out. `full` is the guest's full JID (empty if it never bound).
+pub async fn on_session_end(store: &Store, router: &super::Router, jid: &str, full: &str) {
+    let Ok(g) = live_pass(store, jid).await else {
+        return;
+    };
+    let from = if full.is_empty() { &g.jid } else { full };
+    end_pass(store, router, &g, from, None).await;
+}
+
+/// Ends `g`'s pass (if still live), tells everyone of its call but `told` that the guest left,
+/// and disconnects the guest.
+async fn end_pass(
+    store: &Store,
+    router: &super::Router,
+    g: &Guest,
+    from: &str,
+    told: Option<&str>,
+) {
+    match store.end_guest(&g.jid, crate::clock::unix_now()).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => return tracing::error!(error = %e, "ending a guest's pass failed"),
     }
+    let mut people = members(store, g).await.unwrap_or_default();
+    people.push(g.host.clone());
+    people.sort_by_key(|p| p.to_ascii_lowercase());
+    people.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let end = serde_json::json!({ "type": "call_end", "roomId": g.room, "timestamp": nx::signal::now_ms() });
+    for to in people.iter().filter(|p| {
+        !p.eq_ignore_ascii_case(&g.jid) && told.is_none_or(|t| !p.eq_ignore_ascii_case(t))
+    }) {
+        let msg = Element::new("message")
+            .attr("xmlns", super::stanza::NS_CLIENT)
+            .attr("type", "chat")
+            .attr("from", from.to_string())
+            .attr("to", to.clone())
+            .attr("id", format!("gone{:08x}", rand::random::<u32>()))
+            .child(Element::new("body").text(end.to_string()));
+        router.route_message_from(&g.jid, to, &msg).await;
+    }
+    tracing::info!(guest = %g.jid, room = %g.room, "guest's call ended; pass closed");
+    router.kick(&g.jid);
 }
 
 #[cfg(test)]

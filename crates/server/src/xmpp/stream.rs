@@ -259,7 +259,7 @@ pub async fn serve(socket: WebSocket, ctx: StreamCtx) {
         }
     }
     if let Some(g) = &conn.guest {
-        guest_scope::on_session_end(&conn.ctx.store, &conn.ctx.router, g, &conn.full).await;
+        guest_scope::on_session_end(&conn.ctx.store, &conn.ctx.router, &g.jid, &conn.full).await;
     }
     drop(conn.seat.take());
     if matches!(end, End::StreamError) {
@@ -455,10 +455,10 @@ impl Conn {
 
     /// Whether this session may send a stanza to `to` (a full or bare JID) under the guest
     /// rules; the recipient's pass if it is a guest.
-    async fn guest_check(&self, to: &str) -> Result<Option<crate::store::Guest>, Refused> {
+    async fn guest_check(&self, to: &str) -> Result<guest_scope::Scope, Refused> {
         let sender = self.jid.as_ref().map(|j| j.to_string()).unwrap_or_default();
         let bare = to.split('/').next().unwrap_or_default();
-        guest_scope::check(&self.ctx.store, &sender, self.guest.as_ref(), bare).await
+        guest_scope::check(&self.ctx.store, &sender, self.guest.is_some(), bare).await
     }
 
     async fn iq(&mut self, el: Element, out: &mut Vec<Element>) -> Option<End> {
@@ -616,15 +616,22 @@ impl Conn {
                 return;
             }
         }
-        let Ok(to_guest) = self.guest_check(&to).await else {
+        let Ok(scope) = self.guest_check(&to).await else {
             out.push(refusal(&el, self.domain()));
             return;
         };
         let sender = self.jid.as_ref().map(|j| j.to_string()).unwrap_or_default();
         let delivery = self.ctx.router.route_message_from(&sender, &to, &el).await;
-        for g in self.guest.iter().chain(to_guest.iter()) {
-            guest_scope::after_routed(&self.ctx.store, &self.ctx.router, g, &el).await;
-        }
+        let bare_to = to.split('/').next().unwrap_or_default();
+        guest_scope::after_routed(
+            &self.ctx.store,
+            &self.ctx.router,
+            &scope,
+            &self.full,
+            bare_to,
+            &el,
+        )
+        .await;
         match delivery {
             Delivery::Delivered(_) | Delivery::StoredOffline => {}
             Delivery::NoSuchUser => {
