@@ -39,3 +39,13 @@ describe("the call page", () => {
     expect(clock(3725)).toBe("1:02:05");
   });
 });
+
+describe("who offers between two members", () => {
+  it("is the later joiner, and on a tie the greater address, as Simu decides", async () => {
+    const { laterJoiner } = await import("./session");
+    expect(laterJoiner(2000, "guest-1@x", 1000, "bob@x")).toBe(true);
+    expect(laterJoiner(1000, "guest-1@x", 2000, "bob@x")).toBe(false);
+    expect(laterJoiner(1000, "guest-1@x", 1000, "bob@x")).toBe(true);
+    expect(laterJoiner(1000, "bob@x", 1000, "guest-1@x")).toBe(false);
+  });
+});
