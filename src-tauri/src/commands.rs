@@ -155,6 +155,16 @@ pub async fn add_to_call(core: State<'_, Arc<Core>>, to: String) -> Res<()> {
         .map_err(AppError::from)
 }
 
+/// Lets a guest knocking through a call link into the call under way (`admit`), or turns it away.
+#[tauri::command]
+pub async fn answer_knock(core: State<'_, Arc<Core>>, guest: String, admit: bool) -> Res<()> {
+    manager(&core)
+        .await?
+        .answer_knock(&guest, admit)
+        .await
+        .map_err(AppError::from)
+}
+
 /// One member of the call under way, as a tile shows it.
 #[derive(Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]

@@ -88,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             commands::place_call,
             commands::place_group_call,
             commands::add_to_call,
+            commands::answer_knock,
             commands::member_levels,
             commands::accept_call,
             commands::decline_call,

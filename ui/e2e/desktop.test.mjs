@@ -567,6 +567,51 @@ test("Copy call link: a browser joins with it as a guest, rings as 'Jane (guest,
   assert.equal(r.status, 410, `the revoked room link ${room} is refused`);
 });
 
+test("a guest knocks on a room link during a call: the app says who, lets them in, and all three see each other", async () => {
+  // A room link made in Settings.
+  await s.click(await nav("Settings"));
+  const links = () => s.exec("return [...document.querySelectorAll('[aria-labelledby=links-title] li .linkbox input')].map((i) => i.value)");
+  const before = await s.until("the links list", async () => (await s.find("[aria-labelledby=links-title]")) && (await links()));
+  await s.click(await s.button("New room link"));
+  const url = await s.until("a new room link", async () => (await links()).find((u) => !before.includes(u)) ?? null);
+  const peer = cli(["answer", "--user", "knockbob", "--calls", "1"]);
+  await s.until("knockbob online", async () => peer.output().includes("is online") || null, 20000);
+  await s.click(await nav("Keypad"));
+  await s.type(await s.find("#dial-input"), "knockbob");
+  await s.until("the number resolves", async () => (await textOf(".keypad-pane .norm")).includes("knockbob@simu.local") || null);
+  await s.click(await s.button("Video call"));
+  await s.until("knockbob's video", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 10, 30000);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.getByLabel("Your name").fill("Jane");
+    await page.getByRole("button", { name: "Ask to join" }).click();
+    await s.until("the knock in the call", async () => (await textOf(".knocks .knock")).includes("Jane (guest, via link) asks to join the call") || null, 20000);
+    await shot("guest-5-knock-during-call");
+    await a11y("a guest knocking during a call");
+    await s.click(await s.button("Let in"));
+    await s.until("a tile for knockbob and one for Jane", async () => {
+      const t = await s.exec("return window.simuVideo ? window.simuVideo.tiles() : []");
+      return t.length === 2 || null;
+    }, 30000);
+    const b = await until("the browser decoding the app and knockbob", async () => {
+      const st = await page.evaluate(() => window.simuCall.stats());
+      return st.members.length === 2 && st.members.every((m) => m.framesDecoded > 20) ? st : null;
+    }, 30000);
+    console.log(`measure: guest admitted into a desktop call: browser decoded ${b.members.map((m) => `${m.jid.split("@")[0]} ${m.framesDecoded} frames`).join(", ")}`);
+    const names = await s.exec("return [...document.querySelectorAll('.tile')].map((e) => e.textContent)");
+    assert.ok(names.some((n) => n.includes("Jane (guest, via link)")), `the guest's tile says who: ${names}`);
+    await shot("guest-6-admitted");
+    await page.getByRole("button", { name: "Hang up" }).click();
+  } finally {
+    await browser.close();
+  }
+  await s.click(await s.button("Hang up"));
+  await s.until("keypad after the call", () => s.find("#dial-input"), 15000);
+  assert.equal(await peer.exit, 0, peer.output());
+});
+
 test("settings: Kiswahili and back, speakers by the names PulseAudio gives them", async () => {
   await s.click(await nav("Settings"));
   const choose = (name, value) => s.exec(`const e = document.querySelector('select[name=${name}]'); e.value = arguments[0]; e.dispatchEvent(new Event('change', { bubbles: true }));`, [value]);

@@ -38,6 +38,7 @@ export const api = {
   placeCall: (to: string, video: boolean) => invoke<string>("place_call", { to, video }),
   placeGroupCall: (participants: string[], video: boolean) => invoke<string>("place_group_call", { participants, video }),
   addToCall: (to: string) => invoke<void>("add_to_call", { to }),
+  answerKnock: (guest: string, admit: boolean) => invoke<void>("answer_knock", { guest, admit }),
   memberLevels: () => invoke<MemberLevel[]>("member_levels"),
   accept: (video: boolean) => invoke<void>("accept_call", { video }),
   decline: () => invoke<void>("decline_call"),

@@ -2,6 +2,7 @@
 // presence (online / offline) and names stay current without changing screens.
 
 import { api, errorText, type Contact } from "./api";
+import { guestName } from "./guest";
 
 /** How often the list (and with it presence) is fetched while the window is open. */
 export const REFRESH_MS = 15_000;
@@ -11,8 +12,15 @@ export const isEcho = (c: Contact) => c.nxid.startsWith("echo@");
 class ContactBook {
   list = $state<Contact[]>([]);
   error = $state("");
-  /** Saved names by NX ID. */
-  names = $derived(Object.fromEntries(this.list.map((c) => [c.nxid, c.name])) as Record<string, string>);
+  /** Guests' names as they knocked ("Jane (guest, via link)"), for the call they join. */
+  guests = $state<Record<string, string>>({});
+  /** Saved names by NX ID, and the guests'. */
+  names = $derived({ ...Object.fromEntries(this.list.map((c) => [c.nxid, c.name])), ...this.guests } as Record<string, string>);
+
+  /** Remembers the name a guest typed, so its tile and notices show it. */
+  nameGuest(nxid: string, typed: string) {
+    this.guests = { ...this.guests, [nxid]: guestName(typed) };
+  }
 
   async refresh() {
     try {

@@ -25,6 +25,23 @@ export class Ringtone {
     this.timer = setInterval(burst, 3000);
   }
 
+  /** One soft two-note chime during a call (someone knocks), which does not drown the call. */
+  chime() {
+    if (typeof AudioContext === "undefined") return;
+    const ctx = new AudioContext();
+    for (const [f, at] of [[660, 0], [880, 0.18]] as const) {
+      const o = ctx.createOscillator();
+      const g = ctx.createGain();
+      o.frequency.value = f;
+      g.gain.setValueAtTime(0.04, ctx.currentTime + at);
+      g.gain.setValueAtTime(0, ctx.currentTime + at + 0.16);
+      o.connect(g).connect(ctx.destination);
+      o.start(ctx.currentTime + at);
+      o.stop(ctx.currentTime + at + 0.17);
+    }
+    setTimeout(() => void ctx.close(), 1000);
+  }
+
   stop() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
