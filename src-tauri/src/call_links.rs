@@ -26,9 +26,12 @@ pub async fn contact_call_link(core: State<'_, Arc<Core>>, to: String, video: bo
 
 /// A new reusable room link: whoever opens it knocks, and this user admits or denies.
 #[tauri::command]
-pub async fn create_room_link(core: State<'_, Arc<Core>>) -> Res<CallLinkInfo> {
+pub async fn create_room_link(
+    core: State<'_, Arc<Core>>,
+    expires_in: Option<u64>,
+) -> Res<CallLinkInfo> {
     let rest = core.with_active(|a| a.rest.clone()).await?;
-    Ok(rest.create_room_link(None, None).await?)
+    Ok(rest.create_room_link(None, expires_in).await?)
 }
 
 /// The user's live links, newest first.

@@ -567,20 +567,23 @@ test("Copy call link: a browser joins with it as a guest, rings as 'Jane (guest,
   assert.equal(r.status, 410, `the revoked room link ${room} is refused`);
 });
 
-test("a guest knocks on a room link during a call: the app says who, lets them in, and all three see each other", async () => {
-  // A room link made in Settings.
-  await s.click(await nav("Settings"));
-  const links = () => s.exec("return [...document.querySelectorAll('[aria-labelledby=links-title] li .linkbox input')].map((i) => i.value)");
-  const before = await s.until("the links list", async () => (await s.find("[aria-labelledby=links-title]")) && (await links()));
-  await s.click(await s.button("New room link"));
-  const url = await s.until("a new room link", async () => (await links()).find((u) => !before.includes(u)) ?? null);
+test("invite by link during a call: the guest knocks, the app says who, lets them in, and all three see each other", async () => {
   const peer = cli(["answer", "--user", "knockbob", "--calls", "1"]);
   await s.until("knockbob online", async () => peer.output().includes("is online") || null, 20000);
   await s.click(await nav("Keypad"));
   await s.type(await s.find("#dial-input"), "knockbob");
   await s.until("the number resolves", async () => (await textOf(".keypad-pane .norm")).includes("knockbob@simu.local") || null);
   await s.click(await s.button("Video call"));
+  const addPerson = await s.until("in the call", () => s.find('button[aria-label="Add person"]'), 30000);
   await s.until("knockbob's video", async () => (await s.exec("return window.simuVideo ? window.simuVideo.remote() : 0")) > 10, 30000);
+  // Add person -> Invite by link: a room link for this call, shown to copy.
+  await s.click(addPerson);
+  await s.click(await s.button("Invite by link"));
+  const url = await s.until("the invitation link", () => s.exec("const i = document.querySelector('.bylink .linkbox input'); return i && i.value ? i.value : null"));
+  assert.match(url, /\/call\?room=.*&type=room&.*sig=[0-9a-f]+$/);
+  await shot("guest-5-invite-by-link");
+  await a11y("invite by link during a call");
+  await s.click(await s.button("Cancel"));
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
@@ -588,7 +591,7 @@ test("a guest knocks on a room link during a call: the app says who, lets them i
     await page.getByLabel("Your name").fill("Jane");
     await page.getByRole("button", { name: "Ask to join" }).click();
     await s.until("the knock in the call", async () => (await textOf(".knocks .knock")).includes("Jane (guest, via link) asks to join the call") || null, 20000);
-    await shot("guest-5-knock-during-call");
+    await shot("guest-6-knock-during-call");
     await a11y("a guest knocking during a call");
     await s.click(await s.button("Let in"));
     await s.until("a tile for knockbob and one for Jane", async () => {
@@ -602,7 +605,7 @@ test("a guest knocks on a room link during a call: the app says who, lets them i
     console.log(`measure: guest admitted into a desktop call: browser decoded ${b.members.map((m) => `${m.jid.split("@")[0]} ${m.framesDecoded} frames`).join(", ")}`);
     const names = await s.exec("return [...document.querySelectorAll('.tile')].map((e) => e.textContent)");
     assert.ok(names.some((n) => n.includes("Jane (guest, via link)")), `the guest's tile says who: ${names}`);
-    await shot("guest-6-admitted");
+    await shot("guest-7-admitted");
     await page.getByRole("button", { name: "Hang up" }).click();
   } finally {
     await browser.close();

@@ -52,7 +52,8 @@ export const api = {
   startStats: () => invoke<void>("start_stats"),
   takeDialLink: () => invoke<DialLink | null>("take_dial_link"),
   contactCallLink: (to: string, video: boolean) => invoke<string>("contact_call_link", { to, video }),
-  createRoomLink: () => invoke<CallLinkInfo>("create_room_link"),
+  /** A room link; `expiresIn` seconds (the server's default, 7 days, when left out). */
+  createRoomLink: (expiresIn?: number) => invoke<CallLinkInfo>("create_room_link", { expiresIn: expiresIn ?? null }),
   callLinks: () => invoke<CallLinkInfo[]>("call_links"),
   revokeCallLink: (room: string) => invoke<CallLinkInfo[]>("revoke_call_link", { room }),
   deviceSettings: () => invoke<DeviceSettings>("device_settings"),

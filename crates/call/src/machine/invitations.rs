@@ -307,22 +307,29 @@ impl CallMachine {
             return;
         }
         if self.call.is_some() {
-            out.push(Action::Send {
+            let refusal = Action::Send {
                 to: from.clone(),
                 signal: Signal::CallResponse {
                     room_id: room_id.clone(),
                     accepted: false,
                     timestamp: self.wall.ms(now),
                 },
-            });
-            out.push(Action::Send {
+            };
+            let busy = Action::Send {
                 to: from,
                 signal: Signal::CallEnd {
                     room_id,
                     timestamp: self.wall.ms(now),
                     reason: Some(nx::signal::EndReason::Busy),
                 },
-            });
+            };
+            // The server closes a guest's pass at the first of the two, so a guest hears the
+            // reason first: its page then says "in another call", not "declined".
+            if caller.is_guest() {
+                out.extend([busy, refusal]);
+            } else {
+                out.extend([refusal, busy]);
+            }
             return;
         }
         let others: Vec<NxId> = participants

@@ -193,3 +193,19 @@ fn a_guest_calling_while_nothing_goes_on_rings_as_a_call() {
         .iter()
         .any(|x| matches!(x, Action::Emit(CallEvent::IncomingCall { .. }))));
 }
+
+#[test]
+fn a_guest_this_side_cannot_let_in_hears_busy_first() {
+    let t0 = Instant::now();
+    let mut m = CallMachine::new(id("alice@x"), "Alice");
+    m.handle(sig(BOB, super::test_support::invitation("call_1", BOB)), t0);
+    let a = m.handle(sig(GUEST, knock("Jane")), t0);
+    assert_eq!(
+        sends(&a),
+        [
+            (GUEST.to_string(), "call_end"),
+            (GUEST.to_string(), "call_response")
+        ],
+        "a call still ringing here cannot take a guest in"
+    );
+}
