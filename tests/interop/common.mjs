@@ -84,6 +84,20 @@ export function lastStats(out) {
   return lines.length ? JSON.parse(lines.at(-1)) : null;
 }
 
+/** The most each member decoded from each other member over a CLI's run, by NX ID (its
+ * `{"participants": [...]}` lines; a member that left drops out of later lines). */
+export function decodedBy(out) {
+  const best = {};
+  for (const line of out.split("\n").filter((l) => l.startsWith("{\"participants\""))) {
+    for (const p of JSON.parse(line).participants) {
+      const b = (best[p.nx_id] ??= { video: 0, audio: 0 });
+      b.video = Math.max(b.video, p.video_frames);
+      b.audio = Math.max(b.audio, p.audio_frames);
+    }
+  }
+  return best;
+}
+
 export async function until(what, f, ms = 20000) {
   const deadline = Date.now() + ms;
   for (;;) {

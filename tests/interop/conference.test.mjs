@@ -5,7 +5,7 @@
 // network namespace of its own (scripts/janus-netns.sh), which names it in SIMU_JANUS_*.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { peerConfig, startChromiumRig } from "./common.mjs";
+import { decodedBy, peerConfig, startChromiumRig } from "./common.mjs";
 
 /** Seconds the call runs once connected. */
 const CALL_SECS = 20;
@@ -19,20 +19,6 @@ before(async () => {
 });
 
 after(() => rig?.stop());
-
-/** The most each member decoded from each other member over a CLI's run, by NX ID (its
- * `{"participants": [...]}` lines; a member that left drops out of later lines). */
-function decodedBy(out) {
-  const best = {};
-  for (const line of out.split("\n").filter((l) => l.startsWith("{\"participants\""))) {
-    for (const p of JSON.parse(line).participants) {
-      const b = (best[p.nx_id] ??= { video: 0, audio: 0 });
-      b.video = Math.max(b.video, p.video_frames);
-      b.audio = Math.max(b.audio, p.audio_frames);
-    }
-  }
-  return best;
-}
 
 test("Chromium and two Simu members in a conference call: all six streams decoded", async () => {
   const bare = (u) => simu.token(u).jid.split("/")[0];

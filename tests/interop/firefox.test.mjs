@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitPort } from "../js/net.mjs";
 import { Marionette } from "../js/marionette.mjs";
-import { BROWSER_CALL_SECS, lastStats, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
+import { BROWSER_CALL_SECS, decodedBy, lastStats, peerConfig, senderVerdict, startSimu, startSite, until } from "./common.mjs";
 
 let simu, site, firefox, ff, profile;
 
@@ -131,4 +131,37 @@ test("Firefox opens a call link made by the CLI, joins as a guest, and both deco
   console.log(`measure: Firefox guest by link: Firefox decoded ${b.video.framesDecoded} frames ${b.video.width}x${b.video.height}, ${b.audio.samples} audio samples; Simu decoded ${s?.video.framesReceived} frames (${s?.codec}), ${s?.audio.framesDecoded} audio frames`);
   assert.ok(s && s.video.framesReceived > 30, `Simu decoded the guest's video: ${answer.output().slice(-1500)}`);
   assert.ok(s.audio.framesDecoded > 50, "Simu decoded the guest's audio");
+});
+
+test("Firefox knocks on a room link while its owner is in a call with another Simu CLI, is let in, and all three decode each other", async () => {
+  const made = simu.run(["link", "create", "--user", "simu_ff_room", "--json"]);
+  assert.equal(await made.exit, 0, made.output());
+  const { url } = JSON.parse(made.output().trim().split("\n").at(-1));
+  const owner = simu.run(["answer", "--user", "simu_ff_room", "--json", "--calls", "1", "--stats-every", "1", "--knocks", "admit"]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const caller = simu.run(["call", "simu_ff_room", "--user", "simu_ff_other", "--video", "--duration", "30", "--json", "--stats-every", "1"]);
+  await until("the two Simu CLIs in a call", () => caller.output().includes("\"media_connected\""), 30000);
+  await ff.command("WebDriver:Navigate", { url });
+  await until("the join form", () => ff.exec("function () { return !!document.querySelector('form input[autocomplete=name]'); }"), 20000);
+  await ff.exec(`function () {
+    const i = document.querySelector('form input[autocomplete=name]');
+    i.value = 'Fox'; i.dispatchEvent(new Event('input', { bubbles: true }));
+    return true; }`);
+  await until("Ask to join enabled", () => ff.exec("function () { const b = document.querySelector('button[type=submit]'); return b && !b.disabled; }"));
+  await ff.exec("function () { document.querySelector('button[type=submit]').click(); return true; }");
+  const b = await until("Firefox decoding both Simu members", async () => {
+    const st = await ff.exec("async function () { return window.simuCall ? await window.simuCall.stats() : null; }");
+    if (st?.phase === "failed" || st?.phase === "declined") throw new Error(`the guest's call ${st.phase}`);
+    return st && st.members.length === 2 && st.members.every((m) => m.framesDecoded > 30 && m.samples > 24000) ? st : null;
+  }, 40000);
+  // A few seconds more, so both Simu members decode the guest well past its start.
+  await new Promise((r) => setTimeout(r, 4000));
+  await ff.exec("function () { [...document.querySelectorAll('button')].find((x) => x.textContent === 'Hang up').click(); return true; }");
+  assert.equal(await caller.exit, 0, caller.output().slice(-2000));
+  assert.equal(await owner.exit, 0, owner.output().slice(-2000));
+  const guestOf = (out) => Object.entries(decodedBy(out)).find(([id]) => id.startsWith("guest-"))?.[1];
+  const [byCaller, byOwner] = [guestOf(caller.output()), guestOf(owner.output())];
+  console.log(`measure: Firefox group by link: Firefox decoded ${b.members.map((m) => `${m.jid.split("@")[0]} ${m.framesDecoded} frames/${m.samples} samples`).join(", ")}; the Simu members decoded the guest ${JSON.stringify(byCaller)} and ${JSON.stringify(byOwner)}`);
+  assert.ok(byCaller && byCaller.video > 30 && byCaller.audio > 50, `the caller decoded the guest: ${JSON.stringify(decodedBy(caller.output()))}`);
+  assert.ok(byOwner && byOwner.video > 30 && byOwner.audio > 50, `the owner decoded the guest: ${JSON.stringify(decodedBy(owner.output()))}`);
 });

@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { lastStats, launchChromium, startSimu, until } from "./common.mjs";
+import { decodedBy, lastStats, launchChromium, startSimu, until } from "./common.mjs";
 
 let simu, browser;
 const root = path.resolve(import.meta.dirname, "../..");
@@ -149,20 +149,6 @@ test("a room link knocks: the owner admits one guest and denies the next", async
   assert.equal(await deny.exit, 0, deny.output().slice(-2000));
   await second.close();
 });
-
-/** The most each member decoded from each other member over a CLI's run, by NX ID (its
- * `{"participants": [...]}` lines). */
-function decodedBy(out) {
-  const best = {};
-  for (const line of out.split("\n").filter((l) => l.startsWith("{\"participants\""))) {
-    for (const p of JSON.parse(line).participants) {
-      const b = (best[p.nx_id] ??= { video: 0, audio: 0 });
-      b.video = Math.max(b.video, p.video_frames);
-      b.audio = Math.max(b.audio, p.audio_frames);
-    }
-  }
-  return best;
-}
 
 test("a guest knocking on a room link while its owner is in a call is admitted into it: three members, all six streams decoded", async () => {
   const link = await makeLink("gbob");
