@@ -2,7 +2,7 @@
 //! away, giving up, or left over when the call ends.
 
 use super::group_tests::{connected, joined_at, starts};
-use super::test_support::{id, sends, sig, BOB, CAROL};
+use super::test_support::{id, invitation, sends, sig, BOB, CAROL};
 use super::*;
 
 const GUEST: &str = "guest-00000000000000a1@x";
@@ -198,7 +198,7 @@ fn a_guest_calling_while_nothing_goes_on_rings_as_a_call() {
 fn a_guest_this_side_cannot_let_in_hears_busy_first() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id("alice@x"), "Alice");
-    m.handle(sig(BOB, super::test_support::invitation("call_1", BOB)), t0);
+    m.handle(sig(BOB, invitation("call_1", BOB)), t0);
     let a = m.handle(sig(GUEST, knock("Jane")), t0);
     assert_eq!(
         sends(&a),
