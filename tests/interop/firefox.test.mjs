@@ -65,6 +65,18 @@ async function browserPeer(user) {
 
 const stats = () => ff.exec("async function () { return await window.peer.stats(); }");
 
+/** Opens a call link in Firefox, types `name` and presses Join (or Ask to join). */
+async function joinAs(url, name) {
+  await ff.command("WebDriver:Navigate", { url });
+  await until("the join form", () => ff.exec("function () { return !!document.querySelector('form input[autocomplete=name]'); }"), 20000);
+  await ff.exec(`function (name) {
+    const i = document.querySelector('form input[autocomplete=name]');
+    i.value = name; i.dispatchEvent(new Event('input', { bubbles: true }));
+    return true; }`, name);
+  await until("the join button enabled", () => ff.exec("function () { const b = document.querySelector('button[type=submit]'); return b && !b.disabled; }"));
+  await ff.exec("function () { document.querySelector('button[type=submit]').click(); return true; }");
+}
+
 test("Simu calls Firefox: VP8 is negotiated and both decode the other's audio and video", async () => {
   const jid = await browserPeer("firefox_a");
   const c = simu.run(["call", jid, "--user", "simu_ff_a", "--video", "--duration", String(BROWSER_CALL_SECS), "--json"]);
@@ -110,14 +122,7 @@ test("Firefox opens a call link made by the CLI, joins as a guest, and both deco
   const made = simu.run(["link", "create", "--user", "simu_ff_link", "--json"]);
   assert.equal(await made.exit, 0, made.output());
   const { url } = JSON.parse(made.output().trim().split("\n").at(-1));
-  await ff.command("WebDriver:Navigate", { url });
-  await until("the join form", () => ff.exec("function () { return !!document.querySelector('form input[autocomplete=name]'); }"), 20000);
-  await ff.exec(`function () {
-    const i = document.querySelector('form input[autocomplete=name]');
-    i.value = 'Fox'; i.dispatchEvent(new Event('input', { bubbles: true }));
-    return true; }`);
-  await until("Join enabled", () => ff.exec("function () { const b = document.querySelector('button[type=submit]'); return b && !b.disabled; }"));
-  await ff.exec("function () { document.querySelector('button[type=submit]').click(); return true; }");
+  await joinAs(url, "Fox");
   const b = await until("Firefox decoding Simu's audio and video", async () => {
     const st = await ff.exec("async function () { return window.simuCall ? await window.simuCall.stats() : null; }");
     if (st?.phase === "failed") throw new Error("the guest's call failed");
@@ -141,14 +146,7 @@ test("Firefox knocks on a room link while its owner is in a call with another Si
   await new Promise((r) => setTimeout(r, 1500));
   const caller = simu.run(["call", "simu_ff_room", "--user", "simu_ff_other", "--video", "--duration", "30", "--json", "--stats-every", "1"]);
   await until("the two Simu CLIs in a call", () => caller.output().includes("\"media_connected\""), 30000);
-  await ff.command("WebDriver:Navigate", { url });
-  await until("the join form", () => ff.exec("function () { return !!document.querySelector('form input[autocomplete=name]'); }"), 20000);
-  await ff.exec(`function () {
-    const i = document.querySelector('form input[autocomplete=name]');
-    i.value = 'Fox'; i.dispatchEvent(new Event('input', { bubbles: true }));
-    return true; }`);
-  await until("Ask to join enabled", () => ff.exec("function () { const b = document.querySelector('button[type=submit]'); return b && !b.disabled; }"));
-  await ff.exec("function () { document.querySelector('button[type=submit]').click(); return true; }");
+  await joinAs(url, "Fox");
   const b = await until("Firefox decoding both Simu members", async () => {
     const st = await ff.exec("async function () { return window.simuCall ? await window.simuCall.stats() : null; }");
     if (st?.phase === "failed" || st?.phase === "declined") throw new Error(`the guest's call ${st.phase}`);

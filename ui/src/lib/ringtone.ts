@@ -1,5 +1,17 @@
 // A two-tone ring made with Web Audio, repeated until stopped (no audio files to ship).
 
+/** One sine note of `f` Hz from `at` seconds on, `len` seconds long, at `gain`. */
+function tone(ctx: AudioContext, f: number, at: number, len: number, gain: number) {
+  const o = ctx.createOscillator();
+  const g = ctx.createGain();
+  o.frequency.value = f;
+  g.gain.setValueAtTime(gain, ctx.currentTime + at);
+  g.gain.setValueAtTime(0, ctx.currentTime + at + len);
+  o.connect(g).connect(ctx.destination);
+  o.start(ctx.currentTime + at);
+  o.stop(ctx.currentTime + at + len + 0.02);
+}
+
 export class Ringtone {
   private ctx: AudioContext | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -10,16 +22,7 @@ export class Ringtone {
     const burst = () => {
       const ctx = this.ctx;
       if (!ctx) return;
-      for (const [f, at] of [[440, 0], [480, 0], [440, 0.5], [480, 0.5]] as const) {
-        const o = ctx.createOscillator();
-        const g = ctx.createGain();
-        o.frequency.value = f;
-        g.gain.setValueAtTime(0.05, ctx.currentTime + at);
-        g.gain.setValueAtTime(0, ctx.currentTime + at + 0.4);
-        o.connect(g).connect(ctx.destination);
-        o.start(ctx.currentTime + at);
-        o.stop(ctx.currentTime + at + 0.42);
-      }
+      for (const [f, at] of [[440, 0], [480, 0], [440, 0.5], [480, 0.5]] as const) tone(ctx, f, at, 0.4, 0.05);
     };
     burst();
     this.timer = setInterval(burst, 3000);
@@ -29,16 +32,7 @@ export class Ringtone {
   chime() {
     if (typeof AudioContext === "undefined") return;
     const ctx = new AudioContext();
-    for (const [f, at] of [[660, 0], [880, 0.18]] as const) {
-      const o = ctx.createOscillator();
-      const g = ctx.createGain();
-      o.frequency.value = f;
-      g.gain.setValueAtTime(0.04, ctx.currentTime + at);
-      g.gain.setValueAtTime(0, ctx.currentTime + at + 0.16);
-      o.connect(g).connect(ctx.destination);
-      o.start(ctx.currentTime + at);
-      o.stop(ctx.currentTime + at + 0.17);
-    }
+    for (const [f, at] of [[660, 0], [880, 0.18]] as const) tone(ctx, f, at, 0.16, 0.04);
     setTimeout(() => void ctx.close(), 1000);
   }
 
