@@ -28,9 +28,11 @@ async fn video_call_end_to_end_with_stats_quality_change_and_history() {
             caller_name,
             call_type,
             others,
+            knock,
         } => {
             assert_eq!(r, room);
             assert!(others.is_empty(), "a 1:1 call names nobody else");
+            assert!(!knock, "a call, not a guest asking to be let in");
             assert_eq!(caller, h.jid("alice").to_string());
             assert_eq!(caller_name, "alice");
             assert_eq!(call_type, nx::CallType::Video);

@@ -78,6 +78,7 @@ async fn one_caller_cannot_hold_every_echo_slot() {
             timestamp: ts,
             participants: vec![],
             sfu: false,
+            knock: false,
         };
         xmpp.send_body(&h.jid("echo"), inv.to_json())
             .await

@@ -193,6 +193,7 @@ async fn a_garbage_offer_fails_the_call_with_a_clear_error() {
         timestamp: nx::signal::now_ms(),
         participants: vec![],
         sfu: false,
+        knock: false,
     };
     raw.send_body(&h.jid("bob"), inv.to_json())
         .await

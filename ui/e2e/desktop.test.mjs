@@ -560,6 +560,26 @@ test("Copy call link: a browser joins with it as a guest, rings as 'Jane (guest,
   const both = await s.until("a room link beside it", async () => { const l = await links(); return l.length === 2 ? l : null; });
   await shot("guest-4-call-links");
   await a11y("settings with call links");
+  // A room link's visitor knocks: the app shows its lobby, and turning away tells the page.
+  const roomUrl = both.find((u) => u !== url);
+  const knocker = await launchChromium();
+  try {
+    const page = await knocker.newPage();
+    await page.goto(roomUrl);
+    await page.getByLabel("Your name").fill("Stranger");
+    await page.getByRole("button", { name: "Ask to join" }).click();
+    await s.until("the lobby", async () => (await textOf("[role=alertdialog]")).includes("Asks to join your room") || null, 20000);
+    assert.equal(await textOf("[role=alertdialog] h1"), "Stranger (guest, via link)");
+    await shot("guest-4b-lobby");
+    await a11y("a room link's lobby");
+    await s.click(await s.button("Turn away"));
+    await page.getByText("alice did not let you in.").waitFor({ timeout: 15000 });
+  } finally {
+    await knocker.close();
+  }
+  await s.until("the lobby gone", async () => (await s.findAll("[role=alertdialog]")).length === 0 || null, 15000);
+  await s.click(await nav("Settings"));
+  await s.until("Settings again", () => s.find("[aria-labelledby=links-title]"), 15000);
   await s.click(await s.find('button[aria-label^="Revoke Room link"]'));
   await s.until("the room link revoked", async () => { const l = await links(); return l.length === 1 && l[0] === url ? l : null; });
   const room = new URL(both.find((u) => u !== url)).searchParams.get("room");

@@ -82,6 +82,12 @@ fn print_event(json: bool, e: &CallEvent) {
             CallEvent::IncomingCall {
                 caller_name,
                 caller,
+                knock: true,
+                ..
+            } => println!("{caller_name} (guest, via link) asks to join your room ({caller})"),
+            CallEvent::IncomingCall {
+                caller_name,
+                caller,
                 call_type,
                 ..
             } => println!(

@@ -84,6 +84,10 @@ pub enum Signal {
         /// protocol.md §4.3): members fetch their tokens with `GET /nx/group-call/{room}/sfu/`.
         #[serde(default, skip_serializing_if = "is_false")]
         sfu: bool,
+        /// A guest with a room link asks to be let in, rather than calling (Simu extension,
+        /// protocol.md §2.2): the app offers to let in or turn away.
+        #[serde(default, skip_serializing_if = "is_false")]
+        knock: bool,
     },
     #[serde(rename = "call_response")]
     CallResponse {
@@ -297,6 +301,7 @@ pub fn text_invitation(body: &str, from: &crate::NxId) -> Option<Signal> {
         timestamp: now_ms(),
         participants: Vec::new(),
         sfu: false,
+        knock: false,
     })
 }
 
@@ -334,6 +339,7 @@ mod tests {
             timestamp: 5,
             participants: vec![],
             sfu: false,
+            knock: false,
         };
         let v: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("json");
         assert_eq!(

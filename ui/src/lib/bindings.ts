@@ -134,7 +134,11 @@ export type CallEvent = { "event": "state_changed", state: CallState, } | { "eve
 /**
  * Who else is invited to the call (a group call); empty for a 1:1 call.
  */
-others: Array<string>, } | { "event": "participant", room: string, nx_id: string, membership: Membership, } | { "event": "participant_media", room: string, nx_id: string, audio: boolean, video: boolean, } | { "event": "incoming_filtered", room: string, caller: string, caller_name: string, call_type: CallType, filtered: Filtered, } | { "event": "knock", room: string, guest: string, name: string, } | { "event": "knock_withdrawn", guest: string, } | { "event": "incoming_withdrawn", room: string, outcome: Outcome, } | { "event": "call_ended", room: string, outcome: Outcome, reason: string, duration_seconds: number, } | { "event": "media_connected", room: string, } | { "event": "local_media_available", audio: boolean, video: boolean, } | { "event": "remote_media_available", kind: string, } | { "event": "reconnecting", room: string, } | { "event": "camera_lost", camera: string, now_using: string | null, message: string, } | { "event": "error", message: string, };
+others: Array<string>, 
+/**
+ * A guest with a room link asks to be let in (the lobby), rather than calling.
+ */
+knock: boolean, } | { "event": "participant", room: string, nx_id: string, membership: Membership, } | { "event": "participant_media", room: string, nx_id: string, audio: boolean, video: boolean, } | { "event": "incoming_filtered", room: string, caller: string, caller_name: string, call_type: CallType, filtered: Filtered, } | { "event": "knock", room: string, guest: string, name: string, } | { "event": "knock_withdrawn", guest: string, } | { "event": "incoming_withdrawn", room: string, outcome: Outcome, } | { "event": "call_ended", room: string, outcome: Outcome, reason: string, duration_seconds: number, } | { "event": "media_connected", room: string, } | { "event": "local_media_available", audio: boolean, video: boolean, } | { "event": "remote_media_available", kind: string, } | { "event": "reconnecting", room: string, } | { "event": "camera_lost", camera: string, now_using: string | null, message: string, } | { "event": "error", message: string, };
 
 /**
  * Call states as the app shows them (protocol.md §4 rule 6).

@@ -102,6 +102,8 @@ export class GuestSession {
       fromNxId: this.pass.jid,
       fromName: this.pass.name,
       timestamp: Date.now(),
+      // A room link's visitor asks to be let in; the owner's app shows its lobby.
+      ...(this.pass.kind === "room" ? { knock: true } : {}),
     });
     this.ringTimer = setTimeout(() => {
       if (this.phase === "ringing") {

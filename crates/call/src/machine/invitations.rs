@@ -117,6 +117,7 @@ impl CallMachine {
                 Vec::new()
             },
             sfu: c.conference.is_some(),
+            knock: false,
         }
     }
 
@@ -255,6 +256,7 @@ impl CallMachine {
             timestamp,
             participants,
             sfu,
+            knock,
         } = signal
         else {
             return;
@@ -366,6 +368,7 @@ impl CallMachine {
             caller: caller.to_string(),
             call_type,
             others: others.iter().map(ToString::to_string).collect(),
+            knock: knock && caller.is_guest(),
         }));
     }
 

@@ -17,6 +17,7 @@ fn knock(name: &str) -> Signal {
         timestamp: nx::signal::now_ms(),
         participants: vec![],
         sfu: false,
+        knock: true,
     }
 }
 
@@ -185,13 +186,26 @@ fn guests_still_knocking_when_the_call_ends_are_turned_away() {
 }
 
 #[test]
-fn a_guest_calling_while_nothing_goes_on_rings_as_a_call() {
+fn a_guest_knocking_while_nothing_goes_on_rings_as_a_knock_and_only_a_guest_can_knock() {
     let t0 = Instant::now();
     let mut m = CallMachine::new(id("alice@x"), "Alice");
     let a = m.handle(sig(GUEST, knock("Jane")), t0);
     assert!(a
         .iter()
-        .any(|x| matches!(x, Action::Emit(CallEvent::IncomingCall { .. }))));
+        .any(|x| matches!(x, Action::Emit(CallEvent::IncomingCall { knock: true, .. }))));
+    let mut m = CallMachine::new(id("alice@x"), "Alice");
+    let mut inv = knock("Dave");
+    if let Signal::CallInvitation { from_nx_id, .. } = &mut inv {
+        *from_nx_id = "dave@x".into();
+    }
+    let a = m.handle(sig("dave@x", inv), t0);
+    assert!(
+        a.iter().any(|x| matches!(
+            x,
+            Action::Emit(CallEvent::IncomingCall { knock: false, .. })
+        )),
+        "an account's call is a call whatever it says"
+    );
 }
 
 #[test]

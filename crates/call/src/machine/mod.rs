@@ -123,6 +123,8 @@ pub enum CallEvent {
         call_type: CallType,
         /// Who else is invited to the call (a group call); empty for a 1:1 call.
         others: Vec<String>,
+        /// A guest with a room link asks to be let in (the lobby), rather than calling.
+        knock: bool,
     },
     /// Someone's standing in the call changed (a group call's join and leave notices).
     Participant {

@@ -45,6 +45,7 @@ fn signal() -> impl Strategy<Value = Signal> {
                     vec![]
                 },
                 sfu,
+                knock: false,
             }
         }),
         (room(), 0u64..4).prop_map(|(r, feed)| Signal::SfuFeed { room_id: r, feed }),

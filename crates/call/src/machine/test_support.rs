@@ -49,6 +49,7 @@ pub(super) fn invitation(room: &str, from: &str) -> Signal {
         timestamp: nx::signal::now_ms(),
         participants: vec![],
         sfu: false,
+        knock: false,
     }
 }
 
@@ -63,6 +64,7 @@ pub(super) fn group_invitation(timestamp: i64, sfu: bool) -> Signal {
         timestamp,
         participants: vec![ALICE.into(), BOB.into(), CAROL.into()],
         sfu,
+        knock: false,
     }
 }
 

@@ -210,6 +210,7 @@ fn drops_stale_signals_from_other_rooms_and_replayed_invitations() {
         timestamp: 10_000_000 - 120_000,
         participants: vec![],
         sfu: false,
+        knock: false,
     };
     assert!(idle
         .handle(

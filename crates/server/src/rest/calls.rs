@@ -156,6 +156,7 @@ pub async fn start_p2p_call(
         timestamp: now_ms(),
         participants: vec![],
         sfu: false,
+        knock: false,
     };
     let msg = Element::new("message")
         .attr("xmlns", crate::xmpp::stanza::NS_CLIENT)
