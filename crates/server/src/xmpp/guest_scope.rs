@@ -40,9 +40,26 @@ pub async fn check(
     Ok(scope)
 }
 
+/// A guest signing in to signaling: its pass, if it is still live.
+pub async fn sign_in(store: &Store, jid: &str) -> Result<Guest, &'static str> {
+    match store.guest(jid).await {
+        Ok(Some(g)) if live(&g) => Ok(g),
+        Ok(_) => Err("this guest pass has ended"),
+        Err(e) => {
+            tracing::error!(error = %e, "guest lookup failed");
+            Err("temporary failure; try again")
+        }
+    }
+}
+
+/// Not ended, and within its lifetime (`links::GUEST_TTL`).
+fn live(g: &Guest) -> bool {
+    !g.ended && g.expires_at > crate::clock::unix_now()
+}
+
 async fn live_pass(store: &Store, jid: &str) -> Result<Guest, Refused> {
     match store.guest(&jid.to_ascii_lowercase()).await {
-        Ok(Some(g)) if !g.ended => Ok(g),
+        Ok(Some(g)) if live(&g) => Ok(g),
         Ok(_) => Err(Refused),
         Err(e) => {
             tracing::error!(error = %e, "guest lookup failed");
@@ -120,8 +137,11 @@ pub async fn after_routed(
 /// the pass ends, and the people of its call hear `call_end` from the guest at once instead of
 /// waiting for its media to time out. `full` is the guest's full JID (empty if it never bound).
 pub async fn on_session_end(store: &Store, router: &super::Router, jid: &str, full: &str) {
-    let Ok(g) = live_pass(store, jid).await else {
-        return;
+    // Expired or not: the members still hear that the guest left.
+    let g = match store.guest(&jid.to_ascii_lowercase()).await {
+        Ok(Some(g)) if !g.ended => g,
+        Ok(_) => return,
+        Err(e) => return tracing::error!(error = %e, "guest lookup failed"),
     };
     let from = if full.is_empty() { &g.jid } else { full };
     end_pass(store, router, &g, from, None).await;

@@ -428,16 +428,8 @@ impl Conn {
             return Err("token does not belong to this user");
         }
         if guest_name {
-            return match self.ctx.store.guest(&jid.to_string()).await {
-                Ok(Some(g)) if !g.ended && g.expires_at > crate::clock::unix_now() => {
-                    Ok((jid, claims.exp, Some(g)))
-                }
-                Ok(_) => Err("this guest pass has ended"),
-                Err(e) => {
-                    tracing::error!(error = %e, "guest lookup failed");
-                    Err("temporary failure; try again")
-                }
-            };
+            let pass = guest_scope::sign_in(&self.ctx.store, &jid.to_string()).await?;
+            return Ok((jid, claims.exp, Some(pass)));
         }
         match self.ctx.store.token_version(jid.local()).await {
             Ok(Some(v)) if v == claims.ver.unwrap_or(0) => {}
