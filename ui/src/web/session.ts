@@ -133,10 +133,15 @@ export class GuestSession {
   }
 
   hangUp(): void {
+    this.leave("ended");
+  }
+
+  /** Tells everyone in the call (or the host it rings) that this side leaves, and ends as `p`. */
+  private leave(p: Phase, why?: string): void {
     if (this.phase === "ended" || this.phase === "failed" || this.phase === "declined") return;
     const everyone = this.members.size ? [...this.members.keys()] : [this.host];
     for (const m of everyone) this.nx.send(m, { type: "call_end", roomId: this.room, timestamp: Date.now() });
-    this.finish("ended");
+    this.finish(p, why);
   }
 
   /** Round-trip time (ms, the worst leg's) and received-packet loss (%) from the browser's own statistics. */
@@ -323,8 +328,7 @@ export class GuestSession {
       case "group_invited": {
         if (!m || (from !== this.host && m.joinedAt === undefined)) return;
         if (s.sfu === true) {
-          this.hangUp();
-          this.fail("The call moved to a conference server, which this page cannot join.");
+          this.leave("failed", "The call moved to a conference server, which this page cannot join yet.");
           return;
         }
         if (Array.isArray(s.participants)) for (const p of s.participants) this.learn(bare(String(p)));
