@@ -338,9 +338,6 @@ impl Driver {
                 self.execute(actions).await;
             }
             Cmd::Knock(guest, admit) => {
-                let Ok(guest) = NxId::parse_jid(&guest) else {
-                    return;
-                };
                 let input = if admit {
                     Input::Admit { guest }
                 } else {

@@ -83,7 +83,7 @@ enum Cmd {
     },
     Invite(String, oneshot::Sender<Result<(), CallError>>),
     /// Admit (`true`) or turn away a guest knocking through a call link.
-    Knock(String, bool),
+    Knock(NxId, bool),
     Reject,
     End,
     AudioEnabled(bool),
@@ -235,11 +235,11 @@ impl CallManager {
     /// Lets a guest who knocks through a call link (`CallEvent::Knock`) into the call under
     /// way, or turns it away.
     pub async fn answer_knock(&self, guest: &str, admit: bool) -> Result<(), CallError> {
-        NxId::parse_jid(guest)
+        let id = NxId::parse_jid(guest)
             .ok()
             .filter(NxId::is_guest)
             .ok_or_else(|| CallError::BadAddress(format!("{guest} is not a guest's address")))?;
-        self.send(Cmd::Knock(guest.to_string(), admit)).await
+        self.send(Cmd::Knock(id, admit)).await
     }
 
     /// Each member's media in the call (a 1:1 call has one): pictures and receive counters.
